@@ -1,0 +1,22 @@
+// Whole-file reads and writes for /proc, /sys and state files.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace rtcell::sys {
+
+// Reads the whole file; throws rtcell::Error naming the path.
+std::string read_file(const std::string& path);
+// Reads the whole file or returns nullopt when it cannot be opened or read.
+std::optional<std::string> try_read_file(const std::string& path);
+// Writes `text` with one write(2), as sysfs/cgroupfs/procfs expect; throws on
+// failure naming the path and the value.
+void write_file(const std::string& path, const std::string& text);
+// Writes to a temporary file beside `path` and renames it over `path`, so a
+// reader never sees a half-written file.
+void write_file_atomic(const std::string& path, const std::string& text, int mode = 0644);
+// Trims trailing whitespace/newlines (sysfs values end in '\n').
+std::string trim(std::string s);
+
+}  // namespace rtcell::sys
