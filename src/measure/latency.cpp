@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -148,6 +149,19 @@ void LatencyRun::worker_main(Worker& w) noexcept {
     if (w.plan.cpu) rt::set_affinity(CpuSet({*w.plan.cpu}));
     rt::set_policy(config_.policy, config_.policy_options);
     rt::prefault_stack(kPrefaultStack);
+  } catch (const Error& e) {
+    w.error = std::current_exception();
+    // kernel/sched/syscalls.c (__sched_setscheduler): a deadline task's
+    // affinity must cover its whole root domain, else EPERM even for root.
+    // For root that EPERM is about our flags, not a privilege.
+    if (std::holds_alternative<rt::Deadline>(config_.policy) && w.plan.cpu &&
+        e.kind() == ErrorKind::Privilege && geteuid() == 0) {
+      w.error = std::make_exception_ptr(Error(
+          ErrorKind::Usage, "SCHED_DEADLINE refused for a thread pinned to CPU " +
+                                std::to_string(*w.plan.cpu) +
+                                ": the kernel admits a deadline task only when its affinity covers its whole "
+                                "root domain; drop -S/-a, or make those CPUs an exclusive cpuset"));
+    }
   } catch (...) {
     w.error = std::current_exception();
   }
