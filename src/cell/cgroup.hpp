@@ -65,8 +65,25 @@ enum class CgroupLayout { V1, Hybrid, V2 };
 const char* to_string(CgroupLayout layout);
 
 // Default RT budget when RT is wanted and none was given: 10 % of the period
-// on each CPU (rt_runtime_us is per CPU), period = the parent's rt_period_us.
+// on each CPU (rt_runtime_us is per CPU), period = the root's rt_period_us.
 inline constexpr int64_t kDefaultRtPercent = 10;
+
+// The few calls that change the cgroup tree, behind an interface so that unit
+// tests can run the backends against a fake root in a temp dir: cgroup v2
+// controllers cannot exist on the hybrid test host, and a plain mkdir there
+// does not create the kernel's interface files. The kernel implementation is
+// CgroupFs::kernel().
+class CgroupFs {
+ public:
+  virtual ~CgroupFs() = default;
+  virtual int make_dir(const std::string& path) = 0;    // 0 or errno
+  virtual int remove_dir(const std::string& path) = 0;  // 0 or errno
+  // Writes one control file; throws rtcell::Error naming path and value.
+  virtual void write(const std::string& path, const std::string& text);
+  // Directory holding sched_rt_runtime_us and sched_rt_period_us.
+  virtual std::string proc_sys_kernel() const { return "/proc/sys/kernel"; }
+  static CgroupFs& kernel();
+};
 
 class Cgroup {
  public:
@@ -78,13 +95,17 @@ class Cgroup {
   ~Cgroup();
 
   // Throws rtcell::Error (Usage: bad id, CPU not in the parent's effective
-  // set, budget over the parent's free share or sched_rt_runtime_us;
-  // Unsupported: controller missing) before anything is created.
+  // set, budget over the parent's free share or sched_rt_runtime_us, id in
+  // use; Unsupported: controller missing) before anything is created.
   static void validate(const CgroupRequest& req, const std::string& root = "/sys/fs/cgroup");
+  static void validate(const CgroupRequest& req, const std::string& root, CgroupFs& fs);
   // validate() then create; on failure part-way everything done is undone.
   static Cgroup create(const CgroupRequest& req, const std::string& root = "/sys/fs/cgroup");
+  static Cgroup create(const CgroupRequest& req, const std::string& root, CgroupFs& fs);
 
-  // Puts a process into the cell's group of every controller.
+  // Puts a process into the cell's group of every controller. Attach before
+  // giving the process an RT policy: v1 refuses to move an RT task into a
+  // group with no budget (EINVAL, kernel/sched/core.c sched_rt_can_attach).
   void attach(pid_t pid);
   // Lines to print once: layout, RT budget given (and what per-CPU means),
   // "not enforced on v2" notes.
@@ -92,10 +113,12 @@ class Cgroup {
   CgroupLayout layout() const;
   // The cell's directories, one per controller (v2: one).
   std::vector<std::string> paths() const;
-  // Idempotent; also run by the destructor. Never throws (best effort,
-  // reports nothing); use destroy_checked() to learn about failures.
+  // The RT budget the cell's group got (nullopt: none set).
+  std::optional<RtBudget> rt_budget() const;
+  bool valid() const noexcept { return state_ != nullptr; }
+  // Idempotent; also run by the destructor. Never throws (best effort);
+  // destroy_checked() throws the first failure after doing all it can.
   void destroy() noexcept;
-  // As destroy() but throws the first failure after doing all it can.
   void destroy_checked();
 
   struct State;  // backend state, defined in cgroup.cpp
@@ -105,33 +128,58 @@ class Cgroup {
   std::unique_ptr<State> state_;
 };
 
-// Auto-detects the layout from statfs() of `root` and its children
-// (CGROUP2_SUPER_MAGIC at root = V2; tmpfs with cgroup2 at root/unified =
-// Hybrid; else V1). A directory that holds cgroup.controllers at its top is
-// taken for V2 too, so unit tests can use a fake v2 root in a temp dir.
+// Auto-detects the layout from statfs(2): cgroup2 at `root` = V2; cgroup2 at
+// root/unified = Hybrid; else V1. A plain directory that holds
+// cgroup.controllers at its top is taken for V2 too (the fake root of the
+// unit tests).
 CgroupLayout detect_layout(const std::string& root = "/sys/fs/cgroup");
 
 // rtcell gc: removes <parent>/<id> groups with no live process in any
-// controller (cgroup.procs empty everywhere), giving their RT budgets back,
-// and the parent when it is left empty. Returns the removed group ids.
+// controller (cgroup.procs empty everywhere), gives their RT budgets back and
+// removes an rtcell-named parent left empty. Returns the removed group paths
+// (relative to the controller roots, e.g. "rtcell/1234"). Do not run it while
+// a cell is starting: a group is empty between create() and attach().
 std::vector<std::string> collect_garbage(const std::string& parent = "rtcell",
                                          const std::string& root = "/sys/fs/cgroup");
+std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs);
 
-// ---- pure helpers (unit-tested; exposed for the CLI and tests) ----
+// ---- pure helpers (unit-tested) ----
 
-// Checks a cell id or parent path component: [A-Za-z0-9_.-], not "." or "..",
-// at most 64 characters. Throws Usage.
+// Checks one cell id or parent path component: [A-Za-z0-9_.-], not "." or
+// "..", 1..64 characters. Throws Usage naming `what`.
 void validate_id(std::string_view id, std::string_view what);
+// Splits a parent path ("rtcell", "a/b") into validated components.
+std::vector<std::string> split_parent(std::string_view parent);
 
-// Budget arithmetic on the v1 RT group tree. `parent_runtime` is the
-// parent's rt_runtime_us (-1 = unlimited, only at the root), `children_sum`
-// the sum of its children's runtimes scaled to the parent's period.
-// Returns the free runtime a new child may take, in the parent's period.
-int64_t rt_free_share(int64_t parent_runtime, int64_t children_sum);
-// Scales a runtime from one period to another, rounding up (a child must
-// never be counted smaller than it is).
-int64_t rt_scale(int64_t runtime_us, int64_t from_period_us, int64_t to_period_us);
+// The kernel's bandwidth ratio, to_ratio() in kernel/sched/core.c:
+// runtime/period in 2^-20 units; runtime -1 (RUNTIME_INF) = 1 << 20.
+uint64_t rt_ratio(int64_t runtime_us, int64_t period_us);
+// The smallest runtime whose ratio over `period_us` is >= `ratio`.
+int64_t rt_runtime_for_ratio(uint64_t ratio, int64_t period_us);
 // The default budget: kDefaultRtPercent of `period_us`.
 RtBudget default_rt_budget(int64_t period_us);
+
+// One existing or planned level of the v1 cpu hierarchy on the way from the
+// controller root to the cell's group.
+struct RtLevel {
+  std::string path;            // for messages
+  bool exists = true;          // false: rtcell will create it (runtime 0)
+  int64_t runtime_us = 0;      // cpu.rt_runtime_us (-1 = unlimited)
+  int64_t period_us = 0;       // cpu.rt_period_us
+  uint64_t others_ratio = 0;   // sum of rt_ratio() of its children off the chain
+};
+// Plans a leaf budget on a chain (root first, the cell's parent last), the
+// way tg_rt_schedulable() in kernel/sched/rt.c will check it: every level's
+// ratio covers the sum of its children's, none exceeds the global ratio
+// (sched_rt_runtime_us / sched_rt_period_us), the root is never changed.
+// Returns the new runtime of each level (unchanged where it already covers
+// the child). Throws Usage with the free share when it does not fit.
+std::vector<int64_t> plan_rt_budget(const std::vector<RtLevel>& chain, RtBudget leaf, RtBudget global);
+// The largest leaf runtime (over `period_us`) plan_rt_budget() accepts; 0
+// when nothing fits.
+int64_t rt_max_leaf_runtime(const std::vector<RtLevel>& chain, int64_t period_us, RtBudget global);
+// Where a grown level goes back to when a cell leaves: what others added
+// since stays, and it never drops below what its children still need.
+int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio, int64_t period_us);
 
 }  // namespace rtcell::cell
