@@ -21,6 +21,7 @@
 #include "cell/cgroup.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -416,6 +417,10 @@ struct Cgroup::State {
   std::vector<std::pair<std::string, int64_t>> grown;        // cpu level, runtime added (top-down)
   std::vector<std::pair<std::string, std::string>> enabled;  // v2 level, controller we enabled
   bool destroyed = false;
+  // A forked child inherits a copy of this handle; only the process that made
+  // the cell may take it down (a child's destructors must not remove the
+  // groups its parent still uses).
+  pid_t owner = 0;
 };
 
 namespace {
@@ -654,6 +659,7 @@ Cgroup Cgroup::create(const CgroupRequest& req, const std::string& root, CgroupF
   s->fs = &fs;
   s->root = root;
   s->req = req;
+  s->owner = ::getpid();
   sys::DirLock lock = sys::DirLock::acquire(root);
   s->plan = make_plan(req, root, fs);  // under the lock: the plan stays true
   try {
@@ -702,6 +708,7 @@ void Cgroup::destroy() noexcept {
 void Cgroup::destroy_checked() {
   if (!state_ || state_->destroyed) return;
   state_->destroyed = true;
+  if (state_->owner != ::getpid()) return;
   sys::DirLock lock = sys::DirLock::acquire(state_->root);
   std::string err = undo(*state_);
   if (!err.empty()) throw Error(ErrorKind::System, err);

@@ -145,7 +145,13 @@ TEST_F(CgroupV1, CellWithBudgetRunsSchedFifoAndLeavesNothing) {
   req.rt_budget = RtBudget{50000, 1000000};
   req.wants_rt = true;
   Cgroup cg = Cgroup::create(req, kRoot);
-  EXPECT_NE(cg.layout(), CgroupLayout::V2);
+  bool hybrid = rtcell::cell::detect_layout(kRoot) == CgroupLayout::Hybrid;
+  EXPECT_EQ(cg.layout(), hybrid ? CgroupLayout::Hybrid : CgroupLayout::V1);
+  if (hybrid) {
+    std::ifstream mi("/proc/self/mountinfo");
+    std::string all((std::istreambuf_iterator<char>(mi)), std::istreambuf_iterator<char>());
+    EXPECT_NE(all.find(" /sys/fs/cgroup/unified "), std::string::npos) << "hybrid without a unified mount?";
+  }
 
   EXPECT_EQ(slurp(path("cpuset", "c1/cpuset.cpus")), "0");
   EXPECT_EQ(slurp(path("memory", "c1/memory.limit_in_bytes")), std::to_string(64u << 20));
