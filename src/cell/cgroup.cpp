@@ -224,13 +224,22 @@ void plan_v1_cpuset(const CgroupRequest& req, const Hierarchy& h, const std::vec
   if (!req.cpus.empty()) {
     // v1 wants a child's cpus within the parent's cpuset.cpus
     // (kernel/cgroup/cpuset-v1.c validate_change()).
-    check_set(req.cpus, online, CpuSet::parse(read_value(where + "/cpuset.cpus")), where, "CPU", "--cpus");
+    // An unfinished level with empty cpus is filled from its parent at
+    // creation, so check against the nearest level that has cpus.
+    std::string at = where;
+    while (read_value(at + "/cpuset.cpus").empty() && at.size() > h.base.size()) {
+      at = at.substr(0, at.rfind('/'));
+    }
+    check_set(req.cpus, online, CpuSet::parse(read_value(at + "/cpuset.cpus")), at, "CPU", "--cpus");
   }
   if (!req.mems.empty()) {
     CpuSet mems = CpuSet::parse(req.mems);
     CpuSet online_mems = CpuSet::parse(read_value(h.base + "/cpuset.effective_mems"));
-    check_set(mems, online_mems, CpuSet::parse(read_value(where + "/cpuset.mems")), where, "memory node",
-              "--mems");
+    std::string at = where;
+    while (read_value(at + "/cpuset.mems").empty() && at.size() > h.base.size()) {
+      at = at.substr(0, at.rfind('/'));
+    }
+    check_set(mems, online_mems, CpuSet::parse(read_value(at + "/cpuset.mems")), at, "memory node", "--mems");
   }
 }
 
@@ -500,10 +509,17 @@ void build_v1(Cgroup::State& s) {
         // Shared parent, possibly made by a concurrent rtcell: fine. An
         // rtcell-named level is still ours to remove once empty.
         if (is_rtcell_name(plan.parent[d - 1])) s.made.push_back({p, true, false});
-        continue;
+        // A level some earlier run made but never finished has empty cpus or
+        // mems and would refuse the cell: fill it like a new one.
+        if (h.name != "cpuset" ||
+            (!read_value(p + "/cpuset.cpus").empty() && !read_value(p + "/cpuset.mems").empty())) {
+          continue;
+        }
+      } else if (rc != 0) {
+        sys_error("cannot create cgroup " + p, rc);
+      } else {
+        s.made.push_back({p, true, false});
       }
-      if (rc != 0) sys_error("cannot create cgroup " + p, rc);
-      s.made.push_back({p, true, false});
       if (h.name == "cpuset") {
         // v1 cpuset: a new group has empty cpus/mems and refuses tasks until
         // both are set (Documentation/admin-guide/cgroup-v1/cpusets.rst).
@@ -741,6 +757,7 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
 
   std::vector<std::string> removed;
   std::string first_error;
+  int first_errno = 0;
   for (const auto& id : ids) {
     bool idle = true;
     for (const auto& h : hs) {
@@ -762,7 +779,10 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
       int rc = fs.remove_dir(g);
       if (rc != 0 && rc != ENOENT) {
         ok = false;
-        if (first_error.empty()) first_error = "cannot remove cgroup " + g + ": " + std::strerror(rc);
+        if (first_error.empty()) {
+          first_error = "cannot remove cgroup " + g + ": " + std::strerror(rc);
+          first_errno = rc;
+        }
       }
     }
     if (ok) {
@@ -791,7 +811,11 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
       if (subdirs(p).empty() && procs_empty(p)) (void)fs.remove_dir(p);
     }
   }
-  if (!first_error.empty() && removed.empty()) throw Error(ErrorKind::System, first_error);
+  if (!first_error.empty() && removed.empty()) {
+    bool priv = first_errno == EPERM || first_errno == EACCES;
+    throw Error(priv ? ErrorKind::Privilege : ErrorKind::System,
+                priv ? first_error + " (run rtcell gc as root)" : first_error, first_errno);
+  }
   return removed;
 }
 

@@ -321,3 +321,20 @@ TEST_F(CgroupV1, ConcurrentCreationOfTheSharedParent) {
   EXPECT_TRUE(exists(path("cpu", "parent")));
   mine.destroy_checked();
 }
+
+TEST_F(CgroupV1, UnfinishedParentLeftByAnOldRunIsRepaired) {
+  // An earlier rtcell killed between mkdir and the cpuset writes leaves a
+  // parent with empty cpuset.cpus/mems, which would refuse every task.
+  ASSERT_EQ(::mkdir(path("cpuset").c_str(), 0755), 0);
+  ASSERT_EQ(slurp(path("cpuset", "cpuset.cpus")), "");
+  CgroupRequest req = request("fix");
+  req.cpus = CpuSet::parse("0");
+  Cgroup cg = Cgroup::create(req, kRoot);
+  EXPECT_NE(slurp(path("cpuset", "cpuset.cpus")), "");
+  EXPECT_NE(slurp(path("cpuset", "cpuset.mems")), "");
+  Child child;
+  cg.attach(child.pid());  // would fail with ENOSPC in an empty cpuset
+  EXPECT_EQ(slurp(path("cpuset", "fix/cgroup.procs")), std::to_string(child.pid()));
+  EXPECT_EQ(child.try_fifo(), EPERM);  // and no budget was asked for
+  cg.destroy_checked();                // removes the rtcell-named parent too
+}
