@@ -21,6 +21,7 @@
 #include "cell/cgroup.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -139,7 +140,9 @@ uint64_t child_ratio_sum(const std::string& dir, const std::string& skip) {
   uint64_t sum = 0;
   for (const auto& c : subdirs(dir)) {
     if (c == skip) continue;
-    std::string p = dir + "/" + c;
+    std::string p = dir;
+    p += '/';
+    p += c;
     auto rt = sys::try_read_file(p + "/cpu.rt_runtime_us");
     auto per = sys::try_read_file(p + "/cpu.rt_period_us");
     if (!rt || !per) continue;
@@ -157,8 +160,8 @@ struct Plan {
   std::vector<std::string> v2_controllers;  // to enable along the path (v2)
   std::optional<RtBudget> budget;           // v1 RT budget to give the leaf
   bool budget_defaulted = false;
-  std::vector<RtLevel> rt_chain;            // root .. parent (cpu hierarchy)
-  std::vector<int64_t> rt_new;              // planned runtimes, same indices
+  std::vector<RtLevel> rt_chain;  // root .. parent (cpu hierarchy)
+  std::vector<int64_t> rt_new;    // planned runtimes, same indices
   std::vector<std::string> notes;
 };
 
@@ -203,13 +206,15 @@ void check_request(const CgroupRequest& req) {
       usage_error("--rt-period must be between 1 and " + std::to_string(INT_MAX) + " us");
     }
     if (b.runtime_us < 1 || b.runtime_us > b.period_us) {
-      usage_error("--rt-runtime must be between 1 us and the period (" + std::to_string(b.period_us) + " us)");
+      usage_error("--rt-runtime must be between 1 us and the period (" + std::to_string(b.period_us) +
+                  " us)");
     }
   }
   for (const auto& d : req.devices) {
     bool ok = (d.type == 'c' || d.type == 'b' || d.type == 'a') && d.major >= -1 && d.minor >= -1 &&
               !d.access.empty() && d.access.find_first_not_of("rwm") == std::string::npos;
-    if (!ok) usage_error("bad device rule '" + device_rule_text(d) + "': want c|b MAJOR:MINOR with access rwm");
+    if (!ok)
+      usage_error("bad device rule '" + device_rule_text(d) + "': want c|b MAJOR:MINOR with access rwm");
   }
 }
 
@@ -219,13 +224,22 @@ void plan_v1_cpuset(const CgroupRequest& req, const Hierarchy& h, const std::vec
   if (!req.cpus.empty()) {
     // v1 wants a child's cpus within the parent's cpuset.cpus
     // (kernel/cgroup/cpuset-v1.c validate_change()).
-    check_set(req.cpus, online, CpuSet::parse(read_value(where + "/cpuset.cpus")), where, "CPU", "--cpus");
+    // An unfinished level with empty cpus is filled from its parent at
+    // creation, so check against the nearest level that has cpus.
+    std::string at = where;
+    while (read_value(at + "/cpuset.cpus").empty() && at.size() > h.base.size()) {
+      at = at.substr(0, at.rfind('/'));
+    }
+    check_set(req.cpus, online, CpuSet::parse(read_value(at + "/cpuset.cpus")), at, "CPU", "--cpus");
   }
   if (!req.mems.empty()) {
     CpuSet mems = CpuSet::parse(req.mems);
     CpuSet online_mems = CpuSet::parse(read_value(h.base + "/cpuset.effective_mems"));
-    check_set(mems, online_mems, CpuSet::parse(read_value(where + "/cpuset.mems")), where, "memory node",
-              "--mems");
+    std::string at = where;
+    while (read_value(at + "/cpuset.mems").empty() && at.size() > h.base.size()) {
+      at = at.substr(0, at.rfind('/'));
+    }
+    check_set(mems, online_mems, CpuSet::parse(read_value(at + "/cpuset.mems")), at, "memory node", "--mems");
   }
 }
 
@@ -244,8 +258,8 @@ void plan_v2_cpuset(const CgroupRequest& req, const Hierarchy& h, const std::vec
   }
   if (!req.mems.empty()) {
     CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.mems.effective"));
-    check_set(CpuSet::parse(req.mems), online, CpuSet::parse(read_value(at + "/cpuset.mems.effective")), where,
-              "memory node", "--mems");
+    check_set(CpuSet::parse(req.mems), online, CpuSet::parse(read_value(at + "/cpuset.mems.effective")),
+              where, "memory node", "--mems");
   }
 }
 
@@ -258,10 +272,11 @@ void plan_rt(const CgroupRequest& req, const Hierarchy& cpu, Plan& plan, const C
     plan.budget_defaulted = true;
   }
   const RtBudget& b = *plan.budget;
-  if (global.runtime_us >= 0 && rt_ratio(b.runtime_us, b.period_us) > rt_ratio(global.runtime_us, global.period_us)) {
+  if (global.runtime_us >= 0 &&
+      rt_ratio(b.runtime_us, b.period_us) > rt_ratio(global.runtime_us, global.period_us)) {
     usage_error("RT budget " + std::to_string(b.runtime_us) + " us per " + std::to_string(b.period_us) +
-                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) + " per " +
-                std::to_string(global.period_us) + " us, " + fs.proc_sys_kernel() +
+                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) +
+                " per " + std::to_string(global.period_us) + " us, " + fs.proc_sys_kernel() +
                 "/sched_rt_runtime_us); lower --rt-runtime");
   }
   // The chain: the hierarchy root, then every parent level.
@@ -377,8 +392,8 @@ Plan make_plan(const CgroupRequest& req, const std::string& root, CgroupFs& fs) 
   } else if (want_rt) {
     plan_rt(req, *cpu, plan, fs);
     const RtBudget& b = *plan.budget;
-    std::string line = "RT budget " + std::to_string(b.runtime_us) + " us per " + std::to_string(b.period_us) +
-                       " us period for " + cpu->base + "/" + rel;
+    std::string line = "RT budget " + std::to_string(b.runtime_us) + " us per " +
+                       std::to_string(b.period_us) + " us period for " + cpu->base + "/" + rel;
     if (plan.budget_defaulted) {
       line += " (default: " + std::to_string(kDefaultRtPercent) + " %; set --rt-runtime/--rt-period)";
     }
@@ -407,10 +422,14 @@ struct Cgroup::State {
   };
   std::vector<Made> made;  // creation order (top-down per hierarchy)
   std::vector<std::string> leaves;
-  std::string rt_leaf;                                 // cpu leaf whose runtime we set
-  std::vector<std::pair<std::string, int64_t>> grown;  // cpu level, runtime added (top-down)
+  std::string rt_leaf;                                       // cpu leaf whose runtime we set
+  std::vector<std::pair<std::string, int64_t>> grown;        // cpu level, runtime added (top-down)
   std::vector<std::pair<std::string, std::string>> enabled;  // v2 level, controller we enabled
   bool destroyed = false;
+  // A forked child inherits a copy of this handle; only the process that made
+  // the cell may take it down (a child's destructors must not remove the
+  // groups its parent still uses).
+  pid_t owner = 0;
 };
 
 namespace {
@@ -490,10 +509,17 @@ void build_v1(Cgroup::State& s) {
         // Shared parent, possibly made by a concurrent rtcell: fine. An
         // rtcell-named level is still ours to remove once empty.
         if (is_rtcell_name(plan.parent[d - 1])) s.made.push_back({p, true, false});
-        continue;
+        // A level some earlier run made but never finished has empty cpus or
+        // mems and would refuse the cell: fill it like a new one.
+        if (h.name != "cpuset" ||
+            (!read_value(p + "/cpuset.cpus").empty() && !read_value(p + "/cpuset.mems").empty())) {
+          continue;
+        }
+      } else if (rc != 0) {
+        sys_error("cannot create cgroup " + p, rc);
+      } else {
+        s.made.push_back({p, true, false});
       }
-      if (rc != 0) sys_error("cannot create cgroup " + p, rc);
-      s.made.push_back({p, true, false});
       if (h.name == "cpuset") {
         // v1 cpuset: a new group has empty cpus/mems and refuses tasks until
         // both are set (Documentation/admin-guide/cgroup-v1/cpusets.rst).
@@ -510,7 +536,8 @@ void build_v1(Cgroup::State& s) {
     s.leaves.push_back(leaf);
     std::string up = level_path(h, plan.parent, plan.parent.size());
     if (h.name == "cpuset") {
-      s.fs->write(leaf + "/cpuset.cpus", req.cpus.empty() ? read_value(up + "/cpuset.cpus") : req.cpus.to_string());
+      s.fs->write(leaf + "/cpuset.cpus",
+                  req.cpus.empty() ? read_value(up + "/cpuset.cpus") : req.cpus.to_string());
       s.fs->write(leaf + "/cpuset.mems", req.mems.empty() ? read_value(up + "/cpuset.mems") : req.mems);
     } else if (h.name == "memory" && req.memory_bytes) {
       s.fs->write(leaf + "/memory.limit_in_bytes", std::to_string(*req.memory_bytes));
@@ -648,6 +675,7 @@ Cgroup Cgroup::create(const CgroupRequest& req, const std::string& root, CgroupF
   s->fs = &fs;
   s->root = root;
   s->req = req;
+  s->owner = ::getpid();
   sys::DirLock lock = sys::DirLock::acquire(root);
   s->plan = make_plan(req, root, fs);  // under the lock: the plan stays true
   try {
@@ -696,6 +724,7 @@ void Cgroup::destroy() noexcept {
 void Cgroup::destroy_checked() {
   if (!state_ || state_->destroyed) return;
   state_->destroyed = true;
+  if (state_->owner != ::getpid()) return;
   sys::DirLock lock = sys::DirLock::acquire(state_->root);
   std::string err = undo(*state_);
   if (!err.empty()) throw Error(ErrorKind::System, err);
@@ -728,6 +757,7 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
 
   std::vector<std::string> removed;
   std::string first_error;
+  int first_errno = 0;
   for (const auto& id : ids) {
     bool idle = true;
     for (const auto& h : hs) {
@@ -749,10 +779,18 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
       int rc = fs.remove_dir(g);
       if (rc != 0 && rc != ENOENT) {
         ok = false;
-        if (first_error.empty()) first_error = "cannot remove cgroup " + g + ": " + std::strerror(rc);
+        if (first_error.empty()) {
+          first_error = "cannot remove cgroup " + g + ": " + std::strerror(rc);
+          first_errno = rc;
+        }
       }
     }
-    if (ok) removed.push_back(parent + "/" + id);
+    if (ok) {
+      std::string r = parent;
+      r += '/';
+      r += id;
+      removed.push_back(std::move(r));
+    }
   }
   // Give the budget back and drop rtcell-named parents left empty, deepest
   // first; stop at the first level that is not rtcell's.
@@ -773,7 +811,11 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
       if (subdirs(p).empty() && procs_empty(p)) (void)fs.remove_dir(p);
     }
   }
-  if (!first_error.empty() && removed.empty()) throw Error(ErrorKind::System, first_error);
+  if (!first_error.empty() && removed.empty()) {
+    bool priv = first_errno == EPERM || first_errno == EACCES;
+    throw Error(priv ? ErrorKind::Privilege : ErrorKind::System,
+                priv ? first_error + " (run rtcell gc as root)" : first_error, first_errno);
+  }
   return removed;
 }
 
@@ -782,8 +824,7 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
 
 void validate_id(std::string_view id, std::string_view what) {
   auto bad = [&](const std::string& why) {
-    usage_error(std::string(what) + " '" + std::string(id) + "' " + why +
-                "; use 1-64 of A-Z a-z 0-9 _ . -");
+    usage_error(std::string(what) + " '" + std::string(id) + "' " + why + "; use 1-64 of A-Z a-z 0-9 _ . -");
   };
   if (id.empty()) bad("is empty");
   if (id.size() > 64) bad("is too long");
@@ -834,10 +875,9 @@ RtBudget default_rt_budget(int64_t period_us) {
 namespace {
 
 // plan_rt_budget() without messages: the new runtimes, or nullopt.
-std::optional<std::vector<int64_t>> try_plan(const std::vector<RtLevel>& chain, RtBudget leaf, RtBudget global,
-                                             std::string* why) {
-  uint64_t global_ratio =
-      global.runtime_us < 0 ? kBwUnit : rt_ratio(global.runtime_us, global.period_us);
+std::optional<std::vector<int64_t>> try_plan(const std::vector<RtLevel>& chain, RtBudget leaf,
+                                             RtBudget global, std::string* why) {
+  uint64_t global_ratio = global.runtime_us < 0 ? kBwUnit : rt_ratio(global.runtime_us, global.period_us);
   std::vector<int64_t> out;
   out.reserve(chain.size());
   for (const auto& l : chain) out.push_back(l.runtime_us);
@@ -874,8 +914,8 @@ std::vector<int64_t> plan_rt_budget(const std::vector<RtLevel>& chain, RtBudget 
   if (plan) return *plan;
   if (why == "global") {
     usage_error("RT budget " + std::to_string(leaf.runtime_us) + " us per " + std::to_string(leaf.period_us) +
-                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) + " per " +
-                std::to_string(global.period_us) + " us); lower --rt-runtime");
+                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) +
+                " per " + std::to_string(global.period_us) + " us); lower --rt-runtime");
   }
   int64_t free_us = rt_max_leaf_runtime(chain, leaf.period_us, global);
   usage_error("RT budget " + std::to_string(leaf.runtime_us) + " us per " + std::to_string(leaf.period_us) +
@@ -898,7 +938,8 @@ int64_t rt_max_leaf_runtime(const std::vector<RtLevel>& chain, int64_t period_us
   return lo;
 }
 
-int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio, int64_t period_us) {
+int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio,
+                          int64_t period_us) {
   if (current_us < 0) return current_us;  // unlimited: never ours to touch
   int64_t floor_us = rt_runtime_for_ratio(children_ratio, period_us);
   int64_t want = std::max<int64_t>(current_us - grown_by_us, 0);

@@ -116,7 +116,9 @@ class Cgroup {
   // The RT budget the cell's group got (nullopt: none set).
   std::optional<RtBudget> rt_budget() const;
   bool valid() const noexcept { return state_ != nullptr; }
-  // Idempotent; also run by the destructor. Never throws (best effort);
+  // Idempotent; also run by the destructor. Only the process that created
+  // the cell removes it: in a forked child it does nothing, so a child's
+  // exit path cannot pull the groups from under its parent. Never throws;
   // destroy_checked() throws the first failure after doing all it can.
   void destroy() noexcept;
   void destroy_checked();
@@ -162,11 +164,11 @@ RtBudget default_rt_budget(int64_t period_us);
 // One existing or planned level of the v1 cpu hierarchy on the way from the
 // controller root to the cell's group.
 struct RtLevel {
-  std::string path;            // for messages
-  bool exists = true;          // false: rtcell will create it (runtime 0)
-  int64_t runtime_us = 0;      // cpu.rt_runtime_us (-1 = unlimited)
-  int64_t period_us = 0;       // cpu.rt_period_us
-  uint64_t others_ratio = 0;   // sum of rt_ratio() of its children off the chain
+  std::string path;           // for messages
+  bool exists = true;         // false: rtcell will create it (runtime 0)
+  int64_t runtime_us = 0;     // cpu.rt_runtime_us (-1 = unlimited)
+  int64_t period_us = 0;      // cpu.rt_period_us
+  uint64_t others_ratio = 0;  // sum of rt_ratio() of its children off the chain
 };
 // Plans a leaf budget on a chain (root first, the cell's parent last), the
 // way tg_rt_schedulable() in kernel/sched/rt.c will check it: every level's
@@ -180,6 +182,7 @@ std::vector<int64_t> plan_rt_budget(const std::vector<RtLevel>& chain, RtBudget 
 int64_t rt_max_leaf_runtime(const std::vector<RtLevel>& chain, int64_t period_us, RtBudget global);
 // Where a grown level goes back to when a cell leaves: what others added
 // since stays, and it never drops below what its children still need.
-int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio, int64_t period_us);
+int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio,
+                          int64_t period_us);
 
 }  // namespace rtcell::cell
