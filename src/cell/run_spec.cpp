@@ -69,7 +69,7 @@ int policy_priority(const rt::Policy& p) {
 // Can this process set a hard rlimit to `value`? Raising a hard limit needs
 // CAP_SYS_RESOURCE (kernel/sys.c do_prlimit); lowering never does.
 void check_rlimit_grant(int resource, uint64_t value, const sys::CapSet& eff, const std::string& flag,
-                        const std::string& what) {
+                        const std::string& what, const std::string& instead) {
   rlimit rl{};
   if (::getrlimit(resource, &rl) != 0) sys_error("getrlimit", errno);
   if (rl.rlim_max == RLIM_INFINITY || value <= rl.rlim_max) return;
@@ -77,8 +77,9 @@ void check_rlimit_grant(int resource, uint64_t value, const sys::CapSet& eff, co
   privilege_error(
       flag + " needs " + what + " raised to " + std::to_string(value) + " but its hard limit is " +
       std::to_string(rl.rlim_max) +
-      " and rtcell lacks CAP_SYS_RESOURCE to raise it: run rtcell as root, raise the limit (limits.conf), "
-      "or use --sched, which needs no limit in the cell");
+      " and rtcell lacks CAP_SYS_RESOURCE to raise it: raise the hard limit (limits.conf, systemd Limit*=), "
+      "give rtcell CAP_SYS_RESOURCE, or " +
+      instead);
 }
 
 }  // namespace
@@ -172,14 +173,15 @@ std::vector<std::string> cpuset_warnings(const CpuSet& cpus, const CpuSet& isola
 }
 
 std::string resolve_command(const std::string& rootfs, const std::string& command,
-                            const std::string& path_var) {
+                            const std::string& path_var, const std::string& workdir) {
   auto executable = [&](const std::string& inside) {
     std::string host = in_root(rootfs, inside);
     struct stat st {};
     return ::stat(host.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
   };
   if (command.find('/') != std::string::npos) {
-    std::string inside = command[0] == '/' ? command : "/" + command;
+    // A relative path is relative to the cell's working directory, as execve sees it.
+    std::string inside = command[0] == '/' ? command : (workdir == "/" ? "" : workdir) + "/" + command;
     return executable(inside) ? inside : "";
   }
   size_t i = 0;
@@ -223,12 +225,13 @@ PreparedRun prepare(const RunSpec& spec) {
     if (e.empty() || e[0] == '=') usage_error("--env '" + e + "': use KEY=VALUE or KEY");
     if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
   }
-  p.executable = resolve_command(p.rootfs, spec.command[0], path_var);
+  p.executable = resolve_command(p.rootfs, spec.command[0], path_var, spec.workdir);
   if (p.executable.empty())
     usage_error("command '" + spec.command[0] +
                 "' is not an executable file in the cell's root filesystem (" + p.rootfs +
                 (spec.command[0].find('/') == std::string::npos ? ", PATH " + path_var : "") +
-                "): use --rootfs DIR holding it, or --volume to bring it in");
+                "; a relative path counts from --workdir " + spec.workdir +
+                "): use an absolute path, --rootfs DIR holding it, or --volume to bring it in");
   if (!is_abs_clean(spec.workdir)) usage_error("--workdir " + spec.workdir + " must be an absolute path");
   for (const auto& v : spec.volumes) {
     struct stat st {};
@@ -304,13 +307,15 @@ PreparedRun prepare(const RunSpec& spec) {
       usage_error(
           "--rtprio 99 refused: priority 99 competes with kernel watchdog and migration threads; use "
           "1-98 or pass --allow-prio-99");
-    check_rlimit_grant(RLIMIT_RTPRIO, static_cast<uint64_t>(*spec.rtprio), eff, "--rtprio", "RLIMIT_RTPRIO");
+    check_rlimit_grant(RLIMIT_RTPRIO, static_cast<uint64_t>(*spec.rtprio), eff, "--rtprio", "RLIMIT_RTPRIO",
+                       "use --sched fifo:N, which needs no limit in the cell");
     rt_paths.push_back("RLIMIT_RTPRIO " + std::to_string(*spec.rtprio) +
                        " (soft = hard): the cell picks SCHED_FIFO/RR priorities up to " +
                        std::to_string(*spec.rtprio));
   }
   if (spec.memlock_bytes)
-    check_rlimit_grant(RLIMIT_MEMLOCK, *spec.memlock_bytes, eff, "--memlock", "RLIMIT_MEMLOCK");
+    check_rlimit_grant(RLIMIT_MEMLOCK, *spec.memlock_bytes, eff, "--memlock", "RLIMIT_MEMLOCK",
+                       "use --cap-add IPC_LOCK");
   if (p.caps.has(kCapSysNice)) {
     p.warnings.push_back(
         "--cap-add SYS_NICE lifts every priority ceiling in the cell, including 99 and "

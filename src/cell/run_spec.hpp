@@ -99,7 +99,7 @@ std::vector<std::string> cpuset_warnings(const CpuSet& cpus, const CpuSet& isola
 // Finds `command` inside `rootfs` ("/" = host) along `path_var`; returns its
 // absolute path inside the cell or "" when not found / not executable.
 std::string resolve_command(const std::string& rootfs, const std::string& command,
-                            const std::string& path_var);
+                            const std::string& path_var, const std::string& workdir = "/");
 
 // The default PATH inside a cell.
 inline constexpr const char* kCellPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

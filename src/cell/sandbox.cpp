@@ -169,8 +169,8 @@ void build_root(const PreparedRun& r) {
   const std::string src = r.rootfs == "/" ? std::string(kOld) : std::string(kOld) + r.rootfs;
   sys::bind_mount(src, kNew, true, false);
   sys::remount_tree_read_only(kNew, std::string(kOld) + "/proc/self/mountinfo");
-  build_proc();
   build_dev(r);
+  build_proc();
   for (const auto& v : r.spec.volumes) {
     const std::string target = std::string(kNew) + v.target;
     sys::bind_mount(std::string(kOld) + v.source, target, true, false);

@@ -77,29 +77,41 @@ std::string unescape_mountinfo(const std::string& field) {
 }
 
 void remount_tree_read_only(const std::string& prefix, const std::string& mountinfo, bool recursive) {
+  struct Entry {
+    std::string id, parent, point, fstype;
+    unsigned long keep;
+  };
+  std::vector<Entry> mounts;
   std::istringstream in(read_file(mountinfo));
-  std::vector<std::pair<std::string, unsigned long>> targets;
   std::string line;
   while (std::getline(in, line)) {
     // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw" (proc(5)).
     std::istringstream f(line);
-    std::string id, parent, dev, root, point, opts, field, fstype;
-    f >> id >> parent >> dev >> root >> point >> opts;
+    Entry e;
+    std::string dev, root, opts, field;
+    f >> e.id >> e.parent >> dev >> root >> e.point >> opts;
     while (f >> field && field != "-") {
     }
-    f >> fstype;
-    point = unescape_mountinfo(point);
-    bool under = point == prefix || (recursive && point.rfind(prefix + "/", 0) == 0);
-    // An autofs trigger point is not data; touching it would start a mount.
-    if (under && fstype != "autofs") targets.emplace_back(point, parse_mount_opts(opts));
+    f >> e.fstype;
+    e.point = unescape_mountinfo(e.point);
+    e.keep = parse_mount_opts(opts);
+    mounts.push_back(std::move(e));
   }
-  // Mount points can stack: later lines are on top, and remounting the path
-  // reaches the top one, so remount each path with the flags of its top.
-  for (const auto& [t, keep] : targets) {
-    unsigned long k = keep;
-    for (const auto& [t2, keep2] : targets)
-      if (t2 == t) k = keep2;
-    remount_read_only(t, k);
+  // The mount path lookup reaches at `prefix` is the last one listed there
+  // (mounts stack); below it, only its descendants are reachable; mounts of
+  // the same paths that it covers are not (ENOENT if touched).
+  const Entry* top = nullptr;
+  for (const auto& m : mounts)
+    if (m.point == prefix) top = &m;
+  if (top == nullptr) sys_error("no mount at " + prefix + " to remount read-only", EINVAL);
+  std::vector<const Entry*> todo{top};
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const Entry* m = todo[i];
+    // An autofs trigger point is not data; touching it would start a mount.
+    if (m->fstype != "autofs") remount_read_only(m->point, m->keep);
+    if (!recursive) continue;
+    for (const auto& c : mounts)
+      if (c.parent == m->id && &c != m) todo.push_back(&c);
   }
 }
 
