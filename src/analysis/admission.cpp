@@ -322,14 +322,29 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
             std::string("Γ(Π, Θ), a weaker supply than the Ω(Π, Θ, Δ) analysed"));
     } else if (v.admitted) {
       // Dedicated CPUs still need an RT budget in a cgroup v1 group (a new
-      // group gets 0, Documentation/scheduler/sched-rt-group.rst): the least
-      // one at the shortest task period, in whole µs.
-      Time pi = std::numeric_limits<Time>::max();
-      for (const auto& t : tasks) pi = std::min(pi, t.period);
-      pi = std::max<Time>(1000, pi / 1000 * 1000);
-      Time theta = 0;
-      for (auto& w : work) theta = std::max(theta, min_budget(w.tasks, sched, pi).value_or(pi));
-      v.rt = rt_bandwidth(pi, theta);
+      // group gets 0, Documentation/scheduler/sched-rt-group.rst), and the
+      // kernel sums the groups' ratios as if they shared every CPU. So pick
+      // the period that needs the smallest ratio Θ/Π among the shortest
+      // deadline halved up to six times (whole µs, at least 100 µs): shorter
+      // periods shrink the periodic resource's blackout 2(Π − Θ).
+      Time dmin = std::numeric_limits<Time>::max();
+      for (const auto& t : tasks) dmin = std::min(dmin, std::min(t.deadline, t.period));
+      int tries = n > 1000 ? 1 : 7;
+      Time best_pi = 0, best_theta = 0;
+      for (int k = 0; k < tries; ++k) {
+        Time pi = (dmin >> k) / 1000 * 1000;
+        if (pi < 100'000 && k > 0) break;
+        if (pi < 1000) pi = 1000;
+        Time theta = 0;
+        for (auto& w : work) theta = std::max(theta, min_budget(w.tasks, sched, pi).value_or(pi));
+        if (best_pi == 0 ||
+            kernel_to_ratio(static_cast<uint64_t>(pi), static_cast<uint64_t>(theta)) <
+                kernel_to_ratio(static_cast<uint64_t>(best_pi), static_cast<uint64_t>(best_theta))) {
+          best_pi = pi;
+          best_theta = theta;
+        }
+      }
+      v.rt = rt_bandwidth(best_pi, best_theta);
     }
   }
   if (sched == LocalScheduler::Edf && n > 0) {
@@ -404,6 +419,15 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
       total +=
           kernel_to_ratio(static_cast<uint64_t>(v.budget_period), static_cast<uint64_t>(v.budget_runtime));
     }
+    std::string names;
+    for (size_t c : us) names += (names.empty() ? "" : ", ") + res.cells[c].name;
+    for (size_t c : us)
+      if (!res.cells[c].dedicated)
+        res.cells[c].notes.push_back(
+            "CPU " + std::to_string(cpu) + " is shared by cells " + names +
+            ": Linux caps each cell at its budget and serves the cells in priority "
+            "order; the verdict assumes each cell still receives its budget in every "
+            "period (docs/analysis.md)");
     if (total > (1ULL << 20)) {
       for (size_t c : us) {
         auto& cv = res.cells[c];
