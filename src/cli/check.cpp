@@ -63,7 +63,10 @@ int run_check(const CheckFlags& f) {
     nlohmann::json j;
     j["root"] = f.root;
     j["kernel"] = facts.kernel_release;
-    j["rt_cpus"] = opts.rt_cpus ? opts.rt_cpus->to_string() : nullptr;
+    if (opts.rt_cpus)
+      j["rt_cpus"] = opts.rt_cpus->to_string();
+    else
+      j["rt_cpus"] = nullptr;
     j["summary"] = {{"pass", count[host::Severity::Pass]},
                     {"info", count[host::Severity::Info]},
                     {"warn", count[host::Severity::Warn]},

@@ -288,7 +288,7 @@ void check_boot(Ctx& c) {
     if (!c.rt) return std::string();
     for (auto& [k, v] : rt_boot_args(*c.rt, c.facts.online_cpus))
       if (k == key) return "add boot argument " + k + "=" + v;
-    return "no housekeeping CPU left: leave at least one CPU out of --cpus";
+    return std::string("no housekeeping CPU left: leave at least one CPU out of --cpus");
   };
   int bad = 0;
   for (const auto& a : kArgs) {
