@@ -8,7 +8,7 @@ const std::vector<L4tRow>& l4t_table() {
   static const std::vector<L4tRow> kRows = {
       {"36.3.0", "6.0", "5.15.136", "patch-5.15.136-rt71", true},
       {"35.4.1", "5.1.2", "5.10.120", "patch-5.10.120-rt69", true},
-      {"35.2.1", "5.1", "5.10.104", "patch-5.10.104-rt64", false},
+      {"35.2.1", "5.1", "5.10.104", "patch-5.10.104-rt64", true},
   };
   return kRows;
 }
