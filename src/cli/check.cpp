@@ -1,12 +1,13 @@
 // rtcell check: is this host (or a captured tree, --root) ready for RT?
 // Prints the findings of host::run_checks grouped by area; exit 1 when any
 // check fails, 0 otherwise.
+#include "host/check.hpp"
+
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
-#include "host/check.hpp"
 #include "host/facts.hpp"
 #include "rtcell/error.hpp"
 
@@ -37,12 +38,15 @@ const char* colour_of(host::Severity s) {
 // Resolves --cpus against the host's online CPUs (exit 2 on a bad list).
 std::optional<CpuSet> rt_cpus_of(const CheckFlags& f, const CpuSet& online) {
   if (!f.manifest.empty())
-    usage_error("-f cells.yaml is not yet supported by check (manifest loading lands with rtcell run); use --cpus LIST");
+    usage_error(
+        "-f cells.yaml is not yet supported by check (manifest loading lands with rtcell run); use --cpus "
+        "LIST");
   if (f.cpus.empty()) return std::nullopt;
   CpuSet set = CpuSet::parse(f.cpus);
   if (set.empty()) usage_error("--cpus is empty; give the RT CPUs, e.g. --cpus 2-3");
   if (!online.empty() && !online.contains(set))
-    usage_error("--cpus " + set.to_string() + " names CPUs that are not online (online: " + online.to_string() + ")");
+    usage_error("--cpus " + set.to_string() +
+                " names CPUs that are not online (online: " + online.to_string() + ")");
   return set;
 }
 
@@ -51,7 +55,8 @@ int run_check(const CheckFlags& f) {
   opts.root = f.root;
   auto facts = host::read_host_facts(f.root);
   if (f.root != "/" && facts.kernel_release.empty() && facts.online_cpus.empty())
-    usage_error("--root " + f.root + " has no proc/sys/kernel/osrelease nor sys/devices/system/cpu/online: not a host tree");
+    usage_error("--root " + f.root +
+                " has no proc/sys/kernel/osrelease nor sys/devices/system/cpu/online: not a host tree");
   opts.rt_cpus = rt_cpus_of(f, facts.online_cpus);
   auto findings = host::run_checks(opts);
 
@@ -88,8 +93,8 @@ int run_check(const CheckFlags& f) {
   const char* reset = tty ? "\033[0m" : "";
   const char* dim = tty ? "\033[2m" : "";
   std::cout << "rtcell check: " << (f.root == "/" ? std::string("this host") : f.root) << ", kernel "
-            << facts.kernel_release << ", RT CPUs " << (opts.rt_cpus ? opts.rt_cpus->to_string() : "not given")
-            << '\n';
+            << facts.kernel_release << ", RT CPUs "
+            << (opts.rt_cpus ? opts.rt_cpus->to_string() : "not given") << '\n';
   std::string area;
   for (const auto& x : findings) {
     if (x.area != area) {
@@ -98,8 +103,8 @@ int run_check(const CheckFlags& f) {
     }
     std::string sev = host::to_string(x.severity);
     for (auto& ch : sev) ch = static_cast<char>(ch - 'a' + 'A');
-    std::cout << "  " << (tty ? colour_of(x.severity) : "") << sev << reset << "  " << x.id << ": " << x.message
-              << '\n';
+    std::cout << "  " << (tty ? colour_of(x.severity) : "") << sev << reset << "  " << x.id << ": "
+              << x.message << '\n';
     if (!x.file.empty())
       std::cout << "        " << dim << x.file << (x.value.empty() ? "" : " = " + x.value) << reset << '\n';
     if (!x.fix.empty()) std::cout << "        fix: " << x.fix << '\n';

@@ -1,12 +1,13 @@
 // rtcell tune: apply (--apply), preview (--dry-run, the default) or undo
 // (--revert) the runtime-changeable fixes of rtcell check. The journal
 // protocol lives in host/tune.hpp.
+#include "host/tune.hpp"
+
 #include <unistd.h>
 
 #include <iostream>
 
 #include "cli/command.hpp"
-#include "host/tune.hpp"
 #include "rtcell/error.hpp"
 
 namespace rtcell::cli {
@@ -45,8 +46,8 @@ int run_tune(const TuneFlags& f) {
   opts.rt_cpus = CpuSet::parse(f.cpus);
   auto plan = host::plan_tune(opts);
   if (!f.apply) {
-    std::cout << "rtcell tune (dry run) for RT CPUs " << opts.rt_cpus.to_string() << ": " << plan.actions.size()
-              << " change(s), " << plan.already << " already tuned\n";
+    std::cout << "rtcell tune (dry run) for RT CPUs " << opts.rt_cpus.to_string() << ": "
+              << plan.actions.size() << " change(s), " << plan.already << " already tuned\n";
     for (const auto& a : plan.actions) {
       if (a.whole_file)
         std::cout << "  edit " << a.path << "  [" << a.why << "]\n";
@@ -54,14 +55,15 @@ int run_tune(const TuneFlags& f) {
         std::cout << "  " << a.path << ": " << a.current << " -> " << a.target << "  [" << a.why << "]\n";
     }
     for (const auto& n : plan.notes) std::cout << "  note: " << n << '\n';
-    std::cout << "apply with --apply; undo later with --revert (state: " << host::state_file_of(opts) << ")\n";
+    std::cout << "apply with --apply; undo later with --revert (state: " << host::state_file_of(opts)
+              << ")\n";
     return kExitOk;
   }
   auto res = host::apply_tune(opts, plan);
   for (auto& l : res.lines) std::cout << l << '\n';
   for (const auto& n : plan.notes) std::cout << "note: " << n << '\n';
-  std::cout << "applied " << res.written << " change(s), skipped " << res.skipped << "; undo with: rtcell tune --revert"
-            << (live ? "" : " --root " + f.root) << '\n';
+  std::cout << "applied " << res.written << " change(s), skipped " << res.skipped
+            << "; undo with: rtcell tune --revert" << (live ? "" : " --root " + f.root) << '\n';
   return kExitOk;
 }
 

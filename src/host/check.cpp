@@ -36,15 +36,42 @@ const char* to_string(Severity s) {
 
 const std::vector<std::string>& check_ids() {
   static const std::vector<std::string> kIds = {
-      "kernel.preempt_rt",   "kernel.config",          "kernel.hz",             "kernel.nohz_full",
-      "kernel.rt_group_sched", "kernel.cgroup_layout", "kernel.sched_deadline", "kernel.tracers",
-      "boot.isolcpus",       "boot.nohz_full",         "boot.rcu_nocbs",        "boot.irqaffinity",
-      "boot.kthread_cpus",   "boot.loader",            "runtime.rt_throttling", "runtime.timer_migration",
-      "runtime.stat_interval", "runtime.watchdog",     "runtime.swap",          "runtime.thp",
-      "runtime.irqbalance",  "runtime.irq_affinity",   "runtime.cpufreq_governor", "runtime.cpufreq_range",
-      "runtime.cpuidle",     "runtime.cpu_dma_latency", "runtime.kthreads",     "security.apparmor",
-      "jetson.l4t",          "jetson.kernel_match",    "jetson.localversion",   "jetson.nvpmodel",
-      "jetson.clocks",       "jetson.tegra_mce",       "jetson.apt_hold",       "jetson.docker_runtime",
+      "kernel.preempt_rt",
+      "kernel.config",
+      "kernel.hz",
+      "kernel.nohz_full",
+      "kernel.rt_group_sched",
+      "kernel.cgroup_layout",
+      "kernel.sched_deadline",
+      "kernel.tracers",
+      "boot.isolcpus",
+      "boot.nohz_full",
+      "boot.rcu_nocbs",
+      "boot.irqaffinity",
+      "boot.kthread_cpus",
+      "boot.loader",
+      "runtime.rt_throttling",
+      "runtime.timer_migration",
+      "runtime.stat_interval",
+      "runtime.watchdog",
+      "runtime.swap",
+      "runtime.thp",
+      "runtime.irqbalance",
+      "runtime.irq_affinity",
+      "runtime.cpufreq_governor",
+      "runtime.cpufreq_range",
+      "runtime.cpuidle",
+      "runtime.cpu_dma_latency",
+      "runtime.kthreads",
+      "security.apparmor",
+      "jetson.l4t",
+      "jetson.kernel_match",
+      "jetson.localversion",
+      "jetson.nvpmodel",
+      "jetson.clocks",
+      "jetson.tegra_mce",
+      "jetson.apt_hold",
+      "jetson.docker_runtime",
       "jetson.cdi",
   };
   return kIds;
@@ -138,10 +165,11 @@ struct Ctx {
 
 void check_kernel(Ctx& c) {
   const auto& f = c.facts;
-  std::string rt_fix = c.jetson ? "build and install the L4T kernel with PREEMPT_RT (Jetson Linux sources: "
-                                  "kernel/generic_rt_build.sh \"enable\", or NVIDIA's real-time kernel packages)"
-                                : "install a PREEMPT_RT kernel (Debian: apt install linux-image-rt-amd64 or "
-                                  "linux-image-rt-arm64) and boot it";
+  std::string rt_fix = c.jetson
+                           ? "build and install the L4T kernel with PREEMPT_RT (Jetson Linux sources: "
+                             "kernel/generic_rt_build.sh \"enable\", or NVIDIA's real-time kernel packages)"
+                           : "install a PREEMPT_RT kernel (Debian: apt install linux-image-rt-amd64 or "
+                             "linux-image-rt-arm64) and boot it";
   std::string src = f.preempt_source == "uname -v" ? "/proc/sys/kernel/version" : f.preempt_source;
   std::string value = f.preempt_source == "uname -v" ? f.kernel_version : f.preempt_model;
   if (f.preempt_model != "PREEMPT_RT" && c.cfg("CONFIG_PREEMPT_RT") == "y") {
@@ -151,8 +179,8 @@ void check_kernel(Ctx& c) {
     c.add("kernel.preempt_rt", Severity::Pass, "PREEMPT_RT kernel", src, value);
   } else if (f.preempt_model == "full") {
     c.add("kernel.preempt_rt", Severity::Warn,
-          "preemption model is 'full', not PREEMPT_RT: spinlocks and hard IRQs still bound latency", src, value,
-          rt_fix);
+          "preemption model is 'full', not PREEMPT_RT: spinlocks and hard IRQs still bound latency", src,
+          value, rt_fix);
   } else {
     std::string note = f.preempt_model == "dynamic" && !c.p.exists("/sys/kernel/debug/sched/preempt")
                            ? " (PREEMPT_DYNAMIC; debugfs not mounted, so the current model is unknown)"
@@ -166,9 +194,11 @@ void check_kernel(Ctx& c) {
           std::to_string(c.kconfig->config.size()) + " options");
   } else {
     c.add("kernel.config", Severity::Info,
-          "no kernel config: /proc/config.gz and /boot/config-" + f.kernel_release + " are absent; config checks "
-          "are skipped",
-          "/proc/config.gz", "absent", "modprobe configs   # provides /proc/config.gz where built as a module");
+          "no kernel config: /proc/config.gz and /boot/config-" + f.kernel_release +
+              " are absent; config checks "
+              "are skipped",
+          "/proc/config.gz", "absent",
+          "modprobe configs   # provides /proc/config.gz where built as a module");
   }
 
   if (c.kconfig) {
@@ -213,21 +243,24 @@ void check_kernel(Ctx& c) {
           "CONFIG_RT_GROUP_SCHED=y");
   } else {
     c.add("kernel.rt_group_sched", Severity::Pass, "no RT group scheduling: RT tasks need no cgroup budget",
-          c.kconfig ? c.cfg_file() : "/sys/fs/cgroup", c.kconfig ? "CONFIG_RT_GROUP_SCHED=n" : "no cpu.rt_runtime_us");
+          c.kconfig ? c.cfg_file() : "/sys/fs/cgroup",
+          c.kconfig ? "CONFIG_RT_GROUP_SCHED=n" : "no cpu.rt_runtime_us");
   }
 
   std::string layout = parse_cgroup_layout(c.mounts);
-  c.add("kernel.cgroup_layout", layout == "none" ? Severity::Warn : Severity::Info, "cgroup layout: " + layout,
-        "/proc/mounts", layout, layout == "none" ? "mount cgroup2: mount -t cgroup2 none /sys/fs/cgroup" : "");
+  c.add("kernel.cgroup_layout", layout == "none" ? Severity::Warn : Severity::Info,
+        "cgroup layout: " + layout, "/proc/mounts", layout,
+        layout == "none" ? "mount cgroup2: mount -t cgroup2 none /sys/fs/cgroup" : "");
 
   if (c.p.exists("/proc/sys/kernel/sched_deadline_period_max_us")) {
     c.add("kernel.sched_deadline", Severity::Pass, "SCHED_DEADLINE available",
-          "/proc/sys/kernel/sched_deadline_period_max_us", c.p.value("/proc/sys/kernel/sched_deadline_period_max_us"));
+          "/proc/sys/kernel/sched_deadline_period_max_us",
+          c.p.value("/proc/sys/kernel/sched_deadline_period_max_us"));
   } else {
     std::string base = kernel_base_version(f.kernel_release);
     int major = 0, minor = 0;
     std::sscanf(base.c_str(), "%d.%d", &major, &minor);  // NOLINT(cert-err34-c): 0 on failure is fine
-    bool ok = major > 3 || (major == 3 && minor >= 14);   // SCHED_DEADLINE merged in 3.14
+    bool ok = major > 3 || (major == 3 && minor >= 14);  // SCHED_DEADLINE merged in 3.14
     c.add("kernel.sched_deadline", ok ? Severity::Pass : Severity::Fail,
           ok ? "SCHED_DEADLINE available (kernel >= 3.14)" : "SCHED_DEADLINE needs kernel >= 3.14",
           "/proc/sys/kernel/osrelease", f.kernel_release, "upgrade to a kernel >= 5.10");
@@ -237,8 +270,8 @@ void check_kernel(Ctx& c) {
   if (tracing.empty() && c.p.exists("/sys/kernel/debug/tracing/available_tracers"))
     tracing = "/sys/kernel/debug/tracing";
   if (tracing.empty()) {
-    c.add("kernel.tracers", Severity::Info, "tracefs not mounted: cannot list latency tracers", "/proc/mounts",
-          "no tracefs", "mount -t tracefs nodev /sys/kernel/tracing");
+    c.add("kernel.tracers", Severity::Info, "tracefs not mounted: cannot list latency tracers",
+          "/proc/mounts", "no tracefs", "mount -t tracefs nodev /sys/kernel/tracing");
   } else {
     std::string file = tracing + "/available_tracers";
     std::string have = c.p.value(file);
@@ -260,10 +293,11 @@ void check_kernel(Ctx& c) {
 std::string boot_fix(const Ctx& c) {
   if (!c.rt) return {};
   std::string line;
-  for (auto& [k, v] : rt_boot_args(*c.rt, c.facts.online_cpus)) line += (line.empty() ? "" : " ") + k + "=" + v;
+  for (auto& [k, v] : rt_boot_args(*c.rt, c.facts.online_cpus))
+    line.append(line.empty() ? "" : " ").append(k).append("=").append(v);
   if (c.jetson || c.p.exists("/boot/extlinux/extlinux.conf"))
-    return "add to the APPEND line of /boot/extlinux/extlinux.conf: " + line +
-           "   (or: rtcell tune --cpus " + c.rt->to_string() + " --write-bootargs), then reboot";
+    return "add to the APPEND line of /boot/extlinux/extlinux.conf: " + line + "   (or: rtcell tune --cpus " +
+           c.rt->to_string() + " --write-bootargs), then reboot";
   return "add to GRUB_CMDLINE_LINUX in /etc/default/grub: " + line + "   (or: rtcell tune --cpus " +
          c.rt->to_string() + " --write-bootargs), then update-grub and reboot";
 }
@@ -287,14 +321,15 @@ void check_boot(Ctx& c) {
   auto arg_fix = [&](const std::string& key) {
     if (!c.rt) return std::string();
     for (auto& [k, v] : rt_boot_args(*c.rt, c.facts.online_cpus))
-      if (k == key) return "add boot argument " + k + "=" + v;
+      if (k == key) return std::string("add boot argument ").append(k).append("=").append(v);
     return std::string("no housekeeping CPU left: leave at least one CPU out of --cpus");
   };
   int bad = 0;
   for (const auto& a : kArgs) {
     std::optional<CpuSet> set = cmdline_cpus(cmd, a.key);
     std::string file = "/proc/cmdline";
-    std::string value = set ? std::string(a.key) + "=" + cmdline_arg(cmd, a.key) : std::string("no ") + a.key + "=";
+    std::string value =
+        set ? std::string(a.key) + "=" + cmdline_arg(cmd, a.key) : std::string("no ") + a.key + "=";
     if (a.sysfs) {
       std::string v = c.p.value(a.sysfs);
       auto s = to_cpus(v);
@@ -312,8 +347,8 @@ void check_boot(Ctx& c) {
     Severity bad_sev = std::string(a.key) == "kthread_cpus" ? Severity::Info : Severity::Warn;
     if (ok) {
       c.add(a.id, Severity::Pass,
-            std::string(a.key) + (a.covers ? " covers RT CPUs " : " keeps off RT CPUs ") + c.rt->to_string(), file,
-            value);
+            std::string(a.key) + (a.covers ? " covers RT CPUs " : " keeps off RT CPUs ") + c.rt->to_string(),
+            file, value);
     } else {
       ++bad;
       c.add(a.id, bad_sev,
@@ -326,14 +361,17 @@ void check_boot(Ctx& c) {
   std::string loader_file = extlinux ? "/boot/extlinux/extlinux.conf" : "/etc/default/grub";
   std::optional<std::string> current;
   if (auto t = c.p.read(loader_file)) current = extlinux ? extlinux_append(*t) : grub_cmdline(*t);
-  std::string lvalue = current ? *current : std::string("(no ") + (extlinux ? "APPEND line" : "GRUB_CMDLINE_LINUX") + ")";
+  std::string lvalue =
+      current ? *current : std::string("(no ") + (extlinux ? "APPEND line" : "GRUB_CMDLINE_LINUX") + ")";
   if (!c.rt)
-    c.add("boot.loader", Severity::Info, std::string("boot arguments live in ") + loader_file + "; " + kNeedCpus,
-          loader_file, lvalue);
+    c.add("boot.loader", Severity::Info,
+          std::string("boot arguments live in ") + loader_file + "; " + kNeedCpus, loader_file, lvalue);
   else if (bad == 0)
-    c.add("boot.loader", Severity::Pass, "boot arguments isolate RT CPUs " + c.rt->to_string(), loader_file, lvalue);
+    c.add("boot.loader", Severity::Pass, "boot arguments isolate RT CPUs " + c.rt->to_string(), loader_file,
+          lvalue);
   else
-    c.add("boot.loader", Severity::Info, "boot arguments to add (" + loader_file + ")", loader_file, lvalue, fix);
+    c.add("boot.loader", Severity::Info, "boot arguments to add (" + loader_file + ")", loader_file, lvalue,
+          fix);
 }
 
 // ---- runtime state ----------------------------------------------------------
@@ -345,7 +383,8 @@ struct Proc {
 std::vector<Proc> processes(const Probe& p) {
   std::vector<Proc> out;
   for (auto& e : p.list("/proc")) {
-    if (e.empty() || !std::all_of(e.begin(), e.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) continue;
+    if (e.empty() || !std::all_of(e.begin(), e.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      continue;
     std::string comm = p.value("/proc/" + e + "/comm");
     if (!comm.empty()) out.push_back({e, comm});
   }
@@ -356,7 +395,8 @@ std::string status_field(const std::string& status, const std::string& key) {
   size_t pos = status.find(key + ":");
   if (pos == std::string::npos) return {};
   size_t end = status.find('\n', pos);
-  std::string v = status.substr(pos + key.size() + 1, end == std::string::npos ? std::string::npos : end - pos - key.size() - 1);
+  std::string v = status.substr(pos + key.size() + 1,
+                                end == std::string::npos ? std::string::npos : end - pos - key.size() - 1);
   size_t b = v.find_first_not_of(" \t");
   return b == std::string::npos ? std::string() : v.substr(b);
 }
@@ -386,8 +426,8 @@ void check_runtime(Ctx& c) {
       c.add("runtime.timer_migration", Severity::Pass, "timer migration off", f, v);
     else
       c.add("runtime.timer_migration", v.empty() ? Severity::Info : Severity::Warn,
-            v.empty() ? "unreadable" : "timer migration on: timers may move onto RT CPUs", f, v.empty() ? "absent" : v,
-            "sysctl -w kernel.timer_migration=0");
+            v.empty() ? "unreadable" : "timer migration on: timers may move onto RT CPUs", f,
+            v.empty() ? "absent" : v, "sysctl -w kernel.timer_migration=0");
   }
   {
     std::string f = "/proc/sys/vm/stat_interval";
@@ -414,8 +454,8 @@ void check_runtime(Ctx& c) {
     else if (set && set->intersect(*c.rt).empty())
       c.add("runtime.watchdog", Severity::Pass, "watchdogs kept off RT CPUs", f, value);
     else
-      c.add("runtime.watchdog", Severity::Warn, "watchdog timers run on RT CPUs " + c.rt->to_string(), f, value,
-            hk.empty() ? "sysctl -w kernel.watchdog=0" : "sysctl -w kernel.watchdog_cpumask=" + hk);
+      c.add("runtime.watchdog", Severity::Warn, "watchdog timers run on RT CPUs " + c.rt->to_string(), f,
+            value, hk.empty() ? "sysctl -w kernel.watchdog=0" : "sysctl -w kernel.watchdog_cpumask=" + hk);
   }
   {
     std::string f = "/proc/swaps";
@@ -440,8 +480,8 @@ void check_runtime(Ctx& c) {
       c.add("runtime.swap", Severity::Pass, "no swap", f, "none");
     else
       c.add("runtime.swap", Severity::Warn,
-            std::to_string(lines) + " swap area(s) active: non-locked pages can fault for milliseconds", f, first,
-            "swapoff -a   # and remove the swap entries from /etc/fstab");
+            std::to_string(lines) + " swap area(s) active: non-locked pages can fault for milliseconds", f,
+            first, "swapoff -a   # and remove the swap entries from /etc/fstab");
   }
   {
     std::string f = "/sys/kernel/mm/transparent_hugepage/enabled";
@@ -450,15 +490,16 @@ void check_runtime(Ctx& c) {
     if (raw.empty())
       c.add("runtime.thp", Severity::Pass, "transparent hugepages not built", f, "absent");
     else if (v == "always")
-      c.add("runtime.thp", Severity::Warn, "transparent hugepages 'always': khugepaged compaction stalls", f, raw,
-            "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
+      c.add("runtime.thp", Severity::Warn, "transparent hugepages 'always': khugepaged compaction stalls", f,
+            raw, "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
     else
       c.add("runtime.thp", Severity::Pass, "transparent hugepages '" + v + "'", f, raw);
   }
 
   auto procs = processes(c.p);
   {
-    bool running = std::any_of(procs.begin(), procs.end(), [](const Proc& pr) { return pr.comm == "irqbalance"; });
+    bool running =
+        std::any_of(procs.begin(), procs.end(), [](const Proc& pr) { return pr.comm == "irqbalance"; });
     std::string cfg = c.p.value("/etc/default/irqbalance");
     std::string banned;
     for (const char* key : {"IRQBALANCE_BANNED_CPULIST="}) {
@@ -471,15 +512,16 @@ void check_runtime(Ctx& c) {
       }
     }
     auto bset = to_cpus(banned);
-    std::string fix = c.rt ? "echo 'IRQBALANCE_BANNED_CPULIST=" + c.rt->to_string() +
-                                 "' >> /etc/default/irqbalance && systemctl restart irqbalance   (or: systemctl "
-                                 "disable --now irqbalance)"
-                           : "systemctl disable --now irqbalance";
+    std::string fix =
+        c.rt ? "echo 'IRQBALANCE_BANNED_CPULIST=" + c.rt->to_string() +
+                   "' >> /etc/default/irqbalance && systemctl restart irqbalance   (or: systemctl "
+                   "disable --now irqbalance)"
+             : "systemctl disable --now irqbalance";
     if (!running)
       c.add("runtime.irqbalance", Severity::Pass, "irqbalance not running", "/proc/*/comm", "no irqbalance");
     else if (c.rt && bset && bset->contains(*c.rt))
-      c.add("runtime.irqbalance", Severity::Pass, "irqbalance running, RT CPUs banned", "/etc/default/irqbalance",
-            "IRQBALANCE_BANNED_CPULIST=" + banned);
+      c.add("runtime.irqbalance", Severity::Pass, "irqbalance running, RT CPUs banned",
+            "/etc/default/irqbalance", "IRQBALANCE_BANNED_CPULIST=" + banned);
     else
       c.add("runtime.irqbalance", Severity::Warn,
             "irqbalance running" + std::string(c.rt ? " and may move IRQs onto RT CPUs " + c.rt->to_string()
@@ -488,12 +530,14 @@ void check_runtime(Ctx& c) {
   }
   {
     if (!c.rt) {
-      c.add("runtime.irq_affinity", Severity::Info, std::string("IRQ affinity: ") + kNeedCpus, "/proc/irq/*/smp_affinity_list", "");
+      c.add("runtime.irq_affinity", Severity::Info, std::string("IRQ affinity: ") + kNeedCpus,
+            "/proc/irq/*/smp_affinity_list", "");
     } else {
       std::vector<std::string> on_rt;
       int total = 0;
       for (auto& irq : c.p.list("/proc/irq")) {
-        if (irq.empty() || !std::all_of(irq.begin(), irq.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+        if (irq.empty() ||
+            !std::all_of(irq.begin(), irq.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
           continue;
         auto aff = to_cpus(c.p.value("/proc/irq/" + irq + "/smp_affinity_list"));
         if (!aff) continue;
@@ -504,10 +548,12 @@ void check_runtime(Ctx& c) {
         return std::atoi(a.c_str()) < std::atoi(b.c_str());
       });
       if (total == 0)
-        c.add("runtime.irq_affinity", Severity::Info, "no IRQ affinity files readable", "/proc/irq", "absent");
+        c.add("runtime.irq_affinity", Severity::Info, "no IRQ affinity files readable", "/proc/irq",
+              "absent");
       else if (on_rt.empty())
-        c.add("runtime.irq_affinity", Severity::Pass, "all " + std::to_string(total) + " IRQs kept off RT CPUs",
-              "/proc/irq/*/smp_affinity_list", "none on " + c.rt->to_string());
+        c.add("runtime.irq_affinity", Severity::Pass,
+              "all " + std::to_string(total) + " IRQs kept off RT CPUs", "/proc/irq/*/smp_affinity_list",
+              "none on " + c.rt->to_string());
       else
         c.add("runtime.irq_affinity", Severity::Warn,
               std::to_string(on_rt.size()) + " of " + std::to_string(total) + " IRQs may fire on RT CPUs " +
@@ -529,7 +575,9 @@ void check_runtime(Ctx& c) {
       any = true;
       std::string mn = c.cpufreq(cpu, "scaling_min_freq"), mx = c.cpufreq(cpu, "scaling_max_freq");
       if (gov_value.empty()) gov_value = "cpu" + std::to_string(cpu) + ": " + gov;
-      if (range_value.empty()) range_value = "cpu" + std::to_string(cpu) + ": " + mn + "-" + mx;
+      if (range_value.empty())
+        range_value =
+            std::string("cpu").append(std::to_string(cpu)).append(": ").append(mn).append("-").append(mx);
       if (gov != "performance") bad_gov.push_back(std::to_string(cpu));
       if (mn != mx) bad_range.push_back(std::to_string(cpu));
     }
@@ -542,18 +590,21 @@ void check_runtime(Ctx& c) {
     } else {
       std::string set = c.rt ? c.rt->to_string() : "LIST";
       if (bad_gov.empty())
-        c.add("runtime.cpufreq_governor", Severity::Pass, "governor 'performance' on " + which, f + "scaling_governor",
-              gov_value);
+        c.add("runtime.cpufreq_governor", Severity::Pass, "governor 'performance' on " + which,
+              f + "scaling_governor", gov_value);
       else
-        c.add("runtime.cpufreq_governor", Severity::Warn, "governor not 'performance' on CPUs " + join(bad_gov),
-              f + "scaling_governor", gov_value, "rtcell tune --cpus " + set + " --apply");
+        c.add("runtime.cpufreq_governor", Severity::Warn,
+              "governor not 'performance' on CPUs " + join(bad_gov), f + "scaling_governor", gov_value,
+              "rtcell tune --cpus " + set + " --apply");
       if (bad_range.empty())
-        c.add("runtime.cpufreq_range", Severity::Pass, "min = max frequency on " + which, f + "scaling_min_freq",
-              range_value);
+        c.add("runtime.cpufreq_range", Severity::Pass, "min = max frequency on " + which,
+              f + "scaling_min_freq", range_value);
       else
         c.add("runtime.cpufreq_range", Severity::Warn,
-              "frequency can scale on CPUs " + join(bad_range) + " (min != max)", f + "scaling_min_freq", range_value,
-              c.jetson ? "jetson_clocks" : "cpupower -c " + set + " frequency-set -g performance -d MAX -u MAX");
+              "frequency can scale on CPUs " + join(bad_range) + " (min != max)", f + "scaling_min_freq",
+              range_value,
+              c.jetson ? "jetson_clocks"
+                       : "cpupower -c " + set + " frequency-set -g performance -d MAX -u MAX");
     }
   }
   {
@@ -567,10 +618,13 @@ void check_runtime(Ctx& c) {
       for (auto& st : c.p.list(dir)) {
         if (st.rfind("state", 0) != 0) continue;
         any = true;
-        std::string name = c.p.value(dir + "/" + st + "/name");
-        auto lat = to_ll(c.p.value(dir + "/" + st + "/latency"));
-        std::string dis = c.p.value(dir + "/" + st + "/disable");
-        if (cpu == cpus.cpus().front()) value += (value.empty() ? "" : " ") + name + ":" + (lat ? std::to_string(*lat) : "?") + "us";
+        std::string sdir = dir;
+        sdir.append("/").append(st).append("/");
+        std::string name = c.p.value(sdir + "name");
+        auto lat = to_ll(c.p.value(sdir + "latency"));
+        std::string dis = c.p.value(sdir + "disable");
+        if (cpu == cpus.cpus().front())
+          value += (value.empty() ? "" : " ") + name + ":" + (lat ? std::to_string(*lat) : "?") + "us";
         if (lat && *lat > kDeepUs && dis != "1") deep.push_back("cpu" + std::to_string(cpu) + "/" + name);
       }
     }
@@ -581,7 +635,8 @@ void check_runtime(Ctx& c) {
       c.add("runtime.cpuidle", Severity::Pass, "no enabled idle state exits slower than 20 us", f, value);
     else
       c.add("runtime.cpuidle", Severity::Warn,
-            std::to_string(deep.size()) + " enabled idle states exit slower than 20 us: " + shorten(join(deep, " "), 80),
+            std::to_string(deep.size()) +
+                " enabled idle states exit slower than 20 us: " + shorten(join(deep, " "), 80),
             f, value,
             "hold /dev/cpu_dma_latency at 0 while RT work runs (rtcell run does), or echo 1 > "
             "/sys/devices/system/cpu/cpuN/cpuidle/stateK/disable");
@@ -590,14 +645,17 @@ void check_runtime(Ctx& c) {
     std::string f = "/dev/cpu_dma_latency";
     if (c.p.exists(f))
       c.add("runtime.cpu_dma_latency", Severity::Pass,
-            "PM QoS device present; a process holding it open at 0 keeps CPUs out of deep idle", f, "present");
+            "PM QoS device present; a process holding it open at 0 keeps CPUs out of deep idle", f,
+            "present");
     else
-      c.add("runtime.cpu_dma_latency", Severity::Warn, "no /dev/cpu_dma_latency: idle-state exits cannot be bounded",
-            f, "absent", "build with CONFIG_PM_QOS (cpu_latency_qos) or disable deep idle states");
+      c.add("runtime.cpu_dma_latency", Severity::Warn,
+            "no /dev/cpu_dma_latency: idle-state exits cannot be bounded", f, "absent",
+            "build with CONFIG_PM_QOS (cpu_latency_qos) or disable deep idle states");
   }
   {
     if (!c.rt) {
-      c.add("runtime.kthreads", Severity::Info, std::string("RCU/ksoftirqd threads: ") + kNeedCpus, "/proc/*/status", "");
+      c.add("runtime.kthreads", Severity::Info, std::string("RCU/ksoftirqd threads: ") + kNeedCpus,
+            "/proc/*/status", "");
     } else {
       std::vector<std::string> movable, pinned;
       for (auto& pr : procs) {
@@ -614,8 +672,8 @@ void check_runtime(Ctx& c) {
       std::string value = "movable: " + (movable.empty() ? std::string("none") : join(movable, " ")) +
                           "; per-CPU: " + (pinned.empty() ? std::string("none") : join(pinned, " "));
       if (movable.empty() && pinned.empty())
-        c.add("runtime.kthreads", Severity::Pass, "no RCU or ksoftirqd thread may run on RT CPUs", "/proc/*/status",
-              value);
+        c.add("runtime.kthreads", Severity::Pass, "no RCU or ksoftirqd thread may run on RT CPUs",
+              "/proc/*/status", value);
       else if (movable.empty())
         c.add("runtime.kthreads", Severity::Info,
               "only per-CPU kthreads on RT CPUs (ksoftirqd/N, rcuc/N): keep softirq load off those CPUs",
@@ -635,8 +693,9 @@ void check_runtime(Ctx& c) {
 void check_security(Ctx& c) {
   std::string f = "/sys/module/apparmor/parameters/enabled";
   std::string v = c.p.value(f);
-  std::string boot = c.jetson ? "add 'apparmor=1 security=apparmor' to the APPEND line of /boot/extlinux/extlinux.conf"
-                              : "add 'apparmor=1 security=apparmor' to GRUB_CMDLINE_LINUX and update-grub";
+  std::string boot =
+      c.jetson ? "add 'apparmor=1 security=apparmor' to the APPEND line of /boot/extlinux/extlinux.conf"
+               : "add 'apparmor=1 security=apparmor' to GRUB_CMDLINE_LINUX and update-grub";
   if (v == "Y")
     c.add("security.apparmor", Severity::Pass, "AppArmor enabled", f, v);
   else
@@ -660,19 +719,19 @@ void check_jetson(Ctx& c) {
     row = find_l4t(rel->to_string());
     if (row)
       c.add("jetson.l4t", Severity::Pass,
-            "L4T " + rel->to_string() + " = JetPack " + row->jetpack + ", kernel " + row->kernel + ", RT patch " +
-                row->rt_patch + (row->verified ? "" : " (row not verified)"),
+            "L4T " + rel->to_string() + " = JetPack " + row->jetpack + ", kernel " + row->kernel +
+                ", RT patch " + row->rt_patch + (row->verified ? "" : " (row not verified)"),
             rel_file, first_line);
     else
-      c.add("jetson.l4t", Severity::Info, "L4T " + rel->to_string() + " is not in rtcell's release table", rel_file,
-            first_line, "see docs/check.md (L4T table) for the releases rtcell knows");
+      c.add("jetson.l4t", Severity::Info, "L4T " + rel->to_string() + " is not in rtcell's release table",
+            rel_file, first_line, "see docs/check.md (L4T table) for the releases rtcell knows");
   }
 
   const std::string& kr = c.facts.kernel_release;
   std::string base = kernel_base_version(kr);
   if (!row)
-    c.add("jetson.kernel_match", Severity::Info, "unknown L4T release: kernel not compared", "/proc/sys/kernel/osrelease",
-          kr);
+    c.add("jetson.kernel_match", Severity::Info, "unknown L4T release: kernel not compared",
+          "/proc/sys/kernel/osrelease", kr);
   else if (base == row->kernel)
     c.add("jetson.kernel_match", Severity::Pass, "kernel " + base + " matches L4T " + row->l4t,
           "/proc/sys/kernel/osrelease", kr);
@@ -704,8 +763,8 @@ void check_jetson(Ctx& c) {
       c.add("jetson.nvpmodel", Severity::Pass, "power mode 0 (" + name0 + ")", f, v);
     else
       c.add("jetson.nvpmodel", Severity::Warn,
-            "power mode " + std::to_string(*mode) + (conf.modes.count(*mode) ? " (" + conf.modes[*mode] + ")" : "") +
-                ", not 0 (" + name0 + ")",
+            "power mode " + std::to_string(*mode) +
+                (conf.modes.count(*mode) ? " (" + conf.modes[*mode] + ")" : "") + ", not 0 (" + name0 + ")",
             f, v, "sudo nvpmodel -m 0");
   }
   {
@@ -716,7 +775,13 @@ void check_jetson(Ctx& c) {
       std::string mn = c.cpufreq(cpu, "scaling_min_freq"), mx = c.cpufreq(cpu, "cpuinfo_max_freq");
       if (mn.empty() || mx.empty()) continue;
       any = true;
-      if (value.empty()) value = "cpu" + std::to_string(cpu) + ": scaling_min_freq=" + mn + " cpuinfo_max_freq=" + mx;
+      if (value.empty())
+        value = std::string("cpu")
+                    .append(std::to_string(cpu))
+                    .append(": scaling_min_freq=")
+                    .append(mn)
+                    .append(" cpuinfo_max_freq=")
+                    .append(mx);
       if (mn != mx) low.push_back(std::to_string(cpu));
     }
     std::string f = "/sys/devices/system/cpu/cpuN/cpufreq/scaling_min_freq";
@@ -724,10 +789,12 @@ void check_jetson(Ctx& c) {
       c.add("jetson.clocks", Severity::Info, "no cpufreq: cannot tell whether jetson_clocks ran", f, "absent",
             "sudo jetson_clocks");
     else if (low.empty())
-      c.add("jetson.clocks", Severity::Pass, "CPU clocks pinned at maximum (jetson_clocks applied)", f, value);
+      c.add("jetson.clocks", Severity::Pass, "CPU clocks pinned at maximum (jetson_clocks applied)", f,
+            value);
     else
-      c.add("jetson.clocks", Severity::Warn, "CPUs " + join(low) + " may clock below maximum: jetson_clocks not applied",
-            f, value, "sudo jetson_clocks");
+      c.add("jetson.clocks", Severity::Warn,
+            "CPUs " + join(low) + " may clock below maximum: jetson_clocks not applied", f, value,
+            "sudo jetson_clocks");
   }
   {
     const std::string dir = "/sys/kernel/debug/tegra_mce/";
@@ -745,7 +812,12 @@ void check_jetson(Ctx& c) {
       if (!n || *n != k.want) ok = false;
       value += (value.empty() ? "" : " ") + std::string(k.name) + "=" + (v.empty() ? "?" : v);
       std::string want = k.want == 0x7f ? "0x7f" : std::to_string(k.want);
-      fix += (fix.empty() ? "" : "; ") + std::string("echo ") + want + " > " + dir + k.name;
+      fix.append(fix.empty() ? "" : "; ")
+          .append("echo ")
+          .append(want)
+          .append(" > ")
+          .append(dir)
+          .append(k.name);
     }
     if (unreadable)
       c.add("jetson.tegra_mce", Severity::Info,
@@ -754,8 +826,9 @@ void check_jetson(Ctx& c) {
     else if (ok)
       c.add("jetson.tegra_mce", Severity::Pass, "tegra_mce RT knobs set (100/20/0x7f)", dir, value);
     else
-      c.add("jetson.tegra_mce", Severity::Warn, "tegra_mce RT knobs not set: an RT kernel measures like a stock one",
-            dir, value, fix + "   (or: rtcell tune --apply)");
+      c.add("jetson.tegra_mce", Severity::Warn,
+            "tegra_mce RT knobs not set: an RT kernel measures like a stock one", dir, value,
+            fix + "   (or: rtcell tune --apply)");
   }
   {
     std::string f = "/var/lib/dpkg/status";
@@ -763,12 +836,14 @@ void check_jetson(Ctx& c) {
     std::vector<std::string> unheld, held;
     for (auto& [pkg, status] : st) {
       if (pkg.rfind("nvidia-l4t-kernel", 0) != 0 && pkg.rfind("nvidia-l4t-rt-kernel", 0) != 0) continue;
-      if (status.find("installed") == std::string::npos || status.find("not-installed") != std::string::npos) continue;
+      if (status.find("installed") == std::string::npos || status.find("not-installed") != std::string::npos)
+        continue;
       (status.rfind("hold", 0) == 0 ? held : unheld).push_back(pkg);
     }
     bool rt = c.facts.preempt_model == "PREEMPT_RT";
     if (held.empty() && unheld.empty())
-      c.add("jetson.apt_hold", Severity::Info, "no nvidia-l4t-kernel packages installed (custom kernel?)", f, "none");
+      c.add("jetson.apt_hold", Severity::Info, "no nvidia-l4t-kernel packages installed (custom kernel?)", f,
+            "none");
     else if (unheld.empty())
       c.add("jetson.apt_hold", Severity::Pass, "L4T kernel packages on hold", f, join(held, " "));
     else
@@ -792,13 +867,15 @@ void check_jetson(Ctx& c) {
                             ? j["default-runtime"].get<std::string>()
                             : "";
       if (ok)
-        c.add("jetson.docker_runtime", Severity::Pass,
-              "NVIDIA container runtime registered" + (def.empty() ? std::string() : " (default: " + def + ")"), f,
-              "runtimes.nvidia");
+        c.add(
+            "jetson.docker_runtime", Severity::Pass,
+            "NVIDIA container runtime registered" + (def.empty() ? std::string() : " (default: " + def + ")"),
+            f, "runtimes.nvidia");
       else
         c.add("jetson.docker_runtime", Severity::Warn,
-              j.is_discarded() ? "daemon.json is not valid JSON" : "NVIDIA container runtime not registered", f,
-              shorten(*t, 80), "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker");
+              j.is_discarded() ? "daemon.json is not valid JSON" : "NVIDIA container runtime not registered",
+              f, shorten(*t, 80),
+              "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker");
     }
   }
   {
@@ -811,10 +888,12 @@ void check_jetson(Ctx& c) {
     std::string fix = "sudo nvidia-ctk cdi generate --mode=csv --output=/etc/cdi/nvidia.yaml";
     if (!t)
       c.add("jetson.cdi", Severity::Warn,
-            "no CDI spec: podman --device nvidia.com/gpu=all fails with 'unresolvable CDI devices'", f, "absent", fix);
+            "no CDI spec: podman --device nvidia.com/gpu=all fails with 'unresolvable CDI devices'", f,
+            "absent", fix);
     else if (t->find("/dev/nvmap") != std::string::npos || t->find("nvhost") != std::string::npos ||
              t->find("host-files-for-container") != std::string::npos)
-      c.add("jetson.cdi", Severity::Pass, "CDI spec generated for Tegra (csv mode)", f, "mentions Tegra devices");
+      c.add("jetson.cdi", Severity::Pass, "CDI spec generated for Tegra (csv mode)", f,
+            "mentions Tegra devices");
     else
       c.add("jetson.cdi", Severity::Warn, "CDI spec lacks Tegra devices: generated without --mode=csv", f,
             "no /dev/nvmap or nvhost entries", fix);

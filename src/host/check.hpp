@@ -16,13 +16,13 @@ enum class Severity { Pass, Info, Warn, Fail };
 const char* to_string(Severity s);
 
 struct Finding {
-  std::string id;        // stable: "area.name"
-  std::string area;      // "kernel", "boot", "runtime", "security", "jetson"
+  std::string id;    // stable: "area.name"
+  std::string area;  // "kernel", "boot", "runtime", "security", "jetson"
   Severity severity = Severity::Info;
-  std::string message;   // one line: what was found
-  std::string file;      // evidence: the file read ("" when none)
-  std::string value;     // evidence: what it held (trimmed, shortened)
-  std::string fix;       // the exact command or boot-argument line; "" on pass
+  std::string message;  // one line: what was found
+  std::string file;     // evidence: the file read ("" when none)
+  std::string value;    // evidence: what it held (trimmed, shortened)
+  std::string fix;      // the exact command or boot-argument line; "" on pass
 };
 
 struct CheckOptions {

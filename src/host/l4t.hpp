@@ -11,10 +11,10 @@
 namespace rtcell::host {
 
 struct L4tRow {
-  std::string l4t;       // "36.3.0"
-  std::string jetpack;   // "6.0"
-  std::string kernel;    // "5.15.136" (upstream version of NVIDIA's kernel)
-  std::string rt_patch;  // "patch-5.15.136-rt71" as the seed names it
+  std::string l4t;        // "36.3.0"
+  std::string jetpack;    // "6.0"
+  std::string kernel;     // "5.15.136" (upstream version of NVIDIA's kernel)
+  std::string rt_patch;   // "patch-5.15.136-rt71" as the seed names it
   bool verified = false;  // kernel version confirmed against a public source (docs/check.md)
 };
 

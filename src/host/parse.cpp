@@ -405,8 +405,7 @@ std::string extlinux_set_args(std::string_view conf,
       while (indent < l.size() && (l[indent] == ' ' || l[indent] == '\t')) ++indent;
       std::string_view s = strip(l);
       std::string keyword(s.substr(0, 6));
-      out += std::string(l.substr(0, indent)) + keyword + " " +
-             set_cmdline_args(strip(s.substr(6)), args);
+      out += std::string(l.substr(0, indent)) + keyword + " " + set_cmdline_args(strip(s.substr(6)), args);
     } else {
       out += std::string(lines[i]);
     }

@@ -53,13 +53,14 @@ Journal load_journal(const std::string& file) {
   j.raw = *text;
   auto doc = nlohmann::json::parse(*text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("entries") || !doc["entries"].is_array())
-    usage_error("tune state file " + file + " is corrupt; inspect it, restore values by hand, then delete it");
+    usage_error("tune state file " + file +
+                " is corrupt; inspect it, restore values by hand, then delete it");
   for (auto& e : doc["entries"]) {
     if (!e.is_object() || !e.contains("path") || !e.contains("previous") || !e["path"].is_string() ||
         !e["previous"].is_string())
       usage_error("tune state file " + file + " has a malformed entry; inspect it, then delete it");
-    j.entries.push_back({e["path"].get<std::string>(), e["previous"].get<std::string>(),
-                         e.value("whole_file", false)});
+    j.entries.push_back(
+        {e["path"].get<std::string>(), e["previous"].get<std::string>(), e.value("whole_file", false)});
   }
   return j;
 }
@@ -104,7 +105,7 @@ std::string set_env_line(const std::string& text, const std::string& key, const 
     size_t end = text.find('\n', pos);
     std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
     if (line.rfind(key + "=", 0) == 0) {
-      if (!done) out += key + "=\"" + value + "\"\n";
+      if (!done) out.append(key).append("=\"").append(value).append("\"\n");
       done = true;
     } else {
       out += line + "\n";
@@ -128,11 +129,12 @@ TunePlan plan_tune(const TuneOptions& opts) {
   const CpuSet& rt = opts.rt_cpus;
   if (rt.empty()) usage_error("--cpus is required: the RT CPUs to tune for, e.g. --cpus 2-3");
   if (!facts.online_cpus.empty() && !facts.online_cpus.contains(rt))
-    usage_error("--cpus " + rt.to_string() + " names CPUs that are not online (online: " +
-                facts.online_cpus.to_string() + ")");
+    usage_error("--cpus " + rt.to_string() +
+                " names CPUs that are not online (online: " + facts.online_cpus.to_string() + ")");
   CpuSet hk = facts.online_cpus.minus(rt);
   if (hk.empty())
-    usage_error("--cpus " + rt.to_string() + " leaves no CPU for housekeeping (IRQs, timers); leave at least one out");
+    usage_error("--cpus " + rt.to_string() +
+                " leaves no CPU for housekeeping (IRQs, timers); leave at least one out");
   const std::string hks = hk.to_string();
 
   TunePlan plan;
@@ -215,7 +217,8 @@ TunePlan plan_tune(const TuneOptions& opts) {
       set("rt_fwd_progress_us", "20", 20);
       set("rt_safe_mask", "0x7f", 0x7f);
     } else if (p.exists("/etc/nv_tegra_release")) {
-      plan.notes.push_back("tegra_mce knobs unreadable: mount -t debugfs none /sys/kernel/debug, then tune again");
+      plan.notes.push_back(
+          "tegra_mce knobs unreadable: mount -t debugfs none /sys/kernel/debug, then tune again");
     }
   }
   if (auto cfg = p.read("/etc/default/irqbalance")) {
@@ -229,15 +232,17 @@ TunePlan plan_tune(const TuneOptions& opts) {
   }
 
   std::string line;
-  for (auto& [k, v] : rt_boot_args(rt, facts.online_cpus)) line += (line.empty() ? "" : " ") + k + "=" + v;
+  for (auto& [k, v] : rt_boot_args(rt, facts.online_cpus))
+    line.append(line.empty() ? "" : " ").append(k).append("=").append(v);
   plan.boot_line = line;
   bool extlinux = p.exists("/boot/extlinux/extlinux.conf");
   std::string loader = extlinux ? "/boot/extlinux/extlinux.conf" : "/etc/default/grub";
   if (opts.write_bootargs) {
     auto text = p.read(loader);
     if (!text)
-      unsupported_error("--write-bootargs: neither /boot/extlinux/extlinux.conf nor /etc/default/grub exists under " +
-                        opts.root + "; add the boot line by hand: " + line);
+      unsupported_error(
+          "--write-bootargs: neither /boot/extlinux/extlinux.conf nor /etc/default/grub exists under " +
+          opts.root + "; add the boot line by hand: " + line);
     std::string next = extlinux ? extlinux_set_args(*text, rt_boot_args(rt, facts.online_cpus))
                                 : grub_set_args(*text, rt_boot_args(rt, facts.online_cpus));
     if (next != *text) plan.actions.push_back({loader, "", next, "boot.loader", false, true});
@@ -252,11 +257,13 @@ TunePlan plan_tune(const TuneOptions& opts) {
       plan.notes.push_back("run: sudo nvpmodel -m 0   (undo: sudo nvpmodel -m " +
                            (mode ? std::to_string(*mode) : std::string("<previous>")) + ")");
     plan.notes.push_back(
-        "run: sudo jetson_clocks --store /var/lib/rtcell/jetson_clocks.conf && sudo jetson_clocks   (undo: sudo "
+        "run: sudo jetson_clocks --store /var/lib/rtcell/jetson_clocks.conf && sudo jetson_clocks   (undo: "
+        "sudo "
         "jetson_clocks --restore /var/lib/rtcell/jetson_clocks.conf)");
   }
   plan.notes.push_back(
-      "/dev/cpu_dma_latency: keep it open at 0 while RT work runs (rtcell run and cyclictest do); tune cannot hold it");
+      "/dev/cpu_dma_latency: keep it open at 0 while RT work runs (rtcell run and cyclictest do); tune "
+      "cannot hold it");
   return plan;
 }
 
@@ -312,8 +319,8 @@ TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
     }
     if (err == 0) {
       done.push_back(&a);
-      res.lines.push_back("set " + a.path + " = " + (a.whole_file ? std::string("(edited)") : a.target) + "  [" +
-                          a.why + "]");
+      res.lines.push_back("set " + a.path + " = " + (a.whole_file ? std::string("(edited)") : a.target) +
+                          "  [" + a.why + "]");
       continue;
     }
     if (a.skippable && (err == EIO || err == EINVAL)) {
@@ -344,8 +351,8 @@ TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
     else
       ::unlink(state.c_str());
     remove_dirs(made);
-    std::string what = "cannot write '" + a.target + "' to " + full + " (" + strerror(err) + "); rolled back " +
-                       std::to_string(done.size()) + " change(s)";
+    std::string what = "cannot write '" + a.target + "' to " + full + " (" + strerror(err) +
+                       "); rolled back " + std::to_string(done.size()) + " change(s)";
     if (!failed_msg.empty()) what += "; could not restore:" + failed_msg;
     sys_error(what, err);
   }
@@ -354,7 +361,8 @@ TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
   if (!skipped_paths.empty()) {
     std::vector<Entry> kept;
     for (auto& e : entries) {
-      bool was_old = std::any_of(old.entries.begin(), old.entries.end(), [&](const Entry& o) { return o.path == e.path; });
+      bool was_old = std::any_of(old.entries.begin(), old.entries.end(),
+                                 [&](const Entry& o) { return o.path == e.path; });
       if (was_old || std::find(skipped_paths.begin(), skipped_paths.end(), e.path) == skipped_paths.end())
         kept.push_back(e);
     }
@@ -407,7 +415,8 @@ TuneResult revert_tune(const TuneOptions& opts) {
     }
     if (err == 0) {
       ++res.written;
-      res.lines.push_back("restored " + it->path + " = " + (it->whole_file ? std::string("(previous file)") : sys::trim(it->previous)));
+      res.lines.push_back("restored " + it->path + " = " +
+                          (it->whole_file ? std::string("(previous file)") : sys::trim(it->previous)));
     } else {
       failed.insert(failed.begin(), *it);
       failed_msg += " " + it->path + " (" + strerror(err) + ")";
@@ -415,8 +424,9 @@ TuneResult revert_tune(const TuneOptions& opts) {
   }
   if (!failed.empty()) {
     sys::write_file_atomic(state, journal_text(failed, opts.root), 0600);
-    sys_error("could not restore" + failed_msg + "; the state file " + state + " keeps them for another --revert",
-              EIO);
+    sys_error(
+        "could not restore" + failed_msg + "; the state file " + state + " keeps them for another --revert",
+        EIO);
   }
   ::unlink(state.c_str());
   // Remove the directories the default state file lives in when now empty.

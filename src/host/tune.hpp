@@ -21,17 +21,17 @@ namespace rtcell::host {
 struct TuneOptions {
   std::string root = "/";
   CpuSet rt_cpus;
-  std::string state_file;         // "" = <root>/var/lib/rtcell/tune.json
+  std::string state_file;          // "" = <root>/var/lib/rtcell/tune.json
   bool rt_throttling_off = false;  // also write sched_rt_runtime_us=-1
   bool write_bootargs = false;     // also edit extlinux.conf / /etc/default/grub
 };
 
 struct TuneAction {
-  std::string path;     // in-tree absolute path
-  std::string current;  // trimmed current value
-  std::string target;   // value to write
-  std::string why;      // the check id it fixes
-  bool skippable = false;  // an IRQ the kernel may refuse to move
+  std::string path;         // in-tree absolute path
+  std::string current;      // trimmed current value
+  std::string target;       // value to write
+  std::string why;          // the check id it fixes
+  bool skippable = false;   // an IRQ the kernel may refuse to move
   bool whole_file = false;  // a config file rewritten atomically (target = whole new contents)
 };
 

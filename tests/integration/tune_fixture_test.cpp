@@ -79,14 +79,17 @@ TEST_F(TuneFixture, ApplyThenRevertIsByteIdentical) {
   Out a = run("tune --cpus 4-11 --apply" + root_arg());
   ASSERT_EQ(a.rc, 0) << a.text;
   EXPECT_EQ(slurp(root_ / "sys/devices/system/cpu/cpu4/cpufreq/scaling_governor"), "performance\n");
-  EXPECT_EQ(slurp(root_ / "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"), "schedutil\n");  // not an RT CPU
+  EXPECT_EQ(slurp(root_ / "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            "schedutil\n");  // not an RT CPU
   EXPECT_EQ(slurp(root_ / "proc/irq/62/smp_affinity_list"), "0-3\n");
   EXPECT_EQ(slurp(root_ / "proc/sys/kernel/timer_migration"), "0\n");
   EXPECT_EQ(slurp(root_ / "proc/sys/vm/stat_interval"), "10\n");
   EXPECT_EQ(slurp(root_ / "proc/sys/kernel/watchdog_cpumask"), "0-3\n");
-  EXPECT_EQ(slurp(root_ / "proc/sys/kernel/sched_rt_runtime_us"), "950000\n");  // only with --no-rt-throttling
+  EXPECT_EQ(slurp(root_ / "proc/sys/kernel/sched_rt_runtime_us"),
+            "950000\n");  // only with --no-rt-throttling
   EXPECT_TRUE(fs::exists(root_ / "var/lib/rtcell/tune.json"));
-  EXPECT_EQ(slurp(root_ / "boot/extlinux/extlinux.conf"), before["boot/extlinux/extlinux.conf"]);  // no --write-bootargs
+  EXPECT_EQ(slurp(root_ / "boot/extlinux/extlinux.conf"),
+            before["boot/extlinux/extlinux.conf"]);  // no --write-bootargs
 
   // The check now sees the runtime knobs tuned.
   Out chk = run("check --json --cpus 4-11" + root_arg());
@@ -133,7 +136,7 @@ TEST_F(TuneFixture, PartialFailureRollsBack) {
   // Writes happened before the failure (governors, IRQs), and were undone.
   EXPECT_NE(a.text.find("rolled back 14 change(s)"), std::string::npos) << a.text;
   EXPECT_EQ(std::count(a.text.begin(), a.text.end(), '\n'), 1) << a.text;
-  EXPECT_EQ(snapshot(root_), before);  // governors and IRQs restored
+  EXPECT_EQ(snapshot(root_), before);                  // governors and IRQs restored
   EXPECT_FALSE(fs::exists(root_ / "var/lib/rtcell"));  // no state left behind
 }
 
@@ -143,8 +146,10 @@ TEST_F(TuneFixture, WriteBootargsKeepsBackupAndReverts) {
   Out a = run("tune --cpus 4-11 --apply --write-bootargs" + root_arg());
   ASSERT_EQ(a.rc, 0) << a.text;
   std::string now = slurp(root_ / "boot/extlinux/extlinux.conf");
-  EXPECT_NE(now.find("isolcpus=managed_irq,domain,4-11 nohz_full=4-11 rcu_nocbs=4-11 irqaffinity=0-3 kthread_cpus=0-3"),
-            std::string::npos)
+  EXPECT_NE(
+      now.find(
+          "isolcpus=managed_irq,domain,4-11 nohz_full=4-11 rcu_nocbs=4-11 irqaffinity=0-3 kthread_cpus=0-3"),
+      std::string::npos)
       << now;
   EXPECT_NE(now.find("APPEND ${cbootargs} root=/dev/mmcblk0p1"), std::string::npos);
   EXPECT_EQ(slurp(root_ / "boot/extlinux/extlinux.conf.rtcell.bak"), conf);

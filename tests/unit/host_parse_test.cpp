@@ -27,7 +27,8 @@ TEST(HostParse, Interrupts) {
 }
 
 TEST(HostParse, CmdlineCpus) {
-  const char* cmd = "root=/dev/sda1 isolcpus=managed_irq,domain,2-3 nohz_full=2-3 quiet irqaffinity=0-1 -- nohz_full=7";
+  const char* cmd =
+      "root=/dev/sda1 isolcpus=managed_irq,domain,2-3 nohz_full=2-3 quiet irqaffinity=0-1 -- nohz_full=7";
   EXPECT_EQ(cmdline_cpus(cmd, "isolcpus")->to_string(), "2-3");
   EXPECT_EQ(cmdline_cpus(cmd, "nohz_full")->to_string(), "2-3");
   EXPECT_EQ(cmdline_cpus(cmd, "irqaffinity")->to_string(), "0-1");
@@ -44,7 +45,8 @@ TEST(HostParse, CmdlineCpus) {
 TEST(HostParse, SetCmdlineArgs) {
   EXPECT_EQ(set_cmdline_args("quiet nohz_full=1 ro", {{"nohz_full", "2-3"}, {"isolcpus", "2-3"}}),
             "quiet nohz_full=2-3 ro isolcpus=2-3");
-  EXPECT_EQ(set_cmdline_args("a nohz_full=1 nohz_full=4 -- init=x", {{"nohz_full", "2"}}), "a nohz_full=2 -- init=x");
+  EXPECT_EQ(set_cmdline_args("a nohz_full=1 nohz_full=4 -- init=x", {{"nohz_full", "2"}}),
+            "a nohz_full=2 -- init=x");
   EXPECT_EQ(set_cmdline_args("", {{"k", "v"}}), "k=v");
 }
 
@@ -61,7 +63,8 @@ TEST(HostParse, Kconfig) {
 
 TEST(HostParse, NvTegraRelease) {
   auto r = parse_nv_tegra_release(
-      "# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC "
+      "# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 "
+      "19:57:35 UTC "
       "2023\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->to_string(), "35.4.1");
@@ -76,7 +79,8 @@ TEST(HostParse, Nvpmodel) {
   EXPECT_EQ(parse_nvpmodel_status("pmode:0000 fmode:quiet\n"), 0);
   EXPECT_EQ(parse_nvpmodel_status("pmode:0003"), 3);
   EXPECT_FALSE(parse_nvpmodel_status("fmode:quiet"));
-  auto c = parse_nvpmodel_conf("< POWER_MODEL ID=0 NAME=MAXN >\nCORE_0 1\n< PM_CONFIG DEFAULT=2 >\n< POWER_MODEL ID=x >");
+  auto c = parse_nvpmodel_conf(
+      "< POWER_MODEL ID=0 NAME=MAXN >\nCORE_0 1\n< PM_CONFIG DEFAULT=2 >\n< POWER_MODEL ID=x >");
   EXPECT_EQ(c.modes.at(0), "MAXN");
   EXPECT_EQ(c.modes.size(), 1U);
   EXPECT_EQ(c.default_mode, 2);
@@ -84,7 +88,8 @@ TEST(HostParse, Nvpmodel) {
 
 TEST(HostParse, DpkgStatus) {
   auto s = parse_dpkg_status(
-      "Package: nvidia-l4t-kernel\nStatus: hold ok installed\nVersion: 1\n\nPackage: bash\nStatus: install ok "
+      "Package: nvidia-l4t-kernel\nStatus: hold ok installed\nVersion: 1\n\nPackage: bash\nStatus: install "
+      "ok "
       "installed\n");
   EXPECT_EQ(s["nvidia-l4t-kernel"], "hold ok installed");
   EXPECT_EQ(s["bash"], "install ok installed");
