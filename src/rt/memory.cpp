@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -50,7 +51,18 @@ void memlock_error(const std::string& what, int err, std::size_t bytes) {
   // (mm->total_vm, VmSize), not just what is resident: mm/mlock.c
   // apply_mlockall_flags() and can_do_mlock().
   const std::string status = "\n" + sys::try_read_file("/proc/self/status").value_or("");
-  std::string need = bytes ? memlock_text(bytes) : status_field(status, "VmSize");
+  std::string need = bytes ? memlock_text(bytes) : std::string{};
+  if (!bytes) {
+    // "VmSize:\t 6140 kB"
+    const unsigned long long kib = std::strtoull(status_field(status, "VmSize").c_str(), nullptr, 10);
+    if (kib >= 1024) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(kib) / 1024.0);
+      need = b;
+    } else if (kib > 0) {
+      need = std::to_string(kib) + " KiB";
+    }
+  }
   bool has_cap = false;
   const std::string cap_eff = status_field(status, "CapEff");
   if (!cap_eff.empty()) has_cap = (std::strtoull(cap_eff.c_str(), nullptr, 16) >> kCapIpcLock) & 1;
@@ -59,8 +71,8 @@ void memlock_error(const std::string& what, int err, std::size_t bytes) {
   if (err == ENOMEM || err == EPERM || err == EAGAIN) {
     std::string msg = head + ": RLIMIT_MEMLOCK is " + memlock_text(rl.rlim_cur);
     if (!need.empty()) msg += " but " + std::string(bytes ? "it needs " : "the process maps ") + need;
-    msg += has_cap ? " (CAP_IPC_LOCK is present: the system may be out of memory)"
-                   : " and the process lacks CAP_IPC_LOCK";
+    msg +=
+        has_cap ? " (CAP_IPC_LOCK is present: the system may be out of memory)" : " and lacks CAP_IPC_LOCK";
     msg +=
         "; grant CAP_IPC_LOCK, raise the limit (ulimit -l unlimited, or rtcell run --memlock), "
         "or pass --no-mlock";

@@ -85,7 +85,7 @@ TEST(RtMemory, ArenaLockExplainsALowMemlockLimit) {
   const std::string privilege = std::to_string(static_cast<int>(rtcell::ErrorKind::Privilege)) + "|";
   ASSERT_EQ(got.rfind(privilege, 0), 0u) << got;
   EXPECT_TRUE(has(got, "Arena: mlock of 1 MiB")) << got;
-  EXPECT_TRUE(has(got, "RLIMIT_MEMLOCK is 64 KiB but it needs 1 MiB")) << got;
+  EXPECT_TRUE(has(got, "RLIMIT_MEMLOCK is 64 KiB but it needs 1 MiB and lacks CAP_IPC_LOCK")) << got;
 }
 
 TEST(RtMemory, PrefaultedStackDoesNotFaultAgain) {
