@@ -24,6 +24,21 @@ namespace rtcell::rt {
 
 namespace {
 
+// glibc takes a thread's static TLS out of its stack; ThreadSanitizer's
+// runtime alone has ~768 KiB of TLS (readelf -l libtsan.so), which would
+// leave a TaskThreadConfig-sized stack too small to prefault.
+#if defined(__SANITIZE_THREAD__)
+constexpr size_t kTlsHeadroom = 1 << 20;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr size_t kTlsHeadroom = 1 << 20;
+#else
+constexpr size_t kTlsHeadroom = 0;
+#endif
+#else
+constexpr size_t kTlsHeadroom = 0;
+#endif
+
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -296,6 +311,9 @@ void* PeriodicTask::thread_main(void* self) noexcept {
 void PeriodicTask::start(const TaskThreadConfig& tc) {
   if (has_thread_) usage_error("PeriodicTask::start called twice");
   if (tc.policy) validate_policy(*tc.policy, tc.policy_options);
+  if (tc.stack_bytes && tc.prefault_stack_bytes + 256 * 1024 > tc.stack_bytes)
+    usage_error("PeriodicTask: prefault_stack_bytes (" + std::to_string(tc.prefault_stack_bytes) +
+                ") must leave 256 KiB of stack_bytes (" + std::to_string(tc.stack_bytes) + ") free");
 
   // Set-up happens on the new thread (a policy applies to the caller of
   // sched_setattr, and SCHED_DEADLINE cannot be set through pthread attrs), so
@@ -326,7 +344,8 @@ void PeriodicTask::start(const TaskThreadConfig& tc) {
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  if (tc.stack_bytes) pthread_attr_setstacksize(&attr, std::max<size_t>(tc.stack_bytes, PTHREAD_STACK_MIN));
+  if (tc.stack_bytes)
+    pthread_attr_setstacksize(&attr, std::max<size_t>(tc.stack_bytes, PTHREAD_STACK_MIN) + kTlsHeadroom);
   const int rc = pthread_create(&thread_, &attr, entry, &setup);
   pthread_attr_destroy(&attr);
   if (rc == EAGAIN)

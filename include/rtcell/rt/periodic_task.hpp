@@ -85,9 +85,13 @@ struct TaskThreadConfig {
   std::optional<Policy> policy;  // e.g. Fifo{80}; nullopt keeps the creator's policy
   PolicyOptions policy_options;
   std::optional<CpuSet> cpus;  // nullopt keeps the creator's affinity
-  // A small explicit stack: with mlockall(MCL_FUTURE) glibc's default 8 MiB
-  // stack is locked whole and can exceed RLIMIT_MEMLOCK.
-  size_t stack_bytes = 512 * 1024;
+  // An explicit stack: with mlockall(MCL_FUTURE) glibc's default 8 MiB stack
+  // is locked whole and can exceed RLIMIT_MEMLOCK. glibc carves the thread's
+  // static TLS out of this size too (large under ThreadSanitizer), hence the
+  // headroom over what is prefaulted.
+  size_t stack_bytes = 1024 * 1024;
+  // Touched before the first cycle so the loop never grows its stack; must
+  // leave 256 KiB of stack_bytes free.
   size_t prefault_stack_bytes = 256 * 1024;
 };
 
