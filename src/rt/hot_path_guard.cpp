@@ -58,12 +58,12 @@ inline void* counted_aligned(std::size_t n, std::size_t align) noexcept {
 
 #if !RTCELL_SANITIZER_OWNS_MALLOC
 extern "C" {
+// NOLINTBEGIN(bugprone-reserved-identifier): glibc's own entry points
 void* __libc_malloc(std::size_t) noexcept;
 void* __libc_calloc(std::size_t, std::size_t) noexcept;
 void* __libc_realloc(void*, std::size_t) noexcept;
 void* __libc_memalign(std::size_t, std::size_t) noexcept;
 
-// NOLINTBEGIN(bugprone-reserved-identifier)
 __attribute__((weak)) void* malloc(std::size_t n) noexcept {
   count();
   return __libc_malloc(n);
