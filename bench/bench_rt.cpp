@@ -22,9 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <deque>
 #include <mutex>
