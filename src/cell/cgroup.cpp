@@ -157,8 +157,8 @@ struct Plan {
   std::vector<std::string> v2_controllers;  // to enable along the path (v2)
   std::optional<RtBudget> budget;           // v1 RT budget to give the leaf
   bool budget_defaulted = false;
-  std::vector<RtLevel> rt_chain;            // root .. parent (cpu hierarchy)
-  std::vector<int64_t> rt_new;              // planned runtimes, same indices
+  std::vector<RtLevel> rt_chain;  // root .. parent (cpu hierarchy)
+  std::vector<int64_t> rt_new;    // planned runtimes, same indices
   std::vector<std::string> notes;
 };
 
@@ -203,13 +203,15 @@ void check_request(const CgroupRequest& req) {
       usage_error("--rt-period must be between 1 and " + std::to_string(INT_MAX) + " us");
     }
     if (b.runtime_us < 1 || b.runtime_us > b.period_us) {
-      usage_error("--rt-runtime must be between 1 us and the period (" + std::to_string(b.period_us) + " us)");
+      usage_error("--rt-runtime must be between 1 us and the period (" + std::to_string(b.period_us) +
+                  " us)");
     }
   }
   for (const auto& d : req.devices) {
     bool ok = (d.type == 'c' || d.type == 'b' || d.type == 'a') && d.major >= -1 && d.minor >= -1 &&
               !d.access.empty() && d.access.find_first_not_of("rwm") == std::string::npos;
-    if (!ok) usage_error("bad device rule '" + device_rule_text(d) + "': want c|b MAJOR:MINOR with access rwm");
+    if (!ok)
+      usage_error("bad device rule '" + device_rule_text(d) + "': want c|b MAJOR:MINOR with access rwm");
   }
 }
 
@@ -244,8 +246,8 @@ void plan_v2_cpuset(const CgroupRequest& req, const Hierarchy& h, const std::vec
   }
   if (!req.mems.empty()) {
     CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.mems.effective"));
-    check_set(CpuSet::parse(req.mems), online, CpuSet::parse(read_value(at + "/cpuset.mems.effective")), where,
-              "memory node", "--mems");
+    check_set(CpuSet::parse(req.mems), online, CpuSet::parse(read_value(at + "/cpuset.mems.effective")),
+              where, "memory node", "--mems");
   }
 }
 
@@ -258,10 +260,11 @@ void plan_rt(const CgroupRequest& req, const Hierarchy& cpu, Plan& plan, const C
     plan.budget_defaulted = true;
   }
   const RtBudget& b = *plan.budget;
-  if (global.runtime_us >= 0 && rt_ratio(b.runtime_us, b.period_us) > rt_ratio(global.runtime_us, global.period_us)) {
+  if (global.runtime_us >= 0 &&
+      rt_ratio(b.runtime_us, b.period_us) > rt_ratio(global.runtime_us, global.period_us)) {
     usage_error("RT budget " + std::to_string(b.runtime_us) + " us per " + std::to_string(b.period_us) +
-                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) + " per " +
-                std::to_string(global.period_us) + " us, " + fs.proc_sys_kernel() +
+                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) +
+                " per " + std::to_string(global.period_us) + " us, " + fs.proc_sys_kernel() +
                 "/sched_rt_runtime_us); lower --rt-runtime");
   }
   // The chain: the hierarchy root, then every parent level.
@@ -377,8 +380,8 @@ Plan make_plan(const CgroupRequest& req, const std::string& root, CgroupFs& fs) 
   } else if (want_rt) {
     plan_rt(req, *cpu, plan, fs);
     const RtBudget& b = *plan.budget;
-    std::string line = "RT budget " + std::to_string(b.runtime_us) + " us per " + std::to_string(b.period_us) +
-                       " us period for " + cpu->base + "/" + rel;
+    std::string line = "RT budget " + std::to_string(b.runtime_us) + " us per " +
+                       std::to_string(b.period_us) + " us period for " + cpu->base + "/" + rel;
     if (plan.budget_defaulted) {
       line += " (default: " + std::to_string(kDefaultRtPercent) + " %; set --rt-runtime/--rt-period)";
     }
@@ -407,8 +410,8 @@ struct Cgroup::State {
   };
   std::vector<Made> made;  // creation order (top-down per hierarchy)
   std::vector<std::string> leaves;
-  std::string rt_leaf;                                 // cpu leaf whose runtime we set
-  std::vector<std::pair<std::string, int64_t>> grown;  // cpu level, runtime added (top-down)
+  std::string rt_leaf;                                       // cpu leaf whose runtime we set
+  std::vector<std::pair<std::string, int64_t>> grown;        // cpu level, runtime added (top-down)
   std::vector<std::pair<std::string, std::string>> enabled;  // v2 level, controller we enabled
   bool destroyed = false;
 };
@@ -510,7 +513,8 @@ void build_v1(Cgroup::State& s) {
     s.leaves.push_back(leaf);
     std::string up = level_path(h, plan.parent, plan.parent.size());
     if (h.name == "cpuset") {
-      s.fs->write(leaf + "/cpuset.cpus", req.cpus.empty() ? read_value(up + "/cpuset.cpus") : req.cpus.to_string());
+      s.fs->write(leaf + "/cpuset.cpus",
+                  req.cpus.empty() ? read_value(up + "/cpuset.cpus") : req.cpus.to_string());
       s.fs->write(leaf + "/cpuset.mems", req.mems.empty() ? read_value(up + "/cpuset.mems") : req.mems);
     } else if (h.name == "memory" && req.memory_bytes) {
       s.fs->write(leaf + "/memory.limit_in_bytes", std::to_string(*req.memory_bytes));
@@ -782,8 +786,7 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
 
 void validate_id(std::string_view id, std::string_view what) {
   auto bad = [&](const std::string& why) {
-    usage_error(std::string(what) + " '" + std::string(id) + "' " + why +
-                "; use 1-64 of A-Z a-z 0-9 _ . -");
+    usage_error(std::string(what) + " '" + std::string(id) + "' " + why + "; use 1-64 of A-Z a-z 0-9 _ . -");
   };
   if (id.empty()) bad("is empty");
   if (id.size() > 64) bad("is too long");
@@ -834,10 +837,9 @@ RtBudget default_rt_budget(int64_t period_us) {
 namespace {
 
 // plan_rt_budget() without messages: the new runtimes, or nullopt.
-std::optional<std::vector<int64_t>> try_plan(const std::vector<RtLevel>& chain, RtBudget leaf, RtBudget global,
-                                             std::string* why) {
-  uint64_t global_ratio =
-      global.runtime_us < 0 ? kBwUnit : rt_ratio(global.runtime_us, global.period_us);
+std::optional<std::vector<int64_t>> try_plan(const std::vector<RtLevel>& chain, RtBudget leaf,
+                                             RtBudget global, std::string* why) {
+  uint64_t global_ratio = global.runtime_us < 0 ? kBwUnit : rt_ratio(global.runtime_us, global.period_us);
   std::vector<int64_t> out;
   out.reserve(chain.size());
   for (const auto& l : chain) out.push_back(l.runtime_us);
@@ -874,8 +876,8 @@ std::vector<int64_t> plan_rt_budget(const std::vector<RtLevel>& chain, RtBudget 
   if (plan) return *plan;
   if (why == "global") {
     usage_error("RT budget " + std::to_string(leaf.runtime_us) + " us per " + std::to_string(leaf.period_us) +
-                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) + " per " +
-                std::to_string(global.period_us) + " us); lower --rt-runtime");
+                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) +
+                " per " + std::to_string(global.period_us) + " us); lower --rt-runtime");
   }
   int64_t free_us = rt_max_leaf_runtime(chain, leaf.period_us, global);
   usage_error("RT budget " + std::to_string(leaf.runtime_us) + " us per " + std::to_string(leaf.period_us) +
@@ -898,7 +900,8 @@ int64_t rt_max_leaf_runtime(const std::vector<RtLevel>& chain, int64_t period_us
   return lo;
 }
 
-int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio, int64_t period_us) {
+int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio,
+                          int64_t period_us) {
   if (current_us < 0) return current_us;  // unlimited: never ours to touch
   int64_t floor_us = rt_runtime_for_ratio(children_ratio, period_us);
   int64_t want = std::max<int64_t>(current_us - grown_by_us, 0);

@@ -162,11 +162,11 @@ RtBudget default_rt_budget(int64_t period_us);
 // One existing or planned level of the v1 cpu hierarchy on the way from the
 // controller root to the cell's group.
 struct RtLevel {
-  std::string path;            // for messages
-  bool exists = true;          // false: rtcell will create it (runtime 0)
-  int64_t runtime_us = 0;      // cpu.rt_runtime_us (-1 = unlimited)
-  int64_t period_us = 0;       // cpu.rt_period_us
-  uint64_t others_ratio = 0;   // sum of rt_ratio() of its children off the chain
+  std::string path;           // for messages
+  bool exists = true;         // false: rtcell will create it (runtime 0)
+  int64_t runtime_us = 0;     // cpu.rt_runtime_us (-1 = unlimited)
+  int64_t period_us = 0;      // cpu.rt_period_us
+  uint64_t others_ratio = 0;  // sum of rt_ratio() of its children off the chain
 };
 // Plans a leaf budget on a chain (root first, the cell's parent last), the
 // way tg_rt_schedulable() in kernel/sched/rt.c will check it: every level's
@@ -180,6 +180,7 @@ std::vector<int64_t> plan_rt_budget(const std::vector<RtLevel>& chain, RtBudget 
 int64_t rt_max_leaf_runtime(const std::vector<RtLevel>& chain, int64_t period_us, RtBudget global);
 // Where a grown level goes back to when a cell leaves: what others added
 // since stays, and it never drops below what its children still need.
-int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio, int64_t period_us);
+int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio,
+                          int64_t period_us);
 
 }  // namespace rtcell::cell

@@ -137,8 +137,18 @@ int run_bench_verb(const BenchFlags& f) {
     usage_error("--load is empty: give stress-ng arguments or use --no-load");
   opt.load_description = benchrun::join_args(opt.load_args);
 
+  // Output places are checked before the run: a typo must not cost the
+  // measurements.
+  auto check_dir = [](const std::string& path, const char* flag) {
+    std::string dir =
+        path.rfind('/') == std::string::npos ? "." : path.substr(0, std::max<size_t>(1, path.rfind('/')));
+    if (::access(dir.c_str(), W_OK) != 0)
+      usage_error(std::string(flag) + " " + path + ": directory " + dir +
+                  " does not exist or is not writable");
+  };
+  if (!f.json.empty() && f.json != "-") check_dir(f.json, "--json");
+  if (!f.html.empty()) check_dir(f.html, "--html");
   const std::string db_path = f.no_history ? "" : (f.db.empty() ? report::default_history_path() : f.db);
-  if (f.json == "-" && !f.html.empty() && f.html == "-") usage_error("--html takes a directory");
 
   Display display(stderr_is_tty());
   benchrun::Hooks hooks;

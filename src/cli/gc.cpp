@@ -30,8 +30,8 @@ Run setup_gc(CLI::App& app) {
   };
 }
 
-const Registrar kGc{Verb{"gc", "remove cgroups left behind by a killed rtcell (no live process in them)", 80,
-                         setup_gc}};
+const Registrar kGc{
+    Verb{"gc", "remove cgroups left behind by a killed rtcell (no live process in them)", 80, setup_gc}};
 
 }  // namespace
 }  // namespace rtcell::cli

@@ -241,7 +241,8 @@ TEST(CellCgroupRt, RefusesOverTheFreeShareAndSaysHowMuchIsFree) {
   EXPECT_THROW(plan_rt_budget(chain, {50002, 1000000}, kGlobal), Error);
   auto f = [&] { plan_rt_budget(chain, {100000, 1000000}, kGlobal); };
   EXPECT_EQ(kind_of(f), ErrorKind::Usage);
-  EXPECT_NE(message_of(f).find("free RT share is 50001 us per 1000000 us"), std::string::npos) << message_of(f);
+  EXPECT_NE(message_of(f).find("free RT share is 50001 us per 1000000 us"), std::string::npos)
+      << message_of(f);
 }
 
 TEST(CellCgroupRt, RefusesOverSchedRtRuntime) {
@@ -300,7 +301,7 @@ TEST_F(FakeV2Root, CreateEnablesControllersAlongThePathAndWritesLimits) {
     cg.attach(4242);
     EXPECT_EQ(slurp(leaf + "/cgroup.procs"), "4242");
     put(leaf + "/cgroup.procs", "");  // the process exited
-  }  // the destructor removes the cell
+  }                                   // the destructor removes the cell
   EXPECT_FALSE(fs::exists(root_ + "/rtcell"));
   EXPECT_EQ(slurp(root_ + "/cgroup.subtree_control"), "");  // what rtcell enabled is disabled again
 }
