@@ -3,8 +3,10 @@
 // run and the results gathered so far are still printed and written.
 #include "measure/latency.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -49,6 +51,12 @@ struct LatencyFlags {
   uint32_t overflow_samples = 10'000;
 };
 
+int current_nice() {
+  errno = 0;
+  const int n = ::getpriority(PRIO_PROCESS, 0);
+  return errno == 0 ? n : 0;
+}
+
 constexpr int64_t kRefreshNs = 100'000'000;  // live display: at most 10 times a second
 
 rt::Policy make_policy(const LatencyFlags& f, bool priority_given, int64_t interval_ns) {
@@ -57,7 +65,8 @@ rt::Policy make_policy(const LatencyFlags& f, bool priority_given, int64_t inter
   if (priority_given)
     usage_error("--priority applies to --policy fifo or rr, not " + f.policy +
                 "; drop it or change the policy");
-  if (f.policy == "other") return rt::Other{0};
+  // Keep the nice value we run at: lowering it would need CAP_SYS_NICE.
+  if (f.policy == "other") return rt::Other{current_nice()};
   if (f.policy == "deadline") {
     rt::Deadline d;
     d.period_ns =
