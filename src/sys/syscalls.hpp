@@ -46,4 +46,10 @@ inline pid_t gettid() noexcept {
   return static_cast<pid_t>(::syscall(SYS_gettid));
 }
 
+// bpf(2): glibc has no wrapper. Used to load and attach the cgroup v2
+// device filter (cell/cgroup_devices.hpp).
+inline long bpf(int cmd, void* attr, unsigned size) noexcept {
+  return ::syscall(SYS_bpf, cmd, attr, size);
+}
+
 }  // namespace rtcell::sys
