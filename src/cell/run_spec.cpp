@@ -351,8 +351,9 @@ PreparedRun prepare(const RunSpec& spec) {
   } else {
     p.warnings.push_back("--seccomp unconfined: the cell may call every syscall its capabilities allow");
   }
-  // Compile once now so a profile libseccomp refuses fails before anything exists.
-  if (p.seccomp) (void)build_filter(*p.seccomp);
+  // Compile here, once: a profile libseccomp refuses fails before anything
+  // exists, and the cell installs the finished program with one prctl().
+  if (p.seccomp) p.seccomp_bpf = build_filter(*p.seccomp).export_bpf();
 
   // Environment.
   p.env.push_back(std::string("PATH=") + kCellPath);

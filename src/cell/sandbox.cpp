@@ -25,6 +25,7 @@
 #include "sys/fd.hpp"
 #include "sys/mount.hpp"
 #include "sys/process.hpp"
+#include "sys/seccomp.hpp"
 #include "sys/syscalls.hpp"
 
 #if __has_include("cell/cgroup.hpp")
@@ -238,9 +239,8 @@ void mark_fds_cloexec() {
 
     mark_fds_cloexec();
     ::fcntl(err_fd, F_SETFD, FD_CLOEXEC);
-    if (r.seccomp) {
-      auto filter = build_filter(*r.seccomp);
-      int rc = filter.load();
+    if (!r.seccomp_bpf.empty()) {
+      int rc = sys::load_seccomp_bpf(r.seccomp_bpf);
       if (rc != 0) sys_error("cannot load the seccomp filter", -rc);
     }
     sigset_t none;

@@ -158,7 +158,8 @@ TEST_F(CgroupV1, CellWithBudgetRunsSchedFifoAndLeavesNothing) {
   EXPECT_NE(devices.find("c 136:* rwm"), std::string::npos) << devices;
   EXPECT_EQ(devices.find("a *:* rwm"), std::string::npos) << devices;
   bool budget_note = false;
-  for (const auto& n : cg.notes()) budget_note |= n.find("RT budget 50000 us per 1000000 us") != std::string::npos;
+  for (const auto& n : cg.notes())
+    budget_note |= n.find("RT budget 50000 us per 1000000 us") != std::string::npos;
   EXPECT_TRUE(budget_note);
 
   Child child;
