@@ -65,7 +65,10 @@ run_bwrap()   { bwrap --unshare-pid --unshare-ipc --unshare-uts --ro-bind / / --
                       --cap-drop ALL --die-with-parent /bin/true; }
 run_unshare() { unshare -pfmiu --mount-proc true; }
 run_runc()    { runc run --bundle "$work/bundle" rtcell-bench; }
-run_podman()  { podman --runtime runc run --rm --network host --rootfs "$root" /probe exit 0; }
+# nofile/nproc explicit: podman asks for limits above the hard ones, which
+# runc cannot set without CAP_SYS_RESOURCE (DESIGN.md, "four fixes").
+run_podman()  { podman --runtime runc run --rm --network host --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
+                       --rootfs "$root" /probe exit 0; }
 
 tools=""
 for t in rtcell bwrap unshare runc podman; do
