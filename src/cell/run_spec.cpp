@@ -189,7 +189,9 @@ std::string resolve_command(const std::string& rootfs, const std::string& comman
     size_t j = path_var.find(':', i);
     std::string dir = path_var.substr(i, j == std::string::npos ? std::string::npos : j - i);
     if (!dir.empty() && dir[0] == '/') {
-      std::string cand = dir + "/" + command;
+      std::string cand = dir;
+      cand += '/';
+      cand += command;
       if (executable(cand)) return cand;
     }
     if (j == std::string::npos) break;
