@@ -54,7 +54,8 @@ struct CgroupRequest {
   std::optional<RtBudget> rt_budget;  // nullopt = none requested
   bool wants_rt = false;              // an RT policy was asked for (default budget if none given)
   // Allowed devices besides the minimal /dev set (null zero full random
-  // urandom tty ptmx pts), which is always allowed.
+  // urandom tty ptmx pts), which is always allowed. v1: devices.allow;
+  // v2: an eBPF device filter.
   std::vector<DeviceRule> devices;
   // When false, no device cgroup is set up (e.g. the caller does not sandbox
   // /dev). Default: restrict.
@@ -80,6 +81,9 @@ class CgroupFs {
   virtual int remove_dir(const std::string& path) = 0;  // 0 or errno
   // Writes one control file; throws rtcell::Error naming path and value.
   virtual void write(const std::string& path, const std::string& text);
+  // v2: lets only `rules` through the group's device access (an eBPF
+  // filter, cell/cgroup_devices.hpp). Throws rtcell::Error.
+  virtual void attach_device_filter(const std::string& dir, const std::vector<DeviceRule>& rules);
   // Directory holding sched_rt_runtime_us and sched_rt_period_us.
   virtual std::string proc_sys_kernel() const { return "/proc/sys/kernel"; }
   static CgroupFs& kernel();
@@ -108,7 +112,7 @@ class Cgroup {
   // group with no budget (EINVAL, kernel/sched/core.c sched_rt_can_attach).
   void attach(pid_t pid);
   // Lines to print once: layout, RT budget given (and what per-CPU means),
-  // "not enforced on v2" notes.
+  // v2: the eBPF device filter and "RT group budget not available".
   std::vector<std::string> notes() const;
   CgroupLayout layout() const;
   // The cell's directories, one per controller (v2: one).

@@ -6,6 +6,9 @@
 // see each other's half-made tree or race on the parent's RT budget.
 #pragma once
 
+#include <linux/bpf.h>
+
+#include <cstddef>
 #include <string>
 
 #include "sys/fd.hpp"
@@ -20,6 +23,15 @@ int remove_dir(const std::string& path) noexcept;
 enum class FsKind { Cgroup1, Cgroup2, Other, Missing };
 // statfs(2) of `path`, classified by f_type (include/uapi/linux/magic.h).
 FsKind fs_kind(const std::string& path) noexcept;
+
+// Loads a BPF_PROG_TYPE_CGROUP_DEVICE program; throws rtcell::Error with
+// the verifier's first line on failure (Unsupported when the kernel has no
+// CONFIG_CGROUP_BPF).
+Fd load_device_program(const bpf_insn* insns, size_t count);
+// Attaches it to a cgroup2 directory with BPF_F_ALLOW_MULTI, so filters of
+// the parents (systemd's) keep running too. The cgroup keeps the program
+// alive after the fd is closed; rmdir of the group frees it.
+void attach_device_program(const std::string& cgroup_dir, const Fd& prog);
 
 // An exclusive flock(2) on a directory; released by the destructor.
 class DirLock {
