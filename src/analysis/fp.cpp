@@ -136,7 +136,7 @@ class Interference {
   static bool later(const Entry& a, const Entry& b) { return a.bound > b.bound; }
   static Time jobs(const Hp& h, Time w) {
     Time x = sat_add(w, h.jitter);
-    return x <= 0 ? 0 : ceil_div(x, h.period);
+    return x <= 0 ? 0 : (x <= h.period ? 1 : ceil_div(x, h.period));
   }
   static Time bound(const Hp& h, Time n) {
     return n >= kInfinity / h.period ? kInfinity : n * h.period - h.jitter;
@@ -182,7 +182,9 @@ FpResult fp_analysis(std::span<const Task> tasks, const Supply& supply, bool exa
       if (tie) {
         std::vector<Hp> level_hp(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(end));
         level_hp.erase(level_hp.begin() + static_cast<std::ptrdiff_t>(m));
-        r = response_time_hp(t, level_hp, supply, limit, 0);
+        // The window before this level is a lower bound here too (same
+        // argument as below), which saves most iterations in big levels.
+        r = response_time_hp(t, level_hp, supply, limit, sat_add(t.blocking, t.wcet) >= prev_b ? w : 0);
       } else {
         if (sat_add(t.blocking, t.wcet) < prev_b) {
           w = 0;
