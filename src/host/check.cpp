@@ -182,11 +182,14 @@ void check_kernel(Ctx& c) {
           "preemption model is 'full', not PREEMPT_RT: spinlocks and hard IRQs still bound latency", src,
           value, rt_fix);
   } else {
+    // The verdict rests on /sys/kernel/realtime being absent (the RT kernel
+    // creates it); debugfs only tells which non-RT dynamic model is current.
     std::string note = f.preempt_model == "dynamic" && !c.p.exists("/sys/kernel/debug/sched/preempt")
-                           ? " (PREEMPT_DYNAMIC; debugfs not mounted, so the current model is unknown)"
+                           ? "; the current PREEMPT_DYNAMIC model is unknown: debugfs not mounted"
                            : "";
     c.add("kernel.preempt_rt", Severity::Fail,
-          "not a PREEMPT_RT kernel: model '" + f.preempt_model + "'" + note, src, value, rt_fix);
+          "not a PREEMPT_RT kernel (no /sys/kernel/realtime): model '" + f.preempt_model + "'" + note, src,
+          value, rt_fix);
   }
 
   if (c.kconfig) {
