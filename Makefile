@@ -43,7 +43,7 @@ format:
 # libFuzzer harnesses need clang; each runs FUZZ_SECONDS on its seed corpus.
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DRTCELL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@./scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:

@@ -1,6 +1,7 @@
 // libFuzzer harness for the user-facing parsers of util/: CPU lists, masks,
 // durations, times and sizes. Any input must give a value or rtcell::Error,
 // never a crash, hang or sanitizer report; a parsed CPU list must round-trip.
+// fuzz-libs: rtcell_util rtcell_sys
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

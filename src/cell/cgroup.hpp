@@ -1,0 +1,188 @@
+// Cgroup backends behind one interface: cgroup v1, hybrid (v1 controllers plus
+// a cgroup2 mount that holds no controller we use) and unified v2.
+//
+// A cell's cgroups live at <root>/<controller>/<parent>/<id> on v1/hybrid and
+// at <root>/<parent>/<id> on v2. Cgroup is a move-only RAII handle: destroy()
+// (also run by the destructor) removes every directory it created and gives
+// the RT group budget back along the parent chain, so a cell never leaves a
+// half-made group behind. validate() checks everything that can be checked
+// before a single directory exists, so bad input fails with nothing to undo.
+//
+// RT group scheduling (cpu.rt_runtime_us) exists only on v1 with
+// CONFIG_RT_GROUP_SCHED. New groups start with runtime 0, so every SCHED_FIFO
+// task in them gets EPERM (Documentation/scheduler/sched-rt-group.rst); the
+// budget has to be created on every level from the root down. See
+// docs/cgroups.md.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtcell/cpuset.hpp"
+
+namespace rtcell::cell {
+
+// One device cgroup rule: type 'c' or 'b' ('a' = all), -1 = wildcard
+// major/minor, access a subset of "rwm".
+struct DeviceRule {
+  char type = 'c';
+  int major = -1;
+  int minor = -1;
+  std::string access = "rwm";
+};
+
+// An RT group budget: the group's tasks may run `runtime_us` in every
+// `period_us` on each CPU (v1 rt_runtime_us is per CPU of the root domain).
+struct RtBudget {
+  int64_t runtime_us = 0;
+  int64_t period_us = 0;
+};
+
+struct CgroupRequest {
+  std::string id;                 // cell id; cgroups live at <parent>/<id>
+  std::string parent = "rtcell";  // --cgroup-root (relative, may contain '/')
+  CpuSet cpus;                    // empty = inherit the parent's
+  std::string mems;               // empty = inherit (copied from the parent on v1)
+  std::optional<uint64_t> memory_bytes;
+  std::optional<int64_t> pids_max;
+  std::optional<RtBudget> rt_budget;  // nullopt = none requested
+  bool wants_rt = false;              // an RT policy was asked for (default budget if none given)
+  // Allowed devices besides the minimal /dev set (null zero full random
+  // urandom tty ptmx pts), which is always allowed.
+  std::vector<DeviceRule> devices;
+  // When false, no device cgroup is set up (e.g. the caller does not sandbox
+  // /dev). Default: restrict.
+  bool restrict_devices = true;
+};
+
+enum class CgroupLayout { V1, Hybrid, V2 };
+const char* to_string(CgroupLayout layout);
+
+// Default RT budget when RT is wanted and none was given: 10 % of the period
+// on each CPU (rt_runtime_us is per CPU), period = the root's rt_period_us.
+inline constexpr int64_t kDefaultRtPercent = 10;
+
+// The few calls that change the cgroup tree, behind an interface so that unit
+// tests can run the backends against a fake root in a temp dir: cgroup v2
+// controllers cannot exist on the hybrid test host, and a plain mkdir there
+// does not create the kernel's interface files. The kernel implementation is
+// CgroupFs::kernel().
+class CgroupFs {
+ public:
+  virtual ~CgroupFs() = default;
+  virtual int make_dir(const std::string& path) = 0;    // 0 or errno
+  virtual int remove_dir(const std::string& path) = 0;  // 0 or errno
+  // Writes one control file; throws rtcell::Error naming path and value.
+  virtual void write(const std::string& path, const std::string& text);
+  // Directory holding sched_rt_runtime_us and sched_rt_period_us.
+  virtual std::string proc_sys_kernel() const { return "/proc/sys/kernel"; }
+  static CgroupFs& kernel();
+};
+
+class Cgroup {
+ public:
+  Cgroup();  // empty handle; destroy() is a no-op
+  Cgroup(const Cgroup&) = delete;
+  Cgroup& operator=(const Cgroup&) = delete;
+  Cgroup(Cgroup&&) noexcept;
+  Cgroup& operator=(Cgroup&&) noexcept;
+  ~Cgroup();
+
+  // Throws rtcell::Error (Usage: bad id, CPU not in the parent's effective
+  // set, budget over the parent's free share or sched_rt_runtime_us, id in
+  // use; Unsupported: controller missing) before anything is created.
+  static void validate(const CgroupRequest& req, const std::string& root = "/sys/fs/cgroup");
+  static void validate(const CgroupRequest& req, const std::string& root, CgroupFs& fs);
+  // validate() then create; on failure part-way everything done is undone.
+  static Cgroup create(const CgroupRequest& req, const std::string& root = "/sys/fs/cgroup");
+  static Cgroup create(const CgroupRequest& req, const std::string& root, CgroupFs& fs);
+
+  // Puts a process into the cell's group of every controller. Attach before
+  // giving the process an RT policy: v1 refuses to move an RT task into a
+  // group with no budget (EINVAL, kernel/sched/core.c sched_rt_can_attach).
+  void attach(pid_t pid);
+  // Lines to print once: layout, RT budget given (and what per-CPU means),
+  // "not enforced on v2" notes.
+  std::vector<std::string> notes() const;
+  CgroupLayout layout() const;
+  // The cell's directories, one per controller (v2: one).
+  std::vector<std::string> paths() const;
+  // The RT budget the cell's group got (nullopt: none set).
+  std::optional<RtBudget> rt_budget() const;
+  bool valid() const noexcept { return state_ != nullptr; }
+  // Idempotent; also run by the destructor. Only the process that created
+  // the cell removes it: in a forked child it does nothing, so a child's
+  // exit path cannot pull the groups from under its parent. Never throws;
+  // destroy_checked() throws the first failure after doing all it can.
+  void destroy() noexcept;
+  void destroy_checked();
+
+  struct State;  // backend state, defined in cgroup.cpp
+
+ private:
+  explicit Cgroup(std::unique_ptr<State> state) noexcept;
+  std::unique_ptr<State> state_;
+};
+
+// Auto-detects the layout from statfs(2): cgroup2 at `root` = V2; cgroup2 at
+// root/unified = Hybrid; else V1. A plain directory that holds
+// cgroup.controllers at its top is taken for V2 too (the fake root of the
+// unit tests).
+CgroupLayout detect_layout(const std::string& root = "/sys/fs/cgroup");
+
+// rtcell gc: removes <parent>/<id> groups with no live process in any
+// controller (cgroup.procs empty everywhere), gives their RT budgets back and
+// removes an rtcell-named parent left empty. Returns the removed group paths
+// (relative to the controller roots, e.g. "rtcell/1234"). Do not run it while
+// a cell is starting: a group is empty between create() and attach().
+std::vector<std::string> collect_garbage(const std::string& parent = "rtcell",
+                                         const std::string& root = "/sys/fs/cgroup");
+std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs);
+
+// ---- pure helpers (unit-tested) ----
+
+// Checks one cell id or parent path component: [A-Za-z0-9_.-], not "." or
+// "..", 1..64 characters. Throws Usage naming `what`.
+void validate_id(std::string_view id, std::string_view what);
+// Splits a parent path ("rtcell", "a/b") into validated components.
+std::vector<std::string> split_parent(std::string_view parent);
+
+// The kernel's bandwidth ratio, to_ratio() in kernel/sched/core.c:
+// runtime/period in 2^-20 units; runtime -1 (RUNTIME_INF) = 1 << 20.
+uint64_t rt_ratio(int64_t runtime_us, int64_t period_us);
+// The smallest runtime whose ratio over `period_us` is >= `ratio`.
+int64_t rt_runtime_for_ratio(uint64_t ratio, int64_t period_us);
+// The default budget: kDefaultRtPercent of `period_us`.
+RtBudget default_rt_budget(int64_t period_us);
+
+// One existing or planned level of the v1 cpu hierarchy on the way from the
+// controller root to the cell's group.
+struct RtLevel {
+  std::string path;           // for messages
+  bool exists = true;         // false: rtcell will create it (runtime 0)
+  int64_t runtime_us = 0;     // cpu.rt_runtime_us (-1 = unlimited)
+  int64_t period_us = 0;      // cpu.rt_period_us
+  uint64_t others_ratio = 0;  // sum of rt_ratio() of its children off the chain
+};
+// Plans a leaf budget on a chain (root first, the cell's parent last), the
+// way tg_rt_schedulable() in kernel/sched/rt.c will check it: every level's
+// ratio covers the sum of its children's, none exceeds the global ratio
+// (sched_rt_runtime_us / sched_rt_period_us), the root is never changed.
+// Returns the new runtime of each level (unchanged where it already covers
+// the child). Throws Usage with the free share when it does not fit.
+std::vector<int64_t> plan_rt_budget(const std::vector<RtLevel>& chain, RtBudget leaf, RtBudget global);
+// The largest leaf runtime (over `period_us`) plan_rt_budget() accepts; 0
+// when nothing fits.
+int64_t rt_max_leaf_runtime(const std::vector<RtLevel>& chain, int64_t period_us, RtBudget global);
+// Where a grown level goes back to when a cell leaves: what others added
+// since stays, and it never drops below what its children still need.
+int64_t rt_shrunk_runtime(int64_t current_us, int64_t grown_by_us, uint64_t children_ratio,
+                          int64_t period_us);
+
+}  // namespace rtcell::cell

@@ -1,0 +1,223 @@
+// rtcell latency: cyclictest-compatible flags in, measure::LatencyRun in the
+// middle, a table / JSON / cyclictest text out. SIGINT and SIGTERM stop the
+// run and the results gathered so far are still printed and written.
+#include "measure/latency.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "cli/command.hpp"
+#include "host/facts.hpp"
+#include "measure/signal_wait.hpp"
+#include "report/latency_json.hpp"
+#include "report/latency_text.hpp"
+#include "rtcell/error.hpp"
+#include "sys/file.hpp"
+#include "util/units.hpp"
+
+namespace rtcell::cli {
+
+namespace {
+
+struct LatencyFlags {
+  int threads = 1;
+  std::string affinity;
+  bool smp = false;
+  int priority = rt::kDefaultPriority;
+  std::string policy = "fifo";
+  std::string dl_runtime, dl_deadline, dl_period;
+  bool allow_prio_99 = false;
+  std::string interval = "1000";
+  std::string distance = "500";
+  std::string duration = "0";
+  uint64_t loops = 0;
+  bool mlock_flag = false;
+  bool no_mlock = false;
+  int32_t latency = 0;
+  bool default_system = false;
+  std::string breaktrace;
+  bool quiet = false;
+  uint32_t histogram = 1000;
+  std::string json;
+  bool cyclictest_output = false;
+  bool force = false;
+  uint32_t overflow_samples = 10'000;
+};
+
+constexpr int64_t kRefreshNs = 100'000'000;  // live display: at most 10 times a second
+
+rt::Policy make_policy(const LatencyFlags& f, bool priority_given, int64_t interval_ns) {
+  if (f.policy == "fifo") return rt::Fifo{f.priority};
+  if (f.policy == "rr") return rt::Rr{f.priority};
+  if (priority_given)
+    usage_error("--priority applies to --policy fifo or rr, not " + f.policy +
+                "; drop it or change the policy");
+  if (f.policy == "other") return rt::Other{0};
+  if (f.policy == "deadline") {
+    rt::Deadline d;
+    d.period_ns =
+        static_cast<uint64_t>(f.dl_period.empty() ? interval_ns : util::parse_time_ns(f.dl_period, "us"));
+    d.deadline_ns =
+        f.dl_deadline.empty() ? d.period_ns : static_cast<uint64_t>(util::parse_time_ns(f.dl_deadline, "us"));
+    d.runtime_ns = f.dl_runtime.empty() ? d.period_ns / 10
+                                        : static_cast<uint64_t>(util::parse_time_ns(f.dl_runtime, "us"));
+    return d;
+  }
+  usage_error("unknown --policy '" + f.policy + "': use fifo, rr, deadline or other");
+}
+
+// Fails before measuring, not after, when the JSON file cannot be written.
+void check_output_path(const std::string& path) {
+  if (path.empty() || path == "-") return;
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (::access(dir.c_str(), W_OK) != 0)
+    usage_error("cannot write --json " + path + ": directory " + dir + " does not exist or is not writable");
+}
+
+int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_given, bool distance_given,
+                     bool latency_given) {
+  const int64_t interval_ns = util::parse_time_ns(f.interval, "us");
+  measure::validate_interval(interval_ns, f.force);
+  int64_t distance_ns = util::parse_time_ns(f.distance, "us");
+  if (histogram_given) {
+    // cyclictest: "distance is ignored and set to 0, if histogram enabled".
+    if (distance_given && distance_ns != 0) warn("--distance is ignored with --histogram, as in cyclictest");
+    distance_ns = 0;
+  }
+  if (f.histogram == 0) usage_error("--histogram 0: use at least 1 (us), e.g. --histogram 1000");
+  if (f.latency < 0)
+    usage_error("--latency " + std::to_string(f.latency) + " is negative: use 0 or more (us)");
+  if (f.mlock_flag && f.no_mlock) usage_error("--mlockall and --no-mlock contradict each other: pick one");
+  check_output_path(f.json);
+
+  measure::LatencyConfig cfg;
+  cfg.policy = make_policy(f, priority_given, interval_ns);
+  cfg.policy_options.allow_prio_99 = f.allow_prio_99;
+  rt::validate_policy(cfg.policy, cfg.policy_options);
+  const CpuSet affinity = CpuSet::parse(f.affinity);
+  if (!f.affinity.empty() && affinity.empty()) usage_error("--affinity '" + f.affinity + "' names no CPU");
+  cfg.threads = measure::plan_threads_for_host(f.threads, affinity, f.smp, interval_ns, distance_ns);
+  cfg.duration_ns = util::parse_duration_ns(f.duration);
+  cfg.loops = f.loops;
+  cfg.mlock = !f.no_mlock;
+  cfg.dma_latency_us = f.default_system ? std::nullopt : std::optional<int32_t>(f.latency);
+  // An explicit --latency must be honoured; the default is best effort.
+  cfg.dma_latency_required = latency_given;
+  cfg.histogram_buckets = f.histogram;
+  cfg.overflow_capacity = f.overflow_samples;
+  cfg.breaktrace_ns = f.breaktrace.empty() ? 0 : util::parse_time_ns(f.breaktrace, "us");
+  if (!f.breaktrace.empty() && cfg.breaktrace_ns == 0)
+    usage_error("--breaktrace 0: use a positive limit in us");
+  const host::HostFacts facts = host::read_host_facts("/");
+
+  const bool json_to_stdout = f.json == "-";
+  const bool live = !f.quiet && !json_to_stdout && stdout_is_tty();
+
+  measure::StopSignals signals;  // before start(): the measuring threads inherit the blocked mask
+  measure::LatencyRun run(cfg);
+  run.start();
+  for (const auto& w : run.warnings()) warn(w);
+  if (!f.quiet)
+    note("measuring " + std::to_string(cfg.threads.size()) + " thread" +
+         (cfg.threads.size() == 1 ? "" : "s") + " (" + rt::to_string(cfg.policy) + ", interval " +
+         util::format_time_ns(interval_ns) +
+         (cfg.duration_ns ? ", for " + util::format_time_ns(cfg.duration_ns) : std::string()) +
+         "); Ctrl-C stops and still reports");
+
+  size_t shown_lines = 0;
+  while (!run.finished()) {
+    if (live) {
+      std::string out;
+      if (shown_lines) out += "\033[" + std::to_string(shown_lines) + "A";
+      out += report::live_lines(cfg, run.live());
+      shown_lines = cfg.threads.size();
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fflush(stdout);
+    }
+    if (signals.wait(kRefreshNs) != 0) run.stop(measure::StopReason::Signal);
+  }
+  measure::LatencyResult result = run.finish();
+  if (shown_lines) {
+    std::printf("\033[%zuA\033[J", shown_lines);
+    std::fflush(stdout);
+  }
+
+  if (!f.json.empty()) {
+    const std::string text = report::latency_json(cfg, result, facts).dump(2) + "\n";
+    if (json_to_stdout)
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    else
+      sys::write_file_atomic(f.json, text);
+  }
+  if (!json_to_stdout) {
+    const std::string text = f.cyclictest_output
+                                 ? report::cyclictest_output(cfg, result, histogram_given, f.quiet)
+                                 : report::latency_table(cfg, result);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  std::fflush(stdout);
+  if (result.breaktrace && !f.cyclictest_output && json_to_stdout)
+    note("breaktrace: thread " + std::to_string(result.breaktrace->thread) + " sample " +
+         std::to_string(result.breaktrace->sample) + " took " +
+         util::format_time_ns(result.breaktrace->value_ns));
+  // A tripped breaktrace is a "no" answer: the latency bound was not met.
+  return result.breaktrace ? kExitNegative : kExitOk;
+}
+
+Run setup(CLI::App& app) {
+  auto f = std::make_shared<LatencyFlags>();
+  // -h is cyclictest's --histogram, so help is --help only.
+  app.set_help_flag("--help", "Print this help message and exit");
+  app.add_option("-t,--threads", f->threads, "number of measuring threads (default 1)");
+  app.add_option("-a,--affinity", f->affinity, "CPU list to pin threads to, round-robin (e.g. 2-3)");
+  app.add_flag("-S,--smp", f->smp, "one thread per allowed CPU (or per --affinity CPU), pinned");
+  auto* prio = app.add_option("-p,--priority", f->priority,
+                              "RT priority for fifo/rr (default 80; 99 needs --allow-prio-99)");
+  app.add_option("--policy", f->policy, "fifo (default), rr, deadline or other");
+  app.add_option("--dl-runtime", f->dl_runtime,
+                 "SCHED_DEADLINE runtime (us or with unit; default period/10)");
+  app.add_option("--dl-deadline", f->dl_deadline, "SCHED_DEADLINE deadline (default = period)");
+  app.add_option("--dl-period", f->dl_period, "SCHED_DEADLINE period (default = interval)");
+  app.add_flag("--allow-prio-99", f->allow_prio_99, "allow priority 99 (competes with kernel watchdogs)");
+  app.add_option("-i,--interval", f->interval, "base period in us, or with a unit (default 1000)");
+  auto* dist = app.add_option("-d,--distance", f->distance,
+                              "added to the interval per thread, us (default 500; 0 with -h)");
+  app.add_option("-D,--duration", f->duration, "run length: 10 (s), 10s, 5m, 2h, 1d (default: until Ctrl-C)");
+  app.add_option("-l,--loops", f->loops, "samples per thread (default: unlimited)");
+  app.add_flag("-m,--mlockall", f->mlock_flag, "lock memory (the default)");
+  app.add_flag("--no-mlock", f->no_mlock, "do not lock memory");
+  app.add_option("--latency", f->latency,
+                 "hold /dev/cpu_dma_latency at this many us during the run (default 0)");
+  app.add_flag("--default-system", f->default_system,
+               "leave the system's idle states alone (no /dev/cpu_dma_latency)");
+  app.add_option("-b,--breaktrace", f->breaktrace,
+                 "stop when a latency exceeds this (us) and say where; exit 1");
+  app.add_flag("-q,--quiet", f->quiet, "no live display or start note; print only the summary at the end");
+  auto* hist =
+      app.add_option("-h,--histogram", f->histogram, "histogram range in us, 1 us buckets (default 1000)");
+  app.add_option("--json", f->json,
+                 "write the results as JSON to FILE, or - for stdout (schema: docs/latency.md)");
+  app.add_flag("--cyclictest-output", f->cyclictest_output, "print cyclictest's T: lines / --histogram text");
+  app.add_flag("--force", f->force, "allow an interval below 10 us");
+  app.add_option("--overflow-samples", f->overflow_samples,
+                 "overflow samples kept per thread (default 10000)");
+  auto* latency_opt = app.get_option("--latency");
+  return [f, prio, hist, dist, latency_opt] {
+    if (f->default_system && latency_opt->count() > 0)
+      usage_error("--latency and --default-system contradict each other: pick one");
+    return run_latency_verb(*f, prio->count() > 0, hist->count() > 0, dist->count() > 0,
+                            latency_opt->count() > 0);
+  };
+}
+
+const Registrar kLatency{
+    Verb{"latency", "measure wake-up latency like cyclictest, with exact percentiles", 40, setup}};
+
+}  // namespace
+
+}  // namespace rtcell::cli

@@ -1,0 +1,30 @@
+// SIGINT/SIGTERM as events instead of asynchronous handlers: the calling
+// thread blocks both (threads created afterwards inherit the mask, so the
+// measuring threads are never interrupted), and wait() takes a pending one
+// with sigtimedwait(2). The caller turns it into LatencyRun::stop() and still
+// writes its results. Keep the object alive until the results are written: a
+// second Ctrl-C then stays pending instead of killing a half-written report.
+#pragma once
+
+#include <signal.h>
+
+#include <cstdint>
+
+namespace rtcell::measure {
+
+class StopSignals {
+ public:
+  StopSignals();   // blocks SIGINT and SIGTERM in the calling thread
+  ~StopSignals();  // restores the previous mask; pending ones are dropped first
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  // Waits up to `timeout_ns` for SIGINT or SIGTERM; returns the signal or 0.
+  int wait(int64_t timeout_ns) noexcept;
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+};
+
+}  // namespace rtcell::measure

@@ -1,0 +1,181 @@
+// `rtcell gc` on the real kernel: a process makes a cell, attaches itself and
+// is SIGKILLed before it can clean up (as when rtcell itself is killed); the
+// leftover groups and their RT budget must go with `rtcell gc`, and a group
+// with a live process must stay. Each test uses its own parent
+// "rtcell-gc-<pid>-<n>" (gc removes an rtcell-named parent left empty).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cell/cgroup.hpp"
+
+using namespace rtcell;
+using namespace rtcell::cell;
+
+namespace {
+
+const char* const kRoot = "/sys/fs/cgroup";
+const char* const kControllers[] = {"cpu", "cpuset", "memory", "pids", "devices"};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+struct Cmd {
+  int status = -1;
+  std::string out;
+};
+
+Cmd run_cmd(const std::string& cmd) {
+  Cmd r;
+  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!f) return r;
+  char buf[512];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
+  int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// A process that makes a cell with an RT budget, moves itself in, says so on
+// a pipe and then blocks until killed. Its Cgroup destructor never runs.
+class CellHolder {
+ public:
+  CellHolder(const std::string& parent, const std::string& id) {
+    int ready[2];
+    if (::pipe(ready) != 0 || ::pipe(block_) != 0) throw std::runtime_error("pipe");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(ready[0]);
+      ::close(block_[1]);
+      char ok = 'n';
+      try {
+        CgroupRequest req;
+        req.id = id;
+        req.parent = parent;
+        req.rt_budget = RtBudget{20000, 1000000};
+        static Cgroup cg;  // static: never destroyed before SIGKILL
+        cg = Cgroup::create(req, kRoot);
+        cg.attach(::getpid());
+        ok = 'y';
+      } catch (...) {
+      }
+      if (::write(ready[1], &ok, 1) != 1) _exit(2);
+      char c;
+      while (::read(block_[0], &c, 1) > 0) {
+      }
+      _exit(0);
+    }
+    ::close(ready[1]);
+    ::close(block_[0]);
+    char ok = 'n';
+    if (::read(ready[0], &ok, 1) != 1) ok = 'n';
+    ::close(ready[0]);
+    ok_ = ok == 'y';
+  }
+  ~CellHolder() { kill(); }
+  bool ok() const { return ok_; }
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    ::close(block_[1]);
+  }
+
+ private:
+  int block_[2] = {-1, -1};
+  pid_t pid_ = -1;
+  bool ok_ = false;
+};
+
+class Gc : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
+    if (detect_layout(kRoot) == CgroupLayout::V2) GTEST_SKIP() << "host has unified cgroup v2, not v1/hybrid";
+    for (const char* c : kControllers) {
+      if (!exists(std::string(kRoot) + "/" + c + "/cgroup.procs")) {
+        GTEST_SKIP() << "v1 controller " << c << " is not mounted at " << kRoot;
+      }
+    }
+    if (!exists(std::string(kRoot) + "/cpu/cpu.rt_runtime_us")) {
+      GTEST_SKIP() << "kernel without CONFIG_RT_GROUP_SCHED (no cpu.rt_runtime_us)";
+    }
+    static int n = 0;
+    parent_ = "rtcell-gc-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
+  }
+  void TearDown() override {
+    if (parent_.empty()) return;
+    (void)collect_garbage(parent_, kRoot);  // never leave anything, even after a failure
+    for (const char* c : kControllers) EXPECT_FALSE(exists(path(c))) << path(c) << " was left behind";
+  }
+  std::string path(const char* controller, const std::string& rel = "") {
+    return std::string(kRoot) + "/" + controller + "/" + parent_ + (rel.empty() ? "" : "/" + rel);
+  }
+  std::string parent_;
+};
+
+}  // namespace
+
+TEST_F(Gc, RemovesTheLeftoverOfAKilledProcessAndReturnsItsBudget) {
+  CellHolder holder(parent_, "killed");
+  ASSERT_TRUE(holder.ok());
+  holder.kill();
+  // The leftover: groups in every controller, budget still held.
+  for (const char* c : kControllers) EXPECT_TRUE(exists(path(c, "killed"))) << c;
+  EXPECT_EQ(slurp(path("cpu", "killed/cpu.rt_runtime_us")), "20000");
+  EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), "20000");
+
+  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root " + parent_);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("removed " + parent_ + "/killed"), std::string::npos) << r.out;
+  for (const char* c : kControllers) EXPECT_FALSE(exists(path(c))) << c;
+
+  r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root " + parent_);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("nothing to remove"), std::string::npos) << r.out;
+}
+
+TEST_F(Gc, KeepsACellWithALiveProcess) {
+  CellHolder live(parent_, "live");
+  ASSERT_TRUE(live.ok());
+  CellHolder dead(parent_, "dead");
+  ASSERT_TRUE(dead.ok());
+  dead.kill();
+  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root " + parent_);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("removed " + parent_ + "/dead"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("/live"), std::string::npos) << r.out;
+  for (const char* c : kControllers) {
+    EXPECT_TRUE(exists(path(c, "live"))) << c;
+    EXPECT_FALSE(exists(path(c, "dead"))) << c;
+  }
+  EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), "20000");  // only the live cell's share stays
+  live.kill();
+  EXPECT_EQ(collect_garbage(parent_, kRoot), std::vector<std::string>{parent_ + "/live"});
+}
+
+TEST(GcCli, BadParentIsAUsageError) {
+  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root '../etc'");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "want one line: " << r.out;
+}
