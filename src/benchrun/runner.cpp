@@ -228,8 +228,6 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
   o.stderr_path = err_file;
   row.command = join_args(o.argv);
 
-  log("row " + std::to_string(step) + "/" + std::to_string(steps) + " " + tag + " (" + spec.label +
-      "): started, " + seconds(opt_.duration_ns) + " on CPUs " + opt_.cpus.to_string());
   Child child;
   try {
     child = Child::spawn(o);
@@ -239,6 +237,9 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
     log("row " + tag + ": failed: " + row.reason);
     return;
   }
+  log("row " + std::to_string(step) + "/" + std::to_string(steps) + " " + tag + " (" + spec.label +
+      "): started, " + seconds(opt_.duration_ns) + " on CPUs " + opt_.cpus.to_string() + " (process group " +
+      std::to_string(child.pid()) + ")");
   const int64_t start = monotonic_ns();
   bool forwarded = false;
   bool killed = false;
