@@ -21,6 +21,7 @@
 #include "cell/cgroup.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -139,7 +140,9 @@ uint64_t child_ratio_sum(const std::string& dir, const std::string& skip) {
   uint64_t sum = 0;
   for (const auto& c : subdirs(dir)) {
     if (c == skip) continue;
-    std::string p = dir + "/" + c;
+    std::string p = dir;
+    p += '/';
+    p += c;
     auto rt = sys::try_read_file(p + "/cpu.rt_runtime_us");
     auto per = sys::try_read_file(p + "/cpu.rt_period_us");
     if (!rt || !per) continue;
@@ -221,13 +224,22 @@ void plan_v1_cpuset(const CgroupRequest& req, const Hierarchy& h, const std::vec
   if (!req.cpus.empty()) {
     // v1 wants a child's cpus within the parent's cpuset.cpus
     // (kernel/cgroup/cpuset-v1.c validate_change()).
-    check_set(req.cpus, online, CpuSet::parse(read_value(where + "/cpuset.cpus")), where, "CPU", "--cpus");
+    // An unfinished level with empty cpus is filled from its parent at
+    // creation, so check against the nearest level that has cpus.
+    std::string at = where;
+    while (read_value(at + "/cpuset.cpus").empty() && at.size() > h.base.size()) {
+      at = at.substr(0, at.rfind('/'));
+    }
+    check_set(req.cpus, online, CpuSet::parse(read_value(at + "/cpuset.cpus")), at, "CPU", "--cpus");
   }
   if (!req.mems.empty()) {
     CpuSet mems = CpuSet::parse(req.mems);
     CpuSet online_mems = CpuSet::parse(read_value(h.base + "/cpuset.effective_mems"));
-    check_set(mems, online_mems, CpuSet::parse(read_value(where + "/cpuset.mems")), where, "memory node",
-              "--mems");
+    std::string at = where;
+    while (read_value(at + "/cpuset.mems").empty() && at.size() > h.base.size()) {
+      at = at.substr(0, at.rfind('/'));
+    }
+    check_set(mems, online_mems, CpuSet::parse(read_value(at + "/cpuset.mems")), at, "memory node", "--mems");
   }
 }
 
@@ -414,6 +426,10 @@ struct Cgroup::State {
   std::vector<std::pair<std::string, int64_t>> grown;        // cpu level, runtime added (top-down)
   std::vector<std::pair<std::string, std::string>> enabled;  // v2 level, controller we enabled
   bool destroyed = false;
+  // A forked child inherits a copy of this handle; only the process that made
+  // the cell may take it down (a child's destructors must not remove the
+  // groups its parent still uses).
+  pid_t owner = 0;
 };
 
 namespace {
@@ -493,10 +509,17 @@ void build_v1(Cgroup::State& s) {
         // Shared parent, possibly made by a concurrent rtcell: fine. An
         // rtcell-named level is still ours to remove once empty.
         if (is_rtcell_name(plan.parent[d - 1])) s.made.push_back({p, true, false});
-        continue;
+        // A level some earlier run made but never finished has empty cpus or
+        // mems and would refuse the cell: fill it like a new one.
+        if (h.name != "cpuset" ||
+            (!read_value(p + "/cpuset.cpus").empty() && !read_value(p + "/cpuset.mems").empty())) {
+          continue;
+        }
+      } else if (rc != 0) {
+        sys_error("cannot create cgroup " + p, rc);
+      } else {
+        s.made.push_back({p, true, false});
       }
-      if (rc != 0) sys_error("cannot create cgroup " + p, rc);
-      s.made.push_back({p, true, false});
       if (h.name == "cpuset") {
         // v1 cpuset: a new group has empty cpus/mems and refuses tasks until
         // both are set (Documentation/admin-guide/cgroup-v1/cpusets.rst).
@@ -652,6 +675,7 @@ Cgroup Cgroup::create(const CgroupRequest& req, const std::string& root, CgroupF
   s->fs = &fs;
   s->root = root;
   s->req = req;
+  s->owner = ::getpid();
   sys::DirLock lock = sys::DirLock::acquire(root);
   s->plan = make_plan(req, root, fs);  // under the lock: the plan stays true
   try {
@@ -700,6 +724,7 @@ void Cgroup::destroy() noexcept {
 void Cgroup::destroy_checked() {
   if (!state_ || state_->destroyed) return;
   state_->destroyed = true;
+  if (state_->owner != ::getpid()) return;
   sys::DirLock lock = sys::DirLock::acquire(state_->root);
   std::string err = undo(*state_);
   if (!err.empty()) throw Error(ErrorKind::System, err);
@@ -732,6 +757,7 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
 
   std::vector<std::string> removed;
   std::string first_error;
+  int first_errno = 0;
   for (const auto& id : ids) {
     bool idle = true;
     for (const auto& h : hs) {
@@ -753,10 +779,18 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
       int rc = fs.remove_dir(g);
       if (rc != 0 && rc != ENOENT) {
         ok = false;
-        if (first_error.empty()) first_error = "cannot remove cgroup " + g + ": " + std::strerror(rc);
+        if (first_error.empty()) {
+          first_error = "cannot remove cgroup " + g + ": " + std::strerror(rc);
+          first_errno = rc;
+        }
       }
     }
-    if (ok) removed.push_back(parent + "/" + id);
+    if (ok) {
+      std::string r = parent;
+      r += '/';
+      r += id;
+      removed.push_back(std::move(r));
+    }
   }
   // Give the budget back and drop rtcell-named parents left empty, deepest
   // first; stop at the first level that is not rtcell's.
@@ -777,7 +811,11 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
       if (subdirs(p).empty() && procs_empty(p)) (void)fs.remove_dir(p);
     }
   }
-  if (!first_error.empty() && removed.empty()) throw Error(ErrorKind::System, first_error);
+  if (!first_error.empty() && removed.empty()) {
+    bool priv = first_errno == EPERM || first_errno == EACCES;
+    throw Error(priv ? ErrorKind::Privilege : ErrorKind::System,
+                priv ? first_error + " (run rtcell gc as root)" : first_error, first_errno);
+  }
   return removed;
 }
 

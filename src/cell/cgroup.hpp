@@ -116,7 +116,9 @@ class Cgroup {
   // The RT budget the cell's group got (nullopt: none set).
   std::optional<RtBudget> rt_budget() const;
   bool valid() const noexcept { return state_ != nullptr; }
-  // Idempotent; also run by the destructor. Never throws (best effort);
+  // Idempotent; also run by the destructor. Only the process that created
+  // the cell removes it: in a forked child it does nothing, so a child's
+  // exit path cannot pull the groups from under its parent. Never throws;
   // destroy_checked() throws the first failure after doing all it can.
   void destroy() noexcept;
   void destroy_checked();

@@ -90,6 +90,8 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
     distance_ns = 0;
   }
   if (f.histogram == 0) usage_error("--histogram 0: use at least 1 (us), e.g. --histogram 1000");
+  if (f.latency < 0)
+    usage_error("--latency " + std::to_string(f.latency) + " is negative: use 0 or more (us)");
   if (f.mlock_flag && f.no_mlock) usage_error("--mlockall and --no-mlock contradict each other: pick one");
   check_output_path(f.json);
 

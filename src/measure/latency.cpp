@@ -23,8 +23,20 @@ namespace {
 
 // Measuring threads get a small explicit stack: mlockall() locks and
 // populates every mapping, and eight threads with glibc's default 8 MiB
-// stacks would pin 64 MiB for nothing.
+// stacks would pin 64 MiB for nothing. Sanitizers keep their per-thread
+// state in static TLS, which glibc carves out of the same stack: give them room.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define RTCELL_MEASURE_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define RTCELL_MEASURE_SANITIZED 1
+#endif
+#endif
+#ifdef RTCELL_MEASURE_SANITIZED
+constexpr size_t kThreadStack = 8 * 1024 * 1024;
+#else
 constexpr size_t kThreadStack = 512 * 1024;
+#endif
 constexpr size_t kPrefaultStack = 128 * 1024;
 // The first period starts this long after start() has everything in place,
 // so every thread is asleep on the same grid before the first wake-up.

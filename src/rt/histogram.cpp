@@ -40,6 +40,22 @@ void Histogram::merge(const Histogram& o) {
   max_ = std::max(max_, o.max_);
 }
 
+void Histogram::assign(std::span<const uint64_t> buckets, std::span<const Overflow> overflows,
+                       uint64_t overflow_count, uint64_t count, int64_t sum, int64_t min, int64_t max) {
+  if (buckets.size() != buckets_.size()) usage_error("cannot assign histogram counts of a different shape");
+  std::copy(buckets.begin(), buckets.end(), buckets_.begin());
+  overflows_.clear();
+  for (const auto& ov : overflows) {
+    if (overflows_.size() == overflows_.capacity()) break;
+    overflows_.push_back(ov);
+  }
+  overflow_count_ = overflow_count;
+  count_ = count;
+  sum_ = sum;
+  min_ = count ? min : std::numeric_limits<int64_t>::max();
+  max_ = count ? max : std::numeric_limits<int64_t>::min();
+}
+
 std::optional<Histogram::Percentile> Histogram::percentile(double q) const {
   if (count_ == 0 || !(q > 0) || q > 1) return std::nullopt;
   // Nearest rank; the 1e-9 guards against 0.999 * 1000 landing on 999.0000001.

@@ -6,23 +6,82 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "rt/memlock.hpp"
 #include "rtcell/error.hpp"
+#include "sys/file.hpp"
 
 namespace rtcell::rt {
 
+namespace detail {
+
 namespace {
 
-std::string limit_text(rlim_t v) {
-  if (v == RLIM_INFINITY) return "unlimited";
-  if (v % (1024 * 1024) == 0) return std::to_string(v / (1024 * 1024)) + " MiB";
-  return std::to_string(v / 1024) + " KiB";
+// One "Key:\tvalue" line of /proc/self/status, or "" when absent.
+std::string status_field(const std::string& status, const char* key) {
+  const std::string k = std::string("\n") + key + ":";
+  size_t at = status.find(k);
+  if (at == std::string::npos) return {};
+  at += k.size();
+  size_t end = status.find('\n', at);
+  std::string v = status.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  size_t first = v.find_first_not_of(" \t");
+  return first == std::string::npos ? std::string{} : v.substr(first);
 }
 
+constexpr int kCapIpcLock = 14;  // include/uapi/linux/capability.h
+
 }  // namespace
+
+std::string memlock_text(unsigned long long v) {
+  if (v == RLIM_INFINITY) return "unlimited";
+  if (v % (1024 * 1024) == 0) return std::to_string(v / (1024 * 1024)) + " MiB";
+  if (v % 1024 == 0) return std::to_string(v / 1024) + " KiB";
+  return std::to_string(v) + " bytes";
+}
+
+void memlock_error(const std::string& what, int err, std::size_t bytes) {
+  rlimit rl{};
+  getrlimit(RLIMIT_MEMLOCK, &rl);
+  // The kernel charges mlockall(MCL_CURRENT) with the whole mapped size
+  // (mm->total_vm, VmSize), not just what is resident: mm/mlock.c
+  // apply_mlockall_flags() and can_do_mlock().
+  const std::string status = "\n" + sys::try_read_file("/proc/self/status").value_or("");
+  std::string need = bytes ? memlock_text(bytes) : std::string{};
+  if (!bytes) {
+    // "VmSize:\t 6140 kB"
+    const unsigned long long kib = std::strtoull(status_field(status, "VmSize").c_str(), nullptr, 10);
+    if (kib >= 1024) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(kib) / 1024.0);
+      need = b;
+    } else if (kib > 0) {
+      need = std::to_string(kib) + " KiB";
+    }
+  }
+  bool has_cap = false;
+  const std::string cap_eff = status_field(status, "CapEff");
+  if (!cap_eff.empty()) has_cap = (std::strtoull(cap_eff.c_str(), nullptr, 16) >> kCapIpcLock) & 1;
+  const char* name = strerrorname_np(err);
+  const std::string head = what + " failed (" + (name ? name : "error") + ")";
+  if (err == ENOMEM || err == EPERM || err == EAGAIN) {
+    std::string msg = head + ": RLIMIT_MEMLOCK is " + memlock_text(rl.rlim_cur);
+    if (!need.empty()) msg += " but " + std::string(bytes ? "it needs " : "the process maps ") + need;
+    msg +=
+        has_cap ? " (CAP_IPC_LOCK is present: the system may be out of memory)" : " and lacks CAP_IPC_LOCK";
+    msg +=
+        "; grant CAP_IPC_LOCK, raise the limit (ulimit -l unlimited, or rtcell run --memlock), "
+        "or pass --no-mlock";
+    privilege_error(msg, err);
+  }
+  sys_error(what, err);
+}
+
+}  // namespace detail
 
 void lock_memory() {
   if (mlockall(MCL_CURRENT | MCL_FUTURE) == 0) {
@@ -32,16 +91,7 @@ void lock_memory() {
     mallopt(M_MMAP_MAX, 0);
     return;
   }
-  int e = errno;
-  rlimit rl{};
-  getrlimit(RLIMIT_MEMLOCK, &rl);
-  if (e == ENOMEM || e == EPERM || e == EAGAIN)
-    privilege_error("mlockall failed (" + std::string(strerrorname_np(e) ? strerrorname_np(e) : "error") +
-                        "): RLIMIT_MEMLOCK is " + limit_text(rl.rlim_cur) +
-                        "; grant CAP_IPC_LOCK, raise it (ulimit -l unlimited, or rtcell run --memlock), "
-                        "or pass --no-mlock",
-                    e);
-  sys_error("mlockall", e);
+  detail::memlock_error("mlockall", errno, 0);
 }
 
 void unlock_memory() noexcept {

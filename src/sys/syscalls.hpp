@@ -46,4 +46,87 @@ inline pid_t gettid() noexcept {
   return static_cast<pid_t>(::syscall(SYS_gettid));
 }
 
+// ---- rtcell run: processes, namespaces, mounts, capabilities ----
+// Syscall numbers below 5.x glibc may lack; since 5.0 new syscalls share one
+// number on every architecture (include/uapi/asm-generic/unistd.h).
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_IS_SET 1
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_LOWER 3
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+// include/uapi/linux/sched.h struct clone_args, CLONE_ARGS_SIZE_VER0 = 64.
+struct CloneArgs {
+  uint64_t flags;
+  uint64_t pidfd;
+  uint64_t child_tid;
+  uint64_t parent_tid;
+  uint64_t exit_signal;
+  uint64_t stack;
+  uint64_t stack_size;
+  uint64_t tls;
+};
+
+// clone3(2) with no stack: fork semantics (the child returns 0 on a copy of
+// the caller's stack). Only safe in a single-threaded caller, as with fork().
+inline long clone3(CloneArgs* args) noexcept {
+  return ::syscall(SYS_clone3, args, sizeof(CloneArgs));
+}
+
+inline int pidfd_open(pid_t pid, unsigned flags = 0) noexcept {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags));
+}
+
+inline int pidfd_send_signal(int pidfd, int sig, void* info = nullptr, unsigned flags = 0) noexcept {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags));
+}
+
+inline int pivot_root(const char* new_root, const char* put_old) noexcept {
+  return static_cast<int>(::syscall(SYS_pivot_root, new_root, put_old));
+}
+
+inline int close_range(unsigned first, unsigned last, unsigned flags) noexcept {
+  return static_cast<int>(::syscall(SYS_close_range, first, last, flags));
+}
+
+// include/uapi/linux/capability.h, version 3 (64-bit sets as two u32 halves).
+inline constexpr uint32_t kCapVersion3 = 0x20080522;
+struct CapHeader {
+  uint32_t version;
+  int pid;
+};
+struct CapData {
+  uint32_t effective;
+  uint32_t permitted;
+  uint32_t inheritable;
+};
+
+inline int capget(CapHeader* hdr, CapData* data) noexcept {
+  return static_cast<int>(::syscall(SYS_capget, hdr, data));
+}
+
+inline int capset(CapHeader* hdr, const CapData* data) noexcept {
+  return static_cast<int>(::syscall(SYS_capset, hdr, data));
+}
+
 }  // namespace rtcell::sys

@@ -6,15 +6,19 @@
 // Every test uses its own parent "rtcell-it-<pid>-<n>" so that it neither
 // meets nor disturbs other rtcell users on the host, and checks that nothing
 // is left in any controller afterwards.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "cell/cgroup.hpp"
@@ -47,19 +51,30 @@ std::string unique_parent() {
   return "rtcell-it-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
 }
 
-// A child that blocks until told to go, tries SCHED_FIFO 10 on itself,
-// reports the errno (0 = it worked) and exits. No sleeps: pipes only.
+int try_fifo_self() {
+  sched_param sp{};
+  sp.sched_priority = 10;
+  return ::sched_setscheduler(0, SCHED_FIFO, &sp) == 0 ? 0 : errno;
+}
+
+int try_open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
+
+// A child that blocks until told to go, runs `act` (by default: SCHED_FIFO 10
+// on itself), reports its errno (0 = it worked) and exits. No sleeps: pipes.
 class Child {
  public:
-  Child() {
+  explicit Child(std::function<int()> act = try_fifo_self) {
     if (::pipe(go_) != 0 || ::pipe(result_) != 0) throw std::runtime_error("pipe");
     pid_ = ::fork();
     if (pid_ == 0) {
       char c;
       if (::read(go_[0], &c, 1) != 1) _exit(2);
-      sched_param sp{};
-      sp.sched_priority = 10;
-      int err = ::sched_setscheduler(0, SCHED_FIFO, &sp) == 0 ? 0 : errno;
+      int err = act();
       if (::write(result_[1], &err, sizeof err) != sizeof err) _exit(3);
       _exit(0);
     }
@@ -75,8 +90,8 @@ class Child {
     ::close(result_[0]);
   }
   pid_t pid() const { return pid_; }
-  // Lets the child try SCHED_FIFO; returns its errno and reaps it.
-  int try_fifo() {
+  // Lets the child act; returns its errno and reaps it.
+  int result() {
     char c = 'g';
     EXPECT_EQ(::write(go_[1], &c, 1), 1);
     int err = -1;
@@ -84,6 +99,7 @@ class Child {
     wait();
     return err;
   }
+  int try_fifo() { return result(); }
 
  private:
   void wait() {
@@ -145,7 +161,13 @@ TEST_F(CgroupV1, CellWithBudgetRunsSchedFifoAndLeavesNothing) {
   req.rt_budget = RtBudget{50000, 1000000};
   req.wants_rt = true;
   Cgroup cg = Cgroup::create(req, kRoot);
-  EXPECT_NE(cg.layout(), CgroupLayout::V2);
+  bool hybrid = rtcell::cell::detect_layout(kRoot) == CgroupLayout::Hybrid;
+  EXPECT_EQ(cg.layout(), hybrid ? CgroupLayout::Hybrid : CgroupLayout::V1);
+  if (hybrid) {
+    std::ifstream mi("/proc/self/mountinfo");
+    std::string all((std::istreambuf_iterator<char>(mi)), std::istreambuf_iterator<char>());
+    EXPECT_NE(all.find(" /sys/fs/cgroup/unified "), std::string::npos) << "hybrid without a unified mount?";
+  }
 
   EXPECT_EQ(slurp(path("cpuset", "c1/cpuset.cpus")), "0");
   EXPECT_EQ(slurp(path("memory", "c1/memory.limit_in_bytes")), std::to_string(64u << 20));
@@ -314,4 +336,63 @@ TEST_F(CgroupV1, ConcurrentCreationOfTheSharedParent) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_TRUE(exists(path("cpu", "parent")));
   mine.destroy_checked();
+}
+
+TEST_F(CgroupV1, UnfinishedParentLeftByAnOldRunIsRepaired) {
+  // An earlier rtcell killed between mkdir and the cpuset writes leaves a
+  // parent with empty cpuset.cpus/mems, which would refuse every task.
+  ASSERT_EQ(::mkdir(path("cpuset").c_str(), 0755), 0);
+  ASSERT_EQ(slurp(path("cpuset", "cpuset.cpus")), "");
+  CgroupRequest req = request("fix");
+  req.cpus = CpuSet::parse("0");
+  Cgroup cg = Cgroup::create(req, kRoot);
+  EXPECT_NE(slurp(path("cpuset", "cpuset.cpus")), "");
+  EXPECT_NE(slurp(path("cpuset", "cpuset.mems")), "");
+  Child child;
+  cg.attach(child.pid());  // would fail with ENOSPC in an empty cpuset
+  EXPECT_EQ(slurp(path("cpuset", "fix/cgroup.procs")), std::to_string(child.pid()));
+  EXPECT_EQ(child.try_fifo(), EPERM);  // and no budget was asked for
+  cg.destroy_checked();                // removes the rtcell-named parent too
+}
+
+TEST_F(CgroupV1, DeviceAllowListIsEnforcedByTheKernel) {
+  // A /dev/mem node (c 1:1) made outside the cell: the device cgroup must
+  // refuse opening it from inside, even to root; /dev/null stays usable, and
+  // a device passed with a rule is usable too.
+  std::string dir = std::filesystem::temp_directory_path() / ("rtcell-dev-" + std::to_string(::getpid()));
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() { std::filesystem::remove_all(dir); }
+  } remove_dir{dir};
+  std::string mem = dir + "/mem", port = dir + "/port";
+  ASSERT_EQ(::mknod(mem.c_str(), S_IFCHR | 0600, makedev(1, 1)), 0);
+  ASSERT_EQ(::mknod(port.c_str(), S_IFCHR | 0600, makedev(1, 4)), 0);  // /dev/port
+  CgroupRequest req = request("dev");
+  req.devices.push_back(DeviceRule{'c', 1, 4, "r"});
+  Cgroup cg = Cgroup::create(req, kRoot);
+  {
+    Child child([&] { return try_open(mem); });
+    cg.attach(child.pid());
+    EXPECT_EQ(child.result(), EPERM);
+  }
+  {
+    Child child([] { return try_open("/dev/null"); });
+    cg.attach(child.pid());
+    EXPECT_EQ(child.result(), 0);
+  }
+  {
+    // Allowed for reading only: O_RDWR needs "w" too.
+    // The cgroup check comes before the driver's open, so any answer but
+    // EPERM (ENXIO where the kernel lacks /dev/port) means it let us through.
+    Child child([&] {
+      int fd = ::open(port.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 && errno == EPERM) return EPERM;
+      if (fd >= 0) ::close(fd);
+      return try_open(port) == EPERM ? 0 : -1;
+    });
+    cg.attach(child.pid());
+    EXPECT_EQ(child.result(), 0) << "want read allowed (0) and read-write refused";
+  }
+  cg.destroy_checked();
 }

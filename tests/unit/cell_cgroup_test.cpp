@@ -12,6 +12,7 @@
 // tested on the real kernel in tests/integration/cgroup_v1_test.cpp.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -393,4 +394,19 @@ TEST_F(FakeV2Root, GcRemovesOnlyGroupsWithoutProcesses) {
   EXPECT_EQ(collect_garbage("rtcell", root_, fs_), std::vector<std::string>{"rtcell/live"});
   EXPECT_FALSE(fs::exists(root_ + "/rtcell"));
   EXPECT_TRUE(collect_garbage("rtcell", root_, fs_).empty());
+}
+
+TEST_F(FakeV2Root, ForkedChildCannotDestroyItsParentsCell) {
+  Cgroup cg = Cgroup::create(request("a"), root_, fs_);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    cg.destroy();  // as a child's exit path would
+    _exit(fs::exists(root_ + "/rtcell/a") ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(fs::exists(root_ + "/rtcell/a"));
+  cg.destroy();
+  EXPECT_FALSE(fs::exists(root_ + "/rtcell"));
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace rtcell::rt {
@@ -41,6 +42,11 @@ class Histogram {
   void reset() noexcept;
   // Adds another histogram of the same shape (for all-threads totals).
   void merge(const Histogram& other);
+  // Replaces the contents with counts kept elsewhere in the same shape (the
+  // lock-free copy a PeriodicTask publishes to readers). Overflow samples
+  // beyond the capacity are counted in `overflow_count` but not kept.
+  void assign(std::span<const uint64_t> buckets, std::span<const Overflow> overflows, uint64_t overflow_count,
+              uint64_t count, int64_t sum, int64_t min, int64_t max);
 
   uint64_t count() const noexcept { return count_; }
   int64_t min_ns() const noexcept { return count_ ? min_ : 0; }

@@ -1,0 +1,113 @@
+// Admission control for a set of cells: the one entry point `rtcell admit`
+// calls. It composes the single-CPU analyses (fp.hpp, edf.hpp), the
+// hierarchical budget search (budget.hpp), partitioning (partition.hpp) and
+// the kernel parameters (enforce.hpp) into a verdict per cell and per task,
+// and, for a rejection, the first task that misses, by how much, and the
+// smallest change that would admit it. Pure: no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rtcell/analysis/enforce.hpp"
+#include "rtcell/analysis/partition.hpp"
+#include "rtcell/cpuset.hpp"
+
+namespace rtcell::analysis {
+
+enum class TaskPolicy { Fifo, Rr, Deadline };
+
+struct TaskSpec {
+  Task task;  // task.priority: SCHED_FIFO/RR priority 1..99, unset = derive
+  TaskPolicy policy = TaskPolicy::Fifo;
+  std::optional<int> cpu;  // unset: partitioned onto the cell's CPUs
+};
+
+// A reservation per CPU of the cell: `runtime` every `period` within
+// `deadline` of the period's start. Unset runtime: derive the least.
+struct BudgetSpec {
+  Time period = 0;
+  std::optional<Time> runtime;
+  std::optional<Time> deadline;
+};
+
+struct CellSpec {
+  std::string name;
+  CpuSet cpus;
+  std::vector<TaskSpec> tasks;
+  std::optional<BudgetSpec> budget;
+  // Highest SCHED_FIFO priority handed out when tasks name none
+  // (deadline-monotonic order downward from here).
+  int base_priority = 80;
+};
+
+struct AdmitOptions {
+  Fit fit = Fit::First;
+  // /proc/sys/kernel/sched_rt_{period,runtime}_us of the target host.
+  RtBandwidth global{1'000'000, 950'000};
+};
+
+struct TaskVerdict {
+  std::string name;
+  int cpu = -1;
+  TaskPolicy policy = TaskPolicy::Fifo;
+  std::optional<int> priority;  // FIFO/RR priority used by the analysis
+  Time period = 0, wcet = 0, deadline = 0;
+  // Worst-case response time (fixed priority only; kInfinity = unbounded);
+  // for EDF the verdict is "≤ deadline" and no response time is computed.
+  std::optional<Time> response;
+  bool ok = true;
+  double utilization = 0;  // for printing only
+  std::optional<DeadlineParams> dl;
+};
+
+struct CpuVerdict {
+  int cpu = -1;
+  bool ok = true;
+  double utilization = 0;    // for printing only
+  bool liu_layland = false;  // quick sufficient tests (FP, implicit deadlines)
+  bool hyperbolic = false;
+  std::optional<Time> min_budget;  // least Θ for the cell's budget period
+};
+
+struct Diagnosis {
+  std::string task;  // empty when the problem is not one task
+  int cpu = -1;
+  std::string problem;  // one line: what misses and by how much
+  std::optional<Time> miss_by;
+  std::optional<Time> max_wcet;    // the largest WCET of `task` that admits
+  std::optional<Time> min_budget;  // the least budget runtime that admits
+  std::string fix;                 // one line: the smallest change
+};
+
+struct CellVerdict {
+  std::string name;
+  bool admitted = true;
+  LocalScheduler scheduler = LocalScheduler::FixedPriority;
+  std::vector<CpuVerdict> cpus;
+  std::vector<TaskVerdict> tasks;  // manifest order
+  // The supply the verdict assumes: dedicated CPUs, or Ω(Π, Θ, Δ) per CPU.
+  bool dedicated = true;
+  Time budget_period = 0, budget_runtime = 0, budget_deadline = 0;
+  // cgroup v1 cpu.rt_{period,runtime}_us for FIFO/RR cells.
+  std::optional<RtBandwidth> rt;
+  std::optional<BandwidthSum> dl_sum;  // SCHED_DEADLINE admission of the cell's tasks
+  std::optional<Diagnosis> diagnosis;
+  std::vector<std::string> notes;
+};
+
+struct AdmitResult {
+  bool admitted = true;
+  std::vector<CellVerdict> cells;
+  BandwidthSum rt_sum;  // the cells' rt bandwidths under the root group
+  std::vector<std::string> notes;
+  // Index of the first rejected cell.
+  std::optional<size_t> first_rejected;
+};
+
+AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts = {});
+
+std::string_view to_string(TaskPolicy p);
+
+}  // namespace rtcell::analysis

@@ -1,0 +1,63 @@
+// From a verdict to what the kernel enforces: cgroup v1 RT bandwidth for a
+// cell's SCHED_FIFO/RR tasks, SCHED_DEADLINE triples for its EDF tasks. The
+// kernel's own integer arithmetic is mirrored so that "fits" here means the
+// kernel accepts the write.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "rtcell/analysis/task.hpp"
+
+namespace rtcell::analysis {
+
+// kernel/sched/core.c to_ratio(): runtime/period in 2^-20 units (BW_SHIFT),
+// both in ns, rounded down. Used by RT group and SCHED_DEADLINE admission.
+uint64_t kernel_to_ratio(uint64_t period_ns, uint64_t runtime_ns);
+
+// One cgroup v1 cpu controller setting, in µs as the files take it.
+struct RtBandwidth {
+  int64_t period_us = 1'000'000;
+  int64_t runtime_us = 950'000;
+};
+
+// The cgroup setting for a budget Θ per period Π (ns): Π must be a whole
+// number of µs; Θ is rounded up to the next µs (more supply never hurts a
+// verdict: sbf is monotone in Θ).
+RtBandwidth rt_bandwidth(Time period, Time budget);
+
+// kernel/sched/rt.c tg_rt_schedulable(): the children of a group may not
+// together exceed the group's ratio, and no group may exceed the global
+// sched_rt_runtime_us/sched_rt_period_us (950000/1000000 by default; see
+// Documentation/scheduler/sched-rt-group.rst). Returns the children's summed
+// ratio and whether it fits under `parent`.
+struct BandwidthSum {
+  uint64_t total = 0;  // 2^-20 units
+  uint64_t limit = 0;
+  bool fits = true;
+};
+BandwidthSum rt_bandwidth_sum(std::span<const RtBandwidth> children, RtBandwidth parent = {});
+
+// A SCHED_DEADLINE reservation for an EDF task. The kernel requires
+// runtime >= 1024 ns, runtime <= deadline <= period and period within
+// [sched_deadline_period_min_us, _max_us] = [100 µs, 4.194304 s] by default
+// (kernel/sched/deadline.c __checkparam_dl, sysctl_sched_dl_period_{min,max}).
+// The triple is (max(C, 1024), min(D, T), T): a deadline above the period is
+// tightened to the period, which the kernel requires and which only adds
+// margin. `ok` false with `why` when no legal triple exists.
+struct DeadlineParams {
+  Time runtime = 0;
+  Time deadline = 0;
+  Time period = 0;
+  bool ok = true;
+  std::string why;
+};
+DeadlineParams deadline_params(const Task& task);
+
+// SCHED_DEADLINE admission in a root domain of `cpus` CPUs
+// (kernel/sched/deadline.c __dl_overflow): Σ to_ratio(T, runtime) must not
+// exceed cpus × to_ratio(sched_rt_period, sched_rt_runtime).
+BandwidthSum deadline_bandwidth_sum(std::span<const DeadlineParams> tasks, int cpus, RtBandwidth global = {});
+
+}  // namespace rtcell::analysis

@@ -1,0 +1,464 @@
+// Admission of cells (see admission.hpp).
+//
+// Per cell: pick the local scheduler (all SCHED_FIFO/RR tasks: fixed
+// priority; all SCHED_DEADLINE: EDF), give priorities where none are named
+// (deadline-monotonic, then Audsley's assignment if that fails), place
+// unpinned tasks onto the cell's CPUs, run the exact test per CPU on the
+// cell's supply, then derive the kernel parameters. A rejection names the
+// first task that misses in manifest order of cells and ascending CPUs and
+// searches for the smallest change: the largest WCET of that task and, for a
+// budgeted cell, the least budget. Both searches are binary searches over a
+// monotone verdict (fixed priority and EDF are sustainable in C, sbf is
+// monotone in Θ), so their answers are exact.
+#include "rtcell/analysis/admission.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "rtcell/analysis/edf.hpp"
+#include "rtcell/analysis/fp.hpp"
+#include "util/units.hpp"
+
+namespace rtcell::analysis {
+
+namespace {
+
+using util::format_time_ns;
+
+// Audsley's assignment is O(n²) tests: only tried on small sets.
+constexpr size_t kOpaMaxTasks = 200;
+
+struct CpuWork {
+  int cpu = -1;
+  std::vector<size_t> idx;  // indices into the cell's tasks
+  std::vector<Task> tasks;
+};
+
+bool test(std::span<const Task> tasks, LocalScheduler s, const Supply& sup) {
+  return schedulable_on(tasks, s, sup);
+}
+
+// Largest C in [1, C_i) for tasks[i] that makes the set schedulable, by
+// binary search (sustainability: lowering one WCET never breaks a schedulable
+// set). nullopt if none does.
+std::optional<Time> max_wcet(std::vector<Task> tasks, size_t i, LocalScheduler s, const Supply& sup) {
+  Time hi = tasks[i].wcet;  // fails
+  tasks[i].wcet = 1;
+  if (!test(tasks, s, sup)) return std::nullopt;
+  Time lo = 1;  // passes
+  while (hi - lo > 1) {
+    Time mid = lo + (hi - lo) / 2;
+    tasks[i].wcet = mid;
+    if (test(tasks, s, sup))
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+std::vector<int> linux_priorities(const std::vector<int>& ranks, int base) {
+  // ranks: n..1, larger = more urgent; map the most urgent to `base`.
+  int n = static_cast<int>(ranks.size());
+  std::vector<int> out(ranks.size());
+  for (size_t i = 0; i < ranks.size(); ++i) out[i] = std::max(1, base - (n - ranks[i]));
+  return out;
+}
+
+std::string wcet_fix(const std::string& task, const std::optional<Time>& w) {
+  if (!w) return "no WCET of task " + task + " admits the cell: move other tasks off its CPU";
+  return "lower the WCET of task " + task + " to " + format_time_ns(*w) + " (" + std::to_string(*w) + " ns)";
+}
+
+void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v) {
+  v.name = spec.name;
+  const auto& cpus = spec.cpus.cpus();
+  size_t n = spec.tasks.size();
+  v.tasks.resize(n);
+  bool any_dl = false, any_fp = false;
+  for (const auto& t : spec.tasks) (t.policy == TaskPolicy::Deadline ? any_dl : any_fp) = true;
+  v.scheduler = any_dl ? LocalScheduler::Edf : LocalScheduler::FixedPriority;
+  LocalScheduler sched = v.scheduler;
+  if (any_dl && any_fp) {
+    // The manifest refuses this; stay total anyway.
+    v.admitted = false;
+    v.diagnosis =
+        Diagnosis{"", -1, "cell mixes deadline and fifo/rr tasks", {}, {}, {}, "put them in two cells"};
+    return;
+  }
+
+  std::vector<Task> tasks;
+  tasks.reserve(n);
+  for (const auto& t : spec.tasks) tasks.push_back(t.task);
+
+  // Priorities for fixed priority: named, or deadline-monotonic.
+  bool named =
+      !tasks.empty() && std::all_of(tasks.begin(), tasks.end(), [](const Task& t) { return t.priority; });
+  if (sched == LocalScheduler::FixedPriority && !named) {
+    auto pr = linux_priorities(deadline_monotonic(tasks), spec.base_priority);
+    for (size_t i = 0; i < n; ++i) tasks[i].priority = pr[i];
+  }
+
+  // The supply each CPU gives the cell.
+  Supply supply = Supply::dedicated();
+  if (spec.budget) {
+    v.dedicated = false;
+    v.budget_period = spec.budget->period;
+    v.budget_deadline = spec.budget->deadline.value_or(spec.budget->period);
+    if (spec.budget->runtime) {
+      v.budget_runtime = *spec.budget->runtime;
+      supply = Supply::edp(v.budget_period, v.budget_runtime, v.budget_deadline);
+    } else {
+      // Derive: place and test on the full share first (Θ = Δ).
+      supply = Supply::edp(v.budget_period, v.budget_deadline, v.budget_deadline);
+    }
+  }
+
+  // Placement.
+  std::vector<int> slot_of_cpu(static_cast<size_t>(CpuSet::kMaxCpu) + 1, -1);
+  for (size_t s = 0; s < cpus.size(); ++s) slot_of_cpu[static_cast<size_t>(cpus[s])] = static_cast<int>(s);
+  std::vector<int> fixed(n, -1);
+  bool all_fixed = true;
+  for (size_t i = 0; i < n; ++i) {
+    if (spec.tasks[i].cpu && *spec.tasks[i].cpu >= 0 && *spec.tasks[i].cpu <= CpuSet::kMaxCpu)
+      fixed[i] = slot_of_cpu[static_cast<size_t>(*spec.tasks[i].cpu)];
+    if (fixed[i] < 0) all_fixed = false;
+  }
+  std::vector<int> bin(n, 0);
+  if (cpus.empty() && n > 0) {
+    v.admitted = false;
+    v.diagnosis = Diagnosis{"", -1, "cell has tasks but no CPUs", {}, {}, {}, "give the cell cpus:"};
+    return;
+  }
+  if (all_fixed || cpus.size() == 1) {
+    for (size_t i = 0; i < n; ++i) bin[i] = fixed[i] >= 0 ? fixed[i] : 0;
+  } else {
+    auto part = partition(tasks, fixed, static_cast<int>(cpus.size()), sched, supply, opts.fit);
+    if (!part.ok) {
+      size_t u = *part.unplaced;
+      v.admitted = false;
+      Diagnosis d;
+      d.task = tasks[u].name;
+      d.problem = "task " + tasks[u].name + " fits on none of CPUs " + spec.cpus.to_string() +
+                  " next to the tasks placed before it (decreasing utilization)";
+      d.fix = "give the cell another CPU, pin tasks with cpu:, or lower the WCET of task " + tasks[u].name;
+      v.diagnosis = d;
+      for (size_t i = 0; i < n; ++i) {
+        auto& tv = v.tasks[i];
+        tv.name = tasks[i].name;
+        tv.policy = spec.tasks[i].policy;
+        tv.priority = tasks[i].priority;
+        tv.period = tasks[i].period;
+        tv.wcet = tasks[i].wcet;
+        tv.deadline = tasks[i].deadline;
+        tv.utilization = utilization(tasks[i]).to_double();
+        tv.cpu = part.bin[i] >= 0 ? cpus[static_cast<size_t>(part.bin[i])] : -1;
+        tv.ok = part.bin[i] >= 0;
+      }
+      return;
+    }
+    bin = part.bin;
+  }
+
+  std::vector<CpuWork> work(cpus.size());
+  for (size_t s = 0; s < cpus.size(); ++s) work[s].cpu = cpus[s];
+  for (size_t i = 0; i < n; ++i) {
+    work[static_cast<size_t>(bin[i])].idx.push_back(i);
+    work[static_cast<size_t>(bin[i])].tasks.push_back(tasks[i]);
+  }
+
+  // Audsley's assignment where deadline-monotonic fails and priorities were
+  // not named.
+  if (sched == LocalScheduler::FixedPriority && !named) {
+    for (auto& w : work) {
+      if (w.tasks.empty() || w.tasks.size() > kOpaMaxTasks || test(w.tasks, sched, supply)) continue;
+      auto opa = audsley_opa(w.tasks, supply);
+      if (!opa) continue;
+      // Keep the cell's top priority for this CPU's most urgent task.
+      auto pr = linux_priorities(*opa, spec.base_priority);
+      for (size_t k = 0; k < w.tasks.size(); ++k) {
+        w.tasks[k].priority = pr[k];
+        tasks[w.idx[k]].priority = pr[k];
+      }
+      v.notes.push_back("CPU " + std::to_string(w.cpu) +
+                        ": deadline-monotonic priorities miss; Audsley's optimal assignment is used");
+    }
+  }
+
+  // Budget derivation: the least Θ per CPU, the cell's Θ is the largest.
+  if (spec.budget && !spec.budget->runtime) {
+    Time theta = 0;
+    bool feasible = true;
+    for (auto& w : work) {
+      auto mb = min_budget(w.tasks, sched, v.budget_period, v.budget_deadline);
+      if (!mb) {
+        feasible = false;
+        continue;
+      }
+      theta = std::max(theta, *mb);
+    }
+    if (feasible) {
+      v.budget_runtime = theta;
+      supply = Supply::edp(v.budget_period, theta, v.budget_deadline);
+    } else {
+      v.budget_runtime = v.budget_deadline;  // the full share, which still fails
+    }
+  }
+
+  // Per-CPU verdicts and per-task results.
+  for (auto& w : work) {
+    CpuVerdict cv;
+    cv.cpu = w.cpu;
+    cv.utilization = utilization_double(w.tasks);
+    if (sched == LocalScheduler::FixedPriority) {
+      cv.liu_layland = liu_layland_test(w.tasks);
+      cv.hyperbolic = hyperbolic_test(w.tasks);
+      auto r = fp_analysis(w.tasks, supply, true);
+      cv.ok = r.schedulable;
+      for (size_t k = 0; k < w.idx.size(); ++k) {
+        auto& tv = v.tasks[w.idx[k]];
+        tv.response = r.response[k];
+        tv.ok = r.response[k] <= w.tasks[k].deadline;
+      }
+      if (!r.schedulable && !v.diagnosis) {
+        size_t k = *r.first_miss;
+        const Task& t = w.tasks[k];
+        Diagnosis d;
+        d.task = t.name;
+        d.cpu = w.cpu;
+        Time resp = r.response[k];
+        if (resp >= sat_mul(t.deadline, 64)) {
+          d.problem = "task " + t.name + " on CPU " + std::to_string(w.cpu) +
+                      " never completes in time: its response time has no bound below 64x its deadline " +
+                      format_time_ns(t.deadline) + " (demand on the CPU outruns its supply)";
+        } else {
+          d.miss_by = resp - t.deadline;
+          d.problem = "task " + t.name + " on CPU " + std::to_string(w.cpu) + " misses its deadline by " +
+                      format_time_ns(*d.miss_by) + " (response " + format_time_ns(resp) + " > deadline " +
+                      format_time_ns(t.deadline) + ")";
+        }
+        d.max_wcet = max_wcet(w.tasks, k, sched, supply);
+        d.fix = wcet_fix(t.name, d.max_wcet);
+        v.diagnosis = d;
+      }
+    } else {
+      auto r = qpa(w.tasks, supply);
+      cv.ok = r.schedulable;
+      for (size_t k = 0; k < w.idx.size(); ++k) v.tasks[w.idx[k]].ok = r.schedulable;
+      if (!r.schedulable && !v.diagnosis) {
+        Diagnosis d;
+        d.cpu = w.cpu;
+        std::string where = "CPU " + std::to_string(w.cpu);
+        size_t k = r.missing_task.value_or(0);
+        if (r.missing_task) {
+          for (auto& tv : v.tasks) tv.ok = true;
+          for (size_t m = 0; m < w.idx.size(); ++m) v.tasks[w.idx[m]].ok = m != k;
+        } else {
+          // Over-utilized: blame the task with the largest utilization.
+          for (size_t m = 1; m < w.tasks.size(); ++m)
+            if (utilization(w.tasks[k]) < utilization(w.tasks[m])) k = m;
+        }
+        const Task& t = w.tasks[k];
+        d.task = t.name;
+        if (r.miss_at) {
+          d.miss_by = r.overload;
+          d.problem = "task " + t.name + " on " + where + " misses its deadline under EDF: jobs due within " +
+                      format_time_ns(*r.miss_at) + " need " + format_time_ns(r.overload) +
+                      " more than the CPU supplies";
+        } else if (r.over_utilized) {
+          d.problem = where + " is over-utilized: utilization " + std::to_string(cv.utilization) +
+                      " exceeds the supply rate";
+        } else {
+          d.problem = where + ": the EDF test could not decide exactly (treated as a miss)";
+        }
+        d.max_wcet = max_wcet(w.tasks, k, sched, supply);
+        d.fix = wcet_fix(t.name, d.max_wcet);
+        v.diagnosis = d;
+      }
+    }
+    v.admitted = v.admitted && cv.ok;
+    v.cpus.push_back(cv);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    auto& tv = v.tasks[i];
+    tv.name = tasks[i].name;
+    tv.cpu = cpus[static_cast<size_t>(bin[i])];
+    tv.policy = spec.tasks[i].policy;
+    if (sched == LocalScheduler::FixedPriority) tv.priority = tasks[i].priority;
+    tv.period = tasks[i].period;
+    tv.wcet = tasks[i].wcet;
+    tv.deadline = tasks[i].deadline;
+    tv.utilization = utilization(tasks[i]).to_double();
+    if (sched == LocalScheduler::Edf) tv.dl = deadline_params(tasks[i]);
+  }
+
+  // The budget that would admit a rejected budgeted cell.
+  if (!v.admitted && spec.budget && v.diagnosis) {
+    Time theta = 0;
+    bool feasible = true;
+    for (auto& w : work) {
+      auto mb = min_budget(w.tasks, sched, v.budget_period, v.budget_deadline);
+      if (!mb) feasible = false;
+      theta = std::max(theta, mb.value_or(0));
+    }
+    if (feasible && spec.budget->runtime) {
+      v.diagnosis->min_budget = theta;
+      v.diagnosis->fix = "raise the budget runtime to " + format_time_ns(theta) + " per " +
+                         format_time_ns(v.budget_period) + ", or " + v.diagnosis->fix;
+    }
+  }
+  for (size_t s = 0; s < work.size(); ++s) {
+    if (spec.budget && sched == LocalScheduler::FixedPriority)
+      v.cpus[s].min_budget = min_budget(work[s].tasks, sched, v.budget_period, v.budget_deadline);
+  }
+
+  // Enforcement.
+  if (sched == LocalScheduler::FixedPriority && n > 0) {
+    if (spec.budget) {
+      v.rt = rt_bandwidth(v.budget_period, v.budget_runtime);
+      if (v.budget_deadline != v.budget_period)
+        v.notes.push_back(
+            "cgroup v1 RT throttling has no budget deadline: cpu.rt_runtime_us is enforced as " +
+            std::string("Γ(Π, Θ), a weaker supply than the Ω(Π, Θ, Δ) analysed"));
+    } else if (v.admitted) {
+      // Dedicated CPUs still need an RT budget in a cgroup v1 group (a new
+      // group gets 0, Documentation/scheduler/sched-rt-group.rst), and the
+      // kernel sums the groups' ratios as if they shared every CPU. So pick
+      // the period that needs the smallest ratio Θ/Π among the shortest
+      // deadline halved up to six times (whole µs, at least 100 µs): shorter
+      // periods shrink the periodic resource's blackout 2(Π − Θ).
+      Time dmin = std::numeric_limits<Time>::max();
+      for (const auto& t : tasks) dmin = std::min(dmin, std::min(t.deadline, t.period));
+      int tries = n > 1000 ? 1 : 7;
+      Time best_pi = 0, best_theta = 0;
+      for (int k = 0; k < tries; ++k) {
+        Time pi = (dmin >> k) / 1000 * 1000;
+        if (pi < 100'000 && k > 0) break;
+        if (pi < 1000) pi = 1000;
+        Time theta = 0;
+        for (auto& w : work) theta = std::max(theta, min_budget(w.tasks, sched, pi).value_or(pi));
+        if (best_pi == 0 ||
+            kernel_to_ratio(static_cast<uint64_t>(pi), static_cast<uint64_t>(theta)) <
+                kernel_to_ratio(static_cast<uint64_t>(best_pi), static_cast<uint64_t>(best_theta))) {
+          best_pi = pi;
+          best_theta = theta;
+        }
+      }
+      v.rt = rt_bandwidth(best_pi, best_theta);
+    }
+  }
+  if (sched == LocalScheduler::Edf && n > 0) {
+    std::vector<DeadlineParams> dls;
+    for (const auto& tv : v.tasks) {
+      dls.push_back(*tv.dl);
+      if (!tv.dl->ok) v.notes.push_back("task " + tv.name + " cannot be enforced: " + tv.dl->why);
+    }
+    v.dl_sum = deadline_bandwidth_sum(dls, static_cast<int>(cpus.size()), opts.global);
+    if (cpus.size() > 1)
+      v.notes.push_back(
+          "SCHED_DEADLINE is global EDF over a root domain: the per-CPU verdicts hold only if each CPU is "
+          "its "
+          "own exclusive cpuset (partitioned EDF); global EDF guarantees bounded tardiness, not deadlines");
+    if (spec.budget)
+      v.notes.push_back(
+          "Linux has no hierarchical SCHED_DEADLINE server: the budget is analysed (and used by "
+          "hypervisor emitters) but each task is enforced by its own reservation");
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(TaskPolicy p) {
+  switch (p) {
+    case TaskPolicy::Fifo:
+      return "fifo";
+    case TaskPolicy::Rr:
+      return "rr";
+    case TaskPolicy::Deadline:
+      return "deadline";
+  }
+  return "?";
+}
+
+AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) {
+  AdmitResult res;
+  std::vector<RtBandwidth> bws;
+  // CPUs shared by cells: without budgets the dedicated-CPU verdicts would be
+  // wrong; with budgets the shares must fit in the CPU.
+  std::map<int, std::vector<size_t>> users;
+  for (size_t c = 0; c < cells.size(); ++c)
+    if (!cells[c].tasks.empty())
+      for (int cpu : cells[c].cpus.cpus()) users[cpu].push_back(c);
+
+  for (size_t c = 0; c < cells.size(); ++c) {
+    CellVerdict v;
+    analyse_cell(cells[c], opts, v);
+    res.cells.push_back(std::move(v));
+  }
+  for (const auto& [cpu, us] : users) {
+    if (us.size() < 2) continue;
+    uint64_t total = 0;
+    for (size_t c : us) {
+      const auto& v = res.cells[c];
+      if (v.dedicated) {
+        auto& cv = res.cells[c];
+        if (cv.admitted || !cv.diagnosis) {
+          cv.admitted = false;
+          std::string other = res.cells[us[0] == c ? us[1] : us[0]].name;
+          cv.diagnosis = Diagnosis{"",
+                                   cpu,
+                                   "cell shares CPU " + std::to_string(cpu) + " with cell " + other +
+                                       " but has no budget, so no supply is guaranteed to it",
+                                   {},
+                                   {},
+                                   {},
+                                   "give both cells a budget: {period: ...} or disjoint cpus"};
+        }
+        continue;
+      }
+      total +=
+          kernel_to_ratio(static_cast<uint64_t>(v.budget_period), static_cast<uint64_t>(v.budget_runtime));
+    }
+    std::string names;
+    for (size_t c : us) names += (names.empty() ? "" : ", ") + res.cells[c].name;
+    for (size_t c : us)
+      if (!res.cells[c].dedicated)
+        res.cells[c].notes.push_back(
+            "CPU " + std::to_string(cpu) + " is shared by cells " + names +
+            ": Linux caps each cell at its budget and serves the cells in priority "
+            "order; the verdict assumes each cell still receives its budget in every "
+            "period (docs/analysis.md)");
+    if (total > (1ULL << 20)) {
+      for (size_t c : us) {
+        auto& cv = res.cells[c];
+        if (!cv.admitted) continue;
+        cv.admitted = false;
+        cv.diagnosis = Diagnosis{
+            "",
+            cpu,
+            "the budgets of the cells on CPU " + std::to_string(cpu) + " add up to more than the CPU",
+            {},
+            {},
+            {},
+            "lower a budget or move a cell to other cpus"};
+      }
+    }
+  }
+  for (size_t c = 0; c < res.cells.size(); ++c) {
+    auto& v = res.cells[c];
+    if (v.rt) bws.push_back(*v.rt);
+    if (!v.admitted) {
+      res.admitted = false;
+      if (!res.first_rejected) res.first_rejected = c;
+    }
+  }
+  res.rt_sum = rt_bandwidth_sum(bws, opts.global);
+  if (!res.rt_sum.fits)
+    res.notes.push_back(
+        "cgroup v1 would refuse these cpu.rt_runtime_us values: the cells' RT bandwidths add up to more than "
+        "sched_rt_runtime_us/sched_rt_period_us (kernel/sched/rt.c tg_rt_schedulable); raise "
+        "/proc/sys/kernel/sched_rt_runtime_us or give cells longer periods");
+  return res;
+}
+
+}  // namespace rtcell::analysis

@@ -1,0 +1,110 @@
+// What `rtcell run` was asked for (RunSpec), the parsers for its flag values,
+// and prepare(): every check that can be made before anything is created
+// (CPUs, policy, priority 99, rlimits the launcher can grant, capability
+// names, seccomp JSON, rootfs holding the command, devices, volumes). A bad
+// request fails here with one line and nothing to undo.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cell/seccomp_profile.hpp"
+#include "rtcell/cpuset.hpp"
+#include "rtcell/rt/sched.hpp"
+#include "sys/caps.hpp"
+
+namespace rtcell::cell {
+
+struct Volume {
+  std::string source;
+  std::string target;
+  bool read_only = false;
+};
+
+struct Device {
+  std::string path;
+  std::string access = "rwm";
+  char type = 'c';  // filled by prepare()
+  int major = -1;
+  int minor = -1;
+};
+
+enum class SeccompMode { Default, Unconfined, File };
+
+struct RunSpec {
+  std::vector<std::string> command;
+  std::string name;  // cell id; empty = generated
+  std::string cgroup_root = "rtcell";
+  // Placement.
+  CpuSet cpus;
+  std::string mems;
+  std::optional<uint64_t> memory_bytes;
+  std::optional<int64_t> pids_max;
+  // RT rights.
+  std::optional<rt::Policy> sched;
+  std::optional<int> rtprio;
+  std::optional<uint64_t> memlock_bytes;
+  std::optional<int64_t> rt_runtime_us;
+  std::optional<int64_t> rt_period_us;
+  bool allow_prio_99 = false;
+  std::vector<std::string> cap_add;
+  std::vector<std::string> cap_drop;
+  // Sandbox.
+  bool net_none = false;
+  std::string rootfs;  // empty = the host's / read-only
+  std::vector<Device> devices;
+  std::vector<Volume> volumes;
+  std::vector<std::string> tmpfs;
+  std::string workdir = "/";
+  std::vector<std::string> env;  // KEY=VALUE or KEY (copied from rtcell's environment)
+  std::string hostname;          // empty = the cell id
+  uid_t uid = 65534;
+  gid_t gid = 65534;
+  SeccompMode seccomp = SeccompMode::Default;
+  std::string seccomp_file;
+};
+
+// A validated request, ready to launch.
+struct PreparedRun {
+  RunSpec spec;
+  std::string id;
+  std::string rootfs;      // absolute, "/" for the host root
+  std::string executable;  // the command's path inside the cell
+  sys::CapSet caps;        // the cell's capability set
+  std::vector<std::string> env;
+  std::optional<SeccompProfile> seccomp;  // nullopt = unconfined
+  std::vector<std::string> warnings;      // print once, before the command starts
+  std::vector<std::string> notes;         // e.g. which path gave RT rights
+};
+
+// ---- flag value parsers (pure; throw rtcell::Error Usage) ----
+// "SRC:DST[:ro|rw]", both absolute.
+Volume parse_volume(std::string_view text);
+// "/dev/X[:rwm]".
+Device parse_device(std::string_view text);
+// "UID[:GID]" numeric; GID defaults to UID.
+void parse_user(std::string_view text, uid_t& uid, gid_t& gid);
+// Default set (empty) + added - dropped; "ALL" allowed in either. Unknown
+// names and a name both added and dropped are Usage errors.
+sys::CapSet resolve_caps(const std::vector<std::string>& add, const std::vector<std::string>& drop);
+// The moby #31086 trap: warnings for a cpuset that mixes isolated and
+// housekeeping CPUs or spans several isolated CPUs (the scheduler does not
+// balance across isolated CPUs, so threads pile up on the first one).
+std::vector<std::string> cpuset_warnings(const CpuSet& cpus, const CpuSet& isolated);
+// Finds `command` inside `rootfs` ("/" = host) along `path_var`; returns its
+// absolute path inside the cell or "" when not found / not executable.
+std::string resolve_command(const std::string& rootfs, const std::string& command,
+                            const std::string& path_var, const std::string& workdir = "/");
+
+// The default PATH inside a cell.
+inline constexpr const char* kCellPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// All checks; throws Usage (exit 2) or Privilege/Unsupported (exit 3).
+PreparedRun prepare(const RunSpec& spec);
+
+}  // namespace rtcell::cell

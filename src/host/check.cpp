@@ -1,0 +1,920 @@
+// The audit rules of `rtcell check`. Each rule reads a few files through a
+// Probe (so a captured tree audits like a live host) and adds one Finding.
+// Rules never throw on odd contents: a file that is missing or malformed is
+// itself evidence ("unreadable", "unknown") and becomes an info finding with
+// the command that would make it readable. Severity policy:
+//   fail  the host cannot give RT guarantees as it stands (not a PREEMPT_RT
+//         kernel, no SCHED_DEADLINE);
+//   warn  a tuning gap that costs latency and has a known fix;
+//   info  a fact worth knowing or something we could not read;
+//   pass  checked and fine.
+#include "host/check.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "host/facts.hpp"
+#include "host/l4t.hpp"
+#include "host/probe.hpp"
+
+namespace rtcell::host {
+
+const char* to_string(Severity s) {
+  switch (s) {
+    case Severity::Pass:
+      return "pass";
+    case Severity::Info:
+      return "info";
+    case Severity::Warn:
+      return "warn";
+    case Severity::Fail:
+      return "fail";
+  }
+  return "info";
+}
+
+const std::vector<std::string>& check_ids() {
+  static const std::vector<std::string> kIds = {
+      "kernel.preempt_rt",
+      "kernel.config",
+      "kernel.hz",
+      "kernel.nohz_full",
+      "kernel.rt_group_sched",
+      "kernel.cgroup_layout",
+      "kernel.sched_deadline",
+      "kernel.tracers",
+      "boot.isolcpus",
+      "boot.nohz_full",
+      "boot.rcu_nocbs",
+      "boot.irqaffinity",
+      "boot.kthread_cpus",
+      "boot.loader",
+      "runtime.rt_throttling",
+      "runtime.timer_migration",
+      "runtime.stat_interval",
+      "runtime.watchdog",
+      "runtime.swap",
+      "runtime.thp",
+      "runtime.irqbalance",
+      "runtime.irq_affinity",
+      "runtime.cpufreq_governor",
+      "runtime.cpufreq_range",
+      "runtime.cpuidle",
+      "runtime.cpu_dma_latency",
+      "runtime.kthreads",
+      "security.apparmor",
+      "jetson.l4t",
+      "jetson.kernel_match",
+      "jetson.localversion",
+      "jetson.nvpmodel",
+      "jetson.clocks",
+      "jetson.tegra_mce",
+      "jetson.apt_hold",
+      "jetson.docker_runtime",
+      "jetson.cdi",
+  };
+  return kIds;
+}
+
+std::vector<std::pair<std::string, std::string>> rt_boot_args(const CpuSet& rt, const CpuSet& online) {
+  std::string list = rt.to_string();
+  CpuSet hk = online.minus(rt);
+  std::vector<std::pair<std::string, std::string>> args = {
+      {"isolcpus", "managed_irq,domain," + list},
+      {"nohz_full", list},
+      {"rcu_nocbs", list},
+  };
+  if (!hk.empty()) {
+    args.emplace_back("irqaffinity", hk.to_string());
+    args.emplace_back("kthread_cpus", hk.to_string());
+  }
+  return args;
+}
+
+namespace {
+
+constexpr const char* kNeedCpus = "needs the RT CPUs: pass --cpus LIST (or -f cells.yaml)";
+
+std::string shorten(std::string s, size_t max = 160) {
+  for (char& c : s)
+    if (c == '\n' || c == '\t') c = ' ';
+  if (s.size() > max) s = s.substr(0, max - 3) + "...";
+  return s;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep = ",") {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+std::optional<long long> to_ll(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 0);  // base 0: "0x7f" and "127" both parse
+  if (end == s.c_str() || *end != '\0') return std::nullopt;
+  return v;
+}
+
+std::optional<CpuSet> to_cpus(const std::string& s) {
+  try {
+    return CpuSet::parse(s);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+struct Ctx {
+  const Probe& p;
+  std::optional<CpuSet> rt;
+  HostFacts facts;
+  std::optional<KernelConfigSource> kconfig;
+  std::string mounts;
+  bool jetson = false;
+  CpuSet hk;  // housekeeping: online minus RT
+  std::vector<Finding> out;
+
+  void add(const std::string& id, Severity sev, std::string message, std::string file = {},
+           std::string value = {}, std::string fix = {}) {
+    Finding f;
+    f.id = id;
+    f.area = id.substr(0, id.find('.'));
+    f.severity = sev;
+    f.message = std::move(message);
+    f.file = std::move(file);
+    f.value = shorten(std::move(value));
+    f.fix = sev == Severity::Pass ? std::string() : std::move(fix);
+    out.push_back(std::move(f));
+  }
+  std::string cfg(const std::string& key) const {
+    if (!kconfig) return {};
+    auto it = kconfig->config.find(key);
+    return it == kconfig->config.end() ? std::string("n") : it->second;
+  }
+  std::string cfg_file() const { return kconfig ? kconfig->file : std::string("(no kernel config)"); }
+  std::string cpufreq(int cpu, const std::string& leaf) const {
+    return p.value("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/" + leaf);
+  }
+};
+
+// ---- kernel -----------------------------------------------------------------
+
+void check_kernel(Ctx& c) {
+  const auto& f = c.facts;
+  std::string rt_fix = c.jetson
+                           ? "build and install the L4T kernel with PREEMPT_RT (Jetson Linux sources: "
+                             "kernel/generic_rt_build.sh \"enable\", or NVIDIA's real-time kernel packages)"
+                           : "install a PREEMPT_RT kernel (Debian: apt install linux-image-rt-amd64 or "
+                             "linux-image-rt-arm64) and boot it";
+  std::string src = f.preempt_source == "uname -v" ? "/proc/sys/kernel/version" : f.preempt_source;
+  std::string value = f.preempt_source == "uname -v" ? f.kernel_version : f.preempt_model;
+  if (f.preempt_model != "PREEMPT_RT" && c.cfg("CONFIG_PREEMPT_RT") == "y") {
+    c.add("kernel.preempt_rt", Severity::Pass, "PREEMPT_RT kernel (from the kernel config)", c.cfg_file(),
+          "CONFIG_PREEMPT_RT=y");
+  } else if (f.preempt_model == "PREEMPT_RT") {
+    c.add("kernel.preempt_rt", Severity::Pass, "PREEMPT_RT kernel", src, value);
+  } else if (f.preempt_model == "full") {
+    c.add("kernel.preempt_rt", Severity::Warn,
+          "preemption model is 'full', not PREEMPT_RT: spinlocks and hard IRQs still bound latency", src,
+          value, rt_fix);
+  } else {
+    std::string note = f.preempt_model == "dynamic" && !c.p.exists("/sys/kernel/debug/sched/preempt")
+                           ? " (PREEMPT_DYNAMIC; debugfs not mounted, so the current model is unknown)"
+                           : "";
+    c.add("kernel.preempt_rt", Severity::Fail,
+          "not a PREEMPT_RT kernel: model '" + f.preempt_model + "'" + note, src, value, rt_fix);
+  }
+
+  if (c.kconfig) {
+    c.add("kernel.config", Severity::Pass, "kernel config readable", c.kconfig->file,
+          std::to_string(c.kconfig->config.size()) + " options");
+  } else {
+    c.add("kernel.config", Severity::Info,
+          "no kernel config: /proc/config.gz and /boot/config-" + f.kernel_release +
+              " are absent; config checks "
+              "are skipped",
+          "/proc/config.gz", "absent",
+          "modprobe configs   # provides /proc/config.gz where built as a module");
+  }
+
+  if (c.kconfig) {
+    std::string hz = c.cfg("CONFIG_HZ");
+    auto n = to_ll(hz);
+    if (n && *n >= 1000)
+      c.add("kernel.hz", Severity::Pass, "timer tick HZ=" + hz, c.cfg_file(), "CONFIG_HZ=" + hz);
+    else
+      c.add("kernel.hz", Severity::Warn, "timer tick HZ=" + hz + " (the RT guides use 1000)", c.cfg_file(),
+            "CONFIG_HZ=" + hz, "rebuild the kernel with CONFIG_HZ_1000=y");
+    std::string nohz = c.cfg("CONFIG_NO_HZ_FULL");
+    if (nohz == "y")
+      c.add("kernel.nohz_full", Severity::Pass, "NO_HZ_FULL built in", c.cfg_file(), "CONFIG_NO_HZ_FULL=y");
+    else
+      c.add("kernel.nohz_full", Severity::Warn, "NO_HZ_FULL not built: RT CPUs keep the periodic tick",
+            c.cfg_file(), "CONFIG_NO_HZ_FULL=" + nohz, "rebuild the kernel with CONFIG_NO_HZ_FULL=y");
+  } else {
+    c.add("kernel.hz", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
+          "modprobe configs");
+    c.add("kernel.nohz_full", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
+          "modprobe configs");
+  }
+
+  // RT group scheduling: a v1 cpu controller exposing cpu.rt_runtime_us proves
+  // it is built in (Documentation/scheduler/sched-rt-group.rst).
+  std::string rt_file;
+  for (const char* d : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup"}) {
+    std::string fpath = std::string(d) + "/cpu.rt_runtime_us";
+    if (c.p.exists(fpath)) {
+      rt_file = fpath;
+      break;
+    }
+  }
+  if (!rt_file.empty()) {
+    c.add("kernel.rt_group_sched", Severity::Info,
+          "RT group scheduling present: a new cgroup gets RT runtime 0, so every RT cell needs a budget "
+          "(rtcell run sets cpu.rt_runtime_us)",
+          rt_file, c.p.value(rt_file));
+  } else if (c.cfg("CONFIG_RT_GROUP_SCHED") == "y") {
+    c.add("kernel.rt_group_sched", Severity::Info,
+          "RT group scheduling built in (cgroup v1 cpu controller not mounted)", c.cfg_file(),
+          "CONFIG_RT_GROUP_SCHED=y");
+  } else {
+    c.add("kernel.rt_group_sched", Severity::Pass, "no RT group scheduling: RT tasks need no cgroup budget",
+          c.kconfig ? c.cfg_file() : "/sys/fs/cgroup",
+          c.kconfig ? "CONFIG_RT_GROUP_SCHED=n" : "no cpu.rt_runtime_us");
+  }
+
+  std::string layout = parse_cgroup_layout(c.mounts);
+  c.add("kernel.cgroup_layout", layout == "none" ? Severity::Warn : Severity::Info,
+        "cgroup layout: " + layout, "/proc/mounts", layout,
+        layout == "none" ? "mount cgroup2: mount -t cgroup2 none /sys/fs/cgroup" : "");
+
+  if (c.p.exists("/proc/sys/kernel/sched_deadline_period_max_us")) {
+    c.add("kernel.sched_deadline", Severity::Pass, "SCHED_DEADLINE available",
+          "/proc/sys/kernel/sched_deadline_period_max_us",
+          c.p.value("/proc/sys/kernel/sched_deadline_period_max_us"));
+  } else {
+    std::string base = kernel_base_version(f.kernel_release);
+    int major = 0, minor = 0;
+    std::sscanf(base.c_str(), "%d.%d", &major, &minor);  // NOLINT(cert-err34-c): 0 on failure is fine
+    bool ok = major > 3 || (major == 3 && minor >= 14);  // SCHED_DEADLINE merged in 3.14
+    c.add("kernel.sched_deadline", ok ? Severity::Pass : Severity::Fail,
+          ok ? "SCHED_DEADLINE available (kernel >= 3.14)" : "SCHED_DEADLINE needs kernel >= 3.14",
+          "/proc/sys/kernel/osrelease", f.kernel_release, "upgrade to a kernel >= 5.10");
+  }
+
+  std::string tracing = mount_point_of(c.mounts, "tracefs");
+  if (tracing.empty() && c.p.exists("/sys/kernel/debug/tracing/available_tracers"))
+    tracing = "/sys/kernel/debug/tracing";
+  if (tracing.empty()) {
+    c.add("kernel.tracers", Severity::Info, "tracefs not mounted: cannot list latency tracers",
+          "/proc/mounts", "no tracefs", "mount -t tracefs nodev /sys/kernel/tracing");
+  } else {
+    std::string file = tracing + "/available_tracers";
+    std::string have = c.p.value(file);
+    std::vector<std::string> missing;
+    auto words = " " + have + " ";
+    for (const char* t : {"irqsoff", "preemptoff", "wakeup_rt", "osnoise", "timerlat"})
+      if (words.find(std::string(" ") + t + " ") == std::string::npos) missing.emplace_back(t);
+    if (missing.empty())
+      c.add("kernel.tracers", Severity::Pass, "latency tracers available", file, have);
+    else
+      c.add("kernel.tracers", Severity::Info, "latency tracers missing: " + join(missing, " "), file, have,
+            "rebuild with CONFIG_IRQSOFF_TRACER=y CONFIG_PREEMPT_TRACER=y CONFIG_SCHED_TRACER=y "
+            "CONFIG_OSNOISE_TRACER=y CONFIG_TIMERLAT_TRACER=y (debugging only)");
+  }
+}
+
+// ---- boot arguments ---------------------------------------------------------
+
+std::string boot_fix(const Ctx& c) {
+  if (!c.rt) return {};
+  std::string line;
+  for (auto& [k, v] : rt_boot_args(*c.rt, c.facts.online_cpus))
+    line.append(line.empty() ? "" : " ").append(k).append("=").append(v);
+  if (c.jetson || c.p.exists("/boot/extlinux/extlinux.conf"))
+    return "add to the APPEND line of /boot/extlinux/extlinux.conf: " + line + "   (or: rtcell tune --cpus " +
+           c.rt->to_string() + " --write-bootargs), then reboot";
+  return "add to GRUB_CMDLINE_LINUX in /etc/default/grub: " + line + "   (or: rtcell tune --cpus " +
+         c.rt->to_string() + " --write-bootargs), then update-grub and reboot";
+}
+
+void check_boot(Ctx& c) {
+  const std::string& cmd = c.facts.cmdline;
+  struct Arg {
+    const char* id;
+    const char* key;
+    const char* sysfs;  // the kernel's own view, when it has one
+    bool covers;        // true: must contain the RT CPUs; false: must avoid them
+  };
+  static const Arg kArgs[] = {
+      {"boot.isolcpus", "isolcpus", "/sys/devices/system/cpu/isolated", true},
+      {"boot.nohz_full", "nohz_full", "/sys/devices/system/cpu/nohz_full", true},
+      {"boot.rcu_nocbs", "rcu_nocbs", nullptr, true},
+      {"boot.irqaffinity", "irqaffinity", nullptr, false},
+      {"boot.kthread_cpus", "kthread_cpus", nullptr, false},
+  };
+  std::string fix = boot_fix(c);
+  auto arg_fix = [&](const std::string& key) {
+    if (!c.rt) return std::string();
+    for (auto& [k, v] : rt_boot_args(*c.rt, c.facts.online_cpus))
+      if (k == key) return std::string("add boot argument ").append(k).append("=").append(v);
+    return std::string("no housekeeping CPU left: leave at least one CPU out of --cpus");
+  };
+  int bad = 0;
+  for (const auto& a : kArgs) {
+    std::optional<CpuSet> set = cmdline_cpus(cmd, a.key);
+    std::string file = "/proc/cmdline";
+    std::string value =
+        set ? std::string(a.key) + "=" + cmdline_arg(cmd, a.key) : std::string("no ") + a.key + "=";
+    if (a.sysfs) {
+      std::string v = c.p.value(a.sysfs);
+      auto s = to_cpus(v);
+      if (s && !s->empty()) {
+        set = s;
+        file = a.sysfs;
+        value = v;
+      }
+    }
+    if (!c.rt) {
+      c.add(a.id, Severity::Info, std::string(a.key) + ": " + kNeedCpus, file, value);
+      continue;
+    }
+    bool ok = set && (a.covers ? set->contains(*c.rt) : set->intersect(*c.rt).empty() && !set->empty());
+    Severity bad_sev = std::string(a.key) == "kthread_cpus" ? Severity::Info : Severity::Warn;
+    if (ok) {
+      c.add(a.id, Severity::Pass,
+            std::string(a.key) + (a.covers ? " covers RT CPUs " : " keeps off RT CPUs ") + c.rt->to_string(),
+            file, value);
+    } else {
+      ++bad;
+      c.add(a.id, bad_sev,
+            std::string(a.key) + (a.covers ? " does not cover RT CPUs " : " does not keep off RT CPUs ") +
+                c.rt->to_string(),
+            file, value, arg_fix(a.key) + "   (full line: see boot.loader)");
+    }
+  }
+  bool extlinux = c.p.exists("/boot/extlinux/extlinux.conf");
+  std::string loader_file = extlinux ? "/boot/extlinux/extlinux.conf" : "/etc/default/grub";
+  std::optional<std::string> current;
+  if (auto t = c.p.read(loader_file)) current = extlinux ? extlinux_append(*t) : grub_cmdline(*t);
+  std::string lvalue =
+      current ? *current : std::string("(no ") + (extlinux ? "APPEND line" : "GRUB_CMDLINE_LINUX") + ")";
+  if (!c.rt)
+    c.add("boot.loader", Severity::Info,
+          std::string("boot arguments live in ") + loader_file + "; " + kNeedCpus, loader_file, lvalue);
+  else if (bad == 0)
+    c.add("boot.loader", Severity::Pass, "boot arguments isolate RT CPUs " + c.rt->to_string(), loader_file,
+          lvalue);
+  else
+    c.add("boot.loader", Severity::Info, "boot arguments to add (" + loader_file + ")", loader_file, lvalue,
+          fix);
+}
+
+// ---- runtime state ----------------------------------------------------------
+
+struct Proc {
+  std::string pid, comm;
+};
+
+std::vector<Proc> processes(const Probe& p) {
+  std::vector<Proc> out;
+  for (auto& e : p.list("/proc")) {
+    if (e.empty() || !std::all_of(e.begin(), e.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      continue;
+    std::string comm = p.value("/proc/" + e + "/comm");
+    if (!comm.empty()) out.push_back({e, comm});
+  }
+  return out;
+}
+
+std::string status_field(const std::string& status, const std::string& key) {
+  size_t pos = status.find(key + ":");
+  if (pos == std::string::npos) return {};
+  size_t end = status.find('\n', pos);
+  std::string v = status.substr(pos + key.size() + 1,
+                                end == std::string::npos ? std::string::npos : end - pos - key.size() - 1);
+  size_t b = v.find_first_not_of(" \t");
+  return b == std::string::npos ? std::string() : v.substr(b);
+}
+
+void check_runtime(Ctx& c) {
+  const std::string hk = c.hk.to_string();
+  {
+    std::string f = "/proc/sys/kernel/sched_rt_runtime_us";
+    std::string v = c.p.value(f);
+    std::string period = c.p.value("/proc/sys/kernel/sched_rt_period_us");
+    if (v.empty())
+      c.add("runtime.rt_throttling", Severity::Info, "unreadable", f, "absent");
+    else if (v == "-1")
+      c.add("runtime.rt_throttling", Severity::Info,
+            "RT throttling off: a runaway RT task can starve everything else on its CPU", f, v,
+            "sysctl -w kernel.sched_rt_runtime_us=950000   # to turn the safety net back on");
+    else
+      c.add("runtime.rt_throttling", Severity::Pass,
+            "RT throttling on: RT tasks get " + v + " us per " + (period.empty() ? "?" : period) +
+                " us; a runaway RT task cannot lock up a CPU",
+            f, v);
+  }
+  {
+    std::string f = "/proc/sys/kernel/timer_migration";
+    std::string v = c.p.value(f);
+    if (v == "0")
+      c.add("runtime.timer_migration", Severity::Pass, "timer migration off", f, v);
+    else
+      c.add("runtime.timer_migration", v.empty() ? Severity::Info : Severity::Warn,
+            v.empty() ? "unreadable" : "timer migration on: timers may move onto RT CPUs", f,
+            v.empty() ? "absent" : v, "sysctl -w kernel.timer_migration=0");
+  }
+  {
+    std::string f = "/proc/sys/vm/stat_interval";
+    std::string v = c.p.value(f);
+    auto n = to_ll(v);
+    if (n && *n >= 10)
+      c.add("runtime.stat_interval", Severity::Pass, "vmstat interval " + v + " s", f, v);
+    else
+      c.add("runtime.stat_interval", n ? Severity::Warn : Severity::Info,
+            n ? "vmstat work every " + v + " s interrupts RT CPUs" : "unreadable", f, n ? v : "absent",
+            "sysctl -w vm.stat_interval=10");
+  }
+  {
+    std::string wd = c.p.value("/proc/sys/kernel/watchdog");
+    std::string f = "/proc/sys/kernel/watchdog_cpumask";
+    std::string mask = c.p.value(f);
+    std::string nmi = c.p.value("/proc/sys/kernel/nmi_watchdog");
+    std::string value = "watchdog=" + wd + " nmi_watchdog=" + nmi + " watchdog_cpumask=" + mask;
+    auto set = to_cpus(mask);
+    if (wd == "0")
+      c.add("runtime.watchdog", Severity::Pass, "lockup watchdogs off", "/proc/sys/kernel/watchdog", value);
+    else if (!c.rt)
+      c.add("runtime.watchdog", Severity::Info, std::string("watchdogs on; ") + kNeedCpus, f, value);
+    else if (set && set->intersect(*c.rt).empty())
+      c.add("runtime.watchdog", Severity::Pass, "watchdogs kept off RT CPUs", f, value);
+    else
+      c.add("runtime.watchdog", Severity::Warn, "watchdog timers run on RT CPUs " + c.rt->to_string(), f,
+            value, hk.empty() ? "sysctl -w kernel.watchdog=0" : "sysctl -w kernel.watchdog_cpumask=" + hk);
+  }
+  {
+    std::string f = "/proc/swaps";
+    auto t = c.p.read(f);
+    size_t lines = 0;
+    std::string first;
+    if (t) {
+      size_t pos = t->find('\n');
+      while (pos != std::string::npos && pos + 1 < t->size()) {
+        size_t end = t->find('\n', pos + 1);
+        std::string l = t->substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
+        if (!l.empty()) {
+          ++lines;
+          if (first.empty()) first = l.substr(0, l.find_first_of(" \t"));
+        }
+        pos = end;
+      }
+    }
+    if (!t)
+      c.add("runtime.swap", Severity::Info, "unreadable", f, "absent");
+    else if (lines == 0)
+      c.add("runtime.swap", Severity::Pass, "no swap", f, "none");
+    else
+      c.add("runtime.swap", Severity::Warn,
+            std::to_string(lines) + " swap area(s) active: non-locked pages can fault for milliseconds", f,
+            first, "swapoff -a   # and remove the swap entries from /etc/fstab");
+  }
+  {
+    std::string f = "/sys/kernel/mm/transparent_hugepage/enabled";
+    std::string raw = c.p.value(f);
+    std::string v = parse_sysfs_choice(raw);
+    if (raw.empty())
+      c.add("runtime.thp", Severity::Pass, "transparent hugepages not built", f, "absent");
+    else if (v == "always")
+      c.add("runtime.thp", Severity::Warn, "transparent hugepages 'always': khugepaged compaction stalls", f,
+            raw, "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
+    else
+      c.add("runtime.thp", Severity::Pass, "transparent hugepages '" + v + "'", f, raw);
+  }
+
+  auto procs = processes(c.p);
+  {
+    bool running =
+        std::any_of(procs.begin(), procs.end(), [](const Proc& pr) { return pr.comm == "irqbalance"; });
+    std::string cfg = c.p.value("/etc/default/irqbalance");
+    std::string banned;
+    for (const char* key : {"IRQBALANCE_BANNED_CPULIST="}) {
+      size_t pos = cfg.find(key);
+      if (pos != std::string::npos && (pos == 0 || cfg[pos - 1] == '\n')) {
+        std::string v = cfg.substr(pos + std::string(key).size());
+        v = v.substr(0, v.find('\n'));
+        v.erase(std::remove(v.begin(), v.end(), '"'), v.end());
+        banned = v;
+      }
+    }
+    auto bset = to_cpus(banned);
+    std::string fix =
+        c.rt ? "echo 'IRQBALANCE_BANNED_CPULIST=" + c.rt->to_string() +
+                   "' >> /etc/default/irqbalance && systemctl restart irqbalance   (or: systemctl "
+                   "disable --now irqbalance)"
+             : "systemctl disable --now irqbalance";
+    if (!running)
+      c.add("runtime.irqbalance", Severity::Pass, "irqbalance not running", "/proc/*/comm", "no irqbalance");
+    else if (c.rt && bset && bset->contains(*c.rt))
+      c.add("runtime.irqbalance", Severity::Pass, "irqbalance running, RT CPUs banned",
+            "/etc/default/irqbalance", "IRQBALANCE_BANNED_CPULIST=" + banned);
+    else
+      c.add("runtime.irqbalance", Severity::Warn,
+            "irqbalance running" + std::string(c.rt ? " and may move IRQs onto RT CPUs " + c.rt->to_string()
+                                                    : ": it undoes manual IRQ affinity"),
+            "/etc/default/irqbalance", banned.empty() ? "no IRQBALANCE_BANNED_CPULIST" : banned, fix);
+  }
+  {
+    if (!c.rt) {
+      c.add("runtime.irq_affinity", Severity::Info, std::string("IRQ affinity: ") + kNeedCpus,
+            "/proc/irq/*/smp_affinity_list", "");
+    } else {
+      std::vector<std::string> on_rt;
+      int total = 0;
+      for (auto& irq : c.p.list("/proc/irq")) {
+        if (irq.empty() ||
+            !std::all_of(irq.begin(), irq.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+          continue;
+        auto aff = to_cpus(c.p.value("/proc/irq/" + irq + "/smp_affinity_list"));
+        if (!aff) continue;
+        ++total;
+        if (!aff->intersect(*c.rt).empty()) on_rt.push_back(irq);
+      }
+      std::sort(on_rt.begin(), on_rt.end(), [](const std::string& a, const std::string& b) {
+        return std::atoi(a.c_str()) < std::atoi(b.c_str());
+      });
+      if (total == 0)
+        c.add("runtime.irq_affinity", Severity::Info, "no IRQ affinity files readable", "/proc/irq",
+              "absent");
+      else if (on_rt.empty())
+        c.add("runtime.irq_affinity", Severity::Pass,
+              "all " + std::to_string(total) + " IRQs kept off RT CPUs", "/proc/irq/*/smp_affinity_list",
+              "none on " + c.rt->to_string());
+      else
+        c.add("runtime.irq_affinity", Severity::Warn,
+              std::to_string(on_rt.size()) + " of " + std::to_string(total) + " IRQs may fire on RT CPUs " +
+                  c.rt->to_string(),
+              "/proc/irq/*/smp_affinity_list", "IRQs " + join(on_rt),
+              "rtcell tune --cpus " + c.rt->to_string() + " --apply   (writes " + (hk.empty() ? "?" : hk) +
+                  " to each /proc/irq/N/smp_affinity_list)");
+    }
+  }
+  {
+    CpuSet cpus = c.rt ? *c.rt : c.facts.online_cpus;
+    std::string which = c.rt ? "RT CPUs" : "all CPUs";
+    std::vector<std::string> bad_gov, bad_range;
+    std::string gov_value, range_value;
+    bool any = false;
+    for (int cpu : cpus.cpus()) {
+      std::string gov = c.cpufreq(cpu, "scaling_governor");
+      if (gov.empty()) continue;
+      any = true;
+      std::string mn = c.cpufreq(cpu, "scaling_min_freq"), mx = c.cpufreq(cpu, "scaling_max_freq");
+      if (gov_value.empty()) gov_value = "cpu" + std::to_string(cpu) + ": " + gov;
+      if (range_value.empty())
+        range_value =
+            std::string("cpu").append(std::to_string(cpu)).append(": ").append(mn).append("-").append(mx);
+      if (gov != "performance") bad_gov.push_back(std::to_string(cpu));
+      if (mn != mx) bad_range.push_back(std::to_string(cpu));
+    }
+    std::string f = "/sys/devices/system/cpu/cpuN/cpufreq/";
+    if (!any) {
+      c.add("runtime.cpufreq_governor", Severity::Info, "no cpufreq on " + which + " (fixed clock or VM)",
+            f + "scaling_governor", "absent");
+      c.add("runtime.cpufreq_range", Severity::Info, "no cpufreq on " + which + " (fixed clock or VM)",
+            f + "scaling_min_freq", "absent");
+    } else {
+      std::string set = c.rt ? c.rt->to_string() : "LIST";
+      if (bad_gov.empty())
+        c.add("runtime.cpufreq_governor", Severity::Pass, "governor 'performance' on " + which,
+              f + "scaling_governor", gov_value);
+      else
+        c.add("runtime.cpufreq_governor", Severity::Warn,
+              "governor not 'performance' on CPUs " + join(bad_gov), f + "scaling_governor", gov_value,
+              "rtcell tune --cpus " + set + " --apply");
+      if (bad_range.empty())
+        c.add("runtime.cpufreq_range", Severity::Pass, "min = max frequency on " + which,
+              f + "scaling_min_freq", range_value);
+      else
+        c.add("runtime.cpufreq_range", Severity::Warn,
+              "frequency can scale on CPUs " + join(bad_range) + " (min != max)", f + "scaling_min_freq",
+              range_value,
+              c.jetson ? "jetson_clocks"
+                       : "cpupower -c " + set + " frequency-set -g performance -d MAX -u MAX");
+    }
+  }
+  {
+    CpuSet cpus = c.rt ? *c.rt : c.facts.online_cpus;
+    std::vector<std::string> deep;
+    std::string value;
+    bool any = false;
+    constexpr long long kDeepUs = 20;  // exit latency that shows in a cyclictest max
+    for (int cpu : cpus.cpus()) {
+      std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpuidle";
+      for (auto& st : c.p.list(dir)) {
+        if (st.rfind("state", 0) != 0) continue;
+        any = true;
+        std::string sdir = dir;
+        sdir.append("/").append(st).append("/");
+        std::string name = c.p.value(sdir + "name");
+        auto lat = to_ll(c.p.value(sdir + "latency"));
+        std::string dis = c.p.value(sdir + "disable");
+        if (cpu == cpus.cpus().front())
+          value += (value.empty() ? "" : " ") + name + ":" + (lat ? std::to_string(*lat) : "?") + "us";
+        if (lat && *lat > kDeepUs && dis != "1") deep.push_back("cpu" + std::to_string(cpu) + "/" + name);
+      }
+    }
+    std::string f = "/sys/devices/system/cpu/cpuN/cpuidle/stateK/{name,latency,disable}";
+    if (!any)
+      c.add("runtime.cpuidle", Severity::Pass, "no cpuidle states", f, "absent");
+    else if (deep.empty())
+      c.add("runtime.cpuidle", Severity::Pass, "no enabled idle state exits slower than 20 us", f, value);
+    else
+      c.add("runtime.cpuidle", Severity::Warn,
+            std::to_string(deep.size()) +
+                " enabled idle states exit slower than 20 us: " + shorten(join(deep, " "), 80),
+            f, value,
+            "hold /dev/cpu_dma_latency at 0 while RT work runs (rtcell run does), or echo 1 > "
+            "/sys/devices/system/cpu/cpuN/cpuidle/stateK/disable");
+  }
+  {
+    std::string f = "/dev/cpu_dma_latency";
+    if (c.p.exists(f))
+      c.add("runtime.cpu_dma_latency", Severity::Pass,
+            "PM QoS device present; a process holding it open at 0 keeps CPUs out of deep idle", f,
+            "present");
+    else
+      c.add("runtime.cpu_dma_latency", Severity::Warn,
+            "no /dev/cpu_dma_latency: idle-state exits cannot be bounded", f, "absent",
+            "build with CONFIG_PM_QOS (cpu_latency_qos) or disable deep idle states");
+  }
+  {
+    if (!c.rt) {
+      c.add("runtime.kthreads", Severity::Info, std::string("RCU/ksoftirqd threads: ") + kNeedCpus,
+            "/proc/*/status", "");
+    } else {
+      std::vector<std::string> movable, pinned;
+      for (auto& pr : procs) {
+        bool rcu = pr.comm.rfind("rcu", 0) == 0;
+        bool ksoft = pr.comm.rfind("ksoftirqd/", 0) == 0;
+        if (!rcu && !ksoft) continue;
+        auto allowed = to_cpus(status_field(c.p.value("/proc/" + pr.pid + "/status"), "Cpus_allowed_list"));
+        if (!allowed || allowed->intersect(*c.rt).empty()) continue;
+        // Per-CPU threads (ksoftirqd/N, rcuc/N) are bound to their CPU; the
+        // rest (rcu_preempt, rcuog/N, rcuop/N) can be moved.
+        bool per_cpu = ksoft || pr.comm.rfind("rcuc/", 0) == 0;
+        (per_cpu ? pinned : movable).push_back(pr.comm);
+      }
+      std::string value = "movable: " + (movable.empty() ? std::string("none") : join(movable, " ")) +
+                          "; per-CPU: " + (pinned.empty() ? std::string("none") : join(pinned, " "));
+      if (movable.empty() && pinned.empty())
+        c.add("runtime.kthreads", Severity::Pass, "no RCU or ksoftirqd thread may run on RT CPUs",
+              "/proc/*/status", value);
+      else if (movable.empty())
+        c.add("runtime.kthreads", Severity::Info,
+              "only per-CPU kthreads on RT CPUs (ksoftirqd/N, rcuc/N): keep softirq load off those CPUs",
+              "/proc/*/status", value);
+      else
+        c.add("runtime.kthreads", Severity::Warn,
+              std::to_string(movable.size()) + " RCU kthreads may run on RT CPUs " + c.rt->to_string(),
+              "/proc/*/status", value,
+              "boot with rcu_nocbs=" + c.rt->to_string() + (hk.empty() ? "" : " kthread_cpus=" + hk) +
+                  (hk.empty() ? "" : "; now: taskset -pc " + hk + " <pid> for each listed thread"));
+    }
+  }
+}
+
+// ---- security ---------------------------------------------------------------
+
+void check_security(Ctx& c) {
+  std::string f = "/sys/module/apparmor/parameters/enabled";
+  std::string v = c.p.value(f);
+  std::string boot =
+      c.jetson ? "add 'apparmor=1 security=apparmor' to the APPEND line of /boot/extlinux/extlinux.conf"
+               : "add 'apparmor=1 security=apparmor' to GRUB_CMDLINE_LINUX and update-grub";
+  if (v == "Y")
+    c.add("security.apparmor", Severity::Pass, "AppArmor enabled", f, v);
+  else
+    c.add("security.apparmor", Severity::Warn,
+          v.empty() ? "AppArmor not loaded: cells get no MAC confinement" : "AppArmor disabled", f,
+          v.empty() ? "absent" : v, boot + ", then reboot");
+}
+
+// ---- Jetson -----------------------------------------------------------------
+
+void check_jetson(Ctx& c) {
+  const std::string rel_file = "/etc/nv_tegra_release";
+  std::string rel_text = c.p.read(rel_file).value_or("");
+  auto rel = parse_nv_tegra_release(rel_text);
+  std::optional<L4tRow> row;
+  std::string first_line = rel_text.substr(0, rel_text.find('\n'));
+  if (!rel) {
+    c.add("jetson.l4t", Severity::Warn, "cannot parse the L4T release", rel_file, first_line,
+          "reinstall nvidia-l4t-core (it writes /etc/nv_tegra_release)");
+  } else {
+    row = find_l4t(rel->to_string());
+    if (row)
+      c.add("jetson.l4t", Severity::Pass,
+            "L4T " + rel->to_string() + " = JetPack " + row->jetpack + ", kernel " + row->kernel +
+                ", RT patch " + row->rt_patch + (row->verified ? "" : " (row not verified)"),
+            rel_file, first_line);
+    else
+      c.add("jetson.l4t", Severity::Info, "L4T " + rel->to_string() + " is not in rtcell's release table",
+            rel_file, first_line, "see docs/check.md (L4T table) for the releases rtcell knows");
+  }
+
+  const std::string& kr = c.facts.kernel_release;
+  std::string base = kernel_base_version(kr);
+  if (!row)
+    c.add("jetson.kernel_match", Severity::Info, "unknown L4T release: kernel not compared",
+          "/proc/sys/kernel/osrelease", kr);
+  else if (base == row->kernel)
+    c.add("jetson.kernel_match", Severity::Pass, "kernel " + base + " matches L4T " + row->l4t,
+          "/proc/sys/kernel/osrelease", kr);
+  else
+    c.add("jetson.kernel_match", Severity::Warn,
+          "kernel " + base + " is not L4T " + row->l4t + "'s " + row->kernel +
+              ": NVIDIA's modules and the RT patch must match the kernel",
+          "/proc/sys/kernel/osrelease", kr,
+          "build L4T " + row->l4t + "'s kernel " + row->kernel + " with " + row->rt_patch);
+
+  if (kr.size() >= 5 && kr.compare(kr.size() - 5, 5, "tegra") == 0)
+    c.add("jetson.localversion", Severity::Pass, "LOCALVERSION ends in -tegra: module vermagic matches",
+          "/proc/sys/kernel/osrelease", kr);
+  else
+    c.add("jetson.localversion", Severity::Warn,
+          "kernel release does not end in -tegra: NVIDIA's prebuilt modules will not load (vermagic)",
+          "/proc/sys/kernel/osrelease", kr, "rebuild with CONFIG_LOCALVERSION=\"-tegra\"");
+
+  {
+    std::string f = "/var/lib/nvpmodel/status";
+    std::string v = c.p.value(f);
+    auto mode = parse_nvpmodel_status(v);
+    auto conf = parse_nvpmodel_conf(c.p.read("/etc/nvpmodel.conf").value_or(""));
+    std::string name0 = conf.modes.count(0) ? conf.modes[0] : "MAXN";
+    if (!mode)
+      c.add("jetson.nvpmodel", Severity::Info, "power mode unknown", f, v.empty() ? "absent" : v,
+            "sudo nvpmodel -m 0");
+    else if (*mode == 0)
+      c.add("jetson.nvpmodel", Severity::Pass, "power mode 0 (" + name0 + ")", f, v);
+    else
+      c.add("jetson.nvpmodel", Severity::Warn,
+            "power mode " + std::to_string(*mode) +
+                (conf.modes.count(*mode) ? " (" + conf.modes[*mode] + ")" : "") + ", not 0 (" + name0 + ")",
+            f, v, "sudo nvpmodel -m 0");
+  }
+  {
+    std::vector<std::string> low;
+    std::string value;
+    bool any = false;
+    for (int cpu : c.facts.online_cpus.cpus()) {
+      std::string mn = c.cpufreq(cpu, "scaling_min_freq"), mx = c.cpufreq(cpu, "cpuinfo_max_freq");
+      if (mn.empty() || mx.empty()) continue;
+      any = true;
+      if (value.empty())
+        value = std::string("cpu")
+                    .append(std::to_string(cpu))
+                    .append(": scaling_min_freq=")
+                    .append(mn)
+                    .append(" cpuinfo_max_freq=")
+                    .append(mx);
+      if (mn != mx) low.push_back(std::to_string(cpu));
+    }
+    std::string f = "/sys/devices/system/cpu/cpuN/cpufreq/scaling_min_freq";
+    if (!any)
+      c.add("jetson.clocks", Severity::Info, "no cpufreq: cannot tell whether jetson_clocks ran", f, "absent",
+            "sudo jetson_clocks");
+    else if (low.empty())
+      c.add("jetson.clocks", Severity::Pass, "CPU clocks pinned at maximum (jetson_clocks applied)", f,
+            value);
+    else
+      c.add("jetson.clocks", Severity::Warn,
+            "CPUs " + join(low) + " may clock below maximum: jetson_clocks not applied", f, value,
+            "sudo jetson_clocks");
+  }
+  {
+    const std::string dir = "/sys/kernel/debug/tegra_mce/";
+    struct Knob {
+      const char* name;
+      long long want;
+    };
+    static const Knob kKnobs[] = {{"rt_window_us", 100}, {"rt_fwd_progress_us", 20}, {"rt_safe_mask", 0x7f}};
+    std::string value, fix;
+    bool unreadable = false, ok = true;
+    for (const auto& k : kKnobs) {
+      std::string v = c.p.value(dir + k.name);
+      if (v.empty()) unreadable = true;
+      auto n = to_ll(v);
+      if (!n || *n != k.want) ok = false;
+      value += (value.empty() ? "" : " ") + std::string(k.name) + "=" + (v.empty() ? "?" : v);
+      std::string want = k.want == 0x7f ? "0x7f" : std::to_string(k.want);
+      fix.append(fix.empty() ? "" : "; ")
+          .append("echo ")
+          .append(want)
+          .append(" > ")
+          .append(dir)
+          .append(k.name);
+    }
+    if (unreadable)
+      c.add("jetson.tegra_mce", Severity::Info,
+            "tegra_mce knobs unreadable (debugfs not mounted, not root, or not an Orin kernel)", dir, value,
+            "mount -t debugfs none /sys/kernel/debug; then: " + fix);
+    else if (ok)
+      c.add("jetson.tegra_mce", Severity::Pass, "tegra_mce RT knobs set (100/20/0x7f)", dir, value);
+    else
+      c.add("jetson.tegra_mce", Severity::Warn,
+            "tegra_mce RT knobs not set: an RT kernel measures like a stock one", dir, value,
+            fix + "   (or: rtcell tune --apply)");
+  }
+  {
+    std::string f = "/var/lib/dpkg/status";
+    auto st = parse_dpkg_status(c.p.read(f).value_or(""));
+    std::vector<std::string> unheld, held;
+    for (auto& [pkg, status] : st) {
+      if (pkg.rfind("nvidia-l4t-kernel", 0) != 0 && pkg.rfind("nvidia-l4t-rt-kernel", 0) != 0) continue;
+      if (status.find("installed") == std::string::npos || status.find("not-installed") != std::string::npos)
+        continue;
+      (status.rfind("hold", 0) == 0 ? held : unheld).push_back(pkg);
+    }
+    bool rt = c.facts.preempt_model == "PREEMPT_RT";
+    if (held.empty() && unheld.empty())
+      c.add("jetson.apt_hold", Severity::Info, "no nvidia-l4t-kernel packages installed (custom kernel?)", f,
+            "none");
+    else if (unheld.empty())
+      c.add("jetson.apt_hold", Severity::Pass, "L4T kernel packages on hold", f, join(held, " "));
+    else
+      c.add("jetson.apt_hold", rt ? Severity::Warn : Severity::Info,
+            std::string("L4T kernel packages not on hold: apt upgrade ") +
+                (rt ? "will silently replace the RT kernel" : "may replace a custom kernel"),
+            f, join(unheld, " "), "sudo apt-mark hold " + join(unheld, " "));
+  }
+  {
+    std::string f = "/etc/docker/daemon.json";
+    auto t = c.p.read(f);
+    if (!t) {
+      c.add("jetson.docker_runtime", Severity::Info, "Docker not configured (no daemon.json)", f, "absent",
+            "sudo nvidia-ctk runtime configure --runtime=docker   # only if you use Docker");
+    } else {
+      auto j = nlohmann::json::parse(*t, nullptr, false);
+      bool ok = !j.is_discarded() && j.is_object() && j.contains("runtimes") && j["runtimes"].is_object() &&
+                j["runtimes"].contains("nvidia");
+      std::string def = (!j.is_discarded() && j.is_object() && j.contains("default-runtime") &&
+                         j["default-runtime"].is_string())
+                            ? j["default-runtime"].get<std::string>()
+                            : "";
+      if (ok)
+        c.add(
+            "jetson.docker_runtime", Severity::Pass,
+            "NVIDIA container runtime registered" + (def.empty() ? std::string() : " (default: " + def + ")"),
+            f, "runtimes.nvidia");
+      else
+        c.add("jetson.docker_runtime", Severity::Warn,
+              j.is_discarded() ? "daemon.json is not valid JSON" : "NVIDIA container runtime not registered",
+              f, shorten(*t, 80),
+              "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker");
+    }
+  }
+  {
+    std::string f = "/etc/cdi/nvidia.yaml";
+    auto t = c.p.read(f);
+    if (!t && c.p.exists("/var/run/cdi/nvidia.yaml")) {
+      f = "/var/run/cdi/nvidia.yaml";
+      t = c.p.read(f);
+    }
+    std::string fix = "sudo nvidia-ctk cdi generate --mode=csv --output=/etc/cdi/nvidia.yaml";
+    if (!t)
+      c.add("jetson.cdi", Severity::Warn,
+            "no CDI spec: podman --device nvidia.com/gpu=all fails with 'unresolvable CDI devices'", f,
+            "absent", fix);
+    else if (t->find("/dev/nvmap") != std::string::npos || t->find("nvhost") != std::string::npos ||
+             t->find("host-files-for-container") != std::string::npos)
+      c.add("jetson.cdi", Severity::Pass, "CDI spec generated for Tegra (csv mode)", f,
+            "mentions Tegra devices");
+    else
+      c.add("jetson.cdi", Severity::Warn, "CDI spec lacks Tegra devices: generated without --mode=csv", f,
+            "no /dev/nvmap or nvhost entries", fix);
+  }
+}
+
+}  // namespace
+
+std::vector<Finding> run_checks(const CheckOptions& opts) {
+  Probe probe(opts.root);
+  Ctx c{probe, opts.rt_cpus, read_host_facts(opts.root), std::nullopt, {}, false, {}, {}};
+  c.kconfig = read_kernel_config(probe, c.facts.kernel_release);
+  c.mounts = probe.read("/proc/mounts").value_or("");
+  c.jetson = probe.exists("/etc/nv_tegra_release");
+  if (c.rt) c.hk = c.facts.online_cpus.minus(*c.rt);
+  check_kernel(c);
+  check_boot(c);
+  check_runtime(c);
+  check_security(c);
+  if (c.jetson) check_jetson(c);
+  return std::move(c.out);
+}
+
+}  // namespace rtcell::host

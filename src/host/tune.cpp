@@ -1,0 +1,439 @@
+#include "host/tune.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+#include "host/check.hpp"
+#include "host/facts.hpp"
+#include "host/probe.hpp"
+#include "rtcell/error.hpp"
+#include "sys/fd.hpp"
+#include "sys/file.hpp"
+
+namespace rtcell::host {
+
+namespace {
+
+// Writes like a shell redirect (O_TRUNC), so sysfs/procfs knobs and the
+// regular files of a captured tree behave alike. Returns 0 or the errno.
+int write_knob(const std::string& path, const std::string& text) {
+  sys::Fd fd = sys::Fd::try_open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (!fd) return errno;
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  if (static_cast<size_t>(n) != text.size()) return EIO;
+  return 0;
+}
+
+struct Entry {
+  std::string path;
+  std::string previous;  // raw contents before rtcell touched it
+  bool whole_file = false;
+};
+
+struct Journal {
+  std::vector<Entry> entries;
+  bool exists = false;
+  std::string raw;  // the file's text as read, to restore on rollback
+};
+
+Journal load_journal(const std::string& file) {
+  Journal j;
+  auto text = sys::try_read_file(file);
+  if (!text) return j;
+  j.exists = true;
+  j.raw = *text;
+  auto doc = nlohmann::json::parse(*text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("entries") || !doc["entries"].is_array())
+    usage_error("tune state file " + file +
+                " is corrupt; inspect it, restore values by hand, then delete it");
+  for (auto& e : doc["entries"]) {
+    if (!e.is_object() || !e.contains("path") || !e.contains("previous") || !e["path"].is_string() ||
+        !e["previous"].is_string())
+      usage_error("tune state file " + file + " has a malformed entry; inspect it, then delete it");
+    j.entries.push_back(
+        {e["path"].get<std::string>(), e["previous"].get<std::string>(), e.value("whole_file", false)});
+  }
+  return j;
+}
+
+std::string journal_text(const std::vector<Entry>& entries, const std::string& root) {
+  nlohmann::json doc;
+  doc["version"] = 1;
+  doc["root"] = root;
+  doc["entries"] = nlohmann::json::array();
+  for (const auto& e : entries)
+    doc["entries"].push_back({{"path", e.path}, {"previous", e.previous}, {"whole_file", e.whole_file}});
+  return doc.dump(2) + "\n";
+}
+
+// Creates the missing parents of `file`; returns those it created (deepest
+// last) so a revert or rollback can remove them again.
+std::vector<std::string> make_parents(const std::string& file) {
+  std::vector<std::string> created;
+  for (size_t pos = file.find('/', 1); pos != std::string::npos; pos = file.find('/', pos + 1)) {
+    std::string dir = file.substr(0, pos);
+    if (::mkdir(dir.c_str(), 0755) == 0)
+      created.push_back(dir);
+    else if (errno != EEXIST)
+      sys_error("cannot create " + dir + " for the tune state file", errno);
+  }
+  return created;
+}
+
+void remove_dirs(const std::vector<std::string>& dirs) {
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+}
+
+bool is_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string set_env_line(const std::string& text, const std::string& key, const std::string& value) {
+  std::string out;
+  bool done = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    if (line.rfind(key + "=", 0) == 0) {
+      if (!done) out.append(key).append("=\"").append(value).append("\"\n");
+      done = true;
+    } else {
+      out += line + "\n";
+    }
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  if (!done) out += key + "=\"" + value + "\"\n";
+  return out;
+}
+
+}  // namespace
+
+std::string state_file_of(const TuneOptions& opts) {
+  return opts.state_file.empty() ? join_root(opts.root, "/var/lib/rtcell/tune.json") : opts.state_file;
+}
+
+TunePlan plan_tune(const TuneOptions& opts) {
+  Probe p(opts.root);
+  HostFacts facts = read_host_facts(opts.root);
+  const CpuSet& rt = opts.rt_cpus;
+  if (rt.empty()) usage_error("--cpus is required: the RT CPUs to tune for, e.g. --cpus 2-3");
+  if (!facts.online_cpus.empty() && !facts.online_cpus.contains(rt))
+    usage_error("--cpus " + rt.to_string() +
+                " names CPUs that are not online (online: " + facts.online_cpus.to_string() + ")");
+  CpuSet hk = facts.online_cpus.minus(rt);
+  if (hk.empty())
+    usage_error("--cpus " + rt.to_string() +
+                " leaves no CPU for housekeeping (IRQs, timers); leave at least one out");
+  const std::string hks = hk.to_string();
+
+  TunePlan plan;
+  auto want = [&](const std::string& path, const std::string& target, const std::string& why,
+                  bool skippable = false) {
+    if (!p.exists(path)) return;
+    std::string cur = p.value(path);
+    if (cur == target) {
+      ++plan.already;
+      return;
+    }
+    plan.actions.push_back({path, cur, target, why, skippable, false});
+  };
+
+  for (int cpu : rt.cpus()) {
+    std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/";
+    if (!p.exists(dir + "scaling_governor")) continue;
+    std::string avail = " " + p.value(dir + "scaling_available_governors") + " ";
+    if (avail != "  " && avail.find(" performance ") == std::string::npos) continue;
+    want(dir + "scaling_governor", "performance", "runtime.cpufreq_governor");
+  }
+  for (auto& irq : p.list("/proc/irq")) {
+    if (!is_digits(irq)) continue;
+    std::string f = "/proc/irq/" + irq + "/smp_affinity_list";
+    CpuSet aff;
+    try {
+      aff = CpuSet::parse(p.value(f));
+    } catch (const Error&) {
+      continue;
+    }
+    if (aff.intersect(rt).empty()) continue;
+    // Keep the IRQ's own housekeeping CPUs where it has some; else all of them.
+    CpuSet to = aff.minus(rt);
+    want(f, to.empty() ? hks : to.to_string(), "runtime.irq_affinity", true);
+  }
+  if (p.exists("/proc/irq/default_smp_affinity")) {
+    try {
+      CpuSet def = CpuSet::parse_mask(p.value("/proc/irq/default_smp_affinity"));
+      if (!def.intersect(rt).empty())
+        want("/proc/irq/default_smp_affinity", cpus_to_mask(def.minus(rt).empty() ? hk : def.minus(rt)),
+             "runtime.irq_affinity");
+      else
+        ++plan.already;
+    } catch (const Error&) {
+    }
+  }
+  want("/proc/sys/kernel/timer_migration", "0", "runtime.timer_migration");
+  {
+    std::string v = p.value("/proc/sys/vm/stat_interval");
+    if (!v.empty() && is_digits(v) && std::stoll(v) < 10)
+      want("/proc/sys/vm/stat_interval", "10", "runtime.stat_interval");
+    else if (!v.empty())
+      ++plan.already;
+  }
+  {
+    std::string f = "/proc/sys/kernel/watchdog_cpumask";
+    try {
+      if (p.exists(f) && !CpuSet::parse(p.value(f)).intersect(rt).empty())
+        want(f, hks, "runtime.watchdog");
+      else if (p.exists(f))
+        ++plan.already;
+    } catch (const Error&) {
+    }
+  }
+  if (opts.rt_throttling_off) want("/proc/sys/kernel/sched_rt_runtime_us", "-1", "runtime.rt_throttling");
+  {
+    const std::string dir = "/sys/kernel/debug/tegra_mce/";
+    if (p.read(dir + "rt_window_us")) {
+      // Compare numerically: the kernel may print 0x7f as 127.
+      auto set = [&](const char* name, const char* target, long long n) {
+        std::string cur = p.value(dir + name);
+        char* end = nullptr;
+        long long v = std::strtoll(cur.c_str(), &end, 0);
+        if (!cur.empty() && end && *end == '\0' && v == n)
+          ++plan.already;
+        else
+          want(dir + name, target, "jetson.tegra_mce");
+      };
+      set("rt_window_us", "100", 100);
+      set("rt_fwd_progress_us", "20", 20);
+      set("rt_safe_mask", "0x7f", 0x7f);
+    } else if (p.exists("/etc/nv_tegra_release")) {
+      plan.notes.push_back(
+          "tegra_mce knobs unreadable: mount -t debugfs none /sys/kernel/debug, then tune again");
+    }
+  }
+  if (auto cfg = p.read("/etc/default/irqbalance")) {
+    std::string next = set_env_line(*cfg, "IRQBALANCE_BANNED_CPULIST", rt.to_string());
+    if (next != *cfg) {
+      plan.actions.push_back({"/etc/default/irqbalance", "", next, "runtime.irqbalance", false, true});
+      plan.notes.push_back("restart irqbalance to pick up its banned CPUs: systemctl restart irqbalance");
+    } else {
+      ++plan.already;
+    }
+  }
+
+  std::string line;
+  for (auto& [k, v] : rt_boot_args(rt, facts.online_cpus))
+    line.append(line.empty() ? "" : " ").append(k).append("=").append(v);
+  plan.boot_line = line;
+  bool extlinux = p.exists("/boot/extlinux/extlinux.conf");
+  std::string loader = extlinux ? "/boot/extlinux/extlinux.conf" : "/etc/default/grub";
+  if (opts.write_bootargs) {
+    auto text = p.read(loader);
+    if (!text)
+      unsupported_error(
+          "--write-bootargs: neither /boot/extlinux/extlinux.conf nor /etc/default/grub exists under " +
+          opts.root + "; add the boot line by hand: " + line);
+    std::string next = extlinux ? extlinux_set_args(*text, rt_boot_args(rt, facts.online_cpus))
+                                : grub_set_args(*text, rt_boot_args(rt, facts.online_cpus));
+    if (next != *text) plan.actions.push_back({loader, "", next, "boot.loader", false, true});
+    plan.notes.push_back(extlinux ? "reboot to use the new boot arguments"
+                                  : "run update-grub (or grub2-mkconfig -o /boot/grub2/grub.cfg) and reboot");
+  } else {
+    plan.notes.push_back("boot arguments (" + loader + "): " + line + "   (or add --write-bootargs)");
+  }
+  if (p.exists("/etc/nv_tegra_release")) {
+    auto mode = parse_nvpmodel_status(p.value("/var/lib/nvpmodel/status"));
+    if (!mode || *mode != 0)
+      plan.notes.push_back("run: sudo nvpmodel -m 0   (undo: sudo nvpmodel -m " +
+                           (mode ? std::to_string(*mode) : std::string("<previous>")) + ")");
+    plan.notes.push_back(
+        "run: sudo jetson_clocks --store /var/lib/rtcell/jetson_clocks.conf && sudo jetson_clocks   (undo: "
+        "sudo "
+        "jetson_clocks --restore /var/lib/rtcell/jetson_clocks.conf)");
+  }
+  plan.notes.push_back(
+      "/dev/cpu_dma_latency: keep it open at 0 while RT work runs (rtcell run and cyclictest do); tune "
+      "cannot hold it");
+  return plan;
+}
+
+TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
+  Probe p(opts.root);
+  const std::string state = state_file_of(opts);
+  Journal old = load_journal(state);
+  std::vector<Entry> entries = old.entries;
+  auto journaled = [&](const std::string& path) {
+    return std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.path == path; });
+  };
+  // 1. Journal every value we are about to change, before changing any.
+  for (const auto& a : plan.actions) {
+    if (journaled(a.path)) continue;  // keep the ORIGINAL from an earlier --apply
+    auto raw = p.read(a.path);
+    if (!raw) sys_error("cannot read " + p.path(a.path) + " to journal it", errno ? errno : EIO);
+    entries.push_back({a.path, *raw, a.whole_file});
+  }
+  TuneResult res;
+  if (plan.actions.empty()) {
+    res.lines.push_back("nothing to change: every knob is already tuned");
+    return res;
+  }
+  std::vector<std::string> made = make_parents(state);
+  try {
+    sys::write_file_atomic(state, journal_text(entries, opts.root), 0600);
+  } catch (...) {
+    remove_dirs(made);
+    throw;
+  }
+
+  // 2. Apply in order; on a hard failure undo this run's writes in reverse.
+  std::vector<const TuneAction*> done;
+  std::vector<std::string> skipped_paths;
+  auto previous_of = [&](const std::string& path) -> const Entry* {
+    for (const auto& e : entries)
+      if (e.path == path) return &e;
+    return nullptr;
+  };
+  for (const auto& a : plan.actions) {
+    std::string full = p.path(a.path);
+    int err = 0;
+    if (a.whole_file) {
+      try {
+        struct stat st {};
+        int mode = ::stat(full.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : 0644;
+        sys::write_file_atomic(full, a.target, mode);
+      } catch (const Error& e) {
+        err = e.err() ? e.err() : EIO;
+      }
+    } else {
+      err = write_knob(full, a.target + "\n");
+    }
+    if (err == 0) {
+      done.push_back(&a);
+      res.lines.push_back("set " + a.path + " = " + (a.whole_file ? std::string("(edited)") : a.target) +
+                          "  [" + a.why + "]");
+      continue;
+    }
+    if (a.skippable && (err == EIO || err == EINVAL)) {
+      ++res.skipped;
+      skipped_paths.push_back(a.path);
+      res.lines.push_back("skipped " + a.path + ": the kernel refuses to move this IRQ (" +
+                          std::string(strerror(err)) + ")");
+      continue;
+    }
+    // Roll back.
+    std::string failed_msg;
+    for (auto it = done.rbegin(); it != done.rend(); ++it) {
+      const Entry* e = previous_of((*it)->path);
+      if (!e) continue;
+      std::string f = p.path(e->path);
+      if (e->whole_file) {
+        try {
+          sys::write_file_atomic(f, e->previous);
+        } catch (const Error&) {
+          failed_msg += " " + e->path;
+        }
+      } else if (write_knob(f, e->previous) != 0) {
+        failed_msg += " " + e->path;
+      }
+    }
+    if (old.exists)
+      sys::write_file_atomic(state, old.raw, 0600);
+    else
+      ::unlink(state.c_str());
+    remove_dirs(made);
+    std::string what = "cannot write '" + a.target + "' to " + full + " (" + strerror(err) +
+                       "); rolled back " + std::to_string(done.size()) + " change(s)";
+    if (!failed_msg.empty()) what += "; could not restore:" + failed_msg;
+    sys_error(what, err);
+  }
+  res.written = static_cast<int>(done.size());
+  // Skipped IRQs were not changed: drop their new journal entries.
+  if (!skipped_paths.empty()) {
+    std::vector<Entry> kept;
+    for (auto& e : entries) {
+      bool was_old = std::any_of(old.entries.begin(), old.entries.end(),
+                                 [&](const Entry& o) { return o.path == e.path; });
+      if (was_old || std::find(skipped_paths.begin(), skipped_paths.end(), e.path) == skipped_paths.end())
+        kept.push_back(e);
+    }
+    entries = std::move(kept);
+    if (entries.empty()) {
+      ::unlink(state.c_str());
+      remove_dirs(made);
+    } else {
+      sys::write_file_atomic(state, journal_text(entries, opts.root), 0600);
+    }
+  }
+  // A backup beside an edited boot-loader config, kept after revert too.
+  for (const auto* a : done) {
+    if (a->why != "boot.loader") continue;
+    const Entry* e = previous_of(a->path);
+    std::string bak = p.path(a->path) + ".rtcell.bak";
+    struct stat st {};
+    if (e && ::stat(bak.c_str(), &st) != 0) sys::write_file_atomic(bak, e->previous);
+    res.lines.push_back("backup of the previous " + a->path + ": " + a->path + ".rtcell.bak");
+  }
+  return res;
+}
+
+TuneResult revert_tune(const TuneOptions& opts) {
+  Probe p(opts.root);
+  const std::string state = state_file_of(opts);
+  Journal j = load_journal(state);
+  TuneResult res;
+  if (!j.exists) {
+    res.lines.push_back("nothing to revert: no tune state file " + state);
+    return res;
+  }
+  std::vector<Entry> failed;
+  std::string failed_msg;
+  for (auto it = j.entries.rbegin(); it != j.entries.rend(); ++it) {
+    std::string f = p.path(it->path);
+    auto cur = sys::try_read_file(f);
+    if (cur && *cur == it->previous) continue;  // already what it was
+    int err = 0;
+    if (it->whole_file) {
+      try {
+        struct stat st {};
+        int mode = ::stat(f.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : 0644;
+        sys::write_file_atomic(f, it->previous, mode);
+      } catch (const Error& e) {
+        err = e.err() ? e.err() : EIO;
+      }
+    } else {
+      err = write_knob(f, it->previous);
+    }
+    if (err == 0) {
+      ++res.written;
+      res.lines.push_back("restored " + it->path + " = " +
+                          (it->whole_file ? std::string("(previous file)") : sys::trim(it->previous)));
+    } else {
+      failed.insert(failed.begin(), *it);
+      failed_msg += " " + it->path + " (" + strerror(err) + ")";
+    }
+  }
+  if (!failed.empty()) {
+    sys::write_file_atomic(state, journal_text(failed, opts.root), 0600);
+    sys_error(
+        "could not restore" + failed_msg + "; the state file " + state + " keeps them for another --revert",
+        EIO);
+  }
+  ::unlink(state.c_str());
+  // Remove the directories the default state file lives in when now empty.
+  if (opts.state_file.empty()) {
+    ::rmdir(join_root(opts.root, "/var/lib/rtcell").c_str());
+  }
+  return res;
+}
+
+}  // namespace rtcell::host

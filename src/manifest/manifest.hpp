@@ -1,0 +1,120 @@
+// Cell manifests: the YAML file that describes cells for `rtcell admit`
+// (and later `rtcell run -f`, `rtcell check -f` and the emitters).
+//
+// parse() is pure (text in, structs out); load() adds the file read. Every
+// problem is thrown as rtcell::Error (Usage) whose message starts with
+// "FILE:LINE:COL: ", and an unknown key names the closest valid one. The
+// schema is in docs/manifest.md; the per-cell keys mirror the flags of
+// `rtcell run` so that a cell can be started from its declaration.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rtcell/analysis/admission.hpp"
+#include "rtcell/cpuset.hpp"
+#include "rtcell/rt/sched.hpp"
+
+namespace rtcell::manifest {
+
+struct Location {
+  std::string file;
+  int line = 0;  // 1-based
+  int column = 0;
+  std::string to_string() const;  // "file:line:col"
+};
+
+enum class TaskPolicy { Fifo, Rr, Deadline };
+
+struct TaskDecl {
+  std::string name;
+  int64_t period_ns = 0;
+  int64_t wcet_ns = 0;
+  std::optional<int64_t> deadline_ns;  // default: period
+  int64_t jitter_ns = 0;
+  int64_t blocking_ns = 0;
+  std::optional<int> priority;       // SCHED_FIFO/RR 1..99
+  std::optional<TaskPolicy> policy;  // default: from the cell's sched, else fifo
+  std::optional<int> cpu;            // default: partitioned onto the cell's cpus
+  Location where;
+};
+
+// A reservation per CPU: `runtime` every `period`, within `deadline` of the
+// period's start (Easwaran et al.'s EDP; deadline = period is Shin & Lee's
+// periodic resource). No runtime: `rtcell admit` derives the least one.
+struct BudgetDecl {
+  int64_t period_ns = 0;
+  std::optional<int64_t> runtime_ns;
+  std::optional<int64_t> deadline_ns;
+};
+
+enum class Net { Host, None };
+
+struct CellDecl {
+  std::string name;
+  Location where;
+  std::optional<CpuSet> cpus;
+  std::optional<std::string> mems;  // cpuset.mems list, e.g. "0"
+  std::optional<uint64_t> memory;   // bytes
+  std::optional<int64_t> pids_max;
+  std::optional<rt::Policy> sched;  // "fifo:80", "rr:10", "deadline:RT/DL/P", "other"
+  std::optional<int> rtprio;        // RLIMIT_RTPRIO grant, 1..99
+  std::vector<std::string> cap_add;
+  std::vector<std::string> cap_drop;
+  std::optional<int64_t> rt_runtime_ns;  // cgroup v1 cpu.rt_runtime_us (bare numbers: µs)
+  std::optional<int64_t> rt_period_ns;
+  std::optional<uint64_t> memlock;  // bytes
+  std::optional<Net> net;
+  std::optional<std::string> rootfs;
+  std::vector<std::string> devices;  // "/dev/video0" or "/dev/x:/dev/y:rw" as `rtcell run --device`
+  std::vector<std::string> volumes;  // "SRC:DST[:ro]"
+  std::vector<std::string> tmpfs;    // "/tmp" or "/tmp:size=64M"
+  std::optional<std::string> workdir;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::optional<std::string> hostname;
+  std::optional<std::string> user;     // "1000" or "1000:1000"
+  std::optional<std::string> seccomp;  // "default", "none" or a profile path
+  bool allow_prio_99 = false;
+  std::vector<std::string> command;
+  std::vector<TaskDecl> tasks;
+  std::optional<BudgetDecl> budget;
+
+  // True when the cell runs RT work: it has tasks, or a fifo/rr/deadline
+  // sched, or an rtprio grant.
+  bool is_rt() const;
+};
+
+enum class Partition { FirstFit, WorstFit, BestFit };
+
+struct Manifest {
+  std::string file;
+  std::vector<CellDecl> cells;
+  Partition partition = Partition::FirstFit;
+};
+
+// Parses manifest text; `filename` only names it in messages.
+Manifest parse(std::string_view text, const std::string& filename = "<manifest>");
+// Reads and parses `path`.
+Manifest load(const std::string& path);
+
+// The cell called `name`, or nullptr.
+const CellDecl* find_cell(const Manifest& m, std::string_view name);
+
+// Union of the cpus of the RT cells (CellDecl::is_rt): the CPUs `rtcell
+// check -f` audits for isolation.
+CpuSet rt_cpus(const Manifest& m);
+
+// The analysis model of every cell (deadline defaults to the period; the
+// policy of a task defaults to the cell's sched; a cell's base priority is
+// its sched priority, else rtprio, else 80).
+std::vector<analysis::CellSpec> to_cell_specs(const Manifest& m);
+analysis::AdmitOptions admit_options(const Manifest& m);
+
+// Levenshtein distance; the closest-key suggestion uses it.
+size_t edit_distance(std::string_view a, std::string_view b);
+
+}  // namespace rtcell::manifest

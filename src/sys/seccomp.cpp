@@ -1,0 +1,55 @@
+#include "sys/seccomp.hpp"
+
+#include <string>
+
+#include "rtcell/error.hpp"
+
+namespace rtcell::sys {
+
+SeccompFilter& SeccompFilter::operator=(SeccompFilter&& o) noexcept {
+  if (this != &o) {
+    if (ctx_ != nullptr) seccomp_release(ctx_);
+    ctx_ = std::exchange(o.ctx_, nullptr);
+    default_action_ = o.default_action_;
+  }
+  return *this;
+}
+
+SeccompFilter::~SeccompFilter() {
+  if (ctx_ != nullptr) seccomp_release(ctx_);
+}
+
+SeccompFilter SeccompFilter::create(uint32_t default_action) {
+  SeccompFilter f;
+  f.ctx_ = seccomp_init(default_action);
+  if (f.ctx_ == nullptr) usage_error("libseccomp refused the default action of the seccomp profile");
+  f.default_action_ = default_action;
+  // NO_NEW_PRIVS is ours to set (see cell/sandbox.cpp).
+  seccomp_attr_set(f.ctx_, SCMP_FLTATR_CTL_NNP, 0);
+  return f;
+}
+
+void SeccompFilter::add_rule(uint32_t action, int syscall_nr, const std::vector<scmp_arg_cmp>& args) {
+  if (action == default_action_) return;
+  int rc = seccomp_rule_add_array(ctx_, action, syscall_nr, static_cast<unsigned>(args.size()),
+                                  args.empty() ? nullptr : args.data());
+  if (rc == 0) return;
+  char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, syscall_nr);
+  std::string what = "seccomp rule for ";
+  what += name != nullptr ? name : std::to_string(syscall_nr);
+  free(name);  // NOLINT: libseccomp allocates with malloc
+  usage_error(what + " refused by libseccomp (" + std::to_string(rc) +
+              "): check its args (one comparison per argument index)");
+}
+
+int SeccompFilter::load() noexcept {
+  return seccomp_load(ctx_);
+}
+
+std::optional<int> SeccompFilter::resolve(const std::string& name) {
+  int nr = seccomp_syscall_resolve_name(name.c_str());
+  if (nr == __NR_SCMP_ERROR) return std::nullopt;
+  return nr;
+}
+
+}  // namespace rtcell::sys

@@ -1,0 +1,168 @@
+// Admission of whole cells: verdicts, diagnoses and derived parameters.
+#include <gtest/gtest.h>
+
+#include "rtcell/analysis/admission.hpp"
+#include "rtcell/analysis/fp.hpp"
+
+using namespace rtcell;
+using namespace rtcell::analysis;
+
+namespace {
+
+TaskSpec spec(const char* name, Time t, Time c, std::optional<int> prio = std::nullopt, Time d = 0,
+              TaskPolicy p = TaskPolicy::Fifo, std::optional<int> cpu = std::nullopt) {
+  TaskSpec s;
+  s.task.name = name;
+  s.task.period = t;
+  s.task.wcet = c;
+  s.task.deadline = d == 0 ? t : d;
+  s.task.priority = prio;
+  s.policy = p;
+  s.cpu = cpu;
+  return s;
+}
+
+constexpr Time us = 1000;
+constexpr Time ms = 1000 * us;
+
+}  // namespace
+
+// The control cell of examples/ros2-robot-overload.yaml, hand-worked:
+// estimator (T 3 ms, C 1.2 ms, D 2.5 ms) below loop (1 ms, 600 us):
+// R = 1.2 + 0.6·⌈R/1⌉ → 1.8, 2.4, 3.0 ms: misses by 500 us. The largest WCET
+// that fits: with R ≤ 2 ms two loop jobs interfere, C + 1.2 ms ≤ 2 ms → 800 us.
+TEST(AnalysisAdmission, RejectionNamesTaskAmountAndFix) {
+  CellSpec c;
+  c.name = "control";
+  c.cpus = CpuSet::parse("6");
+  c.tasks = {spec("loop", 1 * ms, 600 * us, 80), spec("estimator", 3 * ms, 1200 * us, 70, 2500 * us)};
+  auto r = admit({c});
+  EXPECT_FALSE(r.admitted);
+  ASSERT_TRUE(r.first_rejected);
+  const auto& v = r.cells[0];
+  ASSERT_TRUE(v.diagnosis);
+  EXPECT_EQ(v.diagnosis->task, "estimator");
+  EXPECT_EQ(v.diagnosis->cpu, 6);
+  EXPECT_EQ(v.diagnosis->miss_by, 500 * us);
+  EXPECT_EQ(v.diagnosis->max_wcet, 800 * us);
+  EXPECT_EQ(v.tasks[1].response, 3 * ms);
+  EXPECT_TRUE(v.tasks[0].ok);
+  EXPECT_FALSE(v.tasks[1].ok);
+  // Applying the fix admits the cell.
+  c.tasks[1].task.wcet = *v.diagnosis->max_wcet;
+  EXPECT_TRUE(admit({c}).admitted);
+}
+
+TEST(AnalysisAdmission, BudgetDerivedAndMinimumBudgetSuggested) {
+  CellSpec c;
+  c.name = "nav";
+  c.cpus = CpuSet::parse("4");
+  c.tasks = {spec("a", 50 * ms, 8 * ms), spec("b", 200 * ms, 40 * ms)};
+  c.budget = BudgetSpec{10 * ms, std::nullopt, std::nullopt};
+  auto r = admit({c});
+  ASSERT_TRUE(r.admitted);
+  const auto& v = r.cells[0];
+  EXPECT_FALSE(v.dedicated);
+  Time theta = v.budget_runtime;
+  ASSERT_GT(theta, 0);
+  ASSERT_TRUE(v.rt);
+  EXPECT_EQ(v.rt->period_us, 10'000);
+  EXPECT_EQ(v.rt->runtime_us, (theta + 999) / 1000);
+  // Given one nanosecond less, the cell is rejected and told the least budget.
+  c.budget->runtime = theta - 1;
+  auto r2 = admit({c});
+  EXPECT_FALSE(r2.admitted);
+  ASSERT_TRUE(r2.cells[0].diagnosis);
+  EXPECT_EQ(r2.cells[0].diagnosis->min_budget, theta);
+  EXPECT_NE(r2.cells[0].diagnosis->fix.find("raise the budget runtime"), std::string::npos);
+}
+
+TEST(AnalysisAdmission, DeadlineMonotonicThenPartitioned) {
+  CellSpec c;
+  c.name = "s";
+  c.cpus = CpuSet::parse("2-3");
+  c.base_priority = 80;
+  c.tasks = {spec("slow", 100 * ms, 60 * ms), spec("fast", 5 * ms, 3 * ms), spec("mid", 20 * ms, 6 * ms)};
+  auto r = admit({c});
+  ASSERT_TRUE(r.admitted) << r.cells[0].diagnosis->problem;
+  const auto& v = r.cells[0];
+  EXPECT_EQ(v.tasks[1].priority, 80);  // shortest deadline gets the cell's top priority
+  EXPECT_EQ(v.tasks[2].priority, 79);
+  EXPECT_EQ(v.tasks[0].priority, 78);
+  // U = 0.6 + 0.6 + 0.3 cannot share one CPU: first-fit decreasing puts
+  // slow and fast apart and mid beside slow (R_slow = 90 ms ≤ 100 ms).
+  EXPECT_NE(v.tasks[0].cpu, v.tasks[1].cpu);
+  EXPECT_EQ(v.tasks[2].cpu, v.tasks[0].cpu);
+}
+
+TEST(AnalysisAdmission, EdfCellGetsDeadlineTriples) {
+  CellSpec c;
+  c.name = "motor";
+  c.cpus = CpuSet::parse("2");
+  c.tasks = {spec("l", 1 * ms, 250 * us, std::nullopt, 0, TaskPolicy::Deadline),
+             spec("r", 1 * ms, 250 * us, std::nullopt, 0, TaskPolicy::Deadline),
+             spec("arm", 2 * ms, 900 * us, std::nullopt, 1500 * us, TaskPolicy::Deadline)};
+  auto r = admit({c});
+  ASSERT_TRUE(r.admitted);
+  EXPECT_EQ(r.cells[0].scheduler, LocalScheduler::Edf);
+  ASSERT_TRUE(r.cells[0].tasks[2].dl);
+  EXPECT_EQ(r.cells[0].tasks[2].dl->runtime, 900 * us);
+  EXPECT_EQ(r.cells[0].tasks[2].dl->deadline, 1500 * us);
+  ASSERT_TRUE(r.cells[0].dl_sum);
+  EXPECT_TRUE(r.cells[0].dl_sum->fits);
+  // U = 0.95 + more: rejected with a WCET that fits.
+  c.tasks[2].task.wcet = 1100 * us;
+  auto r2 = admit({c});
+  EXPECT_FALSE(r2.admitted);
+  ASSERT_TRUE(r2.cells[0].diagnosis);
+  ASSERT_TRUE(r2.cells[0].diagnosis->max_wcet);
+  c.tasks[2].task.wcet = *r2.cells[0].diagnosis->max_wcet;
+  EXPECT_TRUE(admit({c}).admitted);
+}
+
+TEST(AnalysisAdmission, SharedCpuWithoutBudgetIsRejected) {
+  CellSpec a;
+  a.name = "a";
+  a.cpus = CpuSet::parse("1");
+  a.tasks = {spec("t", 10 * ms, 1 * ms)};
+  CellSpec b = a;
+  b.name = "b";
+  auto r = admit({a, b});
+  EXPECT_FALSE(r.admitted);
+  ASSERT_TRUE(r.cells[0].diagnosis);
+  EXPECT_NE(r.cells[0].diagnosis->problem.find("shares CPU 1 with cell b"), std::string::npos);
+  // With budgets that fit in the CPU, both are admitted.
+  a.budget = BudgetSpec{5 * ms, 2 * ms, std::nullopt};
+  b.budget = BudgetSpec{5 * ms, 2 * ms, std::nullopt};
+  EXPECT_TRUE(admit({a, b}).admitted);
+  a.budget->runtime = 3500 * us;  // 0.7 + 0.4 > 1
+  EXPECT_FALSE(admit({a, b}).admitted);
+}
+
+TEST(AnalysisAdmission, PathologicalInputsAreAnswers) {
+  CellSpec c;
+  c.name = "x";
+  c.cpus = CpuSet::parse("0");
+  c.tasks = {spec("wcet-over-deadline", 10 * ms, 6 * ms, 5, 5 * ms)};
+  auto r = admit({c});
+  EXPECT_FALSE(r.admitted);
+  EXPECT_EQ(r.cells[0].diagnosis->max_wcet, 5 * ms);
+  c.tasks = {spec("a", 10 * ms, 7 * ms, 6), spec("b", 10 * ms, 7 * ms, 5)};  // U = 1.4
+  r = admit({c});
+  EXPECT_FALSE(r.admitted);
+  EXPECT_FALSE(r.cells[0].diagnosis->miss_by.has_value());  // unbounded: no amount claimed
+  EXPECT_EQ(r.cells[0].diagnosis->max_wcet, 3 * ms);
+}
+
+// 10 000 tasks on one CPU: answered (no partitioning search needed).
+TEST(AnalysisAdmission, TenThousandTasks) {
+  CellSpec c;
+  c.name = "big";
+  c.cpus = CpuSet::parse("3");
+  for (int i = 0; i < 10'000; ++i)
+    c.tasks.push_back(spec("t", 100 * ms + i * 10 * us, 8 * us, std::nullopt, 0, TaskPolicy::Deadline));
+  auto r = admit({c});
+  EXPECT_TRUE(r.admitted);
+  c.tasks[0].task.wcet = 50 * ms;  // U ≈ 0.55 + 0.5 > 1
+  EXPECT_FALSE(admit({c}).admitted);
+}

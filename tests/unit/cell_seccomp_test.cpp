@@ -1,0 +1,205 @@
+// Seccomp profiles for cells: rtcell's default (Docker's deny list as data)
+// and the parser of Docker's profile JSON. Pure: nothing is loaded into the
+// kernel here (integration tests do that inside real cells).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "cell/seccomp_profile.hpp"
+#include "rtcell/error.hpp"
+#include "sys/caps.hpp"
+
+namespace rtcell::cell {
+namespace {
+
+bool denies(const SeccompProfile& p, const std::string& name) {
+  return std::any_of(p.rules.begin(), p.rules.end(), [&](const SeccompRule& r) {
+    return r.action != SeccompAction::Allow &&
+           std::find(r.names.begin(), r.names.end(), name) != r.names.end();
+  });
+}
+
+ProfileContext ctx(sys::CapSet caps = {}) {
+  ProfileContext c;
+  c.caps = caps;
+  c.arch = "amd64";
+  c.kernel_major = 6;
+  c.kernel_minor = 1;
+  return c;
+}
+
+void expect_usage(const std::string& json) {
+  try {
+    parse_docker_profile(json, ctx());
+    ADD_FAILURE() << "accepted: " << json;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage) << json;
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "one line: " << e.what();
+  }
+}
+
+TEST(CellSeccomp, DefaultDeniesDockersList) {
+  auto p = default_profile({});
+  EXPECT_EQ(p.default_action, SeccompAction::Allow);
+  for (const char* s : {"mount", "umount2", "setns", "unshare", "ptrace", "kexec_load", "init_module",
+                        "finit_module", "reboot", "keyctl", "add_key", "bpf", "pivot_root",
+                        "open_by_handle_at", "clone3", "userfaultfd", "perf_event_open"})
+    EXPECT_TRUE(denies(p, s)) << s;
+  EXPECT_FALSE(denies(p, "read"));
+  EXPECT_FALSE(denies(p, "sched_setattr")) << "RT cells must be able to lower their own policy";
+  // clone is denied only with namespace flags (one rule per flag).
+  auto clone_rules = std::count_if(p.rules.begin(), p.rules.end(), [](const SeccompRule& r) {
+    return r.names == std::vector<std::string>{"clone"};
+  });
+  EXPECT_EQ(clone_rules, 7);
+  for (const auto& r : p.rules)
+    if (r.names[0] == "clone") {
+      ASSERT_EQ(r.args.size(), 1U);
+      EXPECT_EQ(r.args[0].op, SeccompArg::Op::MaskedEq);
+    }
+}
+
+TEST(CellSeccomp, DefaultAllowsWhatAddedCapsNeed) {
+  sys::CapSet caps;
+  caps.add(19);  // SYS_PTRACE
+  caps.add(22);  // SYS_BOOT
+  auto p = default_profile(caps);
+  EXPECT_FALSE(denies(p, "ptrace"));
+  EXPECT_FALSE(denies(p, "process_vm_readv"));
+  EXPECT_FALSE(denies(p, "reboot"));
+  EXPECT_TRUE(denies(p, "mount"));
+  EXPECT_TRUE(denies(p, "keyctl")) << "no capability re-enables keyrings";
+  sys::CapSet admin;
+  admin.add(21);
+  auto a = default_profile(admin);
+  EXPECT_FALSE(denies(a, "mount"));
+  EXPECT_FALSE(denies(a, "clone"));
+  EXPECT_FALSE(denies(a, "clone3"));
+}
+
+TEST(CellSeccomp, DefaultProfileCompiles) {
+  EXPECT_TRUE(build_filter(default_profile({})).valid());
+  EXPECT_TRUE(build_filter(default_profile(sys::CapSet::all())).valid());
+}
+
+TEST(CellSeccomp, ParsesDockerFormat) {
+  auto p = parse_docker_profile(R"({
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "defaultErrnoRet": 1,
+    "architectures": ["SCMP_ARCH_X86_64"],
+    "syscalls": [
+      {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+       "args": [{"index": 0, "value": 8, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["chroot"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+      {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_PTRACE"]}},
+      {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64", "x32"]}},
+      {"names": ["fancy"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "7.0"}},
+      {"names": ["old"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8"}},
+      {"names": ["not_arm"], "action": "SCMP_ACT_ALLOW", "excludes": {"arches": ["arm64"]}},
+      {"names": ["not_admin"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}}
+    ]})",
+                                ctx());
+  EXPECT_EQ(p.default_action, SeccompAction::Errno);
+  auto has = [&](const std::string& n) {
+    return std::any_of(p.rules.begin(), p.rules.end(), [&](const SeccompRule& r) {
+      return std::find(r.names.begin(), r.names.end(), n) != r.names.end();
+    });
+  };
+  EXPECT_TRUE(has("read"));
+  EXPECT_TRUE(has("personality"));
+  EXPECT_FALSE(has("ptrace")) << "includes caps the cell lacks";
+  EXPECT_TRUE(has("arch_prctl"));
+  EXPECT_FALSE(has("fancy")) << "minKernel above the running kernel";
+  EXPECT_TRUE(has("old"));
+  EXPECT_TRUE(has("not_arm"));
+  EXPECT_TRUE(has("not_admin"));
+  for (const auto& r : p.rules) {
+    if (r.names[0] == "chroot") {
+      EXPECT_EQ(r.errno_ret, 38);
+    }
+    if (r.names[0] == "personality") {
+      ASSERT_EQ(r.args.size(), 1U);
+      EXPECT_EQ(r.args[0].value, 8U);
+      EXPECT_EQ(r.args[0].op, SeccompArg::Op::Eq);
+    }
+  }
+  sys::CapSet ptrace;
+  ptrace.add(19);
+  auto q = parse_docker_profile(
+      R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["ptrace"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYS_PTRACE"]}}]})",
+      ctx(ptrace));
+  EXPECT_EQ(q.rules.size(), 1U);
+  EXPECT_TRUE(build_filter(p).valid());
+}
+
+TEST(CellSeccomp, RepeatedArgumentIndexCompiles) {
+  auto p = parse_docker_profile(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+      {"names":["personality"],"action":"SCMP_ACT_ERRNO","args":[
+        {"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":0,"value":2,"op":"SCMP_CMP_EQ"}]}]})",
+                                ctx());
+  EXPECT_TRUE(build_filter(p).valid());
+}
+
+TEST(CellSeccomp, UnknownSyscallNamesAreSkipped) {
+  auto p = parse_docker_profile(
+      R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["no_such_syscall_xyz","mount"],"action":"SCMP_ACT_ERRNO"}]})",
+      ctx());
+  EXPECT_TRUE(build_filter(p).valid());
+}
+
+TEST(CellSeccomp, MalformedProfilesAreUsageErrors) {
+  expect_usage("");
+  expect_usage("{");
+  expect_usage("[]");
+  expect_usage(R"({"syscalls":[]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_MAYBE"})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_TRACE"})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":{}})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"action":"SCMP_ACT_ERRNO"}]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"]}]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO",
+     "args":[{"index":0,"value":1,"op":"SCMP_CMP_LIKE"}]}]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO",
+     "args":[{"index":9,"value":1,"op":"SCMP_CMP_EQ"}]}]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO",
+     "args":[{"index":"zero","value":1,"op":"SCMP_CMP_EQ"}]}]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":[1],"action":"SCMP_ACT_ERRNO"}]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO",
+     "includes":{"caps":["CAP_BANANA"]}}]})");
+}
+
+TEST(CellSeccomp, KernelVersion) {
+  int ma = -1, mi = -1;
+  parse_kernel_version("6.18.0-rc1", ma, mi);
+  EXPECT_EQ(ma, 6);
+  EXPECT_EQ(mi, 18);
+  parse_kernel_version("5.10.120-tegra", ma, mi);
+  EXPECT_EQ(ma, 5);
+  EXPECT_EQ(mi, 10);
+  parse_kernel_version("garbage", ma, mi);
+  EXPECT_EQ(ma, 0);
+  EXPECT_EQ(mi, 0);
+}
+
+TEST(CellCaps, NamesAndMasks) {
+  EXPECT_EQ(sys::cap_from_name("SYS_NICE"), 23);
+  EXPECT_EQ(sys::cap_from_name("CAP_SYS_NICE"), 23);
+  EXPECT_EQ(sys::cap_from_name("cap_ipc_lock"), 14);
+  EXPECT_EQ(sys::cap_from_name("CHECKPOINT_RESTORE"), 40);
+  EXPECT_FALSE(sys::cap_from_name("NICE").has_value());
+  EXPECT_EQ(sys::cap_name(0), "CHOWN");
+  EXPECT_EQ(sys::cap_name(39), "BPF");
+  EXPECT_EQ(sys::parse_cap_mask("0000000000804000").bits(), (uint64_t{1} << 23) | (uint64_t{1} << 14));
+  EXPECT_EQ(sys::parse_cap_mask("000001ffffffffff"), sys::CapSet::all());
+  EXPECT_THROW(sys::parse_cap_mask("xyz"), Error);
+  sys::CapSet s;
+  s.add(23);
+  s.add(14);
+  EXPECT_EQ(s.names(), (std::vector<std::string>{"IPC_LOCK", "SYS_NICE"}));
+  s.remove(14);
+  EXPECT_EQ(s.names(), std::vector<std::string>{"SYS_NICE"});
+}
+
+}  // namespace
+}  // namespace rtcell::cell

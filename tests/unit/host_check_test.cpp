@@ -1,0 +1,203 @@
+// Each audit rule against the captured fixture trees (tests/fixtures/hosts/;
+// the Jetson trees are built from public documentation because no Jetson is
+// attached here -- see the README there). Table-driven: fixture x RT CPUs ->
+// the expected severity per check id.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "host/check.hpp"
+
+using namespace rtcell;
+using namespace rtcell::host;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  return std::string(RTCELL_FIXTURES) + "/hosts/" + name;
+}
+
+std::map<std::string, std::string> verdicts(const std::string& tree, const std::string& cpus) {
+  CheckOptions o;
+  o.root = fixture(tree);
+  if (!cpus.empty()) o.rt_cpus = CpuSet::parse(cpus);
+  std::map<std::string, std::string> out;
+  for (auto& f : run_checks(o)) {
+    EXPECT_EQ(out.count(f.id), 0U) << "duplicate id " << f.id;
+    out[f.id] = to_string(f.severity);
+    if (f.severity != Severity::Pass) {
+      EXPECT_FALSE(f.message.empty()) << f.id;
+    }
+    if (f.severity == Severity::Warn || f.severity == Severity::Fail) {
+      EXPECT_FALSE(f.fix.empty()) << f.id;
+    }
+  }
+  return out;
+}
+
+struct Case {
+  const char* tree;
+  const char* cpus;
+  std::map<std::string, std::string> expect;
+};
+
+class HostCheckFixtures : public ::testing::TestWithParam<Case> {};
+
+TEST_P(HostCheckFixtures, Verdicts) {
+  const Case& c = GetParam();
+  auto got = verdicts(c.tree, c.cpus);
+  for (auto& [id, sev] : c.expect) {
+    ASSERT_TRUE(got.count(id)) << c.tree << ": no finding " << id;
+    EXPECT_EQ(got[id], sev) << c.tree << ": " << id;
+  }
+}
+
+const Case kCases[] = {
+    {"jetson-agx-orin-jp6-stock",
+     "4-11",
+     {{"kernel.preempt_rt", "warn"},
+      {"kernel.hz", "warn"},
+      {"kernel.nohz_full", "warn"},
+      {"kernel.rt_group_sched", "pass"},
+      {"kernel.cgroup_layout", "info"},
+      {"kernel.sched_deadline", "pass"},
+      {"kernel.tracers", "info"},
+      {"boot.isolcpus", "warn"},
+      {"boot.nohz_full", "warn"},
+      {"boot.rcu_nocbs", "warn"},
+      {"boot.irqaffinity", "warn"},
+      {"boot.kthread_cpus", "info"},
+      {"runtime.timer_migration", "warn"},
+      {"runtime.stat_interval", "warn"},
+      {"runtime.watchdog", "warn"},
+      {"runtime.swap", "warn"},
+      {"runtime.thp", "warn"},
+      {"runtime.irqbalance", "pass"},
+      {"runtime.irq_affinity", "warn"},
+      {"runtime.cpufreq_governor", "warn"},
+      {"runtime.cpufreq_range", "warn"},
+      {"runtime.cpuidle", "warn"},
+      {"runtime.kthreads", "warn"},
+      {"security.apparmor", "pass"},
+      {"jetson.l4t", "pass"},
+      {"jetson.kernel_match", "pass"},
+      {"jetson.localversion", "pass"},
+      {"jetson.nvpmodel", "warn"},
+      {"jetson.clocks", "warn"},
+      {"jetson.tegra_mce", "info"},
+      {"jetson.apt_hold", "info"},
+      {"jetson.docker_runtime", "pass"},
+      {"jetson.cdi", "warn"}}},
+    {"jetson-agx-orin-jp6-rt-tuned",
+     "4-11",
+     {{"kernel.preempt_rt", "pass"},
+      {"kernel.hz", "pass"},
+      {"kernel.nohz_full", "pass"},
+      {"kernel.tracers", "pass"},
+      {"boot.isolcpus", "pass"},
+      {"boot.nohz_full", "pass"},
+      {"boot.rcu_nocbs", "pass"},
+      {"boot.irqaffinity", "pass"},
+      {"boot.kthread_cpus", "pass"},
+      {"boot.loader", "pass"},
+      {"runtime.timer_migration", "pass"},
+      {"runtime.stat_interval", "pass"},
+      {"runtime.watchdog", "pass"},
+      {"runtime.swap", "pass"},
+      {"runtime.thp", "pass"},
+      {"runtime.irq_affinity", "pass"},
+      {"runtime.cpufreq_governor", "pass"},
+      {"runtime.cpufreq_range", "pass"},
+      {"runtime.cpuidle", "pass"},
+      {"runtime.kthreads", "info"},
+      {"jetson.nvpmodel", "pass"},
+      {"jetson.clocks", "pass"},
+      {"jetson.tegra_mce", "pass"},
+      {"jetson.apt_hold", "pass"},
+      {"jetson.cdi", "pass"},
+      {"jetson.kernel_match", "pass"}}},
+    {"jetson-orin-nx-jp5",
+     "2-7",
+     {{"kernel.preempt_rt", "warn"},
+      {"kernel.cgroup_layout", "info"},
+      {"kernel.rt_group_sched", "info"},
+      {"runtime.irqbalance", "warn"},
+      {"jetson.l4t", "pass"},
+      {"jetson.kernel_match", "pass"},
+      {"jetson.nvpmodel", "warn"},
+      {"jetson.cdi", "warn"}}},
+    {"x86-preempt-rt-server",
+     "2-7",
+     {{"kernel.preempt_rt", "pass"},
+      {"kernel.hz", "warn"},
+      {"kernel.nohz_full", "pass"},
+      {"kernel.tracers", "info"},
+      {"boot.isolcpus", "pass"},
+      {"boot.irqaffinity", "pass"},
+      {"boot.kthread_cpus", "info"},
+      {"runtime.irqbalance", "pass"},
+      {"runtime.irq_affinity", "warn"},
+      {"runtime.cpuidle", "warn"},
+      {"runtime.kthreads", "info"},
+      {"runtime.cpufreq_governor", "pass"}}},
+    {"x86-preempt-rt-server",
+     "",
+     {{"boot.isolcpus", "info"},
+      {"runtime.irq_affinity", "info"},
+      {"runtime.kthreads", "info"},
+      {"runtime.irqbalance", "warn"}}},
+    {"this-vm",
+     "1",
+     {{"kernel.preempt_rt", "fail"},
+      {"kernel.cgroup_layout", "info"},
+      {"kernel.rt_group_sched", "info"},
+      {"kernel.hz", "warn"},
+      {"kernel.nohz_full", "warn"},
+      {"boot.isolcpus", "warn"},
+      {"runtime.swap", "pass"},
+      {"runtime.thp", "pass"},
+      {"runtime.cpufreq_governor", "info"},
+      {"runtime.irq_affinity", "warn"},
+      {"runtime.cpu_dma_latency", "pass"}}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Trees, HostCheckFixtures, ::testing::ValuesIn(kCases), [](const auto& info) {
+  std::string n = std::string(info.param.tree) + (info.param.cpus[0] ? "_rt" : "_nocpus");
+  for (auto& ch : n)
+    if (ch == '-') ch = '_';
+  return n;
+});
+
+}  // namespace
+
+TEST(HostCheck, JetsonChecksOnlyOnJetson) {
+  auto got = verdicts("x86-preempt-rt-server", "2-7");
+  EXPECT_EQ(got.count("jetson.l4t"), 0U);
+  auto jet = verdicts("jetson-orin-nx-jp5", "2-7");
+  EXPECT_EQ(jet.count("jetson.l4t"), 1U);
+}
+
+TEST(HostCheck, IdsAreKnownAndOrdered) {
+  CheckOptions o;
+  o.root = fixture("jetson-agx-orin-jp6-stock");
+  o.rt_cpus = CpuSet::parse("4-11");
+  auto findings = run_checks(o);
+  const auto& ids = check_ids();
+  ASSERT_EQ(findings.size(), ids.size());  // the Jetson tree produces every check
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(findings[i].id, ids[i]);
+}
+
+TEST(HostCheck, EmptyRootGivesInfoNotCrash) {
+  // A root with nothing in it: every reader must cope (unreadable = evidence).
+  CheckOptions o;
+  o.root = "/nonexistent-rtcell-root";
+  auto findings = run_checks(o);
+  EXPECT_FALSE(findings.empty());
+}
+
+TEST(HostCheck, BootArgs) {
+  auto args = rt_boot_args(CpuSet::parse("2-3"), CpuSet::parse("0-3"));
+  ASSERT_EQ(args.size(), 5U);
+  EXPECT_EQ(args[0].second, "managed_irq,domain,2-3");
+  EXPECT_EQ(args[3], (std::pair<std::string, std::string>{"irqaffinity", "0-1"}));
+}
