@@ -8,11 +8,22 @@
 
 namespace rtcell::measure {
 
+namespace {
+
+extern "C" void ignore_signal(int) {}
+
+}  // namespace
+
 StopSignals::StopSignals() {
   sigemptyset(&set_);
   sigaddset(&set_, SIGINT);
   sigaddset(&set_, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  struct sigaction sa {};
+  sa.sa_handler = ignore_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int_);
+  sigaction(SIGTERM, &sa, &old_term_);
 }
 
 StopSignals::~StopSignals() {
@@ -21,6 +32,8 @@ StopSignals::~StopSignals() {
   const timespec zero{0, 0};
   while (sigtimedwait(&set_, nullptr, &zero) > 0) {
   }
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
   pthread_sigmask(SIG_SETMASK, &old_, nullptr);
 }
 

@@ -78,3 +78,21 @@ TEST(MeasureStopSignals, RestoresTheMaskAndDropsLeftovers) {
   sigpending(&pending);
   EXPECT_FALSE(sigismember(&pending, SIGTERM));
 }
+
+TEST(MeasureStopSignals, SeesASignalEvenWhenItWasIgnored) {
+  // A command started in the background by a script inherits SIG_IGN for
+  // SIGINT; an ignored signal never becomes pending unless we take it over.
+  struct sigaction ign {
+  }, old{};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ign, &old);
+  {
+    measure::StopSignals signals;
+    ASSERT_EQ(raise(SIGINT), 0);
+    EXPECT_EQ(signals.wait(1'000'000'000), SIGINT);
+  }
+  struct sigaction now {};
+  sigaction(SIGINT, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_IGN);  // restored
+  sigaction(SIGINT, &old, nullptr);
+}
