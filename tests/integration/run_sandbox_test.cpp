@@ -230,7 +230,8 @@ TEST_F(RunSandbox, SeccompUnconfined) {
 TEST_F(RunSandbox, RepeatableOptionsBeforeDashDashKeepTheCommandsFlags) {
   // CLI11 lets a vector option swallow words; the command's own dash flags
   // after "--" must still reach the command.
-  Result r = run({"run", "-q", "--env", "A=1", "--cap-add", "IPC_LOCK", "--", kProbe, "try", "sched_fifo", "-x"});
+  Result r =
+      run({"run", "-q", "--env", "A=1", "--cap-add", "IPC_LOCK", "--", kProbe, "try", "sched_fifo", "-x"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("try=sched_fifo result=fail", 0), 0U) << r.out << r.err;
 }
@@ -238,8 +239,8 @@ TEST_F(RunSandbox, RepeatableOptionsBeforeDashDashKeepTheCommandsFlags) {
 TEST_F(RunSandbox, RtcellLatencyRunsInACell) {
   // The Table-3 "container" rows: rtcell latency inside a cell, its priority
   // granted by --sched (no CAP_SYS_NICE), memory locked with IPC_LOCK.
-  Result r = run({"run", "-q", "--sched", "fifo:80", "--cap-add", "IPC_LOCK", "--", kRtcell, "latency", "-t", "1",
-                  "-l", "200", "-i", "1000", "-q", "--default-system", "--json", "-"});
+  Result r = run({"run", "-q", "--sched", "fifo:80", "--cap-add", "IPC_LOCK", "--", kRtcell, "latency", "-t",
+                  "1", "-l", "200", "-i", "1000", "-q", "--default-system", "--json", "-"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["total"]["policy"], "fifo:80");
