@@ -110,10 +110,8 @@ Run setup(CLI::App& app) {
   app.add_flag("--quiet,-q", f->quiet, "do not print notes (warnings still print)");
   return [f]() {
     cell::PreparedRun run = cell::prepare(to_spec(*f));
-    for (const auto& w : run.warnings) warn(w);
-    if (!f->quiet)
-      for (const auto& n : run.notes) note(n);
     cell::RunHooks hooks;
+    hooks.warn = [](const std::string& w) { warn(w); };
     if (!f->quiet) hooks.note = [](const std::string& n) { note(n); };
     std::cout.flush();
     return cell::run_cell(run, hooks);

@@ -269,6 +269,8 @@ TEST_F(RunSandbox, BadInputFailsBeforeAnythingExists) {
       {{"--volume", "relative:/mnt"}, 2},
       {{"--tmpfs", "/no/such/dir"}, 2},
       {{"--rt-period", "1000"}, 2},
+      {{"--sched", "fifo:10", "--rt-runtime", "2000000"}, 2},
+      {{"--memory", "1"}, 2},
       {{"--user", "nobody"}, 2},
       {{"--net", "bridge"}, 2},
   };
