@@ -160,6 +160,9 @@ cell::RunSpec to_spec(const RunFlags& f) {
 }
 
 Run setup(CLI::App& app) {
+  // Repeatable options take one value per use (--env A --env B): CLI11 lets a
+  // vector option swallow following words otherwise, and then mis-parses
+  // what follows "--".
   auto f = std::make_shared<RunFlags>();
   app.add_option("command", f->command, "the command and its arguments, after -- (with -f: optional)");
   app.add_option("-f,--file", f->file_cell,
@@ -180,15 +183,18 @@ Run setup(CLI::App& app) {
   app.add_option("--rt-runtime", f->rt_runtime, "RT group budget per period (us) on cgroup v1/hybrid");
   app.add_option("--rt-period", f->rt_period, "RT group period (us, default 1000000)");
   app.add_flag("--allow-prio-99", f->allow_prio_99, "allow priority 99 in --sched/--rtprio");
-  app.add_option("--cap-add", f->cap_add, "add a capability (default set is empty); repeatable");
-  app.add_option("--cap-drop", f->cap_drop, "drop a capability (after --cap-add ALL); repeatable");
+  app.add_option("--cap-add", f->cap_add, "add a capability (default set is empty); repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--cap-drop", f->cap_drop, "drop a capability (after --cap-add ALL); repeatable")
+      ->allow_extra_args(false);
   app.add_option("--net", f->net, "host (default) or none")->check(CLI::IsMember({"host", "none"}));
   app.add_option("--rootfs", f->rootfs, "root filesystem directory (default: the host's / read-only)");
-  app.add_option("--device", f->devices, "pass a device: /dev/X[:rwm]; repeatable");
-  app.add_option("--volume,-v", f->volumes, "bind mount SRC:DST[:ro]; repeatable");
-  app.add_option("--tmpfs", f->tmpfs, "mount a tmpfs at DST; repeatable");
+  app.add_option("--device", f->devices, "pass a device: /dev/X[:rwm]; repeatable")->allow_extra_args(false);
+  app.add_option("--volume,-v", f->volumes, "bind mount SRC:DST[:ro]; repeatable")->allow_extra_args(false);
+  app.add_option("--tmpfs", f->tmpfs, "mount a tmpfs at DST; repeatable")->allow_extra_args(false);
   app.add_option("--workdir,-w", f->workdir, "working directory in the cell (default /)");
-  app.add_option("--env,-e", f->env, "KEY=VALUE, or KEY to copy it from here; repeatable");
+  app.add_option("--env,-e", f->env, "KEY=VALUE, or KEY to copy it from here; repeatable")
+      ->allow_extra_args(false);
   app.add_option("--hostname", f->hostname, "hostname in the cell (default the cell id)");
   app.add_option("--user,-u", f->user, "UID[:GID] to run as (default 65534:65534)");
   app.add_option("--seccomp", f->seccomp, "default, unconfined, or a Docker profile FILE.json");
@@ -204,10 +210,8 @@ Run setup(CLI::App& app) {
     cell::PreparedRun run = cell::prepare(to_spec(*f));
     if (!f->quiet)
       for (const auto& n : manifest_notes) note(n);
-    for (const auto& w : run.warnings) warn(w);
-    if (!f->quiet)
-      for (const auto& n : run.notes) note(n);
     cell::RunHooks hooks;
+    hooks.warn = [](const std::string& w) { warn(w); };
     if (!f->quiet) hooks.note = [](const std::string& n) { note(n); };
     std::cout.flush();
     return cell::run_cell(run, hooks);
