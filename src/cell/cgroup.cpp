@@ -423,6 +423,7 @@ struct Cgroup::State {
   // the cell may take it down (a child's destructors must not remove the
   // groups its parent still uses).
   pid_t owner = 0;
+  sys::DirLock alive;  // shared flock on the first leaf while the cell lives
 };
 
 namespace {
@@ -443,6 +444,7 @@ std::string undo(Cgroup::State& s) {
       return false;
     }
   };
+  s.alive.release();
   // 1. The cell's RT budget back to 0 before its group goes (the kernel would
   //    drop it with the group too; doing it first keeps the order explicit).
   if (!s.rt_leaf.empty() && path_exists(s.rt_leaf)) try_write(s.rt_leaf + "/cpu.rt_runtime_us", "0");
@@ -527,6 +529,7 @@ void build_v1(Cgroup::State& s) {
     if (rc != 0) sys_error("cannot create cgroup " + leaf, rc);
     s.made.push_back({leaf, true, true});
     s.leaves.push_back(leaf);
+    if (!s.alive.held()) s.alive = sys::DirLock::acquire(leaf, true);
     std::string up = level_path(h, plan.parent, plan.parent.size());
     if (h.name == "cpuset") {
       s.fs->write(leaf + "/cpuset.cpus",
@@ -591,6 +594,7 @@ void build_v2(Cgroup::State& s) {
   if (rc != 0) sys_error("cannot create cgroup " + leaf, rc);
   s.made.push_back({leaf, true, true});
   s.leaves.push_back(leaf);
+  s.alive = sys::DirLock::acquire(leaf, true);
   if (!req.cpus.empty()) s.fs->write(leaf + "/cpuset.cpus", req.cpus.to_string());
   if (!req.mems.empty()) s.fs->write(leaf + "/cpuset.mems", req.mems);
   if (req.memory_bytes) s.fs->write(leaf + "/memory.max", std::to_string(*req.memory_bytes));
@@ -764,6 +768,14 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
   int first_errno = 0;
   for (const auto& id : ids) {
     bool idle = true;
+    // A live rtcell holds a shared flock on its cell's group from creation
+    // on, before any process is attached; a killed one holds nothing.
+    for (const auto& h : hs) {
+      std::string g = level_path(h, parts, parts.size()) + "/" + id;
+      if (!path_exists(g)) continue;
+      idle = sys::DirLock::try_acquire(g).held();
+      break;
+    }
     for (const auto& h : hs) {
       std::string g = level_path(h, parts, parts.size()) + "/" + id;
       if (path_exists(g) && (!procs_empty(g) || !subdirs(g).empty())) idle = false;

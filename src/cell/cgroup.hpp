@@ -143,8 +143,9 @@ CgroupLayout detect_layout(const std::string& root = "/sys/fs/cgroup");
 // rtcell gc: removes <parent>/<id> groups with no live process in any
 // controller (cgroup.procs empty everywhere), gives their RT budgets back and
 // removes an rtcell-named parent left empty. Returns the removed group paths
-// (relative to the controller roots, e.g. "rtcell/1234"). Do not run it while
-// a cell is starting: a group is empty between create() and attach().
+// (relative to the controller roots, e.g. "rtcell/1234"). A group whose
+// rtcell is alive is never taken, even before attach(): the live Cgroup holds
+// a shared flock on it (sys::DirLock).
 std::vector<std::string> collect_garbage(const std::string& parent = "rtcell",
                                          const std::string& root = "/sys/fs/cgroup");
 std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs);

@@ -73,14 +73,22 @@ void attach_device_program(const std::string& cgroup_dir, const Fd& prog) {
   }
 }
 
-DirLock DirLock::acquire(const std::string& dir) {
+DirLock DirLock::acquire(const std::string& dir, bool shared) {
   DirLock lock;
   lock.fd_ = Fd::open(dir, O_RDONLY | O_DIRECTORY);
   int rc;
   do {
-    rc = ::flock(lock.fd_.get(), LOCK_EX);
+    rc = ::flock(lock.fd_.get(), shared ? LOCK_SH : LOCK_EX);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) sys_error("cannot lock " + dir, errno);
+  return lock;
+}
+
+DirLock DirLock::try_acquire(const std::string& dir) noexcept {
+  DirLock lock;
+  lock.fd_ = Fd::try_open(dir, O_RDONLY | O_DIRECTORY);
+  if (!lock.fd_) return lock;
+  if (::flock(lock.fd_.get(), LOCK_EX | LOCK_NB) != 0) lock.fd_.reset();
   return lock;
 }
 

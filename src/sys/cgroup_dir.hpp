@@ -33,12 +33,18 @@ Fd load_device_program(const bpf_insn* insns, size_t count);
 // alive after the fd is closed; rmdir of the group frees it.
 void attach_device_program(const std::string& cgroup_dir, const Fd& prog);
 
-// An exclusive flock(2) on a directory; released by the destructor.
+// An flock(2) on a directory; released by the destructor. A live cell also
+// holds a shared one on its own group, so `rtcell gc` can tell a cell whose
+// rtcell is alive (lock held, even before any process is attached) from the
+// leftover of a killed one (the kernel dropped the lock with the process).
 class DirLock {
  public:
   DirLock() = default;
   // Blocks until the lock is held; throws rtcell::Error naming the path.
-  static DirLock acquire(const std::string& dir);
+  static DirLock acquire(const std::string& dir, bool shared = false);
+  // Exclusive, non-blocking: an empty DirLock when someone else holds any
+  // lock on `dir` (or it cannot be opened).
+  static DirLock try_acquire(const std::string& dir) noexcept;
   bool held() const noexcept { return fd_.valid(); }
   void release() noexcept { fd_.reset(); }  // closing the fd drops the flock
 

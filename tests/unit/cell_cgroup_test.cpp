@@ -494,3 +494,13 @@ TEST(CellCgroupDevices, EmptyListDeniesEverythingAndAllAllowsAll) {
   EXPECT_EQ(run_filter(all, kBlk, kR | kW | kM, 8, 0), 1);
   EXPECT_EQ(run_filter(all, kChr, kR, 1, 1), 1);
 }
+
+TEST_F(FakeV2Root, GcKeepsAStartingCellWhoseRtcellIsAlive) {
+  // Between create() and attach() the group has no process; the creator's
+  // shared flock on it is what tells gc that it is not a leftover.
+  Cgroup starting = Cgroup::create(request("starting"), root_, fs_);
+  EXPECT_TRUE(collect_garbage("rtcell", root_, fs_).empty());
+  EXPECT_TRUE(fs::exists(root_ + "/rtcell/starting"));
+  starting.destroy();
+  EXPECT_FALSE(fs::exists(root_ + "/rtcell"));
+}
