@@ -13,6 +13,7 @@
 #include "benchrun/child.hpp"
 #include "benchrun/container.hpp"
 #include "host/facts.hpp"
+#include "measure/dma_latency.hpp"
 #include "report/render.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
@@ -82,6 +83,7 @@ class Runner {
   int64_t max_so_far_ns_ = -1;
   bool interrupted_ = false;
   std::unique_ptr<ContainerHost> containers_;
+  measure::DmaLatencyRequest dma_;
 };
 
 // The verbs this rtcell offers, from the "Subcommands:" list of --help: a
@@ -132,7 +134,8 @@ void Runner::collect_checks() {
     run_.checks_note = "rtcell check not available";
     return;
   }
-  Captured c = run_capture({opt_.rtcell_bin, "check", "--json"}, opt_.work_dir, sp_, 60'000);
+  Captured c = run_capture({opt_.rtcell_bin, "check", "--cpus", opt_.cpus.to_string(), "--json"},
+                           opt_.work_dir, sp_, 60'000);
   // check exits 1 when a rule fails: that is a verdict, not an error.
   if (WIFEXITED(c.status) && WEXITSTATUS(c.status) <= 1) {
     try {
@@ -188,7 +191,13 @@ std::vector<std::string> Runner::row_command(const RowSpec& spec, const std::str
     case RowKind::Cell:
     case RowKind::CellNetns:
       // The cell's stdout is the probe's stdout: the JSON comes back on it.
-      argv = {opt_.rtcell_bin, "run", "--cpus", opt_.cpus.to_string(), "--sched", "fifo:" + prio};
+      // IPC_LOCK: the probe locks its memory (mlockall) as it does natively,
+      // and the 8 MiB RLIMIT_MEMLOCK default is far below what it maps.
+      // (The repeatable option goes first: rtcell run's parser, CLI11 2.1,
+      // misreads the command's own dash-arguments after `--` when a vector
+      // option is the last one before it.)
+      argv = {opt_.rtcell_bin,       "run",     "--cap-add=IPC_LOCK", "--cpus",
+              opt_.cpus.to_string(), "--sched", "fifo:" + prio,       "-q"};
       if (spec.kind == RowKind::CellNetns) {
         argv.emplace_back("--net");
         argv.emplace_back("none");
@@ -228,8 +237,6 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
   o.stderr_path = err_file;
   row.command = join_args(o.argv);
 
-  log("row " + std::to_string(step) + "/" + std::to_string(steps) + " " + tag + " (" + spec.label +
-      "): started, " + seconds(opt_.duration_ns) + " on CPUs " + opt_.cpus.to_string());
   Child child;
   try {
     child = Child::spawn(o);
@@ -239,6 +246,9 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
     log("row " + tag + ": failed: " + row.reason);
     return;
   }
+  log("row " + std::to_string(step) + "/" + std::to_string(steps) + " " + tag + " (" + spec.label +
+      "): started, " + seconds(opt_.duration_ns) + " on CPUs " + opt_.cpus.to_string() + " (process group " +
+      std::to_string(child.pid()) + ")");
   const int64_t start = monotonic_ns();
   bool forwarded = false;
   bool killed = false;
@@ -329,6 +339,17 @@ report::BenchRun Runner::run() {
   run_.host = host_facts_json(opt_.cpus);
 
   check_prerequisites();
+  // Hold the PM-QoS request at 0 for the whole run, as a cell supervisor
+  // should (DESIGN.md: without it a container's wake-ups pay for deep idle
+  // states and "the container cost" is an idle-state cost). Natively the
+  // probe holds it too; inside a cell the device is root-only and missing.
+  try {
+    dma_ = measure::DmaLatencyRequest::hold(0);
+    run_.config["dma_latency"] = "held at 0 us by rtcell bench for every row";
+  } catch (const Error& e) {
+    run_.config["dma_latency"] = std::string("not held: ") + e.what();
+    log(std::string("note: /dev/cpu_dma_latency not held: ") + e.what());
+  }
   for (const auto& r : opt_.rows)
     if (r.kind == RowKind::PodmanRunc || r.kind == RowKind::PodmanCrun) {
       if (!containers_) containers_ = std::make_unique<ContainerHost>();

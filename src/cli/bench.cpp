@@ -203,7 +203,6 @@ int run_bench_verb(const BenchFlags& f) {
     std::cerr << report::render_table(run);
   } else {
     std::cout << report::render_host_lines(run) << '\n' << report::render_table(run);
-    if (run.checks.is_null()) std::cout << "checks: " << run.checks_note << '\n';
   }
   if (!f.html.empty()) {
     std::string index = report::write_html_report(f.html, run);

@@ -145,17 +145,20 @@ void checks_section(std::ostringstream& o, const BenchRun& run) {
     o << "<pre>" << xml_escape(run.checks.dump(2)) << "</pre>";
     return;
   }
-  o << "<table class=\"checks\"><tr><th>check</th><th>verdict</th><th>detail</th></tr>";
+  if (run.checks.contains("verdict"))
+    o << "<p>Verdict: <b>" << xml_escape(json_scalar(run.checks.at("verdict"))) << "</b></p>";
+  o << "<table class=\"checks\"><tr><th>check</th><th>verdict</th><th>detail</th><th>fix</th></tr>";
   for (const auto& c : *list) {
     auto pick = [&](std::initializer_list<const char*> keys) -> std::string {
       for (const char* k : keys)
         if (c.is_object() && c.contains(k)) return json_scalar(c.at(k));
       return "";
     };
-    std::string verdict = pick({"status", "verdict", "result", "level"});
+    std::string verdict = pick({"severity", "status", "verdict", "result", "level"});
     o << "<tr class=\"v-" << xml_escape(verdict) << "\"><td>" << xml_escape(pick({"id", "name", "title"}))
       << "</td><td>" << xml_escape(verdict) << "</td><td>"
-      << xml_escape(pick({"message", "detail", "summary", "why"})) << "</td></tr>";
+      << xml_escape(pick({"message", "detail", "summary", "why"})) << "</td><td>" << xml_escape(pick({"fix"}))
+      << "</td></tr>";
   }
   o << "</table>";
 }

@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "report/render.hpp"
@@ -103,6 +104,18 @@ std::string render_host_lines(const BenchRun& run) {
       << run.config.value("policy", "fifo:80") << ", interval " << run.config.value("interval_us", 0)
       << " µs, " << run.config.value("duration_s", 0.0) << " s per row x " << run.config.value("repeat", 1)
       << "; load: " << run.config.value("load_description", "") << '\n';
+  if (run.checks.is_object() && run.checks.contains("checks") && run.checks.at("checks").is_array()) {
+    std::map<std::string, int> by;
+    for (const auto& c : run.checks.at("checks"))
+      if (c.is_object() && c.contains("severity") && c.at("severity").is_string())
+        ++by[c.at("severity").get<std::string>()];
+    o << "checks: " << (run.checks.contains("verdict") ? run.checks.at("verdict").dump() : std::string("?"));
+    for (const char* sev : {"fail", "warn", "pass", "info"})
+      if (by.count(sev)) o << ", " << by[sev] << ' ' << sev;
+    o << " (rtcell check)\n";
+  } else if (!run.checks_note.empty()) {
+    o << "checks: " << run.checks_note << '\n';
+  }
   return o.str();
 }
 

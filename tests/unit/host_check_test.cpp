@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <ostream>
 
 #include "host/check.hpp"
 
@@ -40,6 +41,11 @@ struct Case {
   const char* cpus;
   std::map<std::string, std::string> expect;
 };
+
+// Names the case in gtest output instead of dumping the struct's bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.tree << " --cpus '" << c.cpus << "'";
+}
 
 class HostCheckFixtures : public ::testing::TestWithParam<Case> {};
 
@@ -200,4 +206,15 @@ TEST(HostCheck, BootArgs) {
   ASSERT_EQ(args.size(), 5U);
   EXPECT_EQ(args[0].second, "managed_irq,domain,2-3");
   EXPECT_EQ(args[3], (std::pair<std::string, std::string>{"irqaffinity", "0-1"}));
+}
+
+TEST(HostCheck, DynamicModelFromBuildDefaultWithoutDebugfs) {
+  // this-vm: PREEMPT_DYNAMIC, CONFIG_PREEMPT_NONE=y, no preempt= and no debugfs.
+  CheckOptions o;
+  o.root = fixture("this-vm");
+  for (auto& f : run_checks(o)) {
+    if (f.id != "kernel.preempt_rt") continue;
+    EXPECT_EQ(f.severity, Severity::Fail);
+    EXPECT_NE(f.message.find("build default 'none'"), std::string::npos) << f.message;
+  }
 }

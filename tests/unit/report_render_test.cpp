@@ -171,15 +171,21 @@ TEST(ReportHtml, IsWellFormedWithOnePlotPerRowWithData) {
 TEST(ReportHtml, RendersCheckVerdictsAsATable) {
   BenchRun run = testdata::bench_run();
   run.checks = {{"checks",
-                 {{{"id", "preempt_rt"}, {"status", "fail"}, {"message", "kernel is not PREEMPT_RT"}},
-                  {{"id", "isolcpus"}, {"status", "warn"}, {"message", "no isolated CPUs"}}}}};
+                 {{{"id", "preempt_rt"},
+                   {"severity", "fail"},
+                   {"message", "kernel is not PREEMPT_RT"},
+                   {"fix", "boot an RT kernel"}},
+                  {{"id", "isolcpus"}, {"severity", "warn"}, {"message", "no isolated CPUs"}}}},
+                {"verdict", "fail"}};
   std::string html = render_html(run);
   std::map<std::string, int> el;
   ASSERT_EQ(xml_check(html, el), "");
-  EXPECT_NE(
-      html.find("<tr class=\"v-fail\"><td>preempt_rt</td><td>fail</td><td>kernel is not PREEMPT_RT</td>"),
-      std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"v-fail\"><td>preempt_rt</td><td>fail</td><td>kernel is not "
+                      "PREEMPT_RT</td><td>boot an RT kernel</td>"),
+            std::string::npos);
   EXPECT_EQ(el["table"], 2);
+  EXPECT_NE(render_host_lines(run).find("checks: \"fail\", 1 fail, 1 warn (rtcell check)"), std::string::npos)
+      << render_host_lines(run);
 }
 
 TEST(ReportSvg, HistogramUsesALogCountAxis) {
