@@ -366,6 +366,11 @@ class SignalMask {
 
 }  // namespace
 
+void block_cell_signals() {
+  const sigset_t set = supervised_signals();
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) sys_error("sigprocmask", errno);
+}
+
 int run_cell(const PreparedRun& r, const RunHooks& hooks) {
   const sigset_t set = supervised_signals();
   SignalMask mask(set);
@@ -426,6 +431,15 @@ int run_cell(const PreparedRun& r, const RunHooks& hooks) {
     throw;
   }
 #endif
+  // Stopped before the command started: nothing to relay it to; tear down.
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int sg : kForwarded) sigaddset(&stop, sg);
+  const timespec now{0, 0};
+  if (int sg = ::sigtimedwait(&stop, nullptr, &now); sg > 0) {
+    init.kill_and_reap();
+    return 128 + sg;
+  }
   if (::write(go.w.get(), "g", 1) != 1) sys_error("cannot start the cell", errno);
   go.w.reset();
 

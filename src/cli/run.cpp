@@ -200,6 +200,7 @@ Run setup(CLI::App& app) {
   app.add_option("--seccomp", f->seccomp, "default, unconfined, or a Docker profile FILE.json");
   app.add_flag("--quiet,-q", f->quiet, "do not print notes (warnings still print)");
   return [f]() {
+    cell::block_cell_signals();
     if (!trailing_args().empty()) {
       if (!f->command.empty()) usage_error("give the command once: either before or after --, not both");
       f->command = trailing_args();
