@@ -259,9 +259,19 @@ void mark_fds_cloexec() {
 
 void ignore_signal(int) {}
 
+// Without a terminal, the cell (init and command) gets a process group of its
+// own: a signal sent to rtcell's group (kill -INT -PGID, as a bench runner
+// does) then reaches only rtcell, which relays it once, instead of reaching
+// the command directly and again through the relay. With a terminal the
+// command stays in the terminal's foreground group, so it can read the tty;
+// ^C then reaches it directly and is not relayed.
+bool own_process_group() noexcept {
+  return ::isatty(STDIN_FILENO) != 1;
+}
+
 // pid 1 of the cell: reap everything, relay what the supervisor forwards,
 // leave with the command's status.
-[[noreturn]] void init_loop(pid_t command) noexcept {
+[[noreturn]] void init_loop(pid_t command, bool own_group) noexcept {
   // pid namespaces drop signals to init that it has no handler for, even
   // from the parent namespace (pid_namespaces(7)); a handler makes them
   // deliverable, sigwaitinfo() then takes them.
@@ -274,9 +284,9 @@ void ignore_signal(int) {}
     int sig = ::sigwaitinfo(&set, &si);
     if (sig < 0) continue;
     if (sig != SIGCHLD) {
-      // A terminal's ^C (SI_KERNEL) already reached the command in the same
-      // process group; relaying it would deliver it twice.
-      if (si.si_code != SI_KERNEL) ::kill(command, sig);
+      // A terminal's ^C (SI_KERNEL) already reached the command when it
+      // shares the terminal's process group; relaying it would deliver it twice.
+      if (own_group || si.si_code != SI_KERNEL) ::kill(command, sig);
       continue;
     }
     int status = 0;
@@ -290,6 +300,8 @@ void ignore_signal(int) {}
   try {
     // Die with the supervisor; the kernel then kills the whole pid namespace.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
+    const bool own_group = own_process_group();
+    if (own_group && ::setpgid(0, 0) != 0) sys_error("setpgid", errno);
     build_root(r);
     const std::string host = r.spec.hostname.empty() ? r.id : r.spec.hostname;
     if (::sethostname(host.c_str(), host.size()) != 0) sys_error("sethostname " + host, errno);
@@ -307,7 +319,7 @@ void ignore_signal(int) {}
     if (pid < 0) sys_error("fork the command", errno);
     if (pid == 0) exec_command(r, err_fd);
     ::close(err_fd);
-    init_loop(pid);
+    init_loop(pid, own_group);
   } catch (const Error& e) {
     report_and_exit(err_fd, e.kind(), e.what(), 126);
   } catch (const std::exception& e) {
@@ -354,9 +366,15 @@ class SignalMask {
 
 }  // namespace
 
+void block_cell_signals() {
+  const sigset_t set = supervised_signals();
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) sys_error("sigprocmask", errno);
+}
+
 int run_cell(const PreparedRun& r, const RunHooks& hooks) {
   const sigset_t set = supervised_signals();
   SignalMask mask(set);
+  const bool own_group = own_process_group();
 
 #if RTCELL_HAVE_CGROUP
   CgroupRequest req;
@@ -413,6 +431,15 @@ int run_cell(const PreparedRun& r, const RunHooks& hooks) {
     throw;
   }
 #endif
+  // Stopped before the command started: nothing to relay it to; tear down.
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int sg : kForwarded) sigaddset(&stop, sg);
+  const timespec now{0, 0};
+  if (int sg = ::sigtimedwait(&stop, nullptr, &now); sg > 0) {
+    init.kill_and_reap();
+    return 128 + sg;
+  }
   if (::write(go.w.get(), "g", 1) != 1) sys_error("cannot start the cell", errno);
   go.w.reset();
 
@@ -435,8 +462,8 @@ int run_cell(const PreparedRun& r, const RunHooks& hooks) {
       }
       continue;
     }
-    // See init_loop: a terminal's signal reached the cell's command directly.
-    if (si.si_code != SI_KERNEL) init.signal(sig);
+    // See own_process_group(): a terminal's signal reached the command directly.
+    if (own_group || si.si_code != SI_KERNEL) init.signal(sig);
   }
 #if RTCELL_HAVE_CGROUP
   cgroup.destroy();

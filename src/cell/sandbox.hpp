@@ -32,6 +32,13 @@ struct RunHooks {
   std::function<void(const std::string&)> note;  // PreparedRun::notes, cgroup notes
 };
 
+// Blocks the signals rtcell run relays (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+// SIGUSR1/2) and SIGCHLD for the rest of the process, so a signal that
+// arrives while the cell is being prepared is neither fatal nor lost: if it
+// comes before the command starts, run_cell() tears down and returns
+// 128+signal without starting it. Call it first thing.
+void block_cell_signals();
+
 // Creates the cell, runs the command, tears everything down and returns the
 // command's exit code. Throws rtcell::Error when the cell cannot be built.
 int run_cell(const PreparedRun& run, const RunHooks& hooks = {});

@@ -89,7 +89,12 @@ std::vector<std::string> apply_manifest(RunFlags& f) {
   add(f.volumes, c->volumes);
   add(f.tmpfs, c->tmpfs);
   std::vector<std::string> env;
-  for (const auto& [k, v] : c->env) env.push_back(k + "=" + v);
+  for (const auto& [k, v] : c->env) {
+    std::string kv = k;
+    kv += '=';
+    kv += v;
+    env.push_back(std::move(kv));
+  }
   add(f.env, env);
 
   if (c->tasks.empty()) return notes;
@@ -101,11 +106,20 @@ std::vector<std::string> apply_manifest(RunFlags& f) {
   for (const auto& v : result.cells) {
     if (v.name != cell_name) continue;
     if (!v.admitted) {
-      std::string why = v.diagnosis
-                            ? v.diagnosis->problem + (v.diagnosis->fix.empty() ? "" : "; " + v.diagnosis->fix)
-                            : "see rtcell admit " + f.file;
-      throw Error(ErrorKind::Usage, "cell '" + cell_name + "' is not admitted: " + why + " (rtcell admit " +
-                                        f.file + " explains; --no-admit starts it anyway)");
+      std::string why = "see rtcell admit " + f.file;
+      if (v.diagnosis) {
+        why = v.diagnosis->problem;
+        if (!v.diagnosis->fix.empty()) {
+          why += "; ";
+          why += v.diagnosis->fix;
+        }
+      }
+      std::string msg = "cell '" + cell_name + "' is not admitted: ";
+      msg += why;
+      msg += " (rtcell admit ";
+      msg += f.file;
+      msg += " explains; --no-admit starts it anyway)";
+      throw Error(ErrorKind::Usage, msg);
     }
     notes.push_back("admitted: every task of cell '" + cell_name + "' meets its deadline (rtcell admit " +
                     f.file + ")");
@@ -200,6 +214,7 @@ Run setup(CLI::App& app) {
   app.add_option("--seccomp", f->seccomp, "default, unconfined, or a Docker profile FILE.json");
   app.add_flag("--quiet,-q", f->quiet, "do not print notes (warnings still print)");
   return [f]() {
+    cell::block_cell_signals();
     if (!trailing_args().empty()) {
       if (!f->command.empty()) usage_error("give the command once: either before or after --, not both");
       f->command = trailing_args();
