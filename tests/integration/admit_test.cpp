@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "integration/support.hpp"
+
 namespace {
 
 struct Result {
@@ -18,29 +20,13 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  std::string cmd = std::string(RTCELL_BIN) + " " + args + " 2>&1";
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  auto r = rtcell::test::run_shell(std::string(RTCELL_BIN) + " " + args + " 2>&1");
+  return {r.code, r.out};
 }
 
 Result run_stdout(const std::string& args) {
-  std::string cmd = std::string(RTCELL_BIN) + " " + args + " 2>/dev/null";
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  auto r = rtcell::test::run_shell(std::string(RTCELL_BIN) + " " + args + " 2>/dev/null");
+  return {r.code, r.out};
 }
 
 std::string example(const char* name) {

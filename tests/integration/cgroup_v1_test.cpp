@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "cell/cgroup.hpp"
+#include "integration/support.hpp"
 #include "rtcell/error.hpp"
 
 using namespace rtcell;
@@ -33,17 +34,11 @@ const char* const kRoot = "/sys/fs/cgroup";
 const char* const kControllers[] = {"cpu", "cpuset", "memory", "pids", "devices"};
 
 std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  return rtcell::test::slurp_value(path);
 }
 
 bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
+  return rtcell::test::path_exists(path);
 }
 
 std::string unique_parent() {

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "cell/cgroup.hpp"
+#include "integration/support.hpp"
 #include "sys/cgroup_dir.hpp"
 
 using namespace rtcell;
@@ -29,12 +30,7 @@ namespace {
 const char* const kUnified = "/sys/fs/cgroup/unified";
 
 std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  return rtcell::test::slurp_value(path);
 }
 
 int open_errno(const std::string& path, int flags) {

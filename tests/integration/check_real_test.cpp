@@ -14,6 +14,8 @@
 #include <sstream>
 #include <string>
 
+#include "integration/support.hpp"
+
 namespace {
 
 struct Out {
@@ -22,28 +24,14 @@ struct Out {
 };
 
 Out run(const std::string& args) {
-  Out o;
-  std::string cmd = std::string(RTCELL_BIN) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
-  int st = ::pclose(p);
-  o.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
+  auto r = rtcell::test::run_shell(std::string(RTCELL_BIN) + " " + args + " 2>&1");
+  return {r.code, r.out};
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return {};
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using rtcell::test::slurp;
 
 bool exists(const std::string& path) {
-  return ::access(path.c_str(), F_OK) == 0;
+  return rtcell::test::path_exists(path);
 }
 
 std::map<std::string, nlohmann::json> by_id(const nlohmann::json& doc) {

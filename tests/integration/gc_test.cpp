@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cell/cgroup.hpp"
+#include "integration/support.hpp"
 
 using namespace rtcell;
 using namespace rtcell::cell;
@@ -24,17 +25,11 @@ const char* const kRoot = "/sys/fs/cgroup";
 const char* const kControllers[] = {"cpu", "cpuset", "memory", "pids", "devices"};
 
 std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  return rtcell::test::slurp_value(path);
 }
 
 bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
+  return rtcell::test::path_exists(path);
 }
 
 struct Cmd {
@@ -43,15 +38,8 @@ struct Cmd {
 };
 
 Cmd run_cmd(const std::string& cmd) {
-  Cmd r;
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!f) return r;
-  char buf[512];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
-  int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  auto r = rtcell::test::run_shell(cmd + " 2>&1");
+  return {r.code, r.out};
 }
 
 // A process that makes a cell with an RT budget, moves itself in, says so on

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/support.hpp"
 #include "rtcell/cpuset.hpp"
 #include "rtcell/rt/sched.hpp"
 
@@ -24,68 +25,17 @@ using nlohmann::json;
 
 namespace {
 
-struct Child {
-  pid_t pid = -1;
-  int out = -1;  // child's stdout
-  int err = -1;  // child's stderr
-};
-
-Child spawn(const std::vector<std::string>& args) {
-  int o[2], e[2];
-  if (pipe2(o, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(o[1], 1);
-    dup2(e[1], 2);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  close(o[1]);
-  close(e[1]);
-  return {pid, o[0], e[0]};
-}
-
-// Reads both pipes to EOF (poll, so neither can fill up and block the child).
-void drain(Child& c, std::string& out, std::string& err) {
-  pollfd fds[2] = {{c.out, POLLIN, 0}, {c.err, POLLIN, 0}};
-  int open_fds = 2;
-  char buf[65536];
-  while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        (i == 0 ? out : err).append(buf, static_cast<size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-}
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using rtcell::test::Result;
+using Child = rtcell::test::Spawned;
+using rtcell::test::drain;
+using rtcell::test::spawn;
 
 int wait_code(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return rtcell::test::wait_exit(pid);
 }
 
-Result run(std::vector<std::string> args) {
-  Child c = spawn(args);
-  Result r;
-  drain(c, r.out, r.err);
-  r.code = wait_code(c.pid);
-  return r;
+Result run(const std::vector<std::string>& args) {
+  return rtcell::test::run_argv(args);
 }
 
 std::vector<std::string> latency(std::initializer_list<std::string> more) {
