@@ -311,7 +311,8 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
     row.reason = parse_error;
   else
     row.reason = "probe " + describe_status(status) + " without output";
-  if (forwarded && !text) row.reason = "interrupted before the probe wrote results";
+  if (forwarded)
+    row.reason = "interrupted before the probe wrote results" + (why.empty() ? "" : " (" + why + ")");
   log("row " + tag + ": failed (" + describe_status(status) + "): " + row.reason);
 }
 
@@ -457,7 +458,9 @@ std::string find_in_path(const std::string& name) {
     if (end == std::string::npos) end = p.size();
     std::string dir = p.substr(pos, end - pos);
     if (dir.empty()) dir = ".";
-    std::string full = dir + "/" + name;
+    std::string full = std::move(dir);
+    full += '/';
+    full += name;
     struct stat st;
     if (::stat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(full.c_str(), X_OK) == 0)
       return full;

@@ -243,6 +243,7 @@ std::vector<CpuSeries> per_cpu_series(const RowResult& row) {
       add_counts(s, t);
     }
   std::vector<CpuSeries> out;
+  out.reserve(by_cpu.size());
   for (auto& [cpu, s] : by_cpu) out.push_back(std::move(s));
   return out;
 }
