@@ -15,6 +15,7 @@
 //   rtcell-control-loop --cpus 1 --duration 10 --csv /tmp/loop.csv
 //   rtcell-control-loop --policy other --no-mlock   # without any privilege
 // Exit codes as in rtcell: 2 bad flag, 3 missing privilege, 4 system error.
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
@@ -113,8 +114,13 @@ int run(int argc, char** argv) {
   tc.policy_options.allow_prio_99 = allow_99;
   rt::validate_policy(*tc.policy, tc.policy_options);
   if (!cpus_text.empty()) tc.cpus = rtcell::CpuSet::parse(cpus_text);
+  // Small stacks: under mlockall every mapping counts against RLIMIT_MEMLOCK,
+  // which is 8 MiB in a default container or cell, and this process already
+  // maps ~6 MiB of shared libraries.
+  tc.stack_bytes = 512 << 10;
+  tc.prefault_stack_bytes = 128 << 10;
   if (!no_mlock) rt::lock_memory();
-  rt::prefault_heap(4 << 20);
+  rt::prefault_heap(256 << 10);  // the loop allocates nothing; the logger's CSV stream may
 
   static rt::SpscQueue<Sample, kQueue> queue;  // static: 160 KiB off the stack
   rt::Mailbox<double> setpoint(1.0);
@@ -154,7 +160,13 @@ int run(int argc, char** argv) {
     if (!out) rtcell::usage_error("cannot write " + csv + ": choose a writable path for --csv");
     out << "cycle,setpoint,y,u,latency_ns\n";
   }
-  std::thread logger([&] {
+  auto logger_body = [&] {
+    // Threads inherit the creator's policy: under `rtcell run --sched fifo:80`
+    // that is FIFO 80, which a logger must not have. Lowering is always allowed.
+    try {
+      rt::set_policy(rt::Other{});
+    } catch (const rtcell::Error&) {
+    }
     const auto tail_from = static_cast<uint64_t>(duration_s * 1e6 / static_cast<double>(period_us) * 0.9);
     for (;;) {
       bool got = false;
@@ -177,7 +189,26 @@ int run(int argc, char** argv) {
         nanosleep(&ts, nullptr);
       }
     }
-  });
+  };
+
+  // Not std::thread: its 8 MiB default stack is locked whole under
+  // mlockall(MCL_FUTURE) and would not fit an 8 MiB RLIMIT_MEMLOCK.
+  pthread_t logger;
+  {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    auto trampoline = [](void* f) -> void* {
+      (*static_cast<decltype(logger_body)*>(f))();
+      return nullptr;
+    };
+    const int rc = pthread_create(&logger, &attr, trampoline, &logger_body);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+      task.stop();
+      rtcell::sys_error("cannot create the logger thread", rc);
+    }
+  }
 
   // --- run: step the setpoint halfway, stop at the end or on a signal ------
   auto wait = [&](double seconds) {
@@ -191,7 +222,7 @@ int run(int argc, char** argv) {
   }
   task.stop();
   logger_stop = true;
-  logger.join();
+  pthread_join(logger, nullptr);
 
   // --- report -------------------------------------------------------------
   const rt::TaskSnapshot snap = task.snapshot();

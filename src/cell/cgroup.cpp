@@ -30,6 +30,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "cell/cgroup_devices.hpp"
 #include "rtcell/error.hpp"
 #include "sys/cgroup_dir.hpp"
 #include "sys/file.hpp"
@@ -44,13 +45,6 @@ constexpr uint64_t kBwUnit = uint64_t{1} << kBwShift;
 
 // The controllers rtcell uses on v1, in creation order.
 constexpr const char* kV1Controllers[] = {"cpuset", "cpu", "memory", "pids", "devices"};
-
-// The minimal /dev of a cell (docs/cgroups.md): null zero full random urandom
-// tty ptmx and every pts. Documentation/admin-guide/devices.txt numbers.
-const DeviceRule kMinimalDevices[] = {
-    {'c', 1, 3, "rwm"}, {'c', 1, 5, "rwm"}, {'c', 1, 7, "rwm"}, {'c', 1, 8, "rwm"},
-    {'c', 1, 9, "rwm"}, {'c', 5, 0, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 136, -1, "rwm"},
-};
 
 class KernelFs : public CgroupFs {
  public:
@@ -331,9 +325,8 @@ Plan make_plan(const CgroupRequest& req, const std::string& root, CgroupFs& fs) 
     plan.hierarchies.push_back(h);
     plan.notes.push_back("cgroup v2 at " + root + ", cell group " + rel);
     if (req.restrict_devices) {
-      plan.notes.push_back(
-          "device cgroup not enforced on v2 (rtcell has no eBPF device filter yet); only the cell's minimal "
-          "/dev and --device nodes are reachable");
+      plan.notes.push_back("device cgroup on v2: an eBPF filter allows only the minimal /dev set" +
+                           std::string(req.devices.empty() ? "" : " and the --device nodes"));
     }
     if (want_rt) {
       plan.notes.push_back(
@@ -430,6 +423,7 @@ struct Cgroup::State {
   // the cell may take it down (a child's destructors must not remove the
   // groups its parent still uses).
   pid_t owner = 0;
+  sys::DirLock alive;  // shared flock on the first leaf while the cell lives
 };
 
 namespace {
@@ -450,6 +444,7 @@ std::string undo(Cgroup::State& s) {
       return false;
     }
   };
+  s.alive.release();
   // 1. The cell's RT budget back to 0 before its group goes (the kernel would
   //    drop it with the group too; doing it first keeps the order explicit).
   if (!s.rt_leaf.empty() && path_exists(s.rt_leaf)) try_write(s.rt_leaf + "/cpu.rt_runtime_us", "0");
@@ -534,6 +529,7 @@ void build_v1(Cgroup::State& s) {
     if (rc != 0) sys_error("cannot create cgroup " + leaf, rc);
     s.made.push_back({leaf, true, true});
     s.leaves.push_back(leaf);
+    if (!s.alive.held()) s.alive = sys::DirLock::acquire(leaf, true);
     std::string up = level_path(h, plan.parent, plan.parent.size());
     if (h.name == "cpuset") {
       s.fs->write(leaf + "/cpuset.cpus",
@@ -547,7 +543,7 @@ void build_v1(Cgroup::State& s) {
       // Documentation/admin-guide/cgroup-v1/devices.rst: deny all, then
       // allow the minimal set and each requested device.
       s.fs->write(leaf + "/devices.deny", "a");
-      for (const auto& r : kMinimalDevices) s.fs->write(leaf + "/devices.allow", device_rule_text(r));
+      for (const auto& r : minimal_devices()) s.fs->write(leaf + "/devices.allow", device_rule_text(r));
       for (const auto& r : req.devices) s.fs->write(leaf + "/devices.allow", device_rule_text(r));
     } else if (h.name == "cpu" && plan.budget) {
       // Parents first (top-down), so each write fits its parent's share.
@@ -598,10 +594,16 @@ void build_v2(Cgroup::State& s) {
   if (rc != 0) sys_error("cannot create cgroup " + leaf, rc);
   s.made.push_back({leaf, true, true});
   s.leaves.push_back(leaf);
+  s.alive = sys::DirLock::acquire(leaf, true);
   if (!req.cpus.empty()) s.fs->write(leaf + "/cpuset.cpus", req.cpus.to_string());
   if (!req.mems.empty()) s.fs->write(leaf + "/cpuset.mems", req.mems);
   if (req.memory_bytes) s.fs->write(leaf + "/memory.max", std::to_string(*req.memory_bytes));
   if (req.pids_max) s.fs->write(leaf + "/pids.max", std::to_string(*req.pids_max));
+  if (req.restrict_devices) {
+    std::vector<DeviceRule> rules = minimal_devices();
+    rules.insert(rules.end(), req.devices.begin(), req.devices.end());
+    s.fs->attach_device_filter(leaf, rules);
+  }
 }
 
 }  // namespace
@@ -623,6 +625,12 @@ const char* to_string(CgroupLayout layout) {
 
 void CgroupFs::write(const std::string& path, const std::string& text) {
   sys::write_file(path, text);
+}
+
+void CgroupFs::attach_device_filter(const std::string& dir, const std::vector<DeviceRule>& rules) {
+  std::vector<bpf_insn> prog = device_filter_program(rules);
+  sys::Fd fd = sys::load_device_program(prog.data(), prog.size());
+  sys::attach_device_program(dir, fd);
 }
 
 CgroupFs& CgroupFs::kernel() {
@@ -760,6 +768,14 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
   int first_errno = 0;
   for (const auto& id : ids) {
     bool idle = true;
+    // A live rtcell holds a shared flock on its cell's group from creation
+    // on, before any process is attached; a killed one holds nothing.
+    for (const auto& h : hs) {
+      std::string g = level_path(h, parts, parts.size()) + "/" + id;
+      if (!path_exists(g)) continue;
+      idle = sys::DirLock::try_acquire(g).held();
+      break;
+    }
     for (const auto& h : hs) {
       std::string g = level_path(h, parts, parts.size()) + "/" + id;
       if (path_exists(g) && (!procs_empty(g) || !subdirs(g).empty())) idle = false;

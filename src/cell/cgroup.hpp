@@ -54,7 +54,8 @@ struct CgroupRequest {
   std::optional<RtBudget> rt_budget;  // nullopt = none requested
   bool wants_rt = false;              // an RT policy was asked for (default budget if none given)
   // Allowed devices besides the minimal /dev set (null zero full random
-  // urandom tty ptmx pts), which is always allowed.
+  // urandom tty ptmx pts), which is always allowed. v1: devices.allow;
+  // v2: an eBPF device filter.
   std::vector<DeviceRule> devices;
   // When false, no device cgroup is set up (e.g. the caller does not sandbox
   // /dev). Default: restrict.
@@ -80,6 +81,9 @@ class CgroupFs {
   virtual int remove_dir(const std::string& path) = 0;  // 0 or errno
   // Writes one control file; throws rtcell::Error naming path and value.
   virtual void write(const std::string& path, const std::string& text);
+  // v2: lets only `rules` through the group's device access (an eBPF
+  // filter, cell/cgroup_devices.hpp). Throws rtcell::Error.
+  virtual void attach_device_filter(const std::string& dir, const std::vector<DeviceRule>& rules);
   // Directory holding sched_rt_runtime_us and sched_rt_period_us.
   virtual std::string proc_sys_kernel() const { return "/proc/sys/kernel"; }
   static CgroupFs& kernel();
@@ -108,7 +112,7 @@ class Cgroup {
   // group with no budget (EINVAL, kernel/sched/core.c sched_rt_can_attach).
   void attach(pid_t pid);
   // Lines to print once: layout, RT budget given (and what per-CPU means),
-  // "not enforced on v2" notes.
+  // v2: the eBPF device filter and "RT group budget not available".
   std::vector<std::string> notes() const;
   CgroupLayout layout() const;
   // The cell's directories, one per controller (v2: one).
@@ -139,8 +143,9 @@ CgroupLayout detect_layout(const std::string& root = "/sys/fs/cgroup");
 // rtcell gc: removes <parent>/<id> groups with no live process in any
 // controller (cgroup.procs empty everywhere), gives their RT budgets back and
 // removes an rtcell-named parent left empty. Returns the removed group paths
-// (relative to the controller roots, e.g. "rtcell/1234"). Do not run it while
-// a cell is starting: a group is empty between create() and attach().
+// (relative to the controller roots, e.g. "rtcell/1234"). A group whose
+// rtcell is alive is never taken, even before attach(): the live Cgroup holds
+// a shared flock on it (sys::DirLock).
 std::vector<std::string> collect_garbage(const std::string& parent = "rtcell",
                                          const std::string& root = "/sys/fs/cgroup");
 std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs);

@@ -189,7 +189,9 @@ std::string resolve_command(const std::string& rootfs, const std::string& comman
     size_t j = path_var.find(':', i);
     std::string dir = path_var.substr(i, j == std::string::npos ? std::string::npos : j - i);
     if (!dir.empty() && dir[0] == '/') {
-      std::string cand = dir + "/" + command;
+      std::string cand = dir;
+      cand += '/';
+      cand += command;
       if (executable(cand)) return cand;
     }
     if (j == std::string::npos) break;
@@ -351,8 +353,9 @@ PreparedRun prepare(const RunSpec& spec) {
   } else {
     p.warnings.push_back("--seccomp unconfined: the cell may call every syscall its capabilities allow");
   }
-  // Compile once now so a profile libseccomp refuses fails before anything exists.
-  if (p.seccomp) (void)build_filter(*p.seccomp);
+  // Compile here, once: a profile libseccomp refuses fails before anything
+  // exists, and the cell installs the finished program with one prctl().
+  if (p.seccomp) p.seccomp_bpf = build_filter(*p.seccomp).export_bpf();
 
   // Environment.
   p.env.push_back(std::string("PATH=") + kCellPath);

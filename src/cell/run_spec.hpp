@@ -78,6 +78,7 @@ struct PreparedRun {
   sys::CapSet caps;        // the cell's capability set
   std::vector<std::string> env;
   std::optional<SeccompProfile> seccomp;  // nullopt = unconfined
+  std::vector<sock_filter> seccomp_bpf;   // the profile compiled (empty = unconfined)
   std::vector<std::string> warnings;      // print once, before the command starts
   std::vector<std::string> notes;         // e.g. which path gave RT rights
 };

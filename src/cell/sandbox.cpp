@@ -25,6 +25,7 @@
 #include "sys/fd.hpp"
 #include "sys/mount.hpp"
 #include "sys/process.hpp"
+#include "sys/seccomp.hpp"
 #include "sys/syscalls.hpp"
 
 #if __has_include("cell/cgroup.hpp")
@@ -238,9 +239,8 @@ void mark_fds_cloexec() {
 
     mark_fds_cloexec();
     ::fcntl(err_fd, F_SETFD, FD_CLOEXEC);
-    if (r.seccomp) {
-      auto filter = build_filter(*r.seccomp);
-      int rc = filter.load();
+    if (!r.seccomp_bpf.empty()) {
+      int rc = sys::load_seccomp_bpf(r.seccomp_bpf);
       if (rc != 0) sys_error("cannot load the seccomp filter", -rc);
     }
     sigset_t none;
@@ -290,17 +290,19 @@ void ignore_signal(int) {}
   try {
     // Die with the supervisor; the kernel then kills the whole pid namespace.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
+    build_root(r);
+    const std::string host = r.spec.hostname.empty() ? r.id : r.spec.hostname;
+    if (::sethostname(host.c_str(), host.size()) != 0) sys_error("sethostname " + host, errno);
+    if (r.spec.net_none) loopback_up();
+    // The command must start inside the cell's cgroups: wait until the
+    // supervisor has attached us (EOF: it gave up or died).
     char c = 0;
     ssize_t n;
     do {
       n = ::read(go_fd, &c, 1);
     } while (n < 0 && errno == EINTR);
-    if (n != 1) ::_exit(125);  // the supervisor is gone or gave up
+    if (n != 1) ::_exit(125);
     ::close(go_fd);
-    build_root(r);
-    const std::string host = r.spec.hostname.empty() ? r.id : r.spec.hostname;
-    if (::sethostname(host.c_str(), host.size()) != 0) sys_error("sethostname " + host, errno);
-    if (r.spec.net_none) loopback_up();
     pid_t pid = ::fork();
     if (pid < 0) sys_error("fork the command", errno);
     if (pid == 0) exec_command(r, err_fd);
@@ -327,6 +329,16 @@ std::string read_all(int fd) {
   return out;
 }
 
+// Rethrows an error the cell reported on its error pipe ("<kind>\n<message>").
+void throw_cell_failure(const std::string& failure) {
+  if (failure.empty()) return;
+  size_t nl = failure.find('\n');
+  int kind = nl == std::string::npos ? 3 : std::atoi(failure.substr(0, nl).c_str());
+  std::string msg = nl == std::string::npos ? failure : failure.substr(nl + 1);
+  if (kind < 0 || kind > 3) kind = 3;
+  throw Error(static_cast<ErrorKind>(kind), msg);
+}
+
 class SignalMask {
  public:
   explicit SignalMask(const sigset_t& block) {
@@ -346,9 +358,7 @@ int run_cell(const PreparedRun& r, const RunHooks& hooks) {
   const sigset_t set = supervised_signals();
   SignalMask mask(set);
 
-#if !RTCELL_HAVE_CGROUP
-  (void)hooks;
-#else
+#if RTCELL_HAVE_CGROUP
   CgroupRequest req;
   req.id = r.id;
   req.parent = r.spec.cgroup_root;
@@ -361,9 +371,10 @@ int run_cell(const PreparedRun& r, const RunHooks& hooks) {
   req.wants_rt = (r.spec.sched && !std::holds_alternative<rt::Other>(*r.spec.sched)) ||
                  r.spec.rtprio.has_value() || r.caps.has(23);
   for (const auto& d : r.spec.devices) req.devices.push_back(DeviceRule{d.type, d.major, d.minor, d.access});
-  Cgroup cgroup = Cgroup::create(req);
-  if (hooks.note)
-    for (const auto& n : cgroup.notes()) hooks.note(n);
+  // Refuse a bad request before anything exists.
+  Cgroup::validate(req);
+#else
+  (void)hooks;
 #endif
 
   Pipe go = make_pipe();
@@ -380,8 +391,25 @@ int run_cell(const PreparedRun& r, const RunHooks& hooks) {
   }
   go.r.reset();
   err.w.reset();
+  // The cell's init builds its mount tree meanwhile; it forks the command
+  // only after "go", so the command starts inside the cgroups. Creating and
+  // attaching overlap with that work: moving a task between v1 cgroups waits
+  // for an RCU grace period (cgroup_threadgroup_rwsem), the largest part of
+  // the launch time. If either fails, `init` is killed and reaped on unwind.
 #if RTCELL_HAVE_CGROUP
-  cgroup.attach(init.pid());
+  Cgroup cgroup;
+  try {
+    cgroup = Cgroup::create(req);
+    if (hooks.note)
+      for (const auto& n : cgroup.notes()) hooks.note(n);
+    cgroup.attach(init.pid());
+  } catch (const Error&) {
+    // The init may have failed first (then attach fails too): its own
+    // message says more. Killing it closes the error pipe either way.
+    init.kill_and_reap();
+    throw_cell_failure(read_all(err.r.get()));
+    throw;
+  }
 #endif
   if (::write(go.w.get(), "g", 1) != 1) sys_error("cannot start the cell", errno);
   go.w.reset();
@@ -389,11 +417,7 @@ int run_cell(const PreparedRun& r, const RunHooks& hooks) {
   std::string failure = read_all(err.r.get());
   if (!failure.empty()) {
     init.wait();
-    size_t nl = failure.find('\n');
-    int kind = nl == std::string::npos ? 3 : std::atoi(failure.substr(0, nl).c_str());
-    std::string msg = nl == std::string::npos ? failure : failure.substr(nl + 1);
-    if (kind < 0 || kind > 3) kind = 3;
-    throw Error(static_cast<ErrorKind>(kind), msg);
+    throw_cell_failure(failure);
   }
 
   int status = 0;

@@ -187,7 +187,13 @@ bool filter_matches(const nlohmann::json& f, const ProfileContext& ctx, bool is_
       any_condition = true;
       for (const auto& c : caps) {
         auto n = sys::cap_from_name(c);
-        if (!n) usage_error("seccomp profile: unknown capability '" + c + "' in " + where + ".caps");
+        if (!n) {
+          std::string what = "seccomp profile: unknown capability '";
+          what += c;
+          what += "' in ";
+          what += where;
+          usage_error(what + ".caps");
+        }
         bool held = ctx.caps.has(*n);
         all = all && held;
         any = any || held;

@@ -38,7 +38,7 @@ std::string show(int64_t ns) {
     int64_t frac = ns % scale;
     if (frac != 0) {
       std::string f = std::to_string(frac);
-      f = std::string(std::to_string(scale).size() - 1 - f.size(), '0') + f;
+      f.insert(0, std::to_string(scale).size() - 1 - f.size(), '0');
       while (!f.empty() && f.back() == '0') f.pop_back();
       s += "." + f;
     }

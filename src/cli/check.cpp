@@ -9,6 +9,7 @@
 
 #include "cli/command.hpp"
 #include "host/facts.hpp"
+#include "manifest/manifest.hpp"
 #include "rtcell/error.hpp"
 
 namespace rtcell::cli {
@@ -35,17 +36,28 @@ const char* colour_of(host::Severity s) {
   return "";
 }
 
-// Resolves --cpus against the host's online CPUs (exit 2 on a bad list).
+// The RT CPUs from --cpus or from the manifest's RT cells, checked against
+// the host's online CPUs (exit 2 on a bad list or manifest).
 std::optional<CpuSet> rt_cpus_of(const CheckFlags& f, const CpuSet& online) {
-  if (!f.manifest.empty())
-    usage_error(
-        "-f cells.yaml is not yet supported by check (manifest loading lands with rtcell run); use --cpus "
-        "LIST");
-  if (f.cpus.empty()) return std::nullopt;
-  CpuSet set = CpuSet::parse(f.cpus);
-  if (set.empty()) usage_error("--cpus is empty; give the RT CPUs, e.g. --cpus 2-3");
+  if (!f.manifest.empty() && !f.cpus.empty())
+    usage_error("give the RT CPUs once: --cpus LIST or -f cells.yaml");
+  CpuSet set;
+  std::string what = "--cpus";
+  if (!f.manifest.empty()) {
+    // manifest::rt_cpus: the union of the RT cells' cpus, what they need isolated.
+    set = manifest::rt_cpus(manifest::load(f.manifest));
+    what = f.manifest + ": RT cells' cpus";
+    if (set.empty())
+      usage_error(f.manifest +
+                  " declares no RT cell with cpus (a cell with tasks, a fifo/rr/deadline sched or rtprio); "
+                  "add cpus: to one or use --cpus LIST");
+  } else {
+    if (f.cpus.empty()) return std::nullopt;
+    set = CpuSet::parse(f.cpus);
+    if (set.empty()) usage_error("--cpus is empty; give the RT CPUs, e.g. --cpus 2-3");
+  }
   if (!online.empty() && !online.contains(set))
-    usage_error("--cpus " + set.to_string() +
+    usage_error(what + " " + set.to_string() +
                 " names CPUs that are not online (online: " + online.to_string() + ")");
   return set;
 }
@@ -119,7 +131,7 @@ const Registrar kCheck{Verb{
     "check", "Audit this host (or a captured tree) for real-time readiness", 20, [](CLI::App& app) -> Run {
       auto f = std::make_shared<CheckFlags>();
       app.add_option("--cpus", f->cpus, "RT CPUs to check isolation for, e.g. 2-3");
-      app.add_option("-f,--file", f->manifest, "take the RT CPUs from a cells manifest (not yet supported)");
+      app.add_option("-f,--file", f->manifest, "take the RT CPUs from a cells manifest (its RT cells' cpus)");
       app.add_option("--root", f->root, "audit a captured host tree instead of / (default /)");
       app.add_flag("--json", f->json, "print machine-readable JSON");
       return [f] { return run_check(*f); };

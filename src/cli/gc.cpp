@@ -1,7 +1,7 @@
 // rtcell gc: removes the cgroups of cells whose rtcell was killed before it
 // could clean up (rtcell/<id> with no live process in any controller), and
-// gives their RT budgets back. Safe to run at any time except while a cell is
-// starting (its group is empty between creation and attach).
+// gives their RT budgets back. Safe to run at any time: a cell whose rtcell is
+// alive is never taken, even while it is starting (see docs/cgroups.md).
 #include <iostream>
 
 #include "cell/cgroup.hpp"

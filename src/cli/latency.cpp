@@ -45,6 +45,7 @@ struct LatencyFlags {
   std::string json;
   bool cyclictest_output = false;
   bool force = false;
+  bool aligned = false;
   uint32_t overflow_samples = 10'000;
 };
 
@@ -110,6 +111,7 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
   cfg.dma_latency_required = latency_given;
   cfg.histogram_buckets = f.histogram;
   cfg.overflow_capacity = f.overflow_samples;
+  cfg.aligned = f.aligned;
   cfg.breaktrace_ns = f.breaktrace.empty() ? 0 : util::parse_time_ns(f.breaktrace, "us");
   if (!f.breaktrace.empty() && cfg.breaktrace_ns == 0)
     usage_error("--breaktrace 0: use a positive limit in us");
@@ -204,6 +206,8 @@ Run setup(CLI::App& app) {
                  "write the results as JSON to FILE, or - for stdout (schema: docs/latency.md)");
   app.add_flag("--cyclictest-output", f->cyclictest_output, "print cyclictest's T: lines / --histogram text");
   app.add_flag("--force", f->force, "allow an interval below 10 us");
+  app.add_flag("--aligned", f->aligned,
+               "wake every thread at the same instants (default: staggered by interval/threads)");
   app.add_option("--overflow-samples", f->overflow_samples,
                  "overflow samples kept per thread (default 10000)");
   auto* latency_opt = app.get_option("--latency");

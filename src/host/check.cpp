@@ -182,11 +182,27 @@ void check_kernel(Ctx& c) {
           "preemption model is 'full', not PREEMPT_RT: spinlocks and hard IRQs still bound latency", src,
           value, rt_fix);
   } else {
-    std::string note = f.preempt_model == "dynamic" && !c.p.exists("/sys/kernel/debug/sched/preempt")
-                           ? " (PREEMPT_DYNAMIC; debugfs not mounted, so the current model is unknown)"
-                           : "";
+    // The verdict rests on /sys/kernel/realtime being absent (the RT kernel
+    // creates it); debugfs only tells which non-RT dynamic model is current.
+    // Without debugfs, a PREEMPT_DYNAMIC kernel's model is preempt= on the
+    // cmdline, else the build default (kernel/sched/core.c, preempt_dynamic_init).
+    std::string note;
+    if (f.preempt_model == "dynamic" && !c.p.exists("/sys/kernel/debug/sched/preempt")) {
+      std::string boot = cmdline_arg(f.cmdline, "preempt");
+      std::string def = c.cfg("CONFIG_PREEMPT_NONE") == "y"        ? "none"
+                        : c.cfg("CONFIG_PREEMPT_VOLUNTARY") == "y" ? "voluntary"
+                        : c.cfg("CONFIG_PREEMPT") == "y"           ? "full"
+                                                                   : "";
+      if (!boot.empty())
+        note = "; PREEMPT_DYNAMIC booted with preempt=" + boot;
+      else if (!def.empty())
+        note = "; PREEMPT_DYNAMIC running its build default '" + def + "' (no preempt= boot argument)";
+      else
+        note = "; the current PREEMPT_DYNAMIC model is unknown: debugfs not mounted";
+    }
     c.add("kernel.preempt_rt", Severity::Fail,
-          "not a PREEMPT_RT kernel: model '" + f.preempt_model + "'" + note, src, value, rt_fix);
+          "not a PREEMPT_RT kernel (no /sys/kernel/realtime): model '" + f.preempt_model + "'" + note, src,
+          value, rt_fix);
   }
 
   if (c.kconfig) {

@@ -84,14 +84,23 @@ class Parser {
             best_d = d;
           }
         }
-        std::string msg = "unknown key '" + key + "' in " + what;
+        std::string msg = "unknown key '";
+        msg += key;
+        msg += "' in ";
+        msg += what;
         if (best_d <= std::max<size_t>(2, key.size() / 3))
           msg += "; did you mean '" + best + "'?";
         else
           msg += " (valid keys: " + join(allowed) + ")";
         fail(k, msg);
       }
-      if (!seen.insert(key).second) fail(k, "duplicate key '" + key + "' in " + what);
+      if (!seen.insert(key).second) {
+        std::string msg = "duplicate key '";
+        msg += key;
+        msg += "' in ";
+        msg += what;
+        fail(k, msg);
+      }
       fn(key, kv.second, k);
     }
   }

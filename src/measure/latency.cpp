@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -102,6 +103,7 @@ struct LatencyRun::Worker {
   uint64_t missed = 0;
   int64_t last_ns = 0;
   int64_t last_wake_ns = 0;
+  int64_t phase_ns = 0;
   pid_t tid = 0;
   pthread_t thread{};
   bool joinable = false;
@@ -147,6 +149,19 @@ void LatencyRun::worker_main(Worker& w) noexcept {
     if (w.plan.cpu) rt::set_affinity(CpuSet({*w.plan.cpu}));
     rt::set_policy(config_.policy, config_.policy_options);
     rt::prefault_stack(kPrefaultStack);
+  } catch (const Error& e) {
+    w.error = std::current_exception();
+    // kernel/sched/syscalls.c (__sched_setscheduler): a deadline task's
+    // affinity must cover its whole root domain, else EPERM even for root.
+    // For root that EPERM is about our flags, not a privilege.
+    if (std::holds_alternative<rt::Deadline>(config_.policy) && w.plan.cpu &&
+        e.kind() == ErrorKind::Privilege && geteuid() == 0) {
+      w.error = std::make_exception_ptr(Error(
+          ErrorKind::Usage, "SCHED_DEADLINE refused for a thread pinned to CPU " +
+                                std::to_string(*w.plan.cpu) +
+                                ": the kernel admits a deadline task only when its affinity covers its whole "
+                                "root domain; drop -S/-a, or make those CPUs an exclusive cpuset"));
+    }
   } catch (...) {
     w.error = std::current_exception();
   }
@@ -160,7 +175,14 @@ void LatencyRun::worker_main(Worker& w) noexcept {
     const int64_t end = end_ns_;
     const int64_t bt = config_.breaktrace_ns;
     const uint64_t loops = config_.loops;
-    int64_t next = start_ns_;
+    // Phase: thread i starts i/n of its interval after thread 0 unless the
+    // threads are aligned. cyclictest's threads each start at their own
+    // creation time, so they rarely wake at the same instant; waking every
+    // CPU at once makes them contend (in a VM: every vCPU exits to the host
+    // together) and measures a harsher case than cyclictest does.
+    if (!config_.aligned)
+      w.phase_ns = static_cast<int64_t>(w.index) * (interval / static_cast<int64_t>(workers_.size()));
+    int64_t next = start_ns_ + w.phase_ns;
     uint64_t n = 0;
     while (!stop_.load(std::memory_order_relaxed)) {
       const timespec ts = rt::from_ns(next);
@@ -353,6 +375,7 @@ LatencyResult LatencyRun::finish() {
                                        .tid = w->tid,
                                        .cpu = w->plan.cpu,
                                        .interval_ns = w->plan.interval_ns,
+                                       .phase_ns = w->phase_ns,
                                        .missed = w->missed,
                                        .last_ns = w->last_ns,
                                        .histogram = std::move(w->hist)});

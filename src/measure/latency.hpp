@@ -63,6 +63,10 @@ struct LatencyConfig {
   // Overflow samples kept individually per thread (the count stays exact).
   uint32_t overflow_capacity = 10'000;
   int64_t breaktrace_ns = 0;  // 0: off; otherwise stop when a latency exceeds it
+  // false: thread i's periods are offset by i/n of its interval, so the
+  // threads do not all wake at once (as in cyclictest, whose threads start at
+  // their creation times); true: every thread wakes at the same instants.
+  bool aligned = false;
 };
 
 enum class StopReason { Running, Duration, Loops, Signal, Breaktrace };
@@ -81,8 +85,9 @@ struct ThreadResult {
   pid_t tid = 0;
   std::optional<int> cpu;
   int64_t interval_ns = 0;
-  uint64_t missed = 0;  // whole periods skipped because a wake-up came that late
-  int64_t last_ns = 0;  // the last sample ("Act" in cyclictest)
+  int64_t phase_ns = 0;  // first period's offset from the run's start (see LatencyConfig::aligned)
+  uint64_t missed = 0;   // whole periods skipped because a wake-up came that late
+  int64_t last_ns = 0;   // the last sample ("Act" in cyclictest)
   rt::Histogram histogram;
 };
 

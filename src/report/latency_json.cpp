@@ -61,7 +61,8 @@ json latency_json(const measure::LatencyConfig& config, const measure::LatencyRe
                  {"mlock", config.mlock},
                  {"dma_latency_us", result.dma_latency_us ? json(*result.dma_latency_us) : json(nullptr)},
                  {"histogram_buckets", config.histogram_buckets},
-                 {"breaktrace_ns", config.breaktrace_ns}};
+                 {"breaktrace_ns", config.breaktrace_ns},
+                 {"aligned", config.aligned}};
 
   j["host"] = {{"kernel_release", host.kernel_release},
                {"kernel_version", host.kernel_version},
@@ -82,6 +83,7 @@ json latency_json(const measure::LatencyConfig& config, const measure::LatencyRe
     tj["cpu"] = t.cpu ? json(*t.cpu) : json(nullptr);
     tj["policy"] = policy;
     tj["interval_ns"] = t.interval_ns;
+    tj["phase_ns"] = t.phase_ns;
     tj["missed"] = t.missed;
     tj["last_ns"] = t.last_ns;
     tj.update(histogram_json(t.histogram));

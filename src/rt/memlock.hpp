@@ -12,6 +12,9 @@ namespace rtcell::rt::detail {
 // process has CAP_IPC_LOCK, and the fixes; System otherwise.
 [[noreturn]] void memlock_error(const std::string& what, int err, std::size_t bytes);
 
+// The value of "Key:" in /proc/self/status text that starts with "\n".
+std::string status_field(const std::string& status, const char* key);
+
 // "64 KiB", "8 MiB", "unlimited".
 std::string memlock_text(unsigned long long bytes);
 

@@ -19,9 +19,7 @@ namespace rtcell::rt {
 
 namespace detail {
 
-namespace {
-
-// One "Key:\tvalue" line of /proc/self/status, or "" when absent.
+// One "Key:\tvalue" line of /proc/self/status (prefixed with "\n"), or "".
 std::string status_field(const std::string& status, const char* key) {
   const std::string k = std::string("\n") + key + ":";
   size_t at = status.find(k);
@@ -32,6 +30,8 @@ std::string status_field(const std::string& status, const char* key) {
   size_t first = v.find_first_not_of(" \t");
   return first == std::string::npos ? std::string{} : v.substr(first);
 }
+
+namespace {
 
 constexpr int kCapIpcLock = 14;  // include/uapi/linux/capability.h
 
@@ -70,7 +70,8 @@ void memlock_error(const std::string& what, int err, std::size_t bytes) {
   const std::string head = what + " failed (" + (name ? name : "error") + ")";
   if (err == ENOMEM || err == EPERM || err == EAGAIN) {
     std::string msg = head + ": RLIMIT_MEMLOCK is " + memlock_text(rl.rlim_cur);
-    if (!need.empty()) msg += " but " + std::string(bytes ? "it needs " : "the process maps ") + need;
+    if (!need.empty())
+      msg += " but " + std::string(bytes ? "it needs " : "the process maps ") + need + (bytes ? " more" : "");
     msg +=
         has_cap ? " (CAP_IPC_LOCK is present: the system may be out of memory)" : " and lacks CAP_IPC_LOCK";
     msg +=
@@ -114,7 +115,17 @@ void prefault_stack(size_t bytes) {
 void prefault_heap(size_t bytes) {
   if (bytes == 0) return;
   auto* p = static_cast<unsigned char*>(std::malloc(bytes));
-  if (!p) sys_error("cannot prefault " + std::to_string(bytes) + " bytes of heap", ENOMEM);
+  if (!p) {
+    // After lock_memory() (MCL_FUTURE) every new heap page is locked on
+    // arrival, so a low RLIMIT_MEMLOCK shows up here as a failed malloc.
+    const std::string status = sys::try_read_file("/proc/self/status").value_or("");
+    const std::string locked = detail::status_field("\n" + status, "VmLck");
+    if (!locked.empty() && locked.rfind("0 ", 0) != 0)
+      detail::memlock_error(
+          "prefault_heap of " + detail::memlock_text(bytes) + " (memory is locked, " + locked + ")", ENOMEM,
+          bytes);
+    sys_error("cannot prefault " + std::to_string(bytes) + " bytes of heap", ENOMEM);
+  }
   const long page = sysconf(_SC_PAGESIZE);
   for (size_t i = 0; i < bytes; i += static_cast<size_t>(page)) p[i] = 0;
   std::free(p);

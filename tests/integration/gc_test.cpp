@@ -174,6 +174,21 @@ TEST_F(Gc, KeepsACellWithALiveProcess) {
   EXPECT_EQ(collect_garbage(parent_, kRoot), std::vector<std::string>{parent_ + "/live"});
 }
 
+TEST_F(Gc, KeepsACellThatIsStillStarting) {
+  // Created but nothing attached yet (as between create() and attach() in
+  // rtcell run): a gc from another process must not take it.
+  CgroupRequest req;
+  req.id = "starting";
+  req.parent = parent_;
+  Cgroup cg = Cgroup::create(req, kRoot);
+  EXPECT_EQ(slurp(path("cpu", "starting/cgroup.procs")), "");
+  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root " + parent_);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("nothing to remove"), std::string::npos) << r.out;
+  for (const char* c : kControllers) EXPECT_TRUE(exists(path(c, "starting"))) << c;
+  cg.destroy_checked();
+}
+
 TEST(GcCli, BadParentIsAUsageError) {
   Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root '../etc'");
   EXPECT_EQ(r.status, 2) << r.out;

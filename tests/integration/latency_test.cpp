@@ -252,3 +252,33 @@ TEST(LatencyCli, CpuOutsideTheAllowedSetIsRefused) {
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("outside"), std::string::npos) << r.err;
 }
+
+TEST(LatencyCli, DeadlinePolicyMeasuresUnpinnedAndExplainsPinned) {
+  if (!is_root()) GTEST_SKIP() << "needs root for SCHED_DEADLINE";
+  Result r = run(latency(
+      {"--policy", "deadline", "--dl-runtime", "100us", "-i", "1000", "-l", "50", "-q", "--json", "-"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["config"]["policy"], "deadline:100us/1000us/1000us");
+  EXPECT_EQ(j["threads"][0]["samples"], 50);
+
+  const auto cpus = rtcell::rt::get_affinity(0);
+  if (cpus.size() < 2) GTEST_SKIP() << "pinning refusal needs a root domain of two or more CPUs";
+  Result pinned = run(latency({"--policy", "deadline", "-S", "-l", "5", "-q"}));
+  EXPECT_EQ(pinned.code, 2) << pinned.err;
+  EXPECT_NE(pinned.err.find("root domain"), std::string::npos) << pinned.err;
+}
+
+TEST(LatencyCli, MlockOverTheLimitSaysWhatToGrant) {
+  if (!is_root()) GTEST_SKIP() << "needs root to drop to an unprivileged user with setpriv";
+  if (access("/usr/bin/setpriv", X_OK) != 0 || access("/usr/bin/prlimit", X_OK) != 0)
+    GTEST_SKIP() << "setpriv/prlimit (util-linux) not installed";
+  // 64 KiB of RLIMIT_MEMLOCK cannot hold the process; SCHED_OTHER needs no privilege.
+  Result r = run({"/usr/bin/prlimit", "--memlock=65536:65536", "/usr/bin/setpriv", "--reuid", "65534",
+                  "--regid", "65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", RTCELL_BIN,
+                  "latency", "--policy", "other", "-l", "10", "-q"});
+  if (r.code == 126 || r.code == 127) GTEST_SKIP() << "uid 65534 cannot execute " << RTCELL_BIN;
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("RLIMIT_MEMLOCK"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CAP_IPC_LOCK"), std::string::npos) << r.err;
+}

@@ -67,8 +67,12 @@ Time hyperperiod(const std::vector<Task>& ts) {
   return h;
 }
 
-std::vector<Task> random_set(std::mt19937_64& rng) {
-  static const Time kPeriods[] = {4, 5, 6, 8, 10, 12, 15, 20, 24, 30, 40, 60};
+// Periods whose lcm is 120 (default) or 96 000 (`large`: hyperperiods up to
+// 10^5, closer to the 10^6 the issue allows, fewer sets).
+std::vector<Task> random_set(std::mt19937_64& rng, bool large = false) {
+  static const Time kSmall[] = {4, 5, 6, 8, 10, 12, 15, 20, 24, 30, 40, 60};
+  static const Time kLarge[] = {50, 64, 75, 80, 100, 125, 128, 160, 200, 250, 256, 320};
+  const Time* kPeriods = large ? kLarge : kSmall;
   std::uniform_int_distribution<int> nd(1, 5), pd(0, 11);
   int n = nd(rng);
   std::vector<Task> ts;
@@ -102,6 +106,28 @@ TEST(AnalysisProperty, FixedPriorityAgreesWithSimulation) {
   // Both answers occur, so the agreement is not vacuous.
   EXPECT_GT(yes, 20);
   EXPECT_GT(no, 20);
+}
+
+TEST(AnalysisProperty, LargeHyperperiodsAgreeWithSimulation) {
+  std::mt19937_64 rng(20260404);
+  int yes = 0, no = 0;
+  Time max_h = 0;
+  for (int iter = 0; iter < 60; ++iter) {
+    auto ts = random_set(rng, true);
+    auto prio = deadline_monotonic(ts);
+    for (size_t i = 0; i < ts.size(); ++i) ts[i].priority = prio[i];
+    Time h = hyperperiod(ts);
+    ASSERT_LE(h, 1'000'000);
+    max_h = std::max(max_h, h);
+    bool fp = fp_analysis(ts).schedulable;
+    ASSERT_EQ(fp, simulate_no_miss(ts, false, h, [](Time) { return true; })) << "FP, iteration " << iter;
+    bool edf = qpa(ts).schedulable;
+    ASSERT_EQ(edf, simulate_no_miss(ts, true, h, [](Time) { return true; })) << "EDF, iteration " << iter;
+    (fp ? yes : no)++;
+  }
+  EXPECT_GT(yes, 5);
+  EXPECT_GT(no, 5);
+  EXPECT_GE(max_h, 10'000);  // the large periods really were exercised
 }
 
 TEST(AnalysisProperty, EdfAgreesWithSimulation) {

@@ -19,10 +19,12 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "cell/cgroup.hpp"
+#include "cell/cgroup_devices.hpp"
 #include "rtcell/error.hpp"
 
 using namespace rtcell;
@@ -61,6 +63,15 @@ std::string join(const std::set<std::string>& ws) {
 class FakeV2Fs : public CgroupFs {
  public:
   std::string fail_on;  // a control file name whose write fails (EIO)
+  std::map<std::string, std::vector<DeviceRule>> device_filters;  // dir -> rules
+
+  // Loading eBPF needs root and a real cgroup2 directory; the program itself
+  // is tested below with an interpreter and on the real kernel in
+  // tests/integration/cgroup_v2_device_test.cpp.
+  void attach_device_filter(const std::string& dir, const std::vector<DeviceRule>& rules) override {
+    if (!fs::exists(dir + "/cgroup.procs")) sys_error("cannot attach the device filter to " + dir, EBADF);
+    device_filters[dir] = rules;
+  }
 
   int make_dir(const std::string& path) override {
     if (::mkdir(path.c_str(), 0755) != 0) return errno;
@@ -295,7 +306,9 @@ TEST_F(FakeV2Root, CreateEnablesControllersAlongThePathAndWritesLimits) {
     EXPECT_EQ(slurp(leaf + "/cpuset.mems"), "0");
     EXPECT_EQ(slurp(leaf + "/memory.max"), std::to_string(64u << 20));
     EXPECT_EQ(slurp(leaf + "/pids.max"), "32");
-    EXPECT_TRUE(any_note_has(cg.notes(), "device cgroup not enforced on v2"));
+    EXPECT_TRUE(any_note_has(cg.notes(), "device cgroup on v2: an eBPF filter"));
+    ASSERT_EQ(fs_.device_filters.count(leaf), 1u);
+    EXPECT_EQ(fs_.device_filters[leaf].size(), minimal_devices().size());
     EXPECT_TRUE(any_note_has(cg.notes(), "RT group budget not available on cgroup v2"));
     EXPECT_FALSE(cg.rt_budget().has_value());
 
@@ -408,5 +421,86 @@ TEST_F(FakeV2Root, ForkedChildCannotDestroyItsParentsCell) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_TRUE(fs::exists(root_ + "/rtcell/a"));
   cg.destroy();
+  EXPECT_FALSE(fs::exists(root_ + "/rtcell"));
+}
+
+// ---- the v2 device filter program ----------------------------------------
+
+namespace {
+
+// Runs the subset of eBPF that device_filter_program() emits on one
+// bpf_cgroup_dev_ctx, as the kernel would. Anything else fails the test.
+int run_filter(const std::vector<bpf_insn>& prog, uint32_t type, uint32_t access, uint32_t major,
+               uint32_t minor) {
+  uint64_t r[11] = {};
+  const uint32_t ctx[3] = {(access << 16) | type, major, minor};
+  for (size_t pc = 0; pc < prog.size(); ++pc) {
+    const bpf_insn& i = prog[pc];
+    switch (i.code) {
+      case BPF_LDX | BPF_MEM | BPF_W:
+        EXPECT_EQ(i.src_reg, 1);
+        r[i.dst_reg] = ctx[i.off / 4];
+        break;
+      case BPF_ALU64 | BPF_MOV | BPF_X:
+        r[i.dst_reg] = r[i.src_reg];
+        break;
+      case BPF_ALU64 | BPF_MOV | BPF_K:
+        r[i.dst_reg] = static_cast<uint64_t>(static_cast<int64_t>(i.imm));
+        break;
+      case BPF_ALU64 | BPF_AND | BPF_K:
+        r[i.dst_reg] &= static_cast<uint64_t>(static_cast<int64_t>(i.imm));
+        break;
+      case BPF_ALU64 | BPF_RSH | BPF_K:
+        r[i.dst_reg] >>= i.imm;
+        break;
+      case BPF_JMP | BPF_JNE | BPF_K:
+        if (r[i.dst_reg] != static_cast<uint64_t>(static_cast<int64_t>(i.imm))) pc += i.off;
+        break;
+      case BPF_JMP | BPF_EXIT:
+        return static_cast<int>(r[0]);
+      default:
+        ADD_FAILURE() << "unexpected opcode " << int(i.code) << " at " << pc;
+        return -1;
+    }
+  }
+  ADD_FAILURE() << "fell off the end of the program";
+  return -1;
+}
+
+constexpr uint32_t kChr = BPF_DEVCG_DEV_CHAR, kBlk = BPF_DEVCG_DEV_BLOCK;
+constexpr uint32_t kR = BPF_DEVCG_ACC_READ, kW = BPF_DEVCG_ACC_WRITE, kM = BPF_DEVCG_ACC_MKNOD;
+
+}  // namespace
+
+TEST(CellCgroupDevices, FilterAllowsExactlyTheRules) {
+  std::vector<DeviceRule> rules = minimal_devices();
+  rules.push_back(DeviceRule{'c', 10, 232, "rw"});  // /dev/kvm, no mknod
+  rules.push_back(DeviceRule{'b', 8, -1, "r"});     // any sd disk, read-only
+  auto prog = device_filter_program(rules);
+  EXPECT_EQ(run_filter(prog, kChr, kR | kW, 1, 3), 1);    // /dev/null
+  EXPECT_EQ(run_filter(prog, kChr, kR | kW, 136, 7), 1);  // a pts
+  EXPECT_EQ(run_filter(prog, kChr, kR, 1, 1), 0);         // /dev/mem
+  EXPECT_EQ(run_filter(prog, kBlk, kR, 1, 3), 0);         // right numbers, wrong type
+  EXPECT_EQ(run_filter(prog, kChr, kR | kW, 10, 232), 1);
+  EXPECT_EQ(run_filter(prog, kChr, kM, 10, 232), 0);  // mknod not granted
+  EXPECT_EQ(run_filter(prog, kBlk, kR, 8, 16), 1);
+  EXPECT_EQ(run_filter(prog, kBlk, kR | kW, 8, 16), 0);  // write not granted
+  EXPECT_EQ(run_filter(prog, kBlk, kR, 9, 0), 0);
+}
+
+TEST(CellCgroupDevices, EmptyListDeniesEverythingAndAllAllowsAll) {
+  EXPECT_EQ(run_filter(device_filter_program({}), kChr, kR, 1, 3), 0);
+  auto all = device_filter_program({DeviceRule{'a', -1, -1, "rwm"}});
+  EXPECT_EQ(run_filter(all, kBlk, kR | kW | kM, 8, 0), 1);
+  EXPECT_EQ(run_filter(all, kChr, kR, 1, 1), 1);
+}
+
+TEST_F(FakeV2Root, GcKeepsAStartingCellWhoseRtcellIsAlive) {
+  // Between create() and attach() the group has no process; the creator's
+  // shared flock on it is what tells gc that it is not a leftover.
+  Cgroup starting = Cgroup::create(request("starting"), root_, fs_);
+  EXPECT_TRUE(collect_garbage("rtcell", root_, fs_).empty());
+  EXPECT_TRUE(fs::exists(root_ + "/rtcell/starting"));
+  starting.destroy();
   EXPECT_FALSE(fs::exists(root_ + "/rtcell"));
 }

@@ -201,3 +201,14 @@ TEST(HostCheck, BootArgs) {
   EXPECT_EQ(args[0].second, "managed_irq,domain,2-3");
   EXPECT_EQ(args[3], (std::pair<std::string, std::string>{"irqaffinity", "0-1"}));
 }
+
+TEST(HostCheck, DynamicModelFromBuildDefaultWithoutDebugfs) {
+  // this-vm: PREEMPT_DYNAMIC, CONFIG_PREEMPT_NONE=y, no preempt= and no debugfs.
+  CheckOptions o;
+  o.root = fixture("this-vm");
+  for (auto& f : run_checks(o)) {
+    if (f.id != "kernel.preempt_rt") continue;
+    EXPECT_EQ(f.severity, Severity::Fail);
+    EXPECT_NE(f.message.find("build default 'none'"), std::string::npos) << f.message;
+  }
+}

@@ -147,3 +147,13 @@ TEST(MeasureRun, PolicyFailureLeavesNothingRunning) {
   EXPECT_EQ(kind_of([&] { run.start(); }), ErrorKind::Usage);
   EXPECT_TRUE(run.finished());
 }
+
+TEST(MeasureRun, ThreadsAreStaggeredUnlessAligned) {
+  auto c = unprivileged(2, 3);
+  LatencyResult staggered = run_latency(c);
+  EXPECT_EQ(staggered.threads[0].phase_ns, 0);
+  EXPECT_EQ(staggered.threads[1].phase_ns, 50'000);  // half of the 100 us interval
+  c.aligned = true;
+  LatencyResult aligned = run_latency(c);
+  EXPECT_EQ(aligned.threads[1].phase_ns, 0);
+}

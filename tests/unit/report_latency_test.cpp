@@ -30,6 +30,7 @@ struct Fixture {
                                .tid = 100 + t,
                                .cpu = t,
                                .interval_ns = 1'000'000,
+                               .phase_ns = 0,
                                .missed = 0,
                                .last_ns = samples[static_cast<size_t>(t)].back(),
                                .histogram = rt::Histogram(5, 1000, 3)};

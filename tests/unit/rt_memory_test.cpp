@@ -4,6 +4,8 @@
 // leak into the test binary); it reports back through a pipe.
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,18 +24,18 @@ namespace {
 
 constexpr rlim_t kLimit = 64 * 1024;
 
-// Runs `body` in a child with RLIMIT_MEMLOCK = 64 KiB and, when we are root,
+// Runs `body` in a child with RLIMIT_MEMLOCK = `limit` and, when we are root,
 // as uid/gid 65534 (which drops every capability, CAP_IPC_LOCK included).
 // Returns "KIND|message" from the rtcell::Error the body threw, or a
 // description of what went wrong instead.
-std::string in_unprivileged_child(const std::function<void()>& body) {
+std::string in_unprivileged_child(const std::function<void()>& body, rlim_t limit = kLimit) {
   int fds[2];
   if (pipe(fds) != 0) return "pipe failed";
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
     std::string out;
-    rlimit rl{kLimit, kLimit};
+    rlimit rl{limit, limit};
     if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) {
       out = "setrlimit failed";
     } else if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0)) {
@@ -95,7 +97,28 @@ TEST(RtMemory, ArenaLockExplainsALowMemlockLimit) {
   const std::string privilege = std::to_string(static_cast<int>(rtcell::ErrorKind::Privilege)) + "|";
   ASSERT_EQ(got.rfind(privilege, 0), 0u) << got;
   EXPECT_TRUE(has(got, "Arena: mlock of 1 MiB")) << got;
-  EXPECT_TRUE(has(got, "RLIMIT_MEMLOCK is 64 KiB but it needs 1 MiB and lacks CAP_IPC_LOCK")) << got;
+  EXPECT_TRUE(has(got, "RLIMIT_MEMLOCK is 64 KiB but it needs 1 MiB more and lacks CAP_IPC_LOCK")) << got;
+}
+
+// After lock_memory() (MCL_FUTURE) every new heap page is locked on arrival,
+// so growing the heap past RLIMIT_MEMLOCK fails inside malloc; prefault_heap
+// says why instead of a bare ENOMEM. (MCL_FUTURE alone plus one locked page
+// stands in for lock_memory(): MCL_CURRENT would need this whole test binary
+// to fit under a limit we cannot raise without CAP_SYS_RESOURCE.)
+TEST(RtMemory, PrefaultHeapUnderLockedMemoryExplainsTheLimit) {
+  SKIP_IF_SANITIZED();
+  const std::string got = in_unprivileged_child(
+      [] {
+        if (mlockall(MCL_FUTURE) != 0) throw rtcell::Error(rtcell::ErrorKind::System, "mlockall(MCL_FUTURE)");
+        rt::Arena page(4096, {.lock = false});  // mapped under MCL_FUTURE: locked
+        mallopt(M_MMAP_MAX, 0);                 // as lock_memory() does
+        rt::prefault_heap(16ULL << 20);         // 16 MiB > 1 MiB
+      },
+      1ULL << 20);
+  const std::string privilege = std::to_string(static_cast<int>(rtcell::ErrorKind::Privilege)) + "|";
+  ASSERT_EQ(got.rfind(privilege, 0), 0u) << got;
+  EXPECT_TRUE(has(got, "prefault_heap of 16 MiB (memory is locked")) << got;
+  EXPECT_TRUE(has(got, "RLIMIT_MEMLOCK is 1 MiB but it needs 16 MiB more")) << got;
 }
 
 TEST(RtMemory, PrefaultedStackDoesNotFaultAgain) {

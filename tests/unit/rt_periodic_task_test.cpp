@@ -259,7 +259,9 @@ TEST(RtPeriodicTask, GuardReportsAllocationsAndFaultsInTheCallback) {
   EXPECT_GE(s.guard_allocations, 1u);
   EXPECT_GE(s.guard_page_faults, 8u);
   EXPECT_GE(s.guard_violation_cycles, 2u);
-  EXPECT_EQ(s.first_violation_cycle, 2u);
+  // <= rather than ==: the very first cycle may fault too (first run of the
+  // callback's code and stack pages; this test process is not mlock'ed).
+  EXPECT_LE(s.first_violation_cycle, 2u);
   munmap(m, 8 * page);
 }
 

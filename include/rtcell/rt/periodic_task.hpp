@@ -146,7 +146,8 @@ class PeriodicTask {
   void stop();
   bool running() const noexcept { return running_.load(std::memory_order_acquire); }
 
-  // Lock-free reads for a non-RT thread; they never block the RT side.
+  // Lock-free reads for a non-RT thread; they never block the RT side (the
+  // reader retries instead, so read from another CPU or a lower priority).
   TaskStats stats() const noexcept;
   // Also copies the histograms (allocates: reader side only).
   TaskSnapshot snapshot() const;

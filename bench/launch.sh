@@ -1,0 +1,144 @@
+#!/bin/bash
+# Launch cost of `rtcell run` against real anchors, and the latency cost of a
+# cell. Never asserts; prints medians and ratios measured in the same run.
+#
+# 1. Wall time to start and finish a trivial command, RUNS runs each, the
+#    tools alternated every round so machine noise hits all alike:
+#      rtcell   rtcell run -q -- /bin/true  (full default sandbox: pid/mnt/ipc/
+#               uts namespaces, hybrid/v1/v2 cgroups, read-only root, fresh
+#               /proc, minimal /dev, seccomp, no capabilities, user 65534)
+#      bwrap    the same namespaces, read-only / , fresh /proc and /dev,
+#               --cap-drop ALL (no cgroups, no seccomp)
+#      unshare  unshare -pfmiu --mount-proc true (namespaces only)
+#      runc     runc run on a bundle whose rootfs holds the static probe
+#      podman   podman --runtime runc run --rm --rootfs (same rootfs)
+#    A tool that does not work here is reported and left out.
+#    Targets (issue 3): rtcell <= bwrap, <= 0.3 x runc, <= 2 x unshare.
+# 2. `rtcell latency` natively and inside a cell (--sched fifo:80, IPC_LOCK,
+#    /dev/cpu_dma_latency passed), idle and under stress-ng; p99 ratio
+#    cell/native, target <= 1.05.
+#
+# Environment: RUNS (50), LAT_SECONDS (10), LAT_ROUNDS (3), SKIP_LATENCY (0),
+# RTCELL (build/src/cli/rtcell), PROBE (build/tests/probe/rtcell_probe).
+# Needs root.
+set -u
+
+RUNS=${RUNS:-50}
+LAT_SECONDS=${LAT_SECONDS:-10}
+LAT_ROUNDS=${LAT_ROUNDS:-3}
+here=$(cd "$(dirname "$0")/.." && pwd)
+RTCELL=${RTCELL:-$here/build/src/cli/rtcell}
+PROBE=${PROBE:-$here/build/tests/probe/rtcell_probe}
+
+if [ "$(id -u)" != 0 ]; then
+    echo "launch.sh: run as root (namespaces, cgroups, SCHED_FIFO)" >&2
+    exit 3
+fi
+[ -x "$RTCELL" ] || { echo "launch.sh: $RTCELL not built: run make build" >&2; exit 3; }
+[ -x "$PROBE" ] || { echo "launch.sh: $PROBE not built: run make build" >&2; exit 3; }
+
+work=$(mktemp -d /tmp/rtcell-launch-bench.XXXXXX)
+stress_pid=
+cleanup() {
+    if [ -n "$stress_pid" ]; then kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null; fi
+    runc delete -f rtcell-bench >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+# A rootfs with nothing but the static probe, for runc and podman.
+root=$work/bundle/rootfs
+mkdir -p "$root/proc" "$root/dev" "$root/sys" "$root/tmp"
+cp "$PROBE" "$root/probe"
+(cd "$work/bundle" && runc spec >/dev/null 2>&1 && python3 - <<'PY'
+import json
+c = json.load(open("config.json"))
+c["process"]["args"] = ["/probe", "exit", "0"]
+c["process"]["terminal"] = False
+c["root"]["readonly"] = True
+json.dump(c, open("config.json", "w"))
+PY
+)
+
+run_rtcell()  { "$RTCELL" run -q -- /bin/true; }
+run_bwrap()   { bwrap --unshare-pid --unshare-ipc --unshare-uts --ro-bind / / --proc /proc --dev /dev \
+                      --cap-drop ALL --die-with-parent /bin/true; }
+run_unshare() { unshare -pfmiu --mount-proc true; }
+run_runc()    { runc run --bundle "$work/bundle" rtcell-bench; }
+# nofile/nproc explicit: podman asks for limits above the hard ones, which
+# runc cannot set without CAP_SYS_RESOURCE (DESIGN.md, "four fixes").
+run_podman()  { podman --runtime runc run --rm --network host --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
+                       --rootfs "$root" /probe exit 0; }
+
+tools=""
+for t in rtcell bwrap unshare runc podman; do
+    if "run_$t" >"$work/$t.check" 2>&1; then
+        tools="$tools $t"
+    else
+        echo "launch.sh: $t does not work here, left out: $(head -c 300 "$work/$t.check" | tr '\n' ' ')"
+    fi
+    : >"$work/$t.times"
+done
+
+echo "launch.sh: $RUNS alternated runs of:$tools"
+for ((i = 0; i < RUNS; i++)); do
+    for t in $tools; do
+        s=$EPOCHREALTIME
+        "run_$t" >/dev/null 2>&1
+        e=$EPOCHREALTIME
+        echo "$s $e" | awk '{printf "%.1f\n", ($2 - $1) * 1e6}' >>"$work/$t.times"
+    done
+done
+
+median() { sort -n "$1" | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+printf '%-8s %12s\n' tool "median_us"
+for t in $tools; do
+    m=$(median "$work/$t.times")
+    eval "med_$t=$m"
+    printf '%-8s %12.0f\n' "$t" "$m"
+done
+ratio() { # $1 tool, $2 anchor, $3 target
+    local a b
+    eval "a=\${med_$1:-}"
+    eval "b=\${med_$2:-}"
+    [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v t="$3" -v n="$2" \
+        'BEGIN {r = a / b; printf "rtcell/%-8s %5.2f  (target <= %s: %s)\n", n, r, t, (r <= t) ? "ok" : "over target"}'
+}
+ratio rtcell bwrap 1
+ratio rtcell runc 0.3
+ratio rtcell unshare 2
+
+[ "${SKIP_LATENCY:-0}" = 1 ] && exit 0
+
+# ---- latency in a cell vs native ----
+lat="latency -m -S -p 80 -i 200 -d 0 -D $LAT_SECONDS -q -h 1000 --json -"
+p99() { python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["percentiles"]["p99"] / 1000)'; }
+native() { "$RTCELL" $lat 2>/dev/null | p99; }
+incell() {
+    # uid 0 without capabilities (but IPC_LOCK) only to open the root-owned
+    # /dev/cpu_dma_latency; the priority comes from --sched, not a capability.
+    "$RTCELL" run -q --sched fifo:80 --cap-add IPC_LOCK --device /dev/cpu_dma_latency -u 0:0 -- \
+        "$RTCELL" $lat 2>/dev/null | p99
+}
+echo "latency: $LAT_ROUNDS rounds x ${LAT_SECONDS}s per condition, params: $lat"
+for cond in idle stress; do
+    if [ "$cond" = stress ]; then
+        stress-ng --cpu 2 --vm 1 --vm-bytes 64M --timeout $((LAT_ROUNDS * LAT_SECONDS * 2 + 30)) >/dev/null 2>&1 &
+        stress_pid=$!
+    fi
+    : >"$work/n.$cond"
+    : >"$work/c.$cond"
+    for ((r = 0; r < LAT_ROUNDS; r++)); do
+        if ((r % 2 == 0)); then
+            native >>"$work/n.$cond"; incell >>"$work/c.$cond"
+        else
+            incell >>"$work/c.$cond"; native >>"$work/n.$cond"
+        fi
+    done
+    if [ -n "$stress_pid" ]; then kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null; stress_pid=; fi
+    n=$(median "$work/n.$cond")
+    c=$(median "$work/c.$cond")
+    awk -v n="$n" -v c="$c" -v k="$cond" -v nr="$(tr '\n' ' ' <"$work/n.$cond")" -v cr="$(tr '\n' ' ' <"$work/c.$cond")" \
+        'BEGIN {r = c / n; printf "%-6s p99 native %6.1f us, cell %6.1f us, ratio %.2f (target <= 1.05: %s)  rounds native [%s] cell [%s]\n",
+                k, n, c, r, (r <= 1.05) ? "ok" : "over target", nr, cr}'
+done
