@@ -39,6 +39,13 @@ uint64_t to_u64(const json& v, const std::string& what) {
   return static_cast<uint64_t>(x);
 }
 
+// a - b, saturated: figures read from a file may be anything in int64.
+int64_t delta_ns(int64_t a, int64_t b) {
+  int64_t d = 0;
+  if (__builtin_sub_overflow(a, b, &d)) return a > b ? INT64_MAX : INT64_MIN;
+  return d;
+}
+
 // j[key] as an integer, or `def` when absent or null.
 int64_t opt_i64(const json& j, const char* key, int64_t def) {
   if (!j.is_object() || !j.contains(key) || j.at(key).is_null()) return def;
@@ -314,9 +321,9 @@ json bench_to_json(const BenchRun& run) {
     json delta = nullptr;
     if (const RowResult* base = run.find_row(r.baseline); base && base->summary && r.summary) {
       delta = {{"avg_ns", r.summary->avg_ns - base->summary->avg_ns},
-               {"p99_ns", r.summary->p99_ns - base->summary->p99_ns},
-               {"p99.9_ns", r.summary->p999_ns - base->summary->p999_ns},
-               {"max_ns", r.summary->max_ns - base->summary->max_ns}};
+               {"p99_ns", delta_ns(r.summary->p99_ns, base->summary->p99_ns)},
+               {"p99.9_ns", delta_ns(r.summary->p999_ns, base->summary->p999_ns)},
+               {"max_ns", delta_ns(r.summary->max_ns, base->summary->max_ns)}};
     }
     row["delta"] = delta;
     json reps = json::array();
