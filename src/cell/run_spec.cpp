@@ -272,6 +272,11 @@ PreparedRun prepare(const RunSpec& spec) {
     for (auto& w : cpuset_warnings(spec.cpus, facts.isolated_cpus)) p.warnings.push_back(w);
   }
   if (spec.pids_max && *spec.pids_max < 1) usage_error("--pids-max must be at least 1");
+  // Below a few MiB the kernel's OOM killer ends the command before it runs
+  // (Docker's minimum is 6 MiB).
+  if (spec.memory_bytes && *spec.memory_bytes < (4U << 20))
+    usage_error("--memory " + std::to_string(*spec.memory_bytes) +
+                " bytes cannot hold a process: give at least 4M");
 
   // Capabilities.
   p.caps = resolve_caps(spec.cap_add, spec.cap_drop);

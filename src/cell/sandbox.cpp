@@ -373,9 +373,11 @@ int run_cell(const PreparedRun& r, const RunHooks& hooks) {
   for (const auto& d : r.spec.devices) req.devices.push_back(DeviceRule{d.type, d.major, d.minor, d.access});
   // Refuse a bad request before anything exists.
   Cgroup::validate(req);
-#else
-  (void)hooks;
 #endif
+  if (hooks.warn)
+    for (const auto& w : r.warnings) hooks.warn(w);
+  if (hooks.note)
+    for (const auto& n : r.notes) hooks.note(n);
 
   Pipe go = make_pipe();
   Pipe err = make_pipe();

@@ -26,8 +26,10 @@
 namespace rtcell::cell {
 
 struct RunHooks {
-  // Lines to show the user once (cgroup notes); the library never prints.
-  std::function<void(const std::string&)> note;
+  // Lines to show the user once, after every check passed (so bad input
+  // prints only its error line); the library never prints.
+  std::function<void(const std::string&)> warn;  // PreparedRun::warnings
+  std::function<void(const std::string&)> note;  // PreparedRun::notes, cgroup notes
 };
 
 // Creates the cell, runs the command, tears everything down and returns the

@@ -19,9 +19,14 @@ struct Verb {
   std::string help;
   int order = 50;  // position in `rtcell --help`
   std::function<Run(CLI::App&)> setup;
+  bool takes_command = false;  // accepts "-- CMD ARGS" (see trailing_args())
 };
 
 std::vector<Verb>& verbs();
+
+// The arguments after the first "--" on rtcell's command line (the command a
+// verb starts); main() keeps them away from CLI11.
+std::vector<std::string>& trailing_args();
 
 struct Registrar {
   explicit Registrar(Verb v) { verbs().push_back(std::move(v)); }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include "cli/command.hpp"
 #include "rtcell/error.hpp"
@@ -14,6 +15,11 @@ namespace rtcell::cli {
 
 std::vector<Verb>& verbs() {
   static std::vector<Verb> v;
+  return v;
+}
+
+std::vector<std::string>& trailing_args() {
+  static std::vector<std::string> v;
   return v;
 }
 
@@ -43,14 +49,32 @@ int main(int argc, char** argv) {
   auto& vs = cli::verbs();
   std::stable_sort(vs.begin(), vs.end(),
                    [](const cli::Verb& a, const cli::Verb& b) { return a.order < b.order; });
-  std::vector<std::pair<CLI::App*, cli::Run>> runs;
+  struct Chosen {
+    CLI::App* sub;
+    cli::Run run;
+    bool takes_command;
+  };
+  std::vector<Chosen> runs;
   for (auto& v : vs) {
     CLI::App* sub = app.add_subcommand(v.name, v.help);
-    runs.emplace_back(sub, v.setup(*sub));
+    runs.push_back({sub, v.setup(*sub), v.takes_command});
+  }
+
+  // Everything after the first "--" belongs to the command a verb starts
+  // (rtcell run -- CMD ARGS). CLI11 2.1.2 lets a multi-value option before
+  // "--" swallow the separator and then parses the command's own flags, so
+  // the tail is cut off here and never reaches CLI11.
+  int parsed_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      parsed_argc = i;
+      cli::trailing_args().assign(argv + i + 1, argv + argc);
+      break;
+    }
   }
 
   try {
-    app.parse(argc, argv);
+    app.parse(parsed_argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -65,8 +89,13 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  for (auto& [sub, run] : runs) {
+  for (auto& [sub, run, takes_command] : runs) {
     if (!sub->parsed()) continue;
+    if (!takes_command && !cli::trailing_args().empty()) {
+      std::cerr << "rtcell " << sub->get_name() << ": unexpected '-- " << cli::trailing_args().front()
+                << "': this verb runs no command (see rtcell " << sub->get_name() << " --help)\n";
+      return kExitUsage;
+    }
     try {
       return run();
     } catch (const Error& e) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "host/facts.hpp"
 #include "integration/run_support.hpp"
@@ -226,6 +227,26 @@ TEST_F(RunSandbox, SeccompUnconfined) {
   EXPECT_EQ(r.get("seccomp"), "0");
 }
 
+TEST_F(RunSandbox, RepeatableOptionsBeforeDashDashKeepTheCommandsFlags) {
+  // CLI11 lets a vector option swallow words; the command's own dash flags
+  // after "--" must still reach the command.
+  Result r =
+      run({"run", "-q", "--env", "A=1", "--cap-add", "IPC_LOCK", "--", kProbe, "try", "sched_fifo", "-x"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("try=sched_fifo result=fail", 0), 0U) << r.out << r.err;
+}
+
+TEST_F(RunSandbox, RtcellLatencyRunsInACell) {
+  // The Table-3 "container" rows: rtcell latency inside a cell, its priority
+  // granted by --sched (no CAP_SYS_NICE), memory locked with IPC_LOCK.
+  Result r = run({"run", "-q", "--sched", "fifo:80", "--cap-add", "IPC_LOCK", "--", kRtcell, "latency", "-t",
+                  "1", "-l", "200", "-i", "1000", "-q", "--default-system", "--json", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["total"]["policy"], "fifo:80");
+  EXPECT_EQ(j["total"]["samples"], 200);
+}
+
 // Bad input: one line, exit 2 (3 for privilege), nothing created.
 struct BadInput {
   std::vector<std::string> flags;
@@ -248,6 +269,8 @@ TEST_F(RunSandbox, BadInputFailsBeforeAnythingExists) {
       {{"--volume", "relative:/mnt"}, 2},
       {{"--tmpfs", "/no/such/dir"}, 2},
       {{"--rt-period", "1000"}, 2},
+      {{"--sched", "fifo:10", "--rt-runtime", "2000000"}, 2},
+      {{"--memory", "1"}, 2},
       {{"--user", "nobody"}, 2},
       {{"--net", "bridge"}, 2},
   };

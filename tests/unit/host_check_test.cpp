@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <ostream>
 
 #include "host/check.hpp"
 
@@ -40,6 +41,11 @@ struct Case {
   const char* cpus;
   std::map<std::string, std::string> expect;
 };
+
+// Names the case in gtest output instead of dumping the struct's bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.tree << " --cpus '" << c.cpus << "'";
+}
 
 class HostCheckFixtures : public ::testing::TestWithParam<Case> {};
 
