@@ -193,9 +193,6 @@ std::vector<std::string> Runner::row_command(const RowSpec& spec, const std::str
       // The cell's stdout is the probe's stdout: the JSON comes back on it.
       // IPC_LOCK: the probe locks its memory (mlockall) as it does natively,
       // and the 8 MiB RLIMIT_MEMLOCK default is far below what it maps.
-      // (The repeatable option goes first: rtcell run's parser, CLI11 2.1,
-      // misreads the command's own dash-arguments after `--` when a vector
-      // option is the last one before it.)
       argv = {opt_.rtcell_bin,       "run",     "--cap-add=IPC_LOCK", "--cpus",
               opt_.cpus.to_string(), "--sched", "fifo:" + prio,       "-q"};
       if (spec.kind == RowKind::CellNetns) {
