@@ -193,9 +193,6 @@ std::vector<std::string> Runner::row_command(const RowSpec& spec, const std::str
       // The cell's stdout is the probe's stdout: the JSON comes back on it.
       // IPC_LOCK: the probe locks its memory (mlockall) as it does natively,
       // and the 8 MiB RLIMIT_MEMLOCK default is far below what it maps.
-      // (The repeatable option goes first: rtcell run's parser, CLI11 2.1,
-      // misreads the command's own dash-arguments after `--` when a vector
-      // option is the last one before it.)
       argv = {opt_.rtcell_bin,       "run",     "--cap-add=IPC_LOCK", "--cpus",
               opt_.cpus.to_string(), "--sched", "fifo:" + prio,       "-q"};
       if (spec.kind == RowKind::CellNetns) {
@@ -311,7 +308,8 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
     row.reason = parse_error;
   else
     row.reason = "probe " + describe_status(status) + " without output";
-  if (forwarded && !text) row.reason = "interrupted before the probe wrote results";
+  if (forwarded)
+    row.reason = "interrupted before the probe wrote results" + (why.empty() ? "" : " (" + why + ")");
   log("row " + tag + ": failed (" + describe_status(status) + "): " + row.reason);
 }
 
@@ -457,7 +455,9 @@ std::string find_in_path(const std::string& name) {
     if (end == std::string::npos) end = p.size();
     std::string dir = p.substr(pos, end - pos);
     if (dir.empty()) dir = ".";
-    std::string full = dir + "/" + name;
+    std::string full = std::move(dir);
+    full += '/';
+    full += name;
     struct stat st;
     if (::stat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(full.c_str(), X_OK) == 0)
       return full;

@@ -48,8 +48,15 @@ std::vector<RowSpec> select_rows(std::string_view list) {
         std::any_of(all_rows().begin(), all_rows().end(), [&](const RowSpec& r) { return r.id == id; });
     if (!known) {
       std::string names;
-      for (const auto& r : all_rows()) names += (names.empty() ? "" : ", ") + r.id;
-      usage_error("--rows: unknown row \"" + id + "\"; known rows: " + names);
+      for (const auto& r : all_rows()) {
+        if (!names.empty()) names += ", ";
+        names += r.id;
+      }
+      std::string msg = "--rows: unknown row \"";
+      msg += id;
+      msg += "\"; known rows: ";
+      msg += names;
+      usage_error(msg);
     }
     wanted.push_back(id);
     pos = end + 1;

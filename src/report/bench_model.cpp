@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "rtcell/error.hpp"
 
@@ -16,6 +17,45 @@ namespace {
 
 constexpr std::string_view kLatencySchemaName = "rtcell.latency/1";
 
+// Integers from outside files: a float or an out-of-range number must not
+// reach a C++ conversion (float-to-int overflow is undefined behaviour).
+int64_t to_i64(const json& v, const std::string& what) {
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) usage_error(what + " is out of range");
+    return static_cast<int64_t>(v.get<uint64_t>());
+  }
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (!std::isfinite(d) || d < -9.2e18 || d > 9.2e18) usage_error(what + " is out of range");
+    return static_cast<int64_t>(d);
+  }
+  usage_error(what + " is not a number");
+}
+
+uint64_t to_u64(const json& v, const std::string& what) {
+  int64_t x = to_i64(v, what);
+  if (x < 0) usage_error(what + " is negative");
+  return static_cast<uint64_t>(x);
+}
+
+// a - b, saturated: figures read from a file may be anything in int64.
+int64_t delta_ns(int64_t a, int64_t b) {
+  int64_t d = 0;
+  if (__builtin_sub_overflow(a, b, &d)) return a > b ? INT64_MAX : INT64_MIN;
+  return d;
+}
+
+// j[key] as an integer, or `def` when absent or null.
+int64_t opt_i64(const json& j, const char* key, int64_t def) {
+  if (!j.is_object() || !j.contains(key) || j.at(key).is_null()) return def;
+  return to_i64(j.at(key), std::string("\"") + key + "\"");
+}
+uint64_t opt_u64(const json& j, const char* key, uint64_t def) {
+  if (!j.is_object() || !j.contains(key) || j.at(key).is_null()) return def;
+  return to_u64(j.at(key), std::string("\"") + key + "\"");
+}
+
 const json& field(const json& j, const char* name, const char* where) {
   if (!j.is_object() || !j.contains(name))
     usage_error(std::string("latency JSON: ") + where + " lacks \"" + name + "\"");
@@ -25,17 +65,17 @@ const json& field(const json& j, const char* name, const char* where) {
 int64_t int_field(const json& j, const char* name, const char* where) {
   const json& v = field(j, name, where);
   if (!v.is_number()) usage_error(std::string("latency JSON: ") + where + "." + name + " is not a number");
-  return v.get<int64_t>();
+  return to_i64(v, std::string("latency JSON: ") + where + "." + name);
 }
 
 LatencyStats stats_from_json(const json& j, const char* where) {
   LatencyStats s;
-  s.thread = j.value("thread", -1);
-  s.tid = j.value("tid", 0);
-  s.cpu = j.value("cpu", -1);
+  s.thread = static_cast<int>(opt_i64(j, "thread", -1));
+  s.tid = static_cast<int>(opt_i64(j, "tid", 0));
+  s.cpu = static_cast<int>(opt_i64(j, "cpu", -1));
   s.policy = j.value("policy", "");
-  s.interval_ns = j.value("interval_ns", int64_t{0});
-  s.samples = static_cast<uint64_t>(int_field(j, "samples", where));
+  s.interval_ns = opt_i64(j, "interval_ns", 0);
+  s.samples = to_u64(field(j, "samples", where), std::string("latency JSON: ") + where + ".samples");
   s.min_ns = int_field(j, "min_ns", where);
   const json& avg = field(j, "avg_ns", where);
   if (!avg.is_number()) usage_error(std::string("latency JSON: ") + where + ".avg_ns is not a number");
@@ -43,26 +83,26 @@ LatencyStats stats_from_json(const json& j, const char* where) {
   s.max_ns = int_field(j, "max_ns", where);
   if (j.contains("percentiles") && j.at("percentiles").is_object()) {
     for (const auto& [k, v] : j.at("percentiles").items())
-      if (v.is_number()) s.percentiles[k] = v.get<int64_t>();
+      if (v.is_number()) s.percentiles[k] = to_i64(v, "percentile " + k);
   }
   if (j.contains("percentiles_in_overflow") && j.at("percentiles_in_overflow").is_array())
     for (const auto& v : j.at("percentiles_in_overflow"))
       if (v.is_string()) s.percentiles_in_overflow.push_back(v.get<std::string>());
   if (j.contains("histogram") && j.at("histogram").is_object()) {
     const json& h = j.at("histogram");
-    s.bucket_ns = h.value("bucket_ns", int64_t{1000});
+    s.bucket_ns = opt_i64(h, "bucket_ns", 1000);
     if (s.bucket_ns <= 0)
       usage_error(std::string("latency JSON: ") + where + ".histogram.bucket_ns must be > 0");
     if (h.contains("counts") && h.at("counts").is_array())
-      for (const auto& c : h.at("counts")) s.counts.push_back(c.get<uint64_t>());
+      for (const auto& c : h.at("counts")) s.counts.push_back(to_u64(c, "histogram count"));
   }
   if (j.contains("overflows") && j.at("overflows").is_object()) {
     const json& o = j.at("overflows");
-    s.overflow_count = o.value("count", uint64_t{0});
+    s.overflow_count = opt_u64(o, "count", 0);
     s.overflow_truncated = o.value("truncated", false);
     if (o.contains("samples") && o.at("samples").is_array())
       for (const auto& e : o.at("samples"))
-        s.overflow_samples.emplace_back(e.value("index", uint64_t{0}), e.value("ns", int64_t{0}));
+        s.overflow_samples.emplace_back(opt_u64(e, "index", 0), opt_i64(e, "ns", 0));
   }
   return s;
 }
@@ -96,13 +136,13 @@ json summary_to_json(const Summary& s) {
 
 Summary summary_from_json(const json& j) {
   Summary s;
-  s.samples = j.value("samples", uint64_t{0});
-  s.min_ns = j.value("min_ns", int64_t{0});
+  s.samples = opt_u64(j, "samples", 0);
+  s.min_ns = opt_i64(j, "min_ns", 0);
   s.avg_ns = j.value("avg_ns", 0.0);
-  s.p50_ns = j.value("p50_ns", int64_t{0});
-  s.p99_ns = j.value("p99_ns", int64_t{0});
-  s.p999_ns = j.value("p99.9_ns", int64_t{0});
-  s.max_ns = j.value("max_ns", int64_t{0});
+  s.p50_ns = opt_i64(j, "p50_ns", 0);
+  s.p99_ns = opt_i64(j, "p99_ns", 0);
+  s.p999_ns = opt_i64(j, "p99.9_ns", 0);
+  s.max_ns = opt_i64(j, "max_ns", 0);
   return s;
 }
 
@@ -243,6 +283,7 @@ std::vector<CpuSeries> per_cpu_series(const RowResult& row) {
       add_counts(s, t);
     }
   std::vector<CpuSeries> out;
+  out.reserve(by_cpu.size());
   for (auto& [cpu, s] : by_cpu) out.push_back(std::move(s));
   return out;
 }
@@ -280,9 +321,9 @@ json bench_to_json(const BenchRun& run) {
     json delta = nullptr;
     if (const RowResult* base = run.find_row(r.baseline); base && base->summary && r.summary) {
       delta = {{"avg_ns", r.summary->avg_ns - base->summary->avg_ns},
-               {"p99_ns", r.summary->p99_ns - base->summary->p99_ns},
-               {"p99.9_ns", r.summary->p999_ns - base->summary->p999_ns},
-               {"max_ns", r.summary->max_ns - base->summary->max_ns}};
+               {"p99_ns", delta_ns(r.summary->p99_ns, base->summary->p99_ns)},
+               {"p99.9_ns", delta_ns(r.summary->p999_ns, base->summary->p999_ns)},
+               {"max_ns", delta_ns(r.summary->max_ns, base->summary->max_ns)}};
     }
     row["delta"] = delta;
     json reps = json::array();
@@ -301,7 +342,7 @@ BenchRun bench_from_json(const json& j) {
     usage_error("bench JSON: schema is \"" + schema + "\", expected \"" + std::string(kBenchSchema) + "\"");
   BenchRun run;
   try {
-    run.id = j.value("id", int64_t{0});
+    run.id = opt_i64(j, "id", 0);
     run.rtcell_version = j.value("rtcell_version", "");
     run.started_at = j.value("started_at", "");
     run.finished_at = j.value("finished_at", "");

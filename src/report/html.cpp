@@ -329,8 +329,9 @@ std::string render_html(const BenchRun& run) {
         << "</td><td>" << us(static_cast<double>(s.max_ns)) << "</td>";
       const RowResult* base = run.find_row(r.baseline);
       if (base && base->summary)
-        o << "<td>" << signed_us(static_cast<double>(s.p99_ns - base->summary->p99_ns)) << "</td><td>"
-          << signed_us(static_cast<double>(s.max_ns - base->summary->max_ns)) << "</td>";
+        o << "<td>" << signed_us(static_cast<double>(s.p99_ns) - static_cast<double>(base->summary->p99_ns))
+          << "</td><td>"
+          << signed_us(static_cast<double>(s.max_ns) - static_cast<double>(base->summary->max_ns)) << "</td>";
       else
         o << "<td></td><td></td>";
     } else {

@@ -173,8 +173,8 @@ TEST_F(BenchTest, CtrlCLeavesNoLoadOrCellBehindAndStoresThePartialRun) {
   // The interrupted row: the cell row when cells exist (so a cell is running
   // at the interrupt), else the native load row.
   const std::string victim = cells ? "cell-load" : "native-load";
-  Proc p = spawn({RTCELL_BIN, "bench", "--rows", cells ? "native-load,cell-load" : "native-load", "-D", "30s",
-                  "--load=--cpu 1", "--db", db, "--no-check"});
+  Proc p =
+      spawn({RTCELL_BIN, "bench", "--rows", victim, "-D", "30s", "--load=--cpu 1", "--db", db, "--no-check"});
   ASSERT_GT(p.pid, 0);
   std::string buffer;
   std::string load_line = read_until(p.err, buffer, {"load: stress-ng", "process group"});

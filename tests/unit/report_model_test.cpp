@@ -40,6 +40,20 @@ TEST(ReportModel, RejectsWhatIsNotALatencyDocument) {
   }
 }
 
+TEST(ReportModel, RejectsNumbersThatDoNotFit) {
+  // Floats beyond int64 and negative counts are refused, not converted.
+  std::string doc = testdata::latency_json();
+  std::string huge = doc;
+  huge.replace(huge.find("\"max_ns\":"), 9, "\"max_ns\":1e300,\"x\":");
+  EXPECT_THROW(parse_latency_json(huge), Error);
+  std::string negative = doc;
+  negative.replace(negative.find("\"counts\":[0"), 11, "\"counts\":[-1");
+  EXPECT_THROW(parse_latency_json(negative), Error);
+  std::string fractional = doc;
+  fractional.replace(fractional.find("\"samples\":2000"), 14, "\"samples\":2000.0");
+  EXPECT_EQ(parse_latency_json(fractional).total.samples, 2000u);
+}
+
 TEST(ReportModel, LatencyJsonRoundTrips) {
   LatencyRun r = parse_latency_json(testdata::latency_json());
   LatencyRun back = latency_from_json(latency_to_json(r));
