@@ -345,6 +345,14 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
         }
       }
       v.rt = rt_bandwidth(best_pi, best_theta);
+      // The verdict holds under this budget (min_budget proves it), but the
+      // response times above assume the whole CPU: throttled at Θ per Π, a
+      // job may finish as late as its deadline.
+      v.notes.push_back("the cgroup v1 budget " + std::to_string(v.rt->runtime_us) + " us per " +
+                        std::to_string(v.rt->period_us) + " us" +
+                        " is the least ratio that still meets every deadline (Shin & Lee 2003); under it "
+                        "responses may grow up to the deadlines, the responses shown assume the whole CPU. "
+                        "Give the cell a budget: {period: ...} to choose the trade-off yourself");
     }
   }
   if (sched == LocalScheduler::Edf && n > 0) {

@@ -2,6 +2,7 @@
 // Manifest or rtcell::Error (Usage, with a "file:line:col" or "file:"
 // prefix), never a crash, hang, other exception or sanitizer report. A parsed
 // manifest must convert to analysis specs and yield its RT CPUs.
+// fuzz-libs: rtcell_manifest
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

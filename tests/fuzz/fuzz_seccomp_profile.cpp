@@ -2,6 +2,7 @@
 // --seccomp FILE.json`): any input must give a profile or rtcell::Error,
 // never a crash; a parsed profile must compile into a libseccomp filter or
 // fail with rtcell::Error.
+// fuzz-libs: rtcell_cell
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
