@@ -151,9 +151,15 @@ std::string cyclictest_output(const measure::LatencyConfig& config, const measur
 std::string latency_table(const measure::LatencyConfig& config, const measure::LatencyResult& result) {
   std::string s;
   const int64_t interval = config.threads.empty() ? 0 : config.threads.front().interval_ns;
+  // cyclictest's -d: thread i runs at interval + i * distance. Say so, or
+  // a thread's lower sample count looks like lost samples.
+  std::string intervals = util::format_time_ns(interval);
+  if (config.threads.size() > 1 && config.threads.back().interval_ns != interval)
+    intervals += " (+" + util::format_time_ns((config.threads[1].interval_ns - interval)) +
+                 " per thread: -d; -d 0 gives all the same)";
   appendf(s, "rtcell latency: %zu thread%s, %s, interval %s, ran %.2f s, stopped by %s",
           result.threads.size(), result.threads.size() == 1 ? "" : "s", rt::to_string(config.policy).c_str(),
-          util::format_time_ns(interval).c_str(), static_cast<double>(result.elapsed_ns) / 1e9,
+          intervals.c_str(), static_cast<double>(result.elapsed_ns) / 1e9,
           measure::to_string(result.stopped_by));
   if (result.dma_latency_us)
     appendf(s, ", /dev/cpu_dma_latency held at %d us\n", *result.dma_latency_us);
