@@ -26,12 +26,16 @@
 #include "cell/cgroup.hpp"
 #include "cell/cgroup_devices.hpp"
 #include "rtcell/error.hpp"
+#include "unit/error_helpers.hpp"
 
 using namespace rtcell;
 using namespace rtcell::cell;
 namespace fs = std::filesystem;
 
 namespace {
+
+using rtcell::test::kind_of;
+using rtcell::test::message_of;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
@@ -156,25 +160,6 @@ class FakeV2Root : public ::testing::Test {
 bool any_note_has(const std::vector<std::string>& notes, const std::string& text) {
   return std::any_of(notes.begin(), notes.end(),
                      [&](const std::string& n) { return n.find(text) != std::string::npos; });
-}
-
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  ADD_FAILURE() << "no rtcell::Error thrown";
-  return ErrorKind::System;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -12,21 +12,15 @@
 #include "rtcell/error.hpp"
 #include "sys/mount.hpp"
 #include "sys/process.hpp"
+#include "unit/error_helpers.hpp"
 
 namespace rtcell::cell {
 namespace {
 
-namespace fs = std::filesystem;
+using rtcell::test::kind_of;
+using rtcell::test::message_of;
 
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  ADD_FAILURE() << "no rtcell::Error thrown";
-  return ErrorKind::System;
-}
+namespace fs = std::filesystem;
 
 TEST(CellRunSpec, ParseVolume) {
   auto v = parse_volume("/data:/mnt");

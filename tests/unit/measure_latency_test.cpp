@@ -7,30 +7,15 @@
 
 #include "measure/latency.hpp"
 #include "rtcell/error.hpp"
+#include "unit/error_helpers.hpp"
 
 using namespace rtcell;
 using namespace rtcell::measure;
 
 namespace {
 
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  ADD_FAILURE() << "no rtcell::Error thrown";
-  return ErrorKind::System;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rtcell::test::kind_of;
+using rtcell::test::message_of;
 
 LatencyConfig unprivileged(int threads, uint64_t loops) {
   LatencyConfig c;
