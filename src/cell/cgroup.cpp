@@ -493,6 +493,18 @@ std::string undo(Cgroup::State& s) {
   return first;
 }
 
+// Creates the cell's own group `dir/id` and records it for undo; a leaf
+// that exists already means another cell has this id.
+std::string make_leaf(Cgroup::State& s, const std::string& dir, const std::string& id) {
+  std::string leaf = dir + "/" + id;
+  int rc = s.fs->make_dir(leaf);
+  if (rc == EEXIST) usage_error("cgroup " + leaf + " already exists: cell id '" + id + "' is in use");
+  if (rc != 0) sys_error("cannot create cgroup " + leaf, rc);
+  s.made.push_back({leaf, true, true});
+  s.leaves.push_back(leaf);
+  return leaf;
+}
+
 void build_v1(Cgroup::State& s) {
   const Plan& plan = s.plan;
   const CgroupRequest& req = s.req;
@@ -523,12 +535,7 @@ void build_v1(Cgroup::State& s) {
         s.fs->write(p + "/cpuset.mems", read_value(up + "/cpuset.mems"));
       }
     }
-    std::string leaf = level_path(h, plan.parent, plan.parent.size()) + "/" + req.id;
-    int rc = s.fs->make_dir(leaf);
-    if (rc == EEXIST) usage_error("cgroup " + leaf + " already exists: cell id '" + req.id + "' is in use");
-    if (rc != 0) sys_error("cannot create cgroup " + leaf, rc);
-    s.made.push_back({leaf, true, true});
-    s.leaves.push_back(leaf);
+    std::string leaf = make_leaf(s, level_path(h, plan.parent, plan.parent.size()), req.id);
     if (!s.alive.held()) s.alive = sys::DirLock::acquire(leaf, true);
     std::string up = level_path(h, plan.parent, plan.parent.size());
     if (h.name == "cpuset") {
@@ -588,12 +595,7 @@ void build_v2(Cgroup::State& s) {
     if (rc != 0) sys_error("cannot create cgroup " + next, rc);
     s.made.push_back({next, true, false});
   }
-  std::string leaf = level_path(h, plan.parent, plan.parent.size()) + "/" + req.id;
-  int rc = s.fs->make_dir(leaf);
-  if (rc == EEXIST) usage_error("cgroup " + leaf + " already exists: cell id '" + req.id + "' is in use");
-  if (rc != 0) sys_error("cannot create cgroup " + leaf, rc);
-  s.made.push_back({leaf, true, true});
-  s.leaves.push_back(leaf);
+  std::string leaf = make_leaf(s, level_path(h, plan.parent, plan.parent.size()), req.id);
   s.alive = sys::DirLock::acquire(leaf, true);
   if (!req.cpus.empty()) s.fs->write(leaf + "/cpuset.cpus", req.cpus.to_string());
   if (!req.mems.empty()) s.fs->write(leaf + "/cpuset.mems", req.mems);
