@@ -395,4 +395,8 @@ sys::SeccompFilter build_filter(const SeccompProfile& profile) {
   return f;
 }
 
+std::vector<sock_filter> compiled_filter(const SeccompProfile& profile) {
+  return build_filter(profile).export_bpf();
+}
+
 }  // namespace rtcell::cell

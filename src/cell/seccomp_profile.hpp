@@ -61,6 +61,8 @@ SeccompProfile parse_docker_profile(std::string_view json, const ProfileContext&
 
 // Compiles the profile for the native architecture.
 sys::SeccompFilter build_filter(const SeccompProfile& profile);
+// The BPF program of build_filter(profile), ready for one prctl() in the cell.
+std::vector<sock_filter> compiled_filter(const SeccompProfile& profile);
 
 // Parses "6.18.0-rc1" into major/minor (0/0 when unparsable).
 void parse_kernel_version(std::string_view release, int& major, int& minor);

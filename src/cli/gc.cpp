@@ -1,10 +1,13 @@
-// rtcell gc: removes the cgroups of cells whose rtcell was killed before it
-// could clean up (rtcell/<id> with no live process in any controller), and
-// gives their RT budgets back. Safe to run at any time: a cell whose rtcell is
-// alive is never taken, even while it is starting (see docs/cgroups.md).
+// rtcell gc: removes the cells whose init is gone or whose creator was
+// killed before the cell existed, from their recorded undo journal (state,
+// cgroups, RT budgets back exactly), then any rtcell cgroup left with no
+// state and no live process. Safe to run at any time: a live or
+// still-starting cell is never taken (docs/lifecycle.md, docs/cgroups.md).
 #include <iostream>
 
 #include "cell/cgroup.hpp"
+#include "cell/lifecycle.hpp"
+#include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
 #include "rtcell/error.hpp"
 
@@ -14,6 +17,7 @@ namespace {
 struct GcOptions {
   std::string parent = "rtcell";
   std::string root = "/sys/fs/cgroup";
+  std::string state_root;
 };
 
 Run setup_gc(CLI::App& app) {
@@ -22,16 +26,19 @@ Run setup_gc(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--cgroup-mount", opts->root, "where the cgroup filesystems are mounted")
       ->capture_default_str();
+  add_state_root(app, opts->state_root);
   return [opts]() {
+    std::vector<std::string> cells = cell::collect_stopped(cell::Registry(opts->state_root));
+    for (const auto& id : cells) std::cout << "removed cell " << id << '\n';
     std::vector<std::string> removed = cell::collect_garbage(opts->parent, opts->root);
     for (const auto& r : removed) std::cout << "removed " << r << '\n';
-    if (removed.empty()) std::cout << "nothing to remove under " << opts->parent << '\n';
+    if (removed.empty() && cells.empty()) std::cout << "nothing to remove under " << opts->parent << '\n';
     return kExitOk;
   };
 }
 
 const Registrar kGc{
-    Verb{"gc", "remove cgroups left behind by a killed rtcell (no live process in them)", 80, setup_gc}};
+    Verb{"gc", "remove cells whose init is gone and cgroups left behind by a killed rtcell", 80, setup_gc}};
 
 }  // namespace
 }  // namespace rtcell::cli

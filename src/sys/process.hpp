@@ -41,6 +41,9 @@ class Process {
 
   // SIGKILL and reap when still running; idempotent, never throws.
   void kill_and_reap() noexcept;
+  // Forgets the child without killing it: it outlives this handle (a cell
+  // left to the registry by rtcell create). Its parent's exit reparents it.
+  void release() noexcept { reaped_ = true; }
 
  private:
   PidFd pidfd_;

@@ -1,5 +1,6 @@
-#include "cell/run_spec.hpp"
+#include "front/flags.hpp"
 
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -9,18 +10,18 @@
 #include <cstdlib>
 #include <random>
 
-#include "host/facts.hpp"
+#include "cell/prepare.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
 #include "util/units.hpp"
 
-namespace rtcell::cell {
+namespace rtcell::front {
 
 namespace {
 
-constexpr int kCapSysNice = 23;
-constexpr int kCapSysResource = 24;
-constexpr int kCapIpcLock = 14;
+constexpr int kCapSysNice = CAP_SYS_NICE;
+constexpr int kCapSysResource = CAP_SYS_RESOURCE;
+constexpr int kCapIpcLock = CAP_IPC_LOCK;
 
 bool is_abs_clean(std::string_view p) {
   if (p.empty() || p[0] != '/') return false;
@@ -50,14 +51,6 @@ std::string generate_id() {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", rd());
   return "run-" + std::to_string(::getpid()) + "-" + buf;
-}
-
-void check_id(const std::string& id) {
-  if (id.empty() || id.size() > 64 || id == "." || id == "..")
-    usage_error("cell name '" + id + "' is invalid: use 1-64 characters [A-Za-z0-9_.-]");
-  for (char c : id)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
-      usage_error("cell name '" + id + "' is invalid: use 1-64 characters [A-Za-z0-9_.-]");
 }
 
 int policy_priority(const rt::Policy& p) {
@@ -172,104 +165,109 @@ std::vector<std::string> cpuset_warnings(const CpuSet& cpus, const CpuSet& isola
   return w;
 }
 
-std::string resolve_command(const std::string& rootfs, const std::string& command,
-                            const std::string& path_var, const std::string& workdir) {
-  auto executable = [&](const std::string& inside) {
-    std::string host = in_root(rootfs, inside);
-    struct stat st {};
-    return ::stat(host.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
-  };
-  if (command.find('/') != std::string::npos) {
-    // A relative path is relative to the cell's working directory, as execve sees it.
-    std::string inside = command[0] == '/' ? command : (workdir == "/" ? "" : workdir) + "/" + command;
-    return executable(inside) ? inside : "";
-  }
-  size_t i = 0;
-  while (i <= path_var.size()) {
-    size_t j = path_var.find(':', i);
-    std::string dir = path_var.substr(i, j == std::string::npos ? std::string::npos : j - i);
-    if (!dir.empty() && dir[0] == '/') {
-      std::string cand = dir;
-      cand += '/';
-      cand += command;
-      if (executable(cand)) return cand;
-    }
-    if (j == std::string::npos) break;
-    i = j + 1;
-  }
-  return "";
-}
-
-PreparedRun prepare(const RunSpec& spec) {
-  PreparedRun p;
-  p.spec = spec;
+Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
+  Built p;
+  cell::Spec& s = p.spec;
+  s = cell::default_spec();
   if (spec.command.empty()) usage_error("no command given: use rtcell run [options] -- CMD [ARGS...]");
   p.id = spec.name.empty() ? generate_id() : spec.name;
-  check_id(p.id);
+  cell::validate_cell_id(p.id);
   if (spec.hostname.size() > 64) usage_error("--hostname is longer than 64 characters");
 
   // Root filesystem and everything that must exist in it.
-  if (spec.rootfs.empty()) {
-    p.rootfs = "/";
-  } else {
+  std::string rootfs = "/";
+  if (!spec.rootfs.empty()) {
     char* real = ::realpath(spec.rootfs.c_str(), nullptr);
     if (real == nullptr) usage_error("--rootfs " + spec.rootfs + ": no such directory");
-    p.rootfs = real;
+    rootfs = real;
     std::free(real);  // NOLINT: realpath allocates with malloc
-    if (!is_dir(p.rootfs)) usage_error("--rootfs " + spec.rootfs + " is not a directory");
+    if (!is_dir(rootfs)) usage_error("--rootfs " + spec.rootfs + " is not a directory");
     for (const char* d : {"/proc", "/dev"})
-      if (!is_dir(in_root(p.rootfs, d)))
-        usage_error("--rootfs " + spec.rootfs + " has no " + d +
-                    " directory: create it (empty) as a mount point");
+      if (!is_dir(in_root(rootfs, d)))
+        usage_error("--rootfs " + spec.rootfs + " has no " + d + " directory: create it (empty) as a mount point");
   }
-  std::string path_var = kCellPath;
+  s.root_path = rootfs;
+  std::string path_var = cell::kCellPath;
   for (const auto& e : spec.env) {
     if (e.empty() || e[0] == '=') usage_error("--env '" + e + "': use KEY=VALUE or KEY");
     if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
   }
-  p.executable = resolve_command(p.rootfs, spec.command[0], path_var, spec.workdir);
-  if (p.executable.empty())
-    usage_error("command '" + spec.command[0] +
-                "' is not an executable file in the cell's root filesystem (" + p.rootfs +
-                (spec.command[0].find('/') == std::string::npos ? ", PATH " + path_var : "") +
+  if (cell::resolve_command(rootfs, spec.command[0], path_var, spec.workdir).empty())
+    usage_error("command '" + spec.command[0] + "' is not an executable file in the cell's root filesystem (" +
+                rootfs + (spec.command[0].find('/') == std::string::npos ? ", PATH " + path_var : "") +
                 "; a relative path counts from --workdir " + spec.workdir +
                 "): use an absolute path, --rootfs DIR holding it, or --volume to bring it in");
   if (!is_abs_clean(spec.workdir)) usage_error("--workdir " + spec.workdir + " must be an absolute path");
   for (const auto& v : spec.volumes) {
     struct stat st {};
     if (::stat(v.source.c_str(), &st) != 0) usage_error("--volume source " + v.source + " does not exist");
-    if (::stat(in_root(p.rootfs, v.target).c_str(), &st) != 0)
-      usage_error("--volume target " + v.target +
-                  " does not exist in the cell's root filesystem: create it first");
+    if (::stat(in_root(rootfs, v.target).c_str(), &st) != 0)
+      usage_error("--volume target " + v.target + " does not exist in the cell's root filesystem: create it first");
+    std::vector<std::string> opts{"rbind"};
+    if (v.read_only) opts.emplace_back("ro");
+    s.mounts.push_back({v.target, "bind", v.source, std::move(opts)});
   }
-  for (const auto& t : spec.tmpfs) {
-    if (!is_abs_clean(t)) usage_error("--tmpfs " + t + " must be an absolute path");
-    if (!is_dir(in_root(p.rootfs, t)))
+  std::vector<std::string> tmpfs_dirs;
+  for (const auto& entry : spec.tmpfs) {
+    // DST[:OPTIONS], options as mount(8) takes them for tmpfs (size=64M,mode=0700).
+    const std::string t = entry.substr(0, entry.find(':'));
+    if (!is_abs_clean(t)) usage_error("--tmpfs " + entry + " must be an absolute path");
+    if (!is_dir(in_root(rootfs, t)))
       usage_error("--tmpfs " + t + " is not a directory in the cell's root filesystem: create it first");
+    std::vector<std::string> opts{"nosuid", "nodev", "mode=1777"};
+    if (size_t c = entry.find(':'); c != std::string::npos) {
+      std::string rest = entry.substr(c + 1);
+      for (size_t i = 0; i <= rest.size();) {
+        size_t j = rest.find(',', i);
+        if (j == std::string::npos) j = rest.size();
+        if (j > i) opts.push_back(rest.substr(i, j - i));
+        i = j + 1;
+      }
+    }
+    s.mounts.push_back({t, "tmpfs", "tmpfs", std::move(opts)});
+    tmpfs_dirs.push_back(t);
   }
-  bool workdir_ok = is_dir(in_root(p.rootfs, spec.workdir));
+  bool workdir_ok = is_dir(in_root(rootfs, spec.workdir));
   for (const auto& v : spec.volumes) workdir_ok = workdir_ok || spec.workdir.rfind(v.target, 0) == 0;
-  for (const auto& t : spec.tmpfs) workdir_ok = workdir_ok || spec.workdir.rfind(t, 0) == 0;
-  if (!workdir_ok)
-    usage_error("--workdir " + spec.workdir + " is not a directory in the cell's root filesystem");
-  for (auto& d : p.spec.devices) {
+  for (const auto& t : tmpfs_dirs) workdir_ok = workdir_ok || spec.workdir.rfind(t, 0) == 0;
+  if (!workdir_ok) usage_error("--workdir " + spec.workdir + " is not a directory in the cell's root filesystem");
+  s.process.cwd = spec.workdir;
+  for (const auto& d : spec.devices) {
     struct stat st {};
     if (::stat(d.path.c_str(), &st) != 0) usage_error("--device " + d.path + ": no such device on this host");
     if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
       usage_error("--device " + d.path + " is not a character or block device");
-    d.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
-    d.major = static_cast<int>(major(st.st_rdev));
-    d.minor = static_cast<int>(minor(st.st_rdev));
+    cell::DeviceNode n;
+    n.path = d.path;
+    n.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+    n.major = major(st.st_rdev);
+    n.minor = minor(st.st_rdev);
+    n.file_mode = st.st_mode & 07777;
+    n.uid = st.st_uid;
+    n.gid = st.st_gid;
+    s.devices.push_back(n);
+    s.resources.devices.push_back(
+        cell::DeviceRule{n.type, static_cast<int>(n.major), static_cast<int>(n.minor), d.access});
   }
 
   // Placement.
   if (!spec.cpus.empty()) {
-    auto facts = host::read_host_facts("/");
     CpuSet off = spec.cpus.minus(facts.online_cpus);
     if (!off.empty())
       usage_error("--cpus " + spec.cpus.to_string() + ": CPU " + off.to_string() +
                   " is not online (online: " + facts.online_cpus.to_string() + ")");
     for (auto& w : cpuset_warnings(spec.cpus, facts.isolated_cpus)) p.warnings.push_back(w);
+  }
+  s.resources.cgroup_parent = spec.cgroup_root;
+  s.resources.cpus = spec.cpus;
+  s.resources.mems = spec.mems;
+  s.resources.memory_bytes = spec.memory_bytes;
+  s.resources.pids_max = spec.pids_max;
+  if (spec.rt_runtime_us) {
+    cell::RtBudget b;
+    b.runtime_us = *spec.rt_runtime_us;
+    b.period_us = spec.rt_period_us.value_or(1'000'000);
+    s.resources.rt = b;
   }
   if (spec.pids_max && *spec.pids_max < 1) usage_error("--pids-max must be at least 1");
   // Below a few MiB the kernel's OOM killer ends the command before it runs
@@ -279,7 +277,8 @@ PreparedRun prepare(const RunSpec& spec) {
                 " bytes cannot hold a process: give at least 4M");
 
   // Capabilities.
-  p.caps = resolve_caps(spec.cap_add, spec.cap_drop);
+  const sys::CapSet caps = resolve_caps(spec.cap_add, spec.cap_drop);
+  s.process.capabilities = cell::Capabilities::uniform(caps, spec.uid != 0);
   const sys::CapSet eff = sys::effective_caps();
 
   // RT rights: validate each path, then say which one the cell gets.
@@ -323,13 +322,13 @@ PreparedRun prepare(const RunSpec& spec) {
   if (spec.memlock_bytes)
     check_rlimit_grant(RLIMIT_MEMLOCK, *spec.memlock_bytes, eff, "--memlock", "RLIMIT_MEMLOCK",
                        "use --cap-add IPC_LOCK");
-  if (p.caps.has(kCapSysNice)) {
+  if (caps.has(kCapSysNice)) {
     p.warnings.push_back(
         "--cap-add SYS_NICE lifts every priority ceiling in the cell, including 99 and "
         "SCHED_DEADLINE; prefer --sched or --rtprio");
     rt_paths.push_back("CAP_SYS_NICE (no ceiling)");
   }
-  if (p.caps.has(kCapIpcLock) && spec.memlock_bytes)
+  if (caps.has(kCapIpcLock) && spec.memlock_bytes)
     p.warnings.push_back("--memlock is redundant with --cap-add IPC_LOCK (the capability ignores the limit)");
   if ((spec.rt_runtime_us || spec.rt_period_us) && rt_paths.empty())
     p.warnings.push_back(
@@ -342,6 +341,12 @@ PreparedRun prepare(const RunSpec& spec) {
   if (spec.rt_runtime_us && *spec.rt_runtime_us > spec.rt_period_us.value_or(1'000'000))
     usage_error("--rt-runtime exceeds the period (" + std::to_string(spec.rt_period_us.value_or(1'000'000)) +
                 " us)");
+  s.process.scheduler = spec.sched;
+  s.process.allow_prio_99 = spec.allow_prio_99;
+  // Least privilege: no RT priority of its own unless --rtprio.
+  const auto rtprio = static_cast<uint64_t>(spec.rtprio.value_or(0));
+  s.process.rlimits.push_back({RLIMIT_RTPRIO, rtprio, rtprio});
+  if (spec.memlock_bytes) s.process.rlimits.push_back({RLIMIT_MEMLOCK, *spec.memlock_bytes, *spec.memlock_bytes});
   if (!rt_paths.empty()) {
     std::string n = "RT rights: ";
     for (size_t i = 0; i < rt_paths.size(); ++i) n += (i ? "; " : "") + rt_paths[i];
@@ -350,23 +355,28 @@ PreparedRun prepare(const RunSpec& spec) {
 
   // Seccomp.
   if (spec.seccomp == SeccompMode::Default) {
-    p.seccomp = default_profile(p.caps);
+    s.seccomp = cell::default_profile(caps);
   } else if (spec.seccomp == SeccompMode::File) {
     auto text = sys::try_read_file(spec.seccomp_file);
     if (!text) usage_error("--seccomp " + spec.seccomp_file + ": cannot read the file");
-    p.seccomp = parse_docker_profile(*text, host_profile_context(p.caps));
+    s.seccomp = cell::parse_docker_profile(*text, cell::host_profile_context(caps));
   } else {
     p.warnings.push_back("--seccomp unconfined: the cell may call every syscall its capabilities allow");
   }
-  // Compile here, once: a profile libseccomp refuses fails before anything
-  // exists, and the cell installs the finished program with one prctl().
-  if (p.seccomp) p.seccomp_bpf = build_filter(*p.seccomp).export_bpf();
 
-  // Environment.
-  p.env.push_back(std::string("PATH=") + kCellPath);
-  p.env.push_back("HOSTNAME=" + (spec.hostname.empty() ? p.id : spec.hostname));
-  p.env.push_back("HOME=/");
-  if (const char* term = std::getenv("TERM")) p.env.push_back(std::string("TERM=") + term);
+  // Identity and namespaces.
+  s.process.user.uid = spec.uid;
+  s.process.user.gid = spec.gid;
+  s.process.args = spec.command;
+  s.hostname = spec.hostname.empty() ? p.id : spec.hostname;
+  if (spec.net_none) s.namespaces.push_back({cell::NamespaceType::Network, ""});
+
+  // Environment: complete here, so the cell never looks at rtcell's own.
+  auto& env = s.process.env;
+  env.push_back(std::string("PATH=") + cell::kCellPath);
+  env.push_back("HOSTNAME=" + s.hostname);
+  env.push_back("HOME=/");
+  if (const char* term = std::getenv("TERM")) env.push_back(std::string("TERM=") + term);
   for (const auto& e : spec.env) {
     std::string kv = e;
     if (kv.find('=') == std::string::npos) {
@@ -375,15 +385,15 @@ PreparedRun prepare(const RunSpec& spec) {
       kv += "=" + std::string(v);
     }
     std::string key = kv.substr(0, kv.find('='));
-    for (auto it = p.env.begin(); it != p.env.end();) {
+    for (auto it = env.begin(); it != env.end();) {
       if (it->rfind(key + "=", 0) == 0)
-        it = p.env.erase(it);
+        it = env.erase(it);
       else
         ++it;
     }
-    p.env.push_back(kv);
+    env.push_back(kv);
   }
   return p;
 }
 
-}  // namespace rtcell::cell
+}  // namespace rtcell::front

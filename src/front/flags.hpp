@@ -1,8 +1,12 @@
-// What `rtcell run` was asked for (RunSpec), the parsers for its flag values,
-// and prepare(): every check that can be made before anything is created
-// (CPUs, policy, priority 99, rlimits the launcher can grant, capability
-// names, seccomp JSON, rootfs holding the command, devices, volumes). A bad
-// request fails here with one line and nothing to undo.
+// The `rtcell run` front door: what the flags asked for (RunFlags, typed),
+// the parsers for their values, and build_spec(), which turns them into the
+// one cell::Spec after every check that speaks of a flag (policy, priority
+// 99, rlimits the launcher can grant, capability names, seccomp JSON,
+// devices, volumes). A bad request fails here with one line naming the flag
+// and nothing to undo; cell::prepare() then checks the spec itself.
+//
+// A manifest cell reaches the same RunFlags typed (front/manifest_cell.hpp),
+// never as flag strings.
 #pragma once
 
 #include <sys/types.h>
@@ -13,12 +17,13 @@
 #include <string_view>
 #include <vector>
 
-#include "cell/seccomp_profile.hpp"
+#include "cell/spec.hpp"
+#include "host/facts.hpp"
 #include "rtcell/cpuset.hpp"
 #include "rtcell/rt/sched.hpp"
 #include "sys/caps.hpp"
 
-namespace rtcell::cell {
+namespace rtcell::front {
 
 struct Volume {
   std::string source;
@@ -36,7 +41,7 @@ struct Device {
 
 enum class SeccompMode { Default, Unconfined, File };
 
-struct RunSpec {
+struct RunFlags {
   std::vector<std::string> command;
   std::string name;  // cell id; empty = generated
   std::string cgroup_root = "rtcell";
@@ -69,18 +74,12 @@ struct RunSpec {
   std::string seccomp_file;
 };
 
-// A validated request, ready to launch.
-struct PreparedRun {
-  RunSpec spec;
+// A spec built from flags, with what to tell the user once it starts.
+struct Built {
   std::string id;
-  std::string rootfs;      // absolute, "/" for the host root
-  std::string executable;  // the command's path inside the cell
-  sys::CapSet caps;        // the cell's capability set
-  std::vector<std::string> env;
-  std::optional<SeccompProfile> seccomp;  // nullopt = unconfined
-  std::vector<sock_filter> seccomp_bpf;   // the profile compiled (empty = unconfined)
-  std::vector<std::string> warnings;      // print once, before the command starts
-  std::vector<std::string> notes;         // e.g. which path gave RT rights
+  cell::Spec spec;
+  std::vector<std::string> warnings;  // print once, before the command starts
+  std::vector<std::string> notes;     // e.g. which path gave RT rights
 };
 
 // ---- flag value parsers (pure; throw rtcell::Error Usage) ----
@@ -97,15 +96,9 @@ sys::CapSet resolve_caps(const std::vector<std::string>& add, const std::vector<
 // housekeeping CPUs or spans several isolated CPUs (the scheduler does not
 // balance across isolated CPUs, so threads pile up on the first one).
 std::vector<std::string> cpuset_warnings(const CpuSet& cpus, const CpuSet& isolated);
-// Finds `command` inside `rootfs` ("/" = host) along `path_var`; returns its
-// absolute path inside the cell or "" when not found / not executable.
-std::string resolve_command(const std::string& rootfs, const std::string& command,
-                            const std::string& path_var, const std::string& workdir = "/");
+// All flag checks, then the spec; throws Usage (exit 2) or
+// Privilege/Unsupported (exit 3). `facts` are the host's (online and
+// isolated CPUs); nothing here reads the host's / itself.
+Built build_spec(const RunFlags& flags, const host::HostFacts& facts);
 
-// The default PATH inside a cell.
-inline constexpr const char* kCellPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-// All checks; throws Usage (exit 2) or Privilege/Unsupported (exit 3).
-PreparedRun prepare(const RunSpec& spec);
-
-}  // namespace rtcell::cell
+}  // namespace rtcell::front

@@ -1,0 +1,81 @@
+#include "cell/exec.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "rtcell/error.hpp"
+#include "rtcell/rt/sched.hpp"
+#include "sys/caps.hpp"
+#include "sys/seccomp.hpp"
+#include "sys/syscalls.hpp"
+
+namespace rtcell::cell {
+
+namespace {
+
+void mark_fds_cloexec() {
+  if (sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  // Kernels before 5.11: walk the usual range.
+  for (int fd = 3; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+}  // namespace
+
+void setup_process(const Prepared& p) {
+  const Process& proc = p.spec.process;
+  for (const auto& r : proc.rlimits) {
+    rlimit rl{r.soft, r.hard};
+    if (::setrlimit(r.resource, &rl) != 0) sys_error("process.rlimits " + rlimit_name(r.resource), errno);
+  }
+  const CpuSet& cpus = proc.exec_cpus.empty() ? p.spec.resources.cpus : proc.exec_cpus;
+  if (!cpus.empty()) rt::set_affinity(cpus);
+  if (proc.scheduler) rt::set_policy(*proc.scheduler, {proc.allow_prio_99});
+  if (::chdir(proc.cwd.c_str()) != 0) sys_error("cannot enter process.cwd " + proc.cwd, errno);
+
+  const Capabilities& caps = proc.capabilities;
+  const uid_t uid = proc.user.uid;
+  sys::limit_bounding_set(caps.bounding);
+  const bool keep = !caps.permitted.empty() && uid != 0;
+  if (keep && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) sys_error("PR_SET_KEEPCAPS", errno);
+  const auto& groups = proc.user.additional_gids;
+  if (::setgroups(groups.size(), groups.data()) != 0) sys_error("setgroups", errno);
+  if (::setresgid(proc.user.gid, proc.user.gid, proc.user.gid) != 0)
+    sys_error("setresgid " + std::to_string(proc.user.gid), errno);
+  if (::setresuid(uid, uid, uid) != 0) sys_error("setresuid " + std::to_string(uid), errno);
+  sys::apply_capabilities(caps.permitted, !caps.ambient.empty());
+  if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    sys_error("PR_SET_NO_NEW_PRIVS", errno);
+}
+
+void exec_process(const Prepared& p) {
+  std::vector<char*> argv;
+  for (const auto& a : p.spec.process.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : p.spec.process.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  mark_fds_cloexec();
+  if (!p.seccomp_bpf.empty()) {
+    int rc = sys::load_seccomp_bpf(p.seccomp_bpf);
+    if (rc != 0) sys_error("cannot load the seccomp filter", -rc);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(p.executable.c_str(), argv.data(), envp.data());
+  int e = errno;
+  throw Error(e == EACCES || e == EPERM ? ErrorKind::Privilege : ErrorKind::Usage,
+              "cannot execute " + p.executable + " in the cell: " + std::strerror(e), e);
+}
+
+}  // namespace rtcell::cell

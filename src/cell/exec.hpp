@@ -1,0 +1,19 @@
+// The cell's command process (pid 2 of the cell, forked by its init):
+// everything spec.process asks for, split at the start handshake.
+#pragma once
+
+#include "cell/prepare.hpp"
+
+namespace rtcell::cell {
+
+// Before the handshake: rlimits, CPU affinity, the scheduler (set before
+// dropping root, so threads inherit it and can only lower it; sched(7)),
+// the working directory, the bounding set, groups, uid/gid, the capability
+// sets and no_new_privs. Throws rtcell::Error.
+void setup_process(const Prepared& p);
+
+// After the handshake: loads the seccomp program, clears the signal mask and
+// execs. Returns only by throwing (the errno of execve in the Error).
+[[noreturn]] void exec_process(const Prepared& p);
+
+}  // namespace rtcell::cell

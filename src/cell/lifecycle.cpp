@@ -1,0 +1,662 @@
+#include "cell/lifecycle.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "cell/exec.hpp"
+#include "cell/rootfs.hpp"
+#include "rtcell/error.hpp"
+#include "sys/fd.hpp"
+#include "sys/file.hpp"
+#include "sys/process.hpp"
+#include "sys/syscalls.hpp"
+
+namespace rtcell::cell {
+
+namespace {
+
+// Signals the creator relays to the cell and the init relays to the
+// command (SIGKILL/SIGSTOP cannot be caught).
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+// How long delete waits for a killed init to be gone before it gives up
+// with an error (a process stuck in D state); it never sleeps, it polls
+// the pidfd.
+constexpr int kExitWaitMs = 10'000;
+
+sigset_t supervised_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (int s : kForwarded) sigaddset(&set, s);
+  return set;
+}
+
+struct Pipe {
+  sys::Fd r;
+  sys::Fd w;
+};
+
+Pipe make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) sys_error("pipe2", errno);
+  return Pipe{sys::Fd(fds[0]), sys::Fd(fds[1])};
+}
+
+int64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// ---- in the cell (after clone): never return, never throw out ----
+
+void write_all(int fd, const std::string& s) noexcept {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// Tells the creator (if it still listens) what failed, and exits. A cell
+// whose creator is gone (rtcell create returned) says it on its stderr.
+[[noreturn]] void report_and_exit(int status_fd, ErrorKind kind, const std::string& msg, int code) noexcept {
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string text = "E" + std::to_string(static_cast<int>(kind)) + "\n" + msg;
+  if (::write(status_fd, text.data(), text.size()) < 0) write_all(STDERR_FILENO, "rtcell: " + msg + "\n");
+  ::_exit(code);
+}
+
+bool read_byte(int fd) noexcept {
+  char c = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+void loopback_up() {
+  sys::Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) sys_error("socket", errno);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) sys_error("SIOCGIFFLAGS lo", errno);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) sys_error("cannot bring up lo in the cell", errno);
+}
+
+void ignore_signal(int) {}
+
+// Without a terminal, the cell (init and command) gets a process group of its
+// own: a signal sent to the creator's group (kill -INT -PGID, as a bench
+// runner does) then reaches only the creator, which relays it once, instead
+// of reaching the command directly and again through the relay. With a
+// terminal the command stays in the terminal's foreground group, so it can
+// read the tty; ^C then reaches it directly and is not relayed.
+bool own_process_group() noexcept {
+  return ::isatty(STDIN_FILENO) != 1;
+}
+
+// What the init and the command inherit from the creator, by number.
+struct CellFds {
+  int status = -1;  // write end: "R" ready, "E..." failure
+  int recorded = -1;  // read end: one byte when the creator recorded the init
+  int go = -1;        // the start FIFO, read by the command
+  std::vector<int> attach;  // the leaves' tasks / cgroup.procs files
+};
+
+// pid 1 of the cell: reap everything, relay what the creator forwards,
+// leave with the command's status.
+[[noreturn]] void init_loop(pid_t command, bool own_group) noexcept {
+  // pid namespaces drop signals to init that it has no handler for, even
+  // from the parent namespace (pid_namespaces(7)); a handler makes them
+  // deliverable, sigwaitinfo() then takes them.
+  struct sigaction sa {};
+  sa.sa_handler = ignore_signal;
+  for (int s : kForwarded) ::sigaction(s, &sa, nullptr);
+  const sigset_t set = supervised_signals();
+  for (;;) {
+    siginfo_t si{};
+    int sig = ::sigwaitinfo(&set, &si);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      // A terminal's ^C (SI_KERNEL) already reached the command when it
+      // shares the terminal's process group; relaying it would deliver it twice.
+      if (own_group || si.si_code != SI_KERNEL) ::kill(command, sig);
+      continue;
+    }
+    int status = 0;
+    pid_t p;
+    while ((p = ::waitpid(-1, &status, WNOHANG)) > 0)
+      if (p == command) ::_exit(sys::exit_code_of(status));
+  }
+}
+
+[[noreturn]] void command_main(const Prepared& p, const CellFds& fds) noexcept {
+  try {
+    setup_process(p);
+    if (::write(fds.status, "R", 1) != 1) ::_exit(125);
+    // Wait for start with no signal blocked, so that a cell killed before
+    // it started (kill of a created cell) simply ends.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (!read_byte(fds.go)) ::_exit(125);
+    ::close(fds.go);
+    exec_process(p);
+  } catch (const Error& e) {
+    report_and_exit(fds.status, e.kind(), e.what(), e.err() == ENOENT || e.err() == EACCES ? 127 : 126);
+  } catch (const std::exception& e) {
+    report_and_exit(fds.status, ErrorKind::System, e.what(), 126);
+  }
+}
+
+[[noreturn]] void init_main(const Prepared& p, const CellFds& fds, pid_t creator) noexcept {
+  try {
+    // Die with the creator until it has recorded this process, so that a
+    // creator killed before that leaves no cell nobody knows of.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
+    if (::getppid() != creator) ::_exit(125);
+    for (int fd : fds.attach) {
+      if (::write(fd, "0", 1) != 1) sys_error("cannot join the cell's cgroup", errno);
+      ::close(fd);
+    }
+    const bool own_group = own_process_group();
+    if (own_group && ::setpgid(0, 0) != 0) sys_error("setpgid", errno);
+    build_root(p.spec);
+    if (p.spec.has_namespace(NamespaceType::Uts) &&
+        ::sethostname(p.spec.hostname.c_str(), p.spec.hostname.size()) != 0)
+      sys_error("sethostname " + p.spec.hostname, errno);
+    if (p.spec.has_namespace(NamespaceType::Network)) loopback_up();
+    // 'd': the cell dies with its creator (rtcell run); 'k': it is kept.
+    char mode = 0;
+    ssize_t n;
+    do {
+      n = ::read(fds.recorded, &mode, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(125);
+    ::close(fds.recorded);
+    if (mode == 'k' && ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
+    pid_t pid = ::fork();
+    if (pid < 0) sys_error("fork the command", errno);
+    if (pid == 0) command_main(p, fds);
+    ::close(fds.go);
+    ::close(fds.status);
+    init_loop(pid, own_group);
+  } catch (const Error& e) {
+    report_and_exit(fds.status, e.kind(), e.what(), 126);
+  } catch (const std::exception& e) {
+    report_and_exit(fds.status, ErrorKind::System, e.what(), 126);
+  }
+}
+
+// ---- in the creator ----
+
+std::string read_all(int fd) {
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Rethrows an error the cell reported ("E<kind>\n<message>").
+void throw_cell_failure(const std::string& failure) {
+  if (failure.empty()) return;
+  size_t nl = failure.find('\n');
+  int kind = nl == std::string::npos ? 3 : std::atoi(failure.substr(1, nl - 1).c_str());
+  std::string msg = nl == std::string::npos ? failure : failure.substr(nl + 1);
+  if (kind < 0 || kind > 3) kind = 3;
+  throw Error(static_cast<ErrorKind>(kind), msg);
+}
+
+// Waits (poll on the pidfd, no sleep) until the process is gone.
+bool wait_gone(const sys::PidFd& pfd, int timeout_ms) {
+  pollfd p{pfd.get(), POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, timeout_ms);
+  } while (rc < 0 && errno == EINTR);
+  return rc == 1;
+}
+
+// Kills the process `ref` names (if it still lives) and waits until it is gone.
+void kill_and_wait(const ProcRef& ref, const std::string& what) {
+  sys::PidFd pfd = open_process(ref);
+  if (!pfd.valid()) return;
+  pfd.send_signal(SIGKILL);
+  if (!wait_gone(pfd, kExitWaitMs))
+    sys_error(what + " (pid " + std::to_string(ref.pid) + ") did not exit after SIGKILL", ETIMEDOUT);
+}
+
+std::vector<std::string> leaf_dirs(const CgroupJournal& j) {
+  std::vector<std::string> out;
+  for (const auto& m : j.made)
+    if (m.leaf) out.push_back(m.path);
+  return out;
+}
+
+// Gives back what a recorded cell took: its processes, cgroups and state.
+void teardown(const Registry& reg, const CellState& st) {
+  if (st.status == Status::Creating) kill_and_wait(st.creator, "the creating rtcell");
+  kill_and_wait(st.init, "the cell's init");
+  Cgroup cg = Cgroup::adopt(st.cgroups);
+  cg.destroy_checked();
+  reg.remove(st.id);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Cell
+
+struct Cell::Impl {
+  Registry reg;
+  CellState state;
+  sys::DirLock lock;  // held while being created
+  Cgroup cgroup;
+  sys::Process init;
+  sys::Fd status;  // read end
+  sys::Fd go;      // the start FIFO, O_RDWR
+  bool claimed = false;
+  bool started = false;
+  bool done = false;  // destroyed or detached
+  std::function<void(std::string_view)> phase;
+
+  explicit Impl(Registry r) : reg(std::move(r)) {}
+  void save() { reg.save(state); }
+  void step(std::string_view name) {
+    if (phase) phase(name);
+  }
+};
+
+Cell::Cell(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Cell::Cell(Cell&&) noexcept = default;
+Cell& Cell::operator=(Cell&& o) noexcept {
+  if (this != &o) {
+    if (impl_ && !impl_->done) {
+      try {
+        destroy();
+      } catch (...) {  // NOLINT(bugprone-empty-catch): best effort on overwrite
+      }
+    }
+    impl_ = std::move(o.impl_);
+  }
+  return *this;
+}
+
+Cell::~Cell() {
+  if (!impl_ || impl_->done) return;
+  try {
+    destroy();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor gives back what it can; gc does the rest
+  }
+}
+
+const std::string& Cell::id() const {
+  return impl_->state.id;
+}
+
+pid_t Cell::pid() const {
+  return impl_->init.pid();
+}
+
+Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o) {
+  // Refuse a bad request before anything exists.
+  Cgroup::validate(p.cgroup);
+  auto impl = std::make_unique<Impl>(reg);
+  Impl& c = *impl;
+  Cell cell(std::move(impl));
+  c.phase = o.on_phase;
+
+  c.lock = reg.claim(p.id);
+  c.claimed = true;
+  CellState& st = c.state;
+  st.id = p.id;
+  st.status = Status::Creating;
+  st.creator = self_ref();
+  st.bundle = o.bundle;
+  st.command = p.spec.process.args;
+  st.created_ns = now_ns();
+  st.annotations = p.spec.annotations;
+  st.cpus = p.spec.resources.cpus;
+  if (p.spec.process.scheduler) st.scheduler = rt::to_string(*p.spec.process.scheduler);
+  c.save();
+  c.step("claim");
+
+  // The cgroups first: the init joins them itself, first thing.
+  CgroupRequest req = p.cgroup;
+  req.on_journal = [&c](const CgroupJournal& j) {
+    c.state.cgroups = j;
+    c.save();
+    c.step("cgroup");
+  };
+  try {
+    c.cgroup = Cgroup::create(req);
+  } catch (const Error&) {
+    st.cgroups = {};  // create undid its own steps
+    throw;
+  }
+  st.cgroups = c.cgroup.journal();
+  st.rt = c.cgroup.rt_budget();
+  c.save();
+  c.step("cgroups");
+  if (o.note)
+    for (const auto& n : c.cgroup.notes()) o.note(n);
+
+  std::vector<sys::Fd> attach;
+  for (const auto& dir : c.cgroup.paths()) {
+    const std::string tasks = dir + "/tasks";
+    sys::Fd fd = sys::Fd::try_open(tasks, O_WRONLY | O_CLOEXEC);
+    attach.push_back(fd ? std::move(fd) : sys::Fd::open(dir + "/cgroup.procs", O_WRONLY | O_CLOEXEC));
+  }
+  const std::string fifo = reg.fifo(p.id);
+  if (::mkfifo(fifo.c_str(), 0600) != 0) sys_error("cannot create " + fifo, errno);
+  c.go = sys::Fd::open(fifo, O_RDWR | O_CLOEXEC);
+  Pipe status = make_pipe();
+  Pipe recorded = make_pipe();
+
+  uint64_t flags = 0;
+  for (const auto& ns : p.spec.namespaces) {
+    switch (ns.type) {
+      case NamespaceType::Pid:
+        flags |= CLONE_NEWPID;
+        break;
+      case NamespaceType::Mount:
+        flags |= CLONE_NEWNS;
+        break;
+      case NamespaceType::Ipc:
+        flags |= CLONE_NEWIPC;
+        break;
+      case NamespaceType::Uts:
+        flags |= CLONE_NEWUTS;
+        break;
+      case NamespaceType::Network:
+        flags |= CLONE_NEWNET;
+        break;
+      case NamespaceType::Cgroup:
+        flags |= CLONE_NEWCGROUP;
+        break;
+      case NamespaceType::User:
+        unsupported_error("namespaces: a user namespace is not supported yet");
+    }
+  }
+  const pid_t creator = ::getpid();
+  c.init = sys::Process::clone(flags);
+  if (c.init.is_child()) {
+    CellFds fds;
+    fds.status = status.w.release();
+    fds.recorded = recorded.r.release();
+    fds.go = c.go.release();
+    for (auto& fd : attach) fds.attach.push_back(fd.release());
+    // Nothing else of the creator's stays open in the cell (its state
+    // directory lock above all: the init must not hold it).
+    status.r.reset();
+    recorded.w.reset();
+    c.lock.release();
+    init_main(p, fds, creator);
+  }
+  status.w.reset();
+  recorded.r.reset();
+  attach.clear();
+  st.init.pid = c.init.pid();
+  st.init.start_time = process_start_time(st.init.pid).value_or(0);
+  c.save();
+  c.step("clone");
+  const char mode = o.die_with_creator ? 'd' : 'k';
+  // A write error means the init died already: its status pipe says why.
+  if (::write(recorded.w.get(), &mode, 1) == 1) c.step("recorded");
+  recorded.w.reset();
+  c.status = std::move(status.r);
+
+  char first = 0;
+  ssize_t n;
+  do {
+    n = ::read(c.status.get(), &first, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1 || first != 'R') {
+    std::string failure = n == 1 ? std::string(1, first) + read_all(c.status.get()) : "";
+    if (failure.empty())
+      throw Error(ErrorKind::System, "the cell's init exited while the cell was being created");
+    throw_cell_failure(failure);
+  }
+  c.step("ready");
+  st.status = Status::Created;
+  c.save();
+  c.lock.release();
+  c.step("created");
+  return cell;
+}
+
+void Cell::start() {
+  Impl& c = *impl_;
+  if (::write(c.go.get(), "g", 1) != 1) sys_error("cannot start cell " + c.state.id, errno);
+  c.go.reset();
+  c.started = true;
+  ::unlink(c.reg.fifo(c.state.id).c_str());
+  c.state.status = Status::Running;
+  c.save();
+  // EOF: execve succeeded (the pipe is close-on-exec); else the reason.
+  std::string failure = read_all(c.status.get());
+  c.status.reset();
+  if (!failure.empty()) {
+    c.init.wait();
+    throw_cell_failure(failure);
+  }
+}
+
+int Cell::wait() {
+  Impl& c = *impl_;
+  const sigset_t set = supervised_signals();
+  const bool own_group = own_process_group();
+  for (;;) {
+    siginfo_t si{};
+    int sig = ::sigwaitinfo(&set, &si);
+    if (sig < 0) continue;
+    if (sig == SIGCHLD) {
+      if (auto st = c.init.wait(true)) return sys::exit_code_of(*st);
+      continue;
+    }
+    // See own_process_group(): a terminal's signal reached the command directly.
+    if (own_group || si.si_code != SI_KERNEL) c.init.signal(sig);
+  }
+}
+
+void Cell::destroy() {
+  Impl& c = *impl_;
+  if (c.done) return;
+  c.done = true;
+  c.init.kill_and_reap();
+  c.go.reset();
+  c.status.reset();
+  if (c.claimed && c.state.status != Status::Creating && !c.reg.exists(c.state.id)) {
+    // rtcell delete --force from another process took it all already.
+    c.cgroup.release();
+    return;
+  }
+  if (c.cgroup.valid()) {
+    c.cgroup.destroy_checked();
+  } else if (!c.state.cgroups.made.empty()) {
+    Cgroup::adopt(c.state.cgroups).destroy_checked();
+  }
+  if (c.claimed) c.reg.remove(c.state.id);
+}
+
+void Cell::detach() noexcept {
+  Impl& c = *impl_;
+  c.done = true;
+  c.cgroup.release();
+  c.init.release();
+  c.go.reset();
+  c.status.reset();
+  c.lock.release();
+}
+
+void block_cell_signals() {
+  const sigset_t set = supervised_signals();
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) sys_error("sigprocmask", errno);
+}
+
+int pending_stop_signal() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int sg : kForwarded)
+    if (sg != SIGWINCH) sigaddset(&stop, sg);
+  const timespec now{0, 0};
+  int sg = ::sigtimedwait(&stop, nullptr, &now);
+  return sg > 0 ? sg : 0;
+}
+
+// ---------------------------------------------------------------------------
+// By id
+
+void start(const Registry& reg, const std::string& id) {
+  sys::DirLock lock = reg.lock(id);
+  CellState st = reg.load(id);
+  switch (live_status(st)) {
+    case Status::Running:
+      usage_error("cell '" + id + "' is already running");
+    case Status::Creating:
+      usage_error("cell '" + id + "' is still being created: start it once rtcell create returned");
+    case Status::Stopped:
+      usage_error("cell '" + id + "' is stopped: rtcell delete " + id + ", then create it again");
+    case Status::Created:
+      break;
+  }
+  sys::Fd fifo = sys::Fd::try_open(reg.fifo(id), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (!fifo) {
+    if (errno == ENXIO || errno == ENOENT)
+      usage_error("cell '" + id + "' is stopped (its command is gone): rtcell delete " + id);
+    sys_error("cannot open " + reg.fifo(id), errno);
+  }
+  if (::write(fifo.get(), "g", 1) != 1) sys_error("cannot start cell " + id, errno);
+  ::unlink(reg.fifo(id).c_str());
+  st.status = Status::Running;
+  reg.save(st);
+}
+
+void kill(const Registry& reg, const std::string& id, int signal, bool all) {
+  if (signal < 1 || signal > 64) usage_error("signal " + std::to_string(signal) + " is not 1-64");
+  CellState st = reg.load(id);
+  const Status live = live_status(st);
+  if (live == Status::Stopped) usage_error("cell '" + id + "' is stopped: nothing to signal (rtcell delete " + id + ")");
+  if (live == Status::Creating) usage_error("cell '" + id + "' is still being created: signal it once it exists");
+  sys::PidFd init = open_process(st.init);
+  if (!init.valid() || !init.send_signal(signal)) {
+    if (errno == ESRCH || !init.valid()) usage_error("cell '" + id + "' is stopped: nothing to signal");
+    sys_error("cannot signal cell " + id, errno);
+  }
+  if (!all) return;
+  for (const auto& dir : leaf_dirs(st.cgroups)) {
+    auto procs = sys::try_read_file(dir + "/cgroup.procs");
+    if (!procs) continue;
+    std::istringstream in(*procs);
+    pid_t pid = 0;
+    while (in >> pid) {
+      int fd = sys::pidfd_open(pid);
+      if (fd < 0) continue;
+      sys::PidFd p(sys::Fd(fd), pid);
+      p.send_signal(signal);
+    }
+  }
+}
+
+CellState state(const Registry& reg, const std::string& id) {
+  CellState st = reg.load(id);
+  st.status = live_status(st);
+  return st;
+}
+
+void remove(const Registry& reg, const std::string& id, bool force) {
+  sys::DirLock lock = reg.lock(id);
+  CellState st = reg.load(id);
+  const Status live = live_status(st);
+  if (!force && live == Status::Running)
+    usage_error("cell '" + id + "' is running: stop it (rtcell kill " + id + ") or rtcell delete --force " + id);
+  if (!force && live == Status::Creating)
+    usage_error("cell '" + id + "' is still being created: wait for it, or rtcell delete --force " + id);
+  teardown(reg, st);
+}
+
+std::vector<Listed> list(const Registry& reg) {
+  std::vector<Listed> out;
+  for (const auto& id : reg.ids()) {
+    Listed l;
+    try {
+      l.state = reg.load(id);
+      l.state.status = live_status(l.state);
+    } catch (const Error& e) {
+      l.state.id = id;
+      l.state.status = Status::Stopped;
+      l.problem = e.what();
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::vector<std::string> collect_stopped(const Registry& reg) {
+  std::vector<std::string> removed;
+  std::string first_error;
+  for (const auto& id : reg.ids()) {
+    // A create or delete in progress holds the lock: not ours to take.
+    sys::DirLock lock = sys::DirLock::try_acquire(reg.dir(id));
+    if (!lock.held()) continue;
+    try {
+      CellState st = reg.load(id);
+      if (live_status(st) != Status::Stopped) continue;
+      teardown(reg, st);
+      removed.push_back(id);
+    } catch (const Error& e) {
+      if (first_error.empty()) first_error = e.what();
+    }
+  }
+  if (!first_error.empty() && removed.empty()) throw Error(ErrorKind::System, first_error);
+  return removed;
+}
+
+int parse_signal(std::string_view text) {
+  static const std::pair<const char*, int> kNames[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+      {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+      {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},   {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+      {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
+      {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM},
+      {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"PWR", SIGPWR},   {"SYS", SIGSYS},
+  };
+  std::string_view t = text;
+  if (t.rfind("SIG", 0) == 0) t.remove_prefix(3);
+  for (const auto& [name, num] : kNames)
+    if (t == name) return num;
+  if (!t.empty() && std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+      t.size() <= 2) {
+    int v = std::stoi(std::string(t));
+    if (v >= 1 && v <= 64) return v;
+  }
+  usage_error("'" + std::string(text) + "' is not a signal: give a name (TERM, SIGKILL) or a number 1-64");
+}
+
+}  // namespace rtcell::cell

@@ -1,0 +1,220 @@
+#include "cell/prepare.hpp"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+
+#include "rtcell/error.hpp"
+
+namespace rtcell::cell {
+
+namespace {
+
+bool is_abs_clean(std::string_view p) {
+  if (p.empty() || p[0] != '/') return false;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i + 1);
+    std::string_view part = p.substr(i + 1, j == std::string_view::npos ? std::string_view::npos : j - i - 1);
+    if (part == "..") return false;
+    if (j == std::string_view::npos) break;
+    i = j;
+  }
+  return true;
+}
+
+std::string in_root(const std::string& rootfs, const std::string& path) {
+  if (rootfs == "/") return path;
+  return rootfs + path;
+}
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+bool is_dir(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
+}
+
+// A destination that the root lacks is fine when an earlier mount of a
+// filesystem rtcell fills itself (tmpfs, devpts, ...) covers it: the cell's
+// builder creates it there. The root itself is read-only.
+bool destination_ok(const Spec& s, size_t index) {
+  const std::string& dst = s.mounts[index].destination;
+  if (exists(in_root(s.root_path, dst))) return true;
+  for (size_t i = 0; i < index; ++i) {
+    const Mount& m = s.mounts[i];
+    if (!m.is_bind() && (m.type == "tmpfs" || m.type == "devpts" || m.type == "mqueue") &&
+        under(dst, m.destination))
+      return true;
+  }
+  return !s.root_readonly && exists(in_root(s.root_path, dst.substr(0, dst.rfind('/') + 1)));
+}
+
+std::string field(const char* name, size_t i) {
+  return std::string(name) + "[" + std::to_string(i) + "]";
+}
+
+void check_mounts(const Spec& s) {
+  for (size_t i = 0; i < s.mounts.size(); ++i) {
+    const Mount& m = s.mounts[i];
+    if (!is_abs_clean(m.destination) || m.destination == "/")
+      usage_error(field("mounts", i) + ".destination '" + m.destination +
+                  "' must be an absolute path without '..', other than /");
+    if (m.is_bind()) {
+      if (!is_abs_clean(m.source))
+        usage_error(field("mounts", i) + ".source '" + m.source + "' must be an absolute path without '..'");
+      if (!exists(m.source)) usage_error(field("mounts", i) + ".source " + m.source + " does not exist");
+    } else if (m.type.empty()) {
+      usage_error(field("mounts", i) + " (" + m.destination + ") has no type: give bind, tmpfs, proc, ...");
+    }
+    if (!destination_ok(s, i))
+      usage_error(field("mounts", i) + ".destination " + m.destination +
+                  " does not exist in the cell's root filesystem (" + s.root_path +
+                  ", read-only): create it first");
+  }
+}
+
+void check_devices(const Spec& s) {
+  for (size_t i = 0; i < s.devices.size(); ++i) {
+    const DeviceNode& d = s.devices[i];
+    if (!is_abs_clean(d.path) || d.path.rfind("/dev/", 0) != 0)
+      usage_error(field("linux.devices", i) + ".path '" + d.path + "' must be an absolute path under /dev");
+    if (d.type != 'c' && d.type != 'b')
+      usage_error(field("linux.devices", i) + ".type of " + d.path + " must be c or b");
+  }
+  for (size_t i = 0; i < s.resources.devices.size(); ++i) {
+    const DeviceRule& r = s.resources.devices[i];
+    if (r.access.empty() || r.access.find_first_not_of("rwm") != std::string::npos)
+      usage_error(field("linux.resources.devices", i) + ".access '" + r.access +
+                  "' must be a combination of r, w and m");
+  }
+}
+
+void check_process(const Spec& s) {
+  const Process& p = s.process;
+  if (p.args.empty()) usage_error("process.args is empty: the cell has no command");
+  if (!is_abs_clean(p.cwd)) usage_error("process.cwd " + p.cwd + " must be an absolute path");
+  for (const auto& e : p.env)
+    if (e.empty() || e[0] == '=' || e.find('=') == std::string::npos)
+      usage_error("process.env '" + e + "': use KEY=VALUE");
+  for (const auto& r : p.rlimits) {
+    if (r.resource < 0 || r.resource >= RLIM_NLIMITS)
+      usage_error("process.rlimits: unknown resource " + std::to_string(r.resource));
+    if (r.soft > r.hard)
+      usage_error("process.rlimits " + rlimit_name(r.resource) + ": soft limit " + std::to_string(r.soft) +
+                  " exceeds the hard limit " + std::to_string(r.hard));
+  }
+  if (p.scheduler) rt::validate_policy(*p.scheduler, {p.allow_prio_99});
+  if (s.hostname.size() > 64) usage_error("hostname is longer than 64 characters");
+}
+
+CgroupRequest cgroup_request(const std::string& id, const Spec& s) {
+  CgroupRequest req;
+  req.id = id;
+  req.parent = s.resources.cgroup_parent;
+  req.cpus = s.resources.cpus;
+  req.mems = s.resources.mems;
+  req.memory_bytes = s.resources.memory_bytes;
+  req.pids_max = s.resources.pids_max;
+  req.rt_budget = s.resources.rt;
+  req.wants_rt = s.wants_rt();
+  req.devices = s.resources.devices;
+  req.restrict_devices = s.resources.restrict_devices;
+  return req;
+}
+
+}  // namespace
+
+void validate_cell_id(std::string_view id) {
+  auto bad = [&](const std::string& why) {
+    std::string shown(id.substr(0, 80));
+    if (id.size() > 80) shown += "...";
+    usage_error("cell id '" + shown + "' " + why + ": use 1-64 characters of [A-Za-z0-9_.-]");
+  };
+  if (id.empty()) bad("is empty");
+  if (id.size() > 64) bad("is " + std::to_string(id.size()) + " bytes long");
+  if (id == "." || id == "..") bad("is not a name");
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
+      bad(c == '/' ? "contains '/'" : "contains a character outside the set");
+}
+
+std::string resolve_command(const std::string& rootfs, const std::string& command,
+                            const std::string& path_var, const std::string& workdir) {
+  auto executable = [&](const std::string& inside) {
+    std::string host = in_root(rootfs, inside);
+    struct stat st {};
+    return ::stat(host.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+  };
+  if (command.find('/') != std::string::npos) {
+    // A relative path is relative to the cell's working directory, as execve sees it.
+    std::string inside = command[0] == '/' ? command : (workdir == "/" ? "" : workdir) + "/" + command;
+    return executable(inside) ? inside : "";
+  }
+  size_t i = 0;
+  while (i <= path_var.size()) {
+    size_t j = path_var.find(':', i);
+    std::string dir = path_var.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    if (!dir.empty() && dir[0] == '/') {
+      std::string cand = dir;
+      cand += '/';
+      cand += command;
+      if (executable(cand)) return cand;
+    }
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  return "";
+}
+
+Prepared prepare(std::string id, Spec spec, const host::HostFacts& facts) {
+  validate_cell_id(id);
+  check_process(spec);
+  if (!is_abs_clean(spec.root_path) || !is_dir(spec.root_path))
+    usage_error("root.path " + spec.root_path + " is not a directory");
+  check_mounts(spec);
+  check_devices(spec);
+  if (!spec.resources.cpus.empty()) {
+    CpuSet off = spec.resources.cpus.minus(facts.online_cpus);
+    if (!off.empty())
+      usage_error("resources.cpus " + spec.resources.cpus.to_string() + ": CPU " + off.to_string() +
+                  " is not online (online: " + facts.online_cpus.to_string() + ")");
+  }
+  for (const auto& ns : spec.namespaces)
+    if (!ns.path.empty() && ns.type != NamespaceType::Network)
+      unsupported_error(std::string("namespaces: joining an existing ") + to_string(ns.type) +
+                        " namespace (path " + ns.path + ") is not supported yet; only network");
+
+  Prepared p;
+  p.id = std::move(id);
+  std::string path_var = kCellPath;
+  for (const auto& e : spec.process.env)
+    if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
+  p.executable = resolve_command(spec.root_path, spec.process.args[0], path_var, spec.process.cwd);
+  if (p.executable.empty())
+    usage_error("command '" + spec.process.args[0] + "' is not an executable file in the cell's root filesystem (" +
+                spec.root_path +
+                (spec.process.args[0].find('/') == std::string::npos ? ", PATH " + path_var : "") +
+                "; a relative path counts from the working directory " + spec.process.cwd +
+                "): use an absolute path, a root filesystem holding it, or a bind mount to bring it in");
+  // Compiled here, once: a profile libseccomp refuses fails before anything
+  // exists, and the cell installs the finished program with one prctl().
+  if (spec.seccomp) p.seccomp_bpf = compiled_filter(*spec.seccomp);
+  p.cgroup = cgroup_request(p.id, spec);
+  p.spec = std::move(spec);
+  return p;
+}
+
+}  // namespace rtcell::cell

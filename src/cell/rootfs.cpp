@@ -1,0 +1,236 @@
+// The cell's mount tree, built by its init inside the new mount namespace
+// from spec.mounts, spec.devices and the masked and read-only paths.
+//
+// Like bubblewrap, the init first pivots into a small staging tmpfs (mounted
+// over the host's /tmp in the private namespace, never visible to the host),
+// so the host tree becomes /oldroot and every source is read from there; the
+// cell's root is assembled at /newroot and a final pivot_root(".", ".") plus
+// a lazy detach drops the stage and the whole host tree (pivot_root(2),
+// NOTES). Everything here runs in the init after clone: it throws
+// rtcell::Error, which the init reports on its status pipe.
+#include "cell/rootfs.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "rtcell/error.hpp"
+#include "sys/fd.hpp"
+#include "sys/mount.hpp"
+#include "sys/syscalls.hpp"
+
+namespace rtcell::cell {
+
+namespace {
+
+constexpr const char* kStage = "/tmp";
+constexpr const char* kOld = "/oldroot";
+constexpr const char* kNew = "/newroot";
+constexpr const char* kOldMountinfo = "/oldroot/proc/self/mountinfo";
+
+// The device nodes every cell gets in a /dev of its own (the runtime-spec's
+// default devices), bound from the host's.
+constexpr const char* kDefaultDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+void make_dir(const std::string& p, mode_t mode = 0755) {
+  if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST) sys_error("cannot create " + p, errno);
+}
+
+void make_dirs(const std::string& p) {
+  for (size_t i = 1; i < p.size(); ++i)
+    if (p[i] == '/') make_dir(p.substr(0, i));
+  make_dir(p);
+}
+
+void make_file(const std::string& p) {
+  sys::Fd fd = sys::Fd::open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+}
+
+void make_symlink(const std::string& target, const std::string& link) {
+  if (::symlink(target.c_str(), link.c_str()) != 0 && errno != EEXIST)
+    sys_error("cannot create symlink " + link, errno);
+}
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+bool is_dir(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Creates the mount point for `source` (a file or a directory) when the
+// destination is missing; prepare() allowed that only inside a filesystem
+// the cell fills itself.
+void ensure_target(const std::string& target, bool dir) {
+  if (exists(target)) return;
+  make_dirs(target.substr(0, target.rfind('/')));
+  if (dir)
+    make_dir(target);
+  else
+    make_file(target);
+}
+
+struct MountOptions {
+  unsigned long flags = 0;      // MS_RDONLY, MS_NOSUID, ...
+  unsigned long propagation = 0;
+  bool recursive = false;       // rbind
+  std::string data;             // fs-specific "k=v,..."
+};
+
+MountOptions parse_options(const Mount& m) {
+  struct Word {
+    const char* name;
+    unsigned long set;
+    unsigned long clear;
+  };
+  static const Word kWords[] = {
+      {"ro", MS_RDONLY, 0},      {"rw", 0, MS_RDONLY},        {"nosuid", MS_NOSUID, 0},
+      {"suid", 0, MS_NOSUID},    {"nodev", MS_NODEV, 0},      {"dev", 0, MS_NODEV},
+      {"noexec", MS_NOEXEC, 0},  {"exec", 0, MS_NOEXEC},      {"noatime", MS_NOATIME, 0},
+      {"relatime", MS_RELATIME, 0}, {"strictatime", MS_STRICTATIME, 0}, {"nodiratime", MS_NODIRATIME, 0},
+      {"sync", MS_SYNCHRONOUS, 0}, {"defaults", 0, 0},
+  };
+  static const Word kPropagation[] = {
+      {"private", MS_PRIVATE, 0}, {"rprivate", MS_PRIVATE | MS_REC, 0}, {"slave", MS_SLAVE, 0},
+      {"rslave", MS_SLAVE | MS_REC, 0}, {"shared", MS_SHARED, 0},       {"rshared", MS_SHARED | MS_REC, 0},
+      {"unbindable", MS_UNBINDABLE, 0}, {"runbindable", MS_UNBINDABLE | MS_REC, 0},
+  };
+  MountOptions o;
+  for (const auto& w : m.options) {
+    if (w == "bind") continue;
+    if (w == "rbind") {
+      o.recursive = true;
+      continue;
+    }
+    bool known = false;
+    for (const auto& k : kWords)
+      if (w == k.name) {
+        o.flags = (o.flags | k.set) & ~k.clear;
+        known = true;
+      }
+    for (const auto& k : kPropagation)
+      if (w == k.name) {
+        o.propagation = k.set;
+        known = true;
+      }
+    if (known) continue;
+    if (!o.data.empty()) o.data += ',';
+    o.data += w;
+  }
+  return o;
+}
+
+void mount_one(const Mount& m) {
+  const std::string target = std::string(kNew) + m.destination;
+  const MountOptions o = parse_options(m);
+  if (m.is_bind()) {
+    const std::string source = std::string(kOld) + m.source;
+    ensure_target(target, is_dir(source));
+    sys::bind_mount(source, target, o.recursive || m.type == "bind", false);
+    // A bind takes its flags only from a remount (mount(2), MS_BIND|MS_REMOUNT).
+    const unsigned long extra = o.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if (extra != 0 && ::mount("", target.c_str(), "", MS_BIND | MS_REMOUNT | extra, nullptr) != 0)
+      sys_error("cannot remount " + m.destination + " with its options", errno);
+    if (o.flags & MS_RDONLY) sys::remount_tree_read_only(target, kOldMountinfo);
+  } else {
+    ensure_target(target, true);
+    sys::mount(m.source.empty() ? m.type : m.source, target, m.type, o.flags, o.data);
+  }
+  if (o.propagation != 0 && ::mount("", target.c_str(), "", o.propagation, nullptr) != 0)
+    sys_error("cannot set the propagation of " + m.destination, errno);
+}
+
+// Binds one host node onto a new empty file in the cell; a node the host
+// lacks (an OCI spec may name one) is made with mknod.
+void make_device(const DeviceNode& d) {
+  const std::string target = std::string(kNew) + d.path;
+  if (exists(target)) return;
+  make_dirs(target.substr(0, target.rfind('/')));
+  const std::string host = std::string(kOld) + d.path;
+  struct stat st {};
+  const mode_t kind = d.type == 'b' ? S_IFBLK : S_IFCHR;
+  if (::stat(host.c_str(), &st) == 0 && (st.st_mode & S_IFMT) == kind &&
+      st.st_rdev == makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor))) {
+    make_file(target);
+    sys::bind_mount(host, target, false, false);
+    return;
+  }
+  if (::mknod(target.c_str(), kind | (d.file_mode & 0777),
+              makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor))) != 0)
+    sys_error("cannot create device " + d.path, errno);
+  if (::chown(target.c_str(), d.uid, d.gid) != 0) sys_error("cannot chown device " + d.path, errno);
+}
+
+// The /dev rtcell fills when the spec mounts a tmpfs there.
+void fill_dev() {
+  const std::string dev = std::string(kNew) + "/dev";
+  for (const char* n : kDefaultDevices) {
+    const std::string target = dev + "/" + n;
+    if (exists(target)) continue;
+    make_file(target);
+    sys::bind_mount(std::string(kOld) + "/dev/" + n, target, false, false);
+  }
+  if (is_dir(dev + "/pts")) make_symlink("pts/ptmx", dev + "/ptmx");
+  make_symlink("/proc/self/fd", dev + "/fd");
+  make_symlink("/proc/self/fd/0", dev + "/stdin");
+  make_symlink("/proc/self/fd/1", dev + "/stdout");
+  make_symlink("/proc/self/fd/2", dev + "/stderr");
+}
+
+void mask(const std::string& path) {
+  const std::string target = std::string(kNew) + path;
+  struct stat st {};
+  if (::stat(target.c_str(), &st) != 0) return;  // nothing to hide
+  if (S_ISDIR(st.st_mode))
+    sys::mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
+  else
+    sys::bind_mount(std::string(kOld) + "/dev/null", target, false, false);
+  sys::remount_tree_read_only(target, kOldMountinfo, false);
+}
+
+void read_only(const std::string& path) {
+  const std::string target = std::string(kNew) + path;
+  if (!exists(target)) return;
+  sys::bind_mount(target, target, false, false);
+  sys::remount_tree_read_only(target, kOldMountinfo, false);
+}
+
+}  // namespace
+
+void build_root(const Spec& s) {
+  sys::make_rprivate();
+  sys::mount("tmpfs", kStage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64k");
+  make_dir(std::string(kStage) + kOld);
+  make_dir(std::string(kStage) + kNew);
+  if (sys::pivot_root(kStage, (std::string(kStage) + kOld).c_str()) != 0)
+    sys_error("pivot_root to the stage", errno);
+  if (::chdir("/") != 0) sys_error("chdir /", errno);
+
+  const std::string src = s.root_path == "/" ? std::string(kOld) : std::string(kOld) + s.root_path;
+  sys::bind_mount(src, kNew, true, false);
+  if (s.root_readonly) sys::remount_tree_read_only(kNew, kOldMountinfo);
+  bool own_dev = false;
+  for (const auto& m : s.mounts) {
+    mount_one(m);
+    own_dev = own_dev || (m.destination == "/dev" && !m.is_bind());
+  }
+  if (own_dev) fill_dev();
+  for (const auto& d : s.devices) make_device(d);
+  for (const auto& p : s.masked_paths) mask(p);
+  for (const auto& p : s.readonly_paths) read_only(p);
+
+  if (::chdir(kNew) != 0) sys_error(std::string("chdir ") + kNew, errno);
+  if (sys::pivot_root(".", ".") != 0) sys_error("pivot_root into the cell's root", errno);
+  if (::umount2(".", MNT_DETACH) != 0) sys_error("cannot detach the host's root", errno);
+  if (::chdir("/") != 0) sys_error("chdir /", errno);
+}
+
+}  // namespace rtcell::cell

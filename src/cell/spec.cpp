@@ -1,0 +1,93 @@
+#include "cell/spec.hpp"
+
+#include <linux/capability.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
+
+namespace rtcell::cell {
+
+namespace {
+
+// RLIMIT_* in number order (asm-generic/resource.h), as the runtime-spec
+// names them.
+constexpr std::array<const char*, 16> kRlimitNames = {
+    "RLIMIT_CPU",    "RLIMIT_FSIZE",   "RLIMIT_DATA",       "RLIMIT_STACK", "RLIMIT_CORE",   "RLIMIT_RSS",
+    "RLIMIT_NPROC",  "RLIMIT_NOFILE",  "RLIMIT_MEMLOCK",    "RLIMIT_AS",    "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
+    "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+
+}  // namespace
+
+const char* to_string(NamespaceType t) {
+  switch (t) {
+    case NamespaceType::Pid:
+      return "pid";
+    case NamespaceType::Mount:
+      return "mount";
+    case NamespaceType::Ipc:
+      return "ipc";
+    case NamespaceType::Uts:
+      return "uts";
+    case NamespaceType::Network:
+      return "network";
+    case NamespaceType::Cgroup:
+      return "cgroup";
+    case NamespaceType::User:
+      return "user";
+  }
+  return "?";
+}
+
+bool Mount::is_bind() const {
+  return type == "bind" || std::any_of(options.begin(), options.end(),
+                                       [](const std::string& o) { return o == "bind" || o == "rbind"; });
+}
+
+int rlimit_from_name(std::string_view name) {
+  for (size_t i = 0; i < kRlimitNames.size(); ++i)
+    if (name == kRlimitNames[i]) return static_cast<int>(i);
+  return -1;
+}
+
+std::string rlimit_name(int resource) {
+  if (resource >= 0 && static_cast<size_t>(resource) < kRlimitNames.size()) return kRlimitNames[resource];
+  return "RLIMIT_" + std::to_string(resource);
+}
+
+Capabilities Capabilities::uniform(sys::CapSet caps, bool ambient) {
+  Capabilities c;
+  c.bounding = c.effective = c.inheritable = c.permitted = caps;
+  if (ambient) c.ambient = caps;
+  return c;
+}
+
+bool Spec::has_namespace(NamespaceType t) const {
+  return std::any_of(namespaces.begin(), namespaces.end(), [t](const Namespace& n) { return n.type == t; });
+}
+
+bool Spec::wants_rt() const {
+  if (process.scheduler && !std::holds_alternative<rt::Other>(*process.scheduler)) return true;
+  for (const auto& r : process.rlimits)
+    if (r.resource == RLIMIT_RTPRIO && r.hard > 0) return true;
+  return process.capabilities.permitted.has(CAP_SYS_NICE) || process.capabilities.ambient.has(CAP_SYS_NICE);
+}
+
+Spec default_spec() {
+  Spec s;
+  for (auto t : {NamespaceType::Pid, NamespaceType::Mount, NamespaceType::Ipc, NamespaceType::Uts})
+    s.namespaces.push_back({t, ""});
+  s.mounts = {
+      {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},
+      {"/dev", "tmpfs", "tmpfs", {"nosuid", "noexec", "mode=0755", "size=64k"}},
+      {"/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+      {"/dev/shm", "tmpfs", "shm", {"nosuid", "nodev", "mode=1777", "size=65536k"}},
+  };
+  // Docker's read-only and masked paths: kernel knobs read-only, kernel
+  // memory and keys hidden.
+  s.readonly_paths = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"};
+  s.masked_paths = {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"};
+  return s;
+}
+
+}  // namespace rtcell::cell

@@ -1,0 +1,145 @@
+// The one description of a cell. Three front doors build it and nothing
+// else: `rtcell run` flags (front/flags.hpp), a manifest cell plus its
+// admission verdict (front/manifest_cell.hpp) and, later, an OCI bundle's
+// config.json. The vocabulary follows the OCI runtime-spec (config.md,
+// config-linux.md) field by field, so that config.json maps onto it without
+// a second model; rtcell's own fields (RT budget, priority-99 consent) sit
+// where the runtime-spec has its nearest neighbour.
+//
+// cell/ validates a Spec (prepare.hpp) and runs it (lifecycle.hpp). Its
+// error messages name the fields here ("resources.cpus", "mounts[2]"), never
+// a flag: the front door that built the spec may add its own words.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cell/cgroup.hpp"
+#include "cell/seccomp_profile.hpp"
+#include "rtcell/cpuset.hpp"
+#include "rtcell/rt/sched.hpp"
+#include "sys/caps.hpp"
+
+namespace rtcell::cell {
+
+// linux.namespaces[]: a new namespace of `type`, or (path set) the one at
+// `path` joined with setns(2).
+enum class NamespaceType { Pid, Mount, Ipc, Uts, Network, Cgroup, User };
+const char* to_string(NamespaceType t);
+struct Namespace {
+  NamespaceType type = NamespaceType::Pid;
+  std::string path;
+};
+
+// mounts[]: `type` "bind" (or any type with the bind/rbind option) binds
+// `source` from the host; anything else is a filesystem mount of `source`.
+// Options as in the runtime-spec: ro, rw, nosuid, nodev, noexec, bind, rbind,
+// the propagation words, and "key=value" data for the filesystem.
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+  bool is_bind() const;
+};
+
+// process.rlimits[]: RLIMIT_* by number (RLIMIT_RTPRIO = 14).
+struct Rlimit {
+  int resource = 0;
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+// "RLIMIT_RTPRIO" -> 14; -1 when unknown.
+int rlimit_from_name(std::string_view name);
+std::string rlimit_name(int resource);
+
+// process.capabilities: the five sets of capabilities(7).
+struct Capabilities {
+  sys::CapSet bounding, effective, inheritable, permitted, ambient;
+  // The same set everywhere (ambient only for a non-root user): what
+  // `rtcell run --cap-add` means.
+  static Capabilities uniform(sys::CapSet caps, bool ambient);
+};
+
+// process.user.
+struct User {
+  uid_t uid = 65534;
+  gid_t gid = 65534;
+  std::vector<gid_t> additional_gids;
+};
+
+// process.
+struct Process {
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // KEY=VALUE, complete (no host lookups later)
+  std::string cwd = "/";
+  User user;
+  Capabilities capabilities;
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = true;
+  // process.scheduler: set on the command before exec, so its threads
+  // inherit it and may lower it, never raise it.
+  std::optional<rt::Policy> scheduler;
+  bool allow_prio_99 = false;  // rtcell: consent to priority 99
+  CpuSet exec_cpus;            // process.execCPUAffinity.initial (empty: resources.cpus)
+};
+
+// linux.devices[]: a node created in the cell's /dev ('c' or 'b').
+struct DeviceNode {
+  std::string path;
+  char type = 'c';
+  int64_t major = 0;
+  int64_t minor = 0;
+  mode_t file_mode = 0666;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// linux.resources and linux.cgroupsPath.
+struct Resources {
+  std::string cgroup_parent = "rtcell";  // the cell's groups live at <parent>/<id>
+  CpuSet cpus;                           // empty: the parent's
+  std::string mems;
+  std::optional<uint64_t> memory_bytes;
+  std::optional<int64_t> pids_max;
+  // cpu.realtimeRuntime / realtimePeriod (v1 RT group scheduling).
+  std::optional<RtBudget> rt;
+  // Device cgroup: the allow list beside the minimal /dev set. false: no
+  // device cgroup at all.
+  std::vector<DeviceRule> devices;
+  bool restrict_devices = true;
+};
+
+struct Spec {
+  Process process;
+  std::string root_path = "/";  // root.path, absolute on the host
+  bool root_readonly = true;    // root.readonly
+  std::string hostname;         // empty: the cell id
+  std::vector<Namespace> namespaces;
+  std::vector<Mount> mounts;  // in order, after the root
+  std::vector<DeviceNode> devices;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  std::optional<SeccompProfile> seccomp;  // nullopt: unconfined
+  std::vector<std::pair<std::string, std::string>> sysctls;
+  Resources resources;
+  std::map<std::string, std::string> annotations;
+
+  bool has_namespace(NamespaceType t) const;
+  // An RT policy, an RLIMIT_RTPRIO grant or CAP_SYS_NICE: the cell runs RT
+  // work and needs an RT group budget where the host has one.
+  bool wants_rt() const;
+};
+
+// The defaults of a cell that rtcell builds itself (run flags, manifests):
+// new pid, mount, ipc and uts namespaces; /proc, a private /dev with the
+// minimal devices, /dev/pts, /dev/shm; Docker's masked and read-only paths.
+Spec default_spec();
+
+}  // namespace rtcell::cell

@@ -1,0 +1,161 @@
+#include "cli/cell_flags.hpp"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "cli/command.hpp"
+#include "front/manifest_cell.hpp"
+#include "host/facts.hpp"
+#include "rtcell/error.hpp"
+#include "util/units.hpp"
+
+namespace rtcell::cli {
+
+void add_cell_flags(CLI::App& app, CellFlagText& f) {
+  // Repeatable options take one value per use (--env A --env B): CLI11 lets a
+  // vector option swallow following words otherwise, and then mis-parses
+  // what follows "--".
+  app.add_option("-f,--file", f.file_cell, "FILE CELL: run CELL as declared in the manifest FILE (flags win)")
+      ->expected(2);
+  app.add_flag("--no-admit", f.no_admit, "with -f: start the cell even if its tasks are not admitted");
+  app.add_option("--cgroup-root", f.cgroup_root, "parent of the cell's cgroups (default rtcell)");
+  app.add_option("--cpus", f.cpus, "CPU list for the cell (cpuset and affinity), e.g. 2-3");
+  app.add_option("--mems", f.mems, "memory nodes (cpuset.mems)");
+  app.add_option("--memory", f.memory, "memory limit, e.g. 512M");
+  app.add_option("--pids-max", f.pids_max, "process/thread limit");
+  app.add_option("--sched", f.sched,
+                 "policy set on the command before exec: fifo:N, rr:N, deadline:RUNTIME/DEADLINE/PERIOD, "
+                 "other[:nice]");
+  app.add_option("--rtprio", f.rtprio, "RLIMIT_RTPRIO soft = hard = N (needs CAP_SYS_RESOURCE in rtcell)");
+  app.add_option("--memlock", f.memlock, "RLIMIT_MEMLOCK, e.g. 64M or unlimited-size bytes");
+  app.add_option("--rt-runtime", f.rt_runtime, "RT group budget per period (us) on cgroup v1/hybrid");
+  app.add_option("--rt-period", f.rt_period, "RT group period (us, default 1000000)");
+  app.add_flag("--allow-prio-99", f.allow_prio_99, "allow priority 99 in --sched/--rtprio");
+  app.add_option("--cap-add", f.cap_add, "add a capability (default set is empty); repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--cap-drop", f.cap_drop, "drop a capability (after --cap-add ALL); repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--net", f.net, "host (default) or none")->check(CLI::IsMember({"host", "none"}));
+  app.add_option("--rootfs", f.rootfs, "root filesystem directory (default: the host's / read-only)");
+  app.add_option("--device", f.devices, "pass a device: /dev/X[:rwm]; repeatable")->allow_extra_args(false);
+  app.add_option("--volume,-v", f.volumes, "bind mount SRC:DST[:ro]; repeatable")->allow_extra_args(false);
+  app.add_option("--tmpfs", f.tmpfs, "mount a tmpfs at DST[:OPTIONS]; repeatable")->allow_extra_args(false);
+  app.add_option("--workdir,-w", f.workdir, "working directory in the cell (default /)");
+  app.add_option("--env,-e", f.env, "KEY=VALUE, or KEY to copy it from here; repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--hostname", f.hostname, "hostname in the cell (default the cell id)");
+  app.add_option("--user,-u", f.user, "UID[:GID] to run as (default 65534:65534)");
+  app.add_option("--seccomp", f.seccomp, "default, unconfined, or a Docker profile FILE.json");
+}
+
+front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags s) {
+  if (!f.command.empty()) s.command = f.command;
+  if (!f.name.empty()) s.name = f.name;
+  if (!f.cgroup_root.empty()) s.cgroup_root = f.cgroup_root;
+  if (!f.cpus.empty()) {
+    s.cpus = CpuSet::parse(f.cpus);
+    if (s.cpus.empty()) usage_error("--cpus is empty: give a list such as 2-3");
+  }
+  if (!f.mems.empty()) s.mems = f.mems;
+  if (!f.memory.empty()) s.memory_bytes = util::parse_bytes(f.memory);
+  if (!f.pids_max.empty()) s.pids_max = util::parse_int(f.pids_max, 1, 4'194'304, "--pids-max");
+  if (!f.sched.empty()) s.sched = rt::parse_policy(f.sched);
+  if (!f.rtprio.empty()) s.rtprio = static_cast<int>(util::parse_int(f.rtprio, 1, 99, "--rtprio"));
+  if (!f.memlock.empty()) s.memlock_bytes = util::parse_bytes(f.memlock);
+  if (!f.rt_runtime.empty()) {
+    s.rt_runtime_us = util::parse_time_ns(f.rt_runtime, "us") / 1000;
+    s.rt_period_us.reset();
+  }
+  if (!f.rt_period.empty()) s.rt_period_us = util::parse_time_ns(f.rt_period, "us") / 1000;
+  s.allow_prio_99 = s.allow_prio_99 || f.allow_prio_99;
+  auto add = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+  add(s.cap_add, f.cap_add);
+  add(s.cap_drop, f.cap_drop);
+  if (!f.net.empty()) s.net_none = f.net == "none";
+  if (!f.rootfs.empty()) s.rootfs = f.rootfs;
+  for (const auto& d : f.devices) s.devices.push_back(front::parse_device(d));
+  for (const auto& v : f.volumes) s.volumes.push_back(front::parse_volume(v));
+  add(s.tmpfs, f.tmpfs);
+  if (!f.workdir.empty()) s.workdir = f.workdir;
+  add(s.env, f.env);
+  if (!f.hostname.empty()) s.hostname = f.hostname;
+  if (!f.user.empty()) front::parse_user(f.user, s.uid, s.gid);
+  if (f.seccomp == "default") {
+    s.seccomp = front::SeccompMode::Default;
+  } else if (f.seccomp == "unconfined") {
+    s.seccomp = front::SeccompMode::Unconfined;
+  } else if (!f.seccomp.empty()) {
+    s.seccomp = front::SeccompMode::File;
+    s.seccomp_file = f.seccomp;
+  }
+  return s;
+}
+
+PreparedCell prepare_cell(CellFlagText& f) {
+  PreparedCell out;
+  front::RunFlags base;
+  if (!f.file_cell.empty()) {
+    const std::string& file = f.file_cell.at(0);
+    const std::string& cell = f.file_cell.at(1);
+    front::ManifestCell m = front::load_manifest_cell(file, cell, f.no_admit);
+    base = std::move(m.flags);
+    for (auto& n : m.notes)
+      if (f.rt_runtime.empty() || n.rfind("RT budget from the admission", 0) != 0) out.notes.push_back(n);
+    if (f.command.empty() && base.command.empty())
+      usage_error("cell '" + cell + "' in " + file + " has no command: add command: [...] or give -- CMD");
+    if (f.name.empty()) base.name = cell + "-" + std::to_string(::getpid());
+  }
+  front::RunFlags flags = to_run_flags(f, std::move(base));
+  if (flags.command.empty()) usage_error("no command: give it after --, e.g. rtcell run -- /bin/true");
+  const host::HostFacts facts = host::read_host_facts("/");
+  front::Built built = front::build_spec(flags, facts);
+  out.prepared = cell::prepare(built.id, std::move(built.spec), facts);
+  // The cgroup checks too, so that bad input prints only its error line
+  // (warnings and notes come after every check passed).
+  cell::Cgroup::validate(out.prepared.cgroup);
+  out.warnings = std::move(built.warnings);
+  out.notes.insert(out.notes.end(), built.notes.begin(), built.notes.end());
+  return out;
+}
+
+void add_state_root(CLI::App& app, std::string& root) {
+  root = cell::kDefaultStateRoot;
+  app.add_option("--root", root, "state directory of the cells")->capture_default_str();
+}
+
+cell::CreateOptions create_options() {
+  cell::CreateOptions o;
+  const char* debug = std::getenv("RTCELL_DEBUG");
+  const bool timing = debug != nullptr && std::string(debug).find("timing") != std::string::npos;
+  std::string kill_at;
+  int kill_nth = 1;
+  if (const char* k = std::getenv("RTCELL_TEST_KILL_AT")) {
+    kill_at = k;
+    if (size_t c = kill_at.find(':'); c != std::string::npos) {
+      kill_nth = std::atoi(kill_at.c_str() + c + 1);
+      kill_at.resize(c);
+    }
+  }
+  if (!timing && kill_at.empty()) return o;
+  auto seen = std::make_shared<int>(0);
+  auto last = std::make_shared<timespec>();
+  ::clock_gettime(CLOCK_MONOTONIC, last.get());
+  o.on_phase = [timing, kill_at, kill_nth, seen, last](std::string_view phase) {
+    if (timing) {
+      timespec now{};
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      const int64_t us = (now.tv_sec - last->tv_sec) * 1'000'000 + (now.tv_nsec - last->tv_nsec) / 1000;
+      *last = now;
+      std::cerr << "rtcell: timing: " << phase << " +" << us << " us\n";
+    }
+    if (!kill_at.empty() && phase == kill_at && ++*seen == kill_nth) ::kill(::getpid(), SIGKILL);
+  };
+  return o;
+}
+
+}  // namespace rtcell::cli

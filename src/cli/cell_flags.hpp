@@ -1,0 +1,51 @@
+// The flags that describe a cell, shared by `rtcell run` and `rtcell
+// create`: CLI11 fills CellFlagText (what the user typed), and to_run_flags()
+// parses each given value once, on top of a base (a manifest cell's typed
+// flags, or the defaults): flags win, list flags add up.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "cell/lifecycle.hpp"
+#include "front/flags.hpp"
+
+namespace rtcell::cli {
+
+struct CellFlagText {
+  std::vector<std::string> command;
+  std::string name, cgroup_root;
+  std::string cpus, mems, memory, pids_max;
+  std::string sched, rtprio, memlock, rt_runtime, rt_period;
+  bool allow_prio_99 = false;
+  std::vector<std::string> cap_add, cap_drop;
+  std::string net;
+  std::string rootfs;
+  std::vector<std::string> devices, volumes, tmpfs, env;
+  std::string workdir, hostname, user, seccomp;
+  std::vector<std::string> file_cell;  // -f cells.yaml CELL
+  bool no_admit = false;
+};
+
+void add_cell_flags(CLI::App& app, CellFlagText& f);
+front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags base);
+
+// -f FILE CELL and the flags, then the spec and prepare(): what run and
+// create share. `notes` gets the lines to show once the cell starts.
+struct PreparedCell {
+  cell::Prepared prepared;
+  std::vector<std::string> warnings;
+  std::vector<std::string> notes;
+};
+PreparedCell prepare_cell(CellFlagText& f);
+
+// --root DIR: the state root (default /run/rtcell).
+void add_state_root(CLI::App& app, std::string& root);
+
+// RTCELL_DEBUG=timing prints each create phase with its time; the test hook
+// RTCELL_TEST_KILL_AT=PHASE[:N] SIGKILLs rtcell at the Nth PHASE (tests of
+// what a creator killed mid-create leaves for gc).
+cell::CreateOptions create_options();
+
+}  // namespace rtcell::cli

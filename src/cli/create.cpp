@@ -1,0 +1,54 @@
+// rtcell create ID [flags] -- CMD: makes the cell (cgroups with the RT
+// budget, namespaces, root, user, capabilities, scheduler) and leaves its
+// command waiting for `rtcell start ID`. The cell outlives this command.
+#include <iostream>
+
+#include "cell/lifecycle.hpp"
+#include "cli/cell_flags.hpp"
+#include "cli/command.hpp"
+#include "rtcell/error.hpp"
+#include "sys/file.hpp"
+
+namespace rtcell::cli {
+namespace {
+
+struct CreateFlags {
+  CellFlagText cell;
+  std::string root;
+  std::string pid_file;
+  bool quiet = false;
+};
+
+Run setup(CLI::App& app) {
+  auto o = std::make_shared<CreateFlags>();
+  app.add_option("id", o->cell.name, "the cell's id: 1-64 characters of [A-Za-z0-9_.-]")->required();
+  app.add_option("command", o->cell.command, "the command and its arguments, after --");
+  add_cell_flags(app, o->cell);
+  add_state_root(app, o->root);
+  app.add_option("--pid-file", o->pid_file, "write the cell's init pid to FILE");
+  app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
+  return [o]() {
+    cell::block_cell_signals();
+    if (!trailing_args().empty()) {
+      if (!o->cell.command.empty()) usage_error("give the command once: either before or after --, not both");
+      o->cell.command = trailing_args();
+    }
+    cell::CreateOptions opts = create_options();
+    PreparedCell pc = prepare_cell(o->cell);
+    for (const auto& w : pc.warnings) warn(w);
+    if (!o->quiet) {
+      for (const auto& n : pc.notes) note(n);
+      opts.note = [](const std::string& n) { note(n); };
+    }
+    const cell::Registry reg(o->root);
+    cell::Cell c = cell::Cell::create(reg, pc.prepared, opts);
+    if (!o->pid_file.empty()) sys::write_file_atomic(o->pid_file, std::to_string(c.pid()), 0644);
+    c.detach();
+    return kExitOk;
+  };
+}
+
+const Registrar kCreate{Verb{"create", "create a cell by id; its command waits for rtcell start", 31, setup, true}};
+
+}  // namespace
+}  // namespace rtcell::cli

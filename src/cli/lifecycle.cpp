@@ -1,0 +1,93 @@
+// rtcell start / kill / state / delete / ps: a created cell by id, from any
+// process (cell/lifecycle.hpp). Each verb is a few lines over the library.
+#include <time.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cell/lifecycle.hpp"
+#include "cli/cell_flags.hpp"
+#include "cli/command.hpp"
+#include "report/cells.hpp"
+#include "rtcell/error.hpp"
+
+namespace rtcell::cli {
+namespace {
+
+struct ById {
+  std::string id;
+  std::string root;
+  std::string signal = "TERM";
+  bool all = false;
+  bool force = false;
+  bool json = false;
+};
+
+Run setup_start(CLI::App& app) {
+  auto o = std::make_shared<ById>();
+  app.add_option("id", o->id, "the cell's id")->required();
+  add_state_root(app, o->root);
+  return [o]() {
+    cell::start(cell::Registry(o->root), o->id);
+    return kExitOk;
+  };
+}
+
+Run setup_kill(CLI::App& app) {
+  auto o = std::make_shared<ById>();
+  app.add_option("id", o->id, "the cell's id")->required();
+  app.add_option("signal", o->signal, "signal name or number (default TERM)")->capture_default_str();
+  app.add_flag("--all,-a", o->all, "signal every process of the cell, not only its init");
+  add_state_root(app, o->root);
+  return [o]() {
+    cell::kill(cell::Registry(o->root), o->id, cell::parse_signal(o->signal), o->all);
+    return kExitOk;
+  };
+}
+
+Run setup_state(CLI::App& app) {
+  auto o = std::make_shared<ById>();
+  app.add_option("id", o->id, "the cell's id")->required();
+  add_state_root(app, o->root);
+  return [o]() {
+    std::cout << report::cell_state_json(cell::state(cell::Registry(o->root), o->id)).dump(2) << '\n';
+    return kExitOk;
+  };
+}
+
+Run setup_delete(CLI::App& app) {
+  auto o = std::make_shared<ById>();
+  app.add_option("id", o->id, "the cell's id")->required();
+  app.add_flag("--force,-f", o->force, "kill a running cell first");
+  add_state_root(app, o->root);
+  return [o]() {
+    cell::remove(cell::Registry(o->root), o->id, o->force);
+    return kExitOk;
+  };
+}
+
+Run setup_ps(CLI::App& app) {
+  auto o = std::make_shared<ById>();
+  app.add_flag("--json", o->json, "one JSON array");
+  add_state_root(app, o->root);
+  return [o]() {
+    auto cells = cell::list(cell::Registry(o->root));
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    const int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+    if (o->json)
+      std::cout << report::cells_json(cells, now_ns).dump(2) << '\n';
+    else
+      std::cout << report::cells_table(cells, now_ns);
+    return kExitOk;
+  };
+}
+
+const Registrar kStart{Verb{"start", "start the command of a created cell", 32, setup_start}};
+const Registrar kKill{Verb{"kill", "send a signal to a cell (default TERM)", 33, setup_kill}};
+const Registrar kState{Verb{"state", "print a cell's state as JSON (OCI state plus rtcell's)", 34, setup_state}};
+const Registrar kDelete{Verb{"delete", "remove a cell and give back its cgroups and RT budget", 35, setup_delete}};
+const Registrar kPs{Verb{"ps", "list the cells of this host", 36, setup_ps}};
+
+}  // namespace
+}  // namespace rtcell::cli

@@ -1,0 +1,100 @@
+#include "front/manifest_cell.hpp"
+
+#include "rtcell/analysis/admission.hpp"
+#include "rtcell/error.hpp"
+
+namespace rtcell::front {
+
+namespace {
+
+// A value the manifest parser kept as text (device, volume, user) is
+// checked by the flag parser; its error then carries the cell's place.
+template <typename F>
+auto at(const manifest::CellDecl& c, F&& parse) {
+  try {
+    return parse();
+  } catch (const Error& e) {
+    throw Error(e.kind(), c.where.to_string() + ": cell '" + c.name + "': " + e.what());
+  }
+}
+
+}  // namespace
+
+RunFlags flags_from_decl(const manifest::CellDecl& c) {
+  RunFlags f;
+  f.command = c.command;
+  if (c.cpus) f.cpus = *c.cpus;
+  if (c.mems) f.mems = *c.mems;
+  f.memory_bytes = c.memory;
+  f.pids_max = c.pids_max;
+  f.sched = c.sched;
+  f.rtprio = c.rtprio;
+  f.memlock_bytes = c.memlock;
+  if (c.rt_runtime_ns) f.rt_runtime_us = *c.rt_runtime_ns / 1000;
+  if (c.rt_period_ns) f.rt_period_us = *c.rt_period_ns / 1000;
+  f.allow_prio_99 = c.allow_prio_99;
+  f.cap_add = c.cap_add;
+  f.cap_drop = c.cap_drop;
+  f.net_none = c.net == manifest::Net::None;
+  if (c.rootfs) f.rootfs = *c.rootfs;
+  for (const auto& d : c.devices) f.devices.push_back(at(c, [&] { return parse_device(d); }));
+  for (const auto& v : c.volumes) f.volumes.push_back(at(c, [&] { return parse_volume(v); }));
+  f.tmpfs = c.tmpfs;
+  if (c.workdir) f.workdir = *c.workdir;
+  for (const auto& [k, v] : c.env) f.env.push_back(k + "=" + v);
+  if (c.hostname) f.hostname = *c.hostname;
+  if (c.user) at(c, [&] { parse_user(*c.user, f.uid, f.gid); });
+  if (c.seccomp) {
+    if (*c.seccomp == "default") {
+      f.seccomp = SeccompMode::Default;
+    } else if (*c.seccomp == "none" || *c.seccomp == "unconfined") {
+      f.seccomp = SeccompMode::Unconfined;
+    } else {
+      f.seccomp = SeccompMode::File;
+      f.seccomp_file = *c.seccomp;
+    }
+  }
+  return f;
+}
+
+ManifestCell load_manifest_cell(const std::string& file, const std::string& cell_name, bool no_admit) {
+  manifest::Manifest m = manifest::load(file);
+  const manifest::CellDecl* c = manifest::find_cell(m, cell_name);
+  if (c == nullptr) {
+    std::string names;
+    for (const auto& d : m.cells) names += (names.empty() ? "" : ", ") + d.name;
+    usage_error("no cell '" + cell_name + "' in " + file + " (cells: " + names + ")");
+  }
+  ManifestCell out;
+  out.flags = flags_from_decl(*c);
+  if (c->tasks.empty()) return out;
+  if (no_admit) {
+    out.notes.push_back("admission skipped (--no-admit): cell '" + cell_name + "' starts unchecked");
+    return out;
+  }
+  analysis::AdmitResult result = analysis::admit(manifest::to_cell_specs(m), manifest::admit_options(m));
+  for (const auto& v : result.cells) {
+    if (v.name != cell_name) continue;
+    if (!v.admitted) {
+      std::string why = "see rtcell admit " + file;
+      if (v.diagnosis) {
+        why = v.diagnosis->problem;
+        if (!v.diagnosis->fix.empty()) why += "; " + v.diagnosis->fix;
+      }
+      usage_error("cell '" + cell_name + "' is not admitted: " + why + " (rtcell admit " + file +
+                  " explains; --no-admit starts it anyway)");
+    }
+    out.notes.push_back("admitted: every task of cell '" + cell_name + "' meets its deadline (rtcell admit " +
+                        file + ")");
+    if (!out.flags.rt_runtime_us && v.rt) {
+      // The derived budget, typed: it goes to the spec as numbers.
+      out.flags.rt_runtime_us = v.rt->runtime_us;
+      out.flags.rt_period_us = v.rt->period_us;
+      out.notes.push_back("RT budget from the admission analysis: " + std::to_string(v.rt->runtime_us) +
+                          " us per " + std::to_string(v.rt->period_us) + " us");
+    }
+  }
+  return out;
+}
+
+}  // namespace rtcell::front

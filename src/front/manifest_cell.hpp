@@ -1,0 +1,29 @@
+// The manifest front door: a cell declared in a manifest, admitted first,
+// turned into typed RunFlags (the derived RT budget included) with no
+// string in between; front/flags.hpp then builds the spec. Flags given on
+// the command line win over the declaration (the CLI applies them on top).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "front/flags.hpp"
+#include "manifest/manifest.hpp"
+
+namespace rtcell::front {
+
+struct ManifestCell {
+  RunFlags flags;                  // the declaration, typed
+  std::vector<std::string> notes;  // "admitted: ...", "RT budget from the admission analysis: ..."
+};
+
+// Loads `file`, finds `cell`, runs the admission test over the whole
+// manifest (unless `no_admit`) and returns the cell's flags. Throws Usage:
+// no such cell (naming the cells there), not admitted (the diagnosis and
+// its fix), a bad device/volume/user value (FILE:LINE:COL).
+ManifestCell load_manifest_cell(const std::string& file, const std::string& cell, bool no_admit);
+
+// The declaration alone, typed (no admission).
+RunFlags flags_from_decl(const manifest::CellDecl& c);
+
+}  // namespace rtcell::front
