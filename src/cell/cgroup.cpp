@@ -1,12 +1,13 @@
-// Cgroup backends: v1 (one hierarchy per controller), hybrid (the same, plus a
-// cgroup2 mount at <root>/unified that holds no controller rtcell uses) and
-// unified v2. docs/cgroups.md describes the behaviour; this file is the how.
+// The public face of the cgroup layer and its undo. docs/cgroups.md describes
+// the behaviour; cgroup_internal.hpp says which file holds what.
 //
-// Everything that can be checked is checked in plan() before the first mkdir,
-// so bad input never leaves anything behind. create() then records every
-// change it makes (directories made, RT runtime added to a parent, v2
-// controllers enabled) and undo() reverts exactly those, both when creation
-// fails part-way and when the cell goes away.
+// Everything that can be checked is checked in the backend's plan() before
+// the first mkdir, so bad input never leaves anything behind. create() then
+// writes down every change to the shared tree in a CgroupJournal *before*
+// making it (directories made, RT runtime added to an ancestor, v2
+// controllers switched on), and undo_journal() reverts exactly those: when
+// creation fails part-way, when the cell goes away, and in another process
+// that adopted the journal after the creator was killed.
 //
 // The RT group budget is the subtle part (Documentation/scheduler/
 // sched-rt-group.rst, kernel/sched/rt.c tg_rt_schedulable()): a new group
@@ -15,9 +16,14 @@
 // the sum of its children's ratios, and no group may exceed the global
 // sched_rt_runtime_us/sched_rt_period_us. So a budget for rtcell/<id> has to be
 // added along the chain, top-down (parents grow first), and given back
-// bottom-up (child to 0 first). Several cells share rtcell/, so on exit a
-// parent shrinks by what this cell added, never below what its remaining
-// children need. All tree changes happen under an flock on the cgroup root.
+// bottom-up (child to 0 first). Several cells share rtcell/, and they leave
+// in any order. An rtcell level (rtcell-named or made by rtcell) holds no
+// budget of its own, so on exit it goes to exactly what its remaining
+// children need: a function of the live cells, not of their history, which
+// the kernel's rounded ratios would otherwise make drift by a microsecond
+// here and there. A level that is not rtcell's shrinks by exactly what this
+// cell added. All tree changes happen under an flock on the cgroup root, in
+// every process.
 #include "cell/cgroup.hpp"
 
 #include <sys/stat.h>
@@ -31,6 +37,7 @@
 #include <utility>
 
 #include "cell/cgroup_devices.hpp"
+#include "cell/cgroup_internal.hpp"
 #include "rtcell/error.hpp"
 #include "sys/cgroup_dir.hpp"
 #include "sys/file.hpp"
@@ -51,6 +58,31 @@ class KernelFs : public CgroupFs {
   int make_dir(const std::string& path) override { return sys::make_dir(path); }
   int remove_dir(const std::string& path) override { return sys::remove_dir(path); }
 };
+
+bool procs_empty(const std::string& dir) {
+  auto procs = sys::try_read_file(dir + "/cgroup.procs");
+  return !procs || sys::trim(*procs).empty();
+}
+
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ' && text[j] != '\n' && text[j] != '\t') ++j;
+    if (j > i) out.push_back(text.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Reading the tree
+
+namespace detail {
 
 bool path_exists(const std::string& path) {
   struct stat st {};
@@ -77,27 +109,13 @@ std::vector<std::string> subdirs(const std::string& path) {
   return out;
 }
 
-std::vector<std::string> words(const std::string& text) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < text.size() && text[j] != ' ' && text[j] != '\n' && text[j] != '\t') ++j;
-    if (j > i) out.push_back(text.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
-bool has_word(const std::string& text, const std::string& w) {
+bool has_word(const std::string& text, const std::string& word) {
   auto ws = words(text);
-  return std::find(ws.begin(), ws.end(), w) != ws.end();
+  return std::find(ws.begin(), ws.end(), word) != ws.end();
 }
 
-bool procs_empty(const std::string& dir) {
-  auto procs = sys::try_read_file(dir + "/cgroup.procs");
-  return !procs || sys::trim(*procs).empty();
+bool is_rtcell_name(const std::string& component) {
+  return component.rfind("rtcell", 0) == 0;
 }
 
 std::string device_rule_text(const DeviceRule& r) {
@@ -112,22 +130,9 @@ std::string device_rule_text(const DeviceRule& r) {
   return s;
 }
 
-bool is_rtcell_name(const std::string& component) {
-  return component.rfind("rtcell", 0) == 0;
-}
-
-// One controller hierarchy: its root directory and what rtcell does in it.
-struct Hierarchy {
-  std::string name;  // v1 controller name; "" on v2
-  std::string base;  // the hierarchy's root directory
-};
-
-// The global RT limit: /proc/sys/kernel/sched_rt_{runtime,period}_us.
 RtBudget read_global_rt(const CgroupFs& fs) {
-  RtBudget g;
-  g.runtime_us = read_i64(fs.proc_sys_kernel() + "/sched_rt_runtime_us");
-  g.period_us = read_i64(fs.proc_sys_kernel() + "/sched_rt_period_us");
-  return g;
+  return RtBudget{.runtime_us = read_i64(fs.proc_sys_kernel() + "/sched_rt_runtime_us"),
+                  .period_us = read_i64(fs.proc_sys_kernel() + "/sched_rt_period_us")};
 }
 
 uint64_t child_ratio_sum(const std::string& dir, const std::string& skip) {
@@ -146,26 +151,12 @@ uint64_t child_ratio_sum(const std::string& dir, const std::string& skip) {
   return sum;
 }
 
-// Everything create() needs, computed without changing anything.
-struct Plan {
-  CgroupLayout layout = CgroupLayout::V1;
-  std::vector<std::string> parent;  // components of req.parent
-  std::vector<Hierarchy> hierarchies;
-  std::vector<std::string> v2_controllers;  // to enable along the path (v2)
-  std::optional<RtBudget> budget;           // v1 RT budget to give the leaf
-  bool budget_defaulted = false;
-  std::vector<RtLevel> rt_chain;  // root .. parent (cpu hierarchy)
-  std::vector<int64_t> rt_new;    // planned runtimes, same indices
-  std::vector<std::string> notes;
-};
-
 std::string level_path(const Hierarchy& h, const std::vector<std::string>& parent, size_t depth) {
   std::string p = h.base;
   for (size_t i = 0; i < depth; ++i) p += "/" + parent[i];
   return p;
 }
 
-// The deepest existing level of the parent chain (the root at worst).
 std::string deepest_existing(const Hierarchy& h, const std::vector<std::string>& parent) {
   std::string best = h.base;
   for (size_t d = 1; d <= parent.size(); ++d) {
@@ -176,168 +167,9 @@ std::string deepest_existing(const Hierarchy& h, const std::vector<std::string>&
   return best;
 }
 
-void check_set(const CpuSet& want, const CpuSet& online, const CpuSet& allowed, const std::string& where,
-               const char* what, const char* flag) {
-  for (int c : want.cpus()) {
-    if (!online.contains(c)) {
-      usage_error(std::string(what) + " " + std::to_string(c) + " does not exist or is offline (online: " +
-                  online.to_string() + "); pick " + flag + " from those");
-    }
-    if (!allowed.contains(c)) {
-      usage_error(std::string(what) + " " + std::to_string(c) + " is outside the cpuset of " + where + " (" +
-                  allowed.to_string() + "); pick " + flag + " within it");
-    }
-  }
-}
-
-void check_request(const CgroupRequest& req) {
-  validate_id(req.id, "cell id");
-  if (req.memory_bytes && *req.memory_bytes == 0) usage_error("--memory must be more than 0 bytes");
-  if (req.pids_max && *req.pids_max < 1) usage_error("--pids-max must be at least 1");
-  if (req.rt_budget) {
-    const RtBudget& b = *req.rt_budget;
-    if (b.period_us < 1 || b.period_us > INT_MAX) {
-      usage_error("--rt-period must be between 1 and " + std::to_string(INT_MAX) + " us");
-    }
-    if (b.runtime_us < 1 || b.runtime_us > b.period_us) {
-      usage_error("--rt-runtime must be between 1 us and the period (" + std::to_string(b.period_us) +
-                  " us)");
-    }
-  }
-  for (const auto& d : req.devices) {
-    bool ok = (d.type == 'c' || d.type == 'b' || d.type == 'a') && d.major >= -1 && d.minor >= -1 &&
-              !d.access.empty() && d.access.find_first_not_of("rwm") == std::string::npos;
-    if (!ok)
-      usage_error("bad device rule '" + device_rule_text(d) + "': want c|b MAJOR:MINOR with access rwm");
-  }
-}
-
-void plan_v1_cpuset(const CgroupRequest& req, const Hierarchy& h, const std::vector<std::string>& parent) {
-  std::string where = deepest_existing(h, parent);
-  CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.effective_cpus"));
-  if (!req.cpus.empty()) {
-    // v1 wants a child's cpus within the parent's cpuset.cpus
-    // (kernel/cgroup/cpuset-v1.c validate_change()).
-    // An unfinished level with empty cpus is filled from its parent at
-    // creation, so check against the nearest level that has cpus.
-    std::string at = where;
-    while (read_value(at + "/cpuset.cpus").empty() && at.size() > h.base.size()) {
-      at = at.substr(0, at.rfind('/'));
-    }
-    check_set(req.cpus, online, CpuSet::parse(read_value(at + "/cpuset.cpus")), at, "CPU", "--cpus");
-  }
-  if (!req.mems.empty()) {
-    CpuSet mems = CpuSet::parse(req.mems);
-    CpuSet online_mems = CpuSet::parse(read_value(h.base + "/cpuset.effective_mems"));
-    std::string at = where;
-    while (read_value(at + "/cpuset.mems").empty() && at.size() > h.base.size()) {
-      at = at.substr(0, at.rfind('/'));
-    }
-    check_set(mems, online_mems, CpuSet::parse(read_value(at + "/cpuset.mems")), at, "memory node", "--mems");
-  }
-}
-
-void plan_v2_cpuset(const CgroupRequest& req, const Hierarchy& h, const std::vector<std::string>& parent) {
-  // cpuset.cpus.effective exists only where the parent enabled cpuset; walk
-  // up to the nearest level that has it (the root always does).
-  std::string where = deepest_existing(h, parent);
-  std::string at = where;
-  while (!path_exists(at + "/cpuset.cpus.effective") && at.size() > h.base.size()) {
-    at = at.substr(0, at.rfind('/'));
-  }
-  if (!req.cpus.empty()) {
-    CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.cpus.effective"));
-    check_set(req.cpus, online, CpuSet::parse(read_value(at + "/cpuset.cpus.effective")), where, "CPU",
-              "--cpus");
-  }
-  if (!req.mems.empty()) {
-    CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.mems.effective"));
-    check_set(CpuSet::parse(req.mems), online, CpuSet::parse(read_value(at + "/cpuset.mems.effective")),
-              where, "memory node", "--mems");
-  }
-}
-
-void plan_rt(const CgroupRequest& req, const Hierarchy& cpu, Plan& plan, const CgroupFs& fs) {
-  RtBudget global = read_global_rt(fs);
-  if (req.rt_budget) {
-    plan.budget = req.rt_budget;
-  } else {
-    plan.budget = default_rt_budget(global.period_us);
-    plan.budget_defaulted = true;
-  }
-  const RtBudget& b = *plan.budget;
-  if (global.runtime_us >= 0 &&
-      rt_ratio(b.runtime_us, b.period_us) > rt_ratio(global.runtime_us, global.period_us)) {
-    usage_error("RT budget " + std::to_string(b.runtime_us) + " us per " + std::to_string(b.period_us) +
-                " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) +
-                " per " + std::to_string(global.period_us) + " us, " + fs.proc_sys_kernel() +
-                "/sched_rt_runtime_us); lower --rt-runtime");
-  }
-  // The chain: the hierarchy root, then every parent level.
-  for (size_t d = 0; d <= plan.parent.size(); ++d) {
-    RtLevel l;
-    l.path = level_path(cpu, plan.parent, d);
-    std::string next = d < plan.parent.size() ? plan.parent[d] : req.id;
-    l.exists = path_exists(l.path);
-    if (l.exists) {
-      l.runtime_us = read_i64(l.path + "/cpu.rt_runtime_us");
-      l.period_us = read_i64(l.path + "/cpu.rt_period_us");
-      l.others_ratio = child_ratio_sum(l.path, next);
-    } else {
-      // kernel/sched/rt.c alloc_rt_sched_group(): a new group gets the
-      // default (global) period and runtime 0.
-      l.runtime_us = 0;
-      l.period_us = global.period_us;
-    }
-    plan.rt_chain.push_back(l);
-  }
-  plan.rt_new = plan_rt_budget(plan.rt_chain, b, global);
-}
-
-Plan make_plan(const CgroupRequest& req, const std::string& root, CgroupFs& fs) {
-  check_request(req);
-  Plan plan;
-  plan.parent = split_parent(req.parent);
-  plan.layout = detect_layout(root);
-  std::string rel = req.parent + "/" + req.id;
-  const bool want_cpuset = !req.cpus.empty() || !req.mems.empty();
-  const bool want_rt = req.wants_rt || req.rt_budget.has_value();
-
-  if (plan.layout == CgroupLayout::V2) {
-    Hierarchy h{"", root};
-    std::string avail = read_value(root + "/cgroup.controllers");
-    auto need = [&](bool wanted, const char* c, const char* flag) {
-      if (!wanted) return;
-      if (!has_word(avail, c)) {
-        unsupported_error(std::string("cgroup v2 controller '") + c + "' is not available in " + root +
-                          "/cgroup.controllers (needed for " + flag + ")");
-      }
-      plan.v2_controllers.emplace_back(c);
-    };
-    need(want_cpuset, "cpuset", "--cpus/--mems");
-    need(req.memory_bytes.has_value(), "memory", "--memory");
-    need(req.pids_max.has_value(), "pids", "--pids-max");
-    if (want_cpuset) plan_v2_cpuset(req, h, plan.parent);
-    if (path_exists(root + "/" + rel)) {
-      usage_error("cgroup " + root + "/" + rel + " already exists: cell id '" + req.id +
-                  "' is in use (pick another id, or run `rtcell gc` if it is a leftover)");
-    }
-    plan.hierarchies.push_back(h);
-    plan.notes.push_back("cgroup v2 at " + root + ", cell group " + rel);
-    if (req.restrict_devices) {
-      plan.notes.push_back("device cgroup on v2: an eBPF filter allows only the minimal /dev set" +
-                           std::string(req.devices.empty() ? "" : " and the --device nodes"));
-    }
-    if (want_rt) {
-      plan.notes.push_back(
-          "RT group budget not available on cgroup v2 (cpu.rt_runtime_us exists only on v1 with "
-          "CONFIG_RT_GROUP_SCHED); RT tasks are bounded only by sched_rt_runtime_us");
-    }
-    return plan;
-  }
-
-  // v1 and hybrid: one hierarchy per controller, found as <root>/<name> (a
-  // symlink such as cpu -> cpu,cpuacct is followed).
+// Found as <root>/<name>; a symlink such as cpu -> cpu,cpuacct is followed.
+std::vector<Hierarchy> v1_hierarchies(const std::string& root) {
+  std::vector<Hierarchy> out;
   std::vector<std::string> seen;
   for (const char* c : kV1Controllers) {
     std::string base = root + "/" + c;
@@ -346,269 +178,205 @@ Plan make_plan(const CgroupRequest& req, const std::string& root, CgroupFs& fs) 
     std::string real = std::filesystem::canonical(base, ec).string();
     if (!ec && std::find(seen.begin(), seen.end(), real) != seen.end()) continue;  // co-mounted
     seen.push_back(ec ? base : real);
-    plan.hierarchies.push_back({c, base});
+    out.push_back({c, base});
   }
-  auto find = [&](const char* c) -> const Hierarchy* {
-    for (const auto& h : plan.hierarchies)
-      if (h.name == c) return &h;
-    return nullptr;
-  };
-  auto need = [&](bool wanted, const char* c, const char* flag) {
-    if (wanted && !find(c)) {
-      unsupported_error(std::string("cgroup v1 controller '") + c + "' is not mounted at " + root + "/" + c +
-                        " (needed for " + flag + ")");
-    }
-  };
-  need(want_cpuset, "cpuset", "--cpus/--mems");
-  need(req.memory_bytes.has_value(), "memory", "--memory");
-  need(req.pids_max.has_value(), "pids", "--pids-max");
-  need(req.restrict_devices, "devices", "the device allow-list");
-  if (plan.hierarchies.empty()) unsupported_error("no cgroup controller found under " + root);
-  for (const auto& h : plan.hierarchies) {
-    if (path_exists(h.base + "/" + rel)) {
-      usage_error("cgroup " + h.base + "/" + rel + " already exists: cell id '" + req.id +
-                  "' is in use (pick another id, or run `rtcell gc` if it is a leftover)");
-    }
-  }
-  if (const Hierarchy* cs = find("cpuset")) plan_v1_cpuset(req, *cs, plan.parent);
+  return out;
+}
 
-  std::string names;
-  for (const auto& h : plan.hierarchies) names += (names.empty() ? "" : ",") + h.name;
-  plan.notes.push_back(std::string("cgroup ") + to_string(plan.layout) + " (" + names + ") under " + root +
-                       ", cell group " + rel);
-  const Hierarchy* cpu = find("cpu");
-  bool has_rt_sched = cpu && path_exists(cpu->base + "/cpu.rt_runtime_us");
-  if (want_rt && !has_rt_sched) {
-    plan.notes.push_back(
-        "RT group scheduling is not in this kernel (no cpu.rt_runtime_us: CONFIG_RT_GROUP_SCHED off); RT "
-        "tasks are bounded only by sched_rt_runtime_us");
-  } else if (want_rt) {
-    plan_rt(req, *cpu, plan, fs);
-    const RtBudget& b = *plan.budget;
-    std::string line = "RT budget " + std::to_string(b.runtime_us) + " us per " +
-                       std::to_string(b.period_us) + " us period for " + cpu->base + "/" + rel;
-    if (plan.budget_defaulted) {
-      line += " (default: " + std::to_string(kDefaultRtPercent) + " %; set --rt-runtime/--rt-period)";
-    }
-    line += "; v1 rt_runtime_us is per CPU: on each CPU the cell's RT tasks run at most " +
-            std::to_string(b.runtime_us) + " us of every " + std::to_string(b.period_us) +
-            " us, then wait for the next period";
-    plan.notes.push_back(line);
+// ---------------------------------------------------------------------------
+// Changing the tree, write-ahead
+
+namespace {
+
+// Applies `step` to the journal, persisting the result through the hook
+// first. If the hook throws, the journal is left as it was.
+template <class Step>
+void ahead(Cgroup::State& s, Step&& step) {
+  if (!s.on_journal) {
+    step(s.journal);
+    return;
   }
-  return plan;
+  CgroupJournal next = s.journal;
+  step(next);
+  s.on_journal(next);
+  s.journal = std::move(next);
 }
 
 }  // namespace
 
-// ---------------------------------------------------------------------------
-// State and undo
+bool make_group(Cgroup::State& s, const std::string& path, bool leaf) {
+  const std::string id = path.substr(path.rfind('/') + 1);
+  const bool ours_anyway = !leaf && is_rtcell_name(id);
+  // Under the root lock no other rtcell changes the tree, so what exists now
+  // still exists at the mkdir. EEXIST on a shared parent is normal; an
+  // rtcell-named level is still ours to remove once empty.
+  if (path_exists(path)) {
+    if (leaf) usage_error("cgroup " + path + " already exists: cell id '" + id + "' is in use");
+    if (ours_anyway) s.journal.made.push_back({path, true, false});  // no change: persisted with the next
+    return false;
+  }
+  ahead(s, [&](CgroupJournal& j) { j.made.push_back({path, true, leaf}); });
+  int rc = s.fs->make_dir(path);
+  if (rc == 0) return true;
+  // Someone outside rtcell made it meanwhile: ours only if rtcell-named.
+  if (rc != EEXIST || !ours_anyway) s.journal.made.pop_back();
+  if (rc == EEXIST && leaf) usage_error("cgroup " + path + " already exists: cell id '" + id + "' is in use");
+  if (rc != EEXIST) sys_error("cannot create cgroup " + path, rc);
+  return false;
+}
 
-struct Cgroup::State {
-  CgroupFs* fs = nullptr;
-  std::string root;
-  CgroupRequest req;
-  Plan plan;
-  struct Made {
-    std::string path;
-    bool rtcell_owned = false;  // created by us or an rtcell-named parent level
-    bool leaf = false;
-  };
-  std::vector<Made> made;  // creation order (top-down per hierarchy)
-  std::vector<std::string> leaves;
-  std::string rt_leaf;                                       // cpu leaf whose runtime we set
-  std::vector<std::pair<std::string, int64_t>> grown;        // cpu level, runtime added (top-down)
-  std::vector<std::pair<std::string, std::string>> enabled;  // v2 level, controller we enabled
-  bool destroyed = false;
-  // A forked child inherits a copy of this handle; only the process that made
-  // the cell may take it down (a child's destructors must not remove the
-  // groups its parent still uses).
-  pid_t owner = 0;
-  sys::DirLock alive;  // shared flock on the first leaf while the cell lives
-};
+void grow_runtime(Cgroup::State& s, const std::string& level, int64_t before_us, int64_t after_us) {
+  ahead(s, [&](CgroupJournal& j) { j.grown.push_back({level, before_us, after_us}); });
+  try {
+    s.fs->write(level + "/cpu.rt_runtime_us", std::to_string(after_us));
+  } catch (...) {
+    s.journal.grown.pop_back();
+    throw;
+  }
+}
+
+void note_rt_leaf(Cgroup::State& s, const std::string& leaf) {
+  ahead(s, [&](CgroupJournal& j) { j.rt_leaf = leaf; });
+}
+
+void enable_controller(Cgroup::State& s, const std::string& level, const std::string& controller) {
+  // A level rtcell made (or an rtcell-named one it will remove once empty)
+  // takes its subtree_control with it.
+  bool ours = std::any_of(s.journal.made.begin(), s.journal.made.end(),
+                          [&](const CgroupJournal::Made& m) { return m.path == level; });
+  if (!ours) ahead(s, [&](CgroupJournal& j) { j.enabled.emplace_back(level, controller); });
+  try {
+    s.fs->write(level + "/cgroup.subtree_control", "+" + controller);
+  } catch (...) {
+    if (!ours) s.journal.enabled.pop_back();
+    throw;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Undo
 
 namespace {
 
-// Reverts everything `s` recorded; returns the first error message ("" if
-// none). Must be called with the root lock held.
-std::string undo(Cgroup::State& s) {
+// One cpu level whose RT runtime undo may lower: rtcell's own (a level in
+// `made` with an RT budget) or another's that this cell raised (`grown`).
+struct RtUndo {
+  std::string path;
+  const CgroupJournal::Grown* grown = nullptr;  // set for a level not rtcell's
+  bool maybe_never = false;                     // the raise may not have happened
+};
+
+std::vector<RtUndo> rt_undo_order(const CgroupJournal& j) {
+  std::vector<RtUndo> out;
+  for (const auto& m : j.made) {
+    if (m.leaf || !m.rtcell_owned || !path_exists(m.path + "/cpu.rt_runtime_us")) continue;
+    out.push_back({m.path, nullptr, false});
+  }
+  for (size_t i = 0; i < j.grown.size(); ++i) {
+    const auto& g = j.grown[i];
+    if (std::any_of(out.begin(), out.end(), [&](const RtUndo& u) { return u.path == g.path; })) continue;
+    if (!path_exists(g.path)) continue;
+    // Raises are written ahead, each persisted before it is made, and the
+    // cell's own runtime (rt_leaf) after all of them: only the last raise of
+    // a journal without rt_leaf may be one that never happened.
+    out.push_back({g.path, &g, i + 1 == j.grown.size() && j.rt_leaf.empty()});
+  }
+  // Deepest first: a parent shrinks only after its children did.
+  std::stable_sort(out.begin(), out.end(), [](const RtUndo& a, const RtUndo& b) {
+    return std::count(a.path.begin(), a.path.end(), '/') > std::count(b.path.begin(), b.path.end(), '/');
+  });
+  return out;
+}
+
+}  // namespace
+
+std::string undo_journal(CgroupJournal& j, CgroupFs& fs) {
   std::string first;
   auto fail = [&](const std::string& m) {
     if (first.empty()) first = m;
   };
   auto try_write = [&](const std::string& path, const std::string& text) {
     try {
-      s.fs->write(path, text);
-      return true;
+      fs.write(path, text);
     } catch (const std::exception& e) {
       fail(e.what());
-      return false;
     }
   };
-  s.alive.release();
   // 1. The cell's RT budget back to 0 before its group goes (the kernel would
   //    drop it with the group too; doing it first keeps the order explicit).
-  if (!s.rt_leaf.empty() && path_exists(s.rt_leaf)) try_write(s.rt_leaf + "/cpu.rt_runtime_us", "0");
-  s.rt_leaf.clear();
-  // 2. The leaves.
-  for (auto it = s.made.rbegin(); it != s.made.rend(); ++it) {
+  if (!j.rt_leaf.empty() && path_exists(j.rt_leaf)) try_write(j.rt_leaf + "/cpu.rt_runtime_us", "0");
+  // 2. The leaves. ENOENT: the journal was written ahead of a mkdir that
+  //    never happened, or an earlier undo got this far.
+  for (auto it = j.made.rbegin(); it != j.made.rend(); ++it) {
     if (!it->leaf) continue;
-    int rc = s.fs->remove_dir(it->path);
+    int rc = fs.remove_dir(it->path);
     if (rc != 0 && rc != ENOENT) fail("cannot remove cgroup " + it->path + ": " + std::strerror(rc));
   }
-  // 3. Shrink the parents we grew, deepest first.
-  for (auto it = s.grown.rbegin(); it != s.grown.rend(); ++it) {
-    const std::string& p = it->first;
-    if (!path_exists(p)) continue;
+  // 3. The RT budgets of the cpu levels above the cell, deepest first (a
+  //    level never drops below its children's sum).
+  for (const RtUndo& u : rt_undo_order(j)) {
     try {
-      int64_t cur = read_i64(p + "/cpu.rt_runtime_us");
-      int64_t period = read_i64(p + "/cpu.rt_period_us");
-      int64_t want = rt_shrunk_runtime(cur, it->second, child_ratio_sum(p, ""), period);
-      if (want != cur) try_write(p + "/cpu.rt_runtime_us", std::to_string(want));
+      int64_t cur = read_i64(u.path + "/cpu.rt_runtime_us");
+      if (cur < 0) continue;  // unlimited: never ours to touch
+      int64_t period = read_i64(u.path + "/cpu.rt_period_us");
+      uint64_t children = child_ratio_sum(u.path, "");
+      int64_t want = cur;
+      if (!u.grown) {
+        // rtcell's own level holds no budget of its own: exactly what its
+        // children need. A function of the cells alive, not of history, so
+        // cells may come and go in any order, rounding included, and the
+        // level ends where it started; a raise that was written ahead but
+        // never made needs no special case.
+        want = std::min(cur, rt_runtime_for_ratio(children, period));
+      } else if (!(u.maybe_never && cur < u.grown->after_us)) {
+        // A level that is not rtcell's (a slice named in the parent path)
+        // may hold more than its children need, and only its owner knows
+        // how much: lower it by exactly what this cell raised it by; what
+        // others raised it by since stays. A raise written ahead that never
+        // happened leaves the level below what it would have set: skipped.
+        want = rt_shrunk_runtime(cur, u.grown->after_us - u.grown->before_us, children, period);
+      }
+      if (want != cur) try_write(u.path + "/cpu.rt_runtime_us", std::to_string(want));
     } catch (const std::exception& e) {
       fail(e.what());
     }
   }
-  s.grown.clear();
   // 4. Parent levels, deepest first, when empty and ours. EBUSY/ENOTEMPTY
   //    means another cell still lives there: leave it.
-  for (auto it = s.made.rbegin(); it != s.made.rend(); ++it) {
+  for (auto it = j.made.rbegin(); it != j.made.rend(); ++it) {
     if (it->leaf || !it->rtcell_owned) continue;
-    int rc = s.fs->remove_dir(it->path);
+    int rc = fs.remove_dir(it->path);
     if (rc != 0 && rc != ENOENT && rc != EBUSY && rc != ENOTEMPTY) {
       fail("cannot remove cgroup " + it->path + ": " + std::strerror(rc));
     }
   }
-  s.made.clear();
   // 5. v2 controllers we enabled at levels that stay, when no child group
   //    could rely on them any more.
-  for (auto it = s.enabled.rbegin(); it != s.enabled.rend(); ++it) {
+  for (auto it = j.enabled.rbegin(); it != j.enabled.rend(); ++it) {
     if (!path_exists(it->first) || !subdirs(it->first).empty()) continue;
+    auto on = sys::try_read_file(it->first + "/cgroup.subtree_control");
+    if (!on || !has_word(*on, it->second)) continue;  // never switched on (written ahead)
     try {
-      s.fs->write(it->first + "/cgroup.subtree_control", "-" + it->second);
+      fs.write(it->first + "/cgroup.subtree_control", "-" + it->second);
     } catch (const std::exception&) {
       // Another user of the level may have started to need it: leave it on.
     }
   }
-  s.enabled.clear();
+  j.made.clear();
+  j.rt_leaf.clear();
+  j.grown.clear();
+  j.enabled.clear();
   return first;
 }
 
-// Creates the cell's own group `dir/id` and records it for undo; a leaf
-// that exists already means another cell has this id.
-std::string make_leaf(Cgroup::State& s, const std::string& dir, const std::string& id) {
-  std::string leaf = dir + "/" + id;
-  int rc = s.fs->make_dir(leaf);
-  if (rc == EEXIST) usage_error("cgroup " + leaf + " already exists: cell id '" + id + "' is in use");
-  if (rc != 0) sys_error("cannot create cgroup " + leaf, rc);
-  s.made.push_back({leaf, true, true});
-  s.leaves.push_back(leaf);
-  return leaf;
-}
+}  // namespace detail
 
-void build_v1(Cgroup::State& s) {
-  const Plan& plan = s.plan;
-  const CgroupRequest& req = s.req;
-  for (const auto& h : plan.hierarchies) {
-    for (size_t d = 1; d <= plan.parent.size(); ++d) {
-      std::string p = level_path(h, plan.parent, d);
-      int rc = s.fs->make_dir(p);
-      if (rc == EEXIST) {
-        // Shared parent, possibly made by a concurrent rtcell: fine. An
-        // rtcell-named level is still ours to remove once empty.
-        if (is_rtcell_name(plan.parent[d - 1])) s.made.push_back({p, true, false});
-        // A level some earlier run made but never finished has empty cpus or
-        // mems and would refuse the cell: fill it like a new one.
-        if (h.name != "cpuset" ||
-            (!read_value(p + "/cpuset.cpus").empty() && !read_value(p + "/cpuset.mems").empty())) {
-          continue;
-        }
-      } else if (rc != 0) {
-        sys_error("cannot create cgroup " + p, rc);
-      } else {
-        s.made.push_back({p, true, false});
-      }
-      if (h.name == "cpuset") {
-        // v1 cpuset: a new group has empty cpus/mems and refuses tasks until
-        // both are set (Documentation/admin-guide/cgroup-v1/cpusets.rst).
-        std::string up = level_path(h, plan.parent, d - 1);
-        s.fs->write(p + "/cpuset.cpus", read_value(up + "/cpuset.cpus"));
-        s.fs->write(p + "/cpuset.mems", read_value(up + "/cpuset.mems"));
-      }
-    }
-    std::string leaf = make_leaf(s, level_path(h, plan.parent, plan.parent.size()), req.id);
-    if (!s.alive.held()) s.alive = sys::DirLock::acquire(leaf, true);
-    std::string up = level_path(h, plan.parent, plan.parent.size());
-    if (h.name == "cpuset") {
-      s.fs->write(leaf + "/cpuset.cpus",
-                  req.cpus.empty() ? read_value(up + "/cpuset.cpus") : req.cpus.to_string());
-      s.fs->write(leaf + "/cpuset.mems", req.mems.empty() ? read_value(up + "/cpuset.mems") : req.mems);
-    } else if (h.name == "memory" && req.memory_bytes) {
-      s.fs->write(leaf + "/memory.limit_in_bytes", std::to_string(*req.memory_bytes));
-    } else if (h.name == "pids" && req.pids_max) {
-      s.fs->write(leaf + "/pids.max", std::to_string(*req.pids_max));
-    } else if (h.name == "devices" && req.restrict_devices) {
-      // Documentation/admin-guide/cgroup-v1/devices.rst: deny all, then
-      // allow the minimal set and each requested device.
-      s.fs->write(leaf + "/devices.deny", "a");
-      for (const auto& r : minimal_devices()) s.fs->write(leaf + "/devices.allow", device_rule_text(r));
-      for (const auto& r : req.devices) s.fs->write(leaf + "/devices.allow", device_rule_text(r));
-    } else if (h.name == "cpu" && plan.budget) {
-      // Parents first (top-down), so each write fits its parent's share.
-      for (size_t d = 1; d < plan.rt_chain.size(); ++d) {
-        std::string p = level_path(h, plan.parent, d);
-        int64_t cur = read_i64(p + "/cpu.rt_runtime_us");
-        if (plan.rt_new[d] > cur) {
-          s.fs->write(p + "/cpu.rt_runtime_us", std::to_string(plan.rt_new[d]));
-          s.grown.emplace_back(p, plan.rt_new[d] - cur);
-        }
-      }
-      s.fs->write(leaf + "/cpu.rt_period_us", std::to_string(plan.budget->period_us));
-      s.rt_leaf = leaf;
-      s.fs->write(leaf + "/cpu.rt_runtime_us", std::to_string(plan.budget->runtime_us));
-    }
-  }
+std::vector<std::string> Cgroup::State::leaves() const {
+  std::vector<std::string> out;
+  for (const auto& m : journal.made)
+    if (m.leaf) out.push_back(m.path);
+  return out;
 }
-
-void build_v2(Cgroup::State& s) {
-  const Plan& plan = s.plan;
-  const CgroupRequest& req = s.req;
-  const Hierarchy& h = plan.hierarchies.front();
-  for (size_t d = 0; d <= plan.parent.size(); ++d) {
-    std::string p = level_path(h, plan.parent, d);
-    // Controllers reach a group only when every ancestor lists them in
-    // cgroup.subtree_control (Documentation/admin-guide/cgroup-v2.rst,
-    // "Enabling and Disabling").
-    std::string on = read_value(p + "/cgroup.subtree_control");
-    bool made_here = std::any_of(s.made.begin(), s.made.end(), [&](const auto& m) { return m.path == p; });
-    for (const auto& c : plan.v2_controllers) {
-      if (has_word(on, c)) continue;
-      s.fs->write(p + "/cgroup.subtree_control", "+" + c);
-      if (!made_here) s.enabled.emplace_back(p, c);
-    }
-    if (d == plan.parent.size()) break;
-    std::string next = level_path(h, plan.parent, d + 1);
-    int rc = s.fs->make_dir(next);
-    if (rc == EEXIST) {
-      if (is_rtcell_name(plan.parent[d])) s.made.push_back({next, true, false});
-      continue;
-    }
-    if (rc != 0) sys_error("cannot create cgroup " + next, rc);
-    s.made.push_back({next, true, false});
-  }
-  std::string leaf = make_leaf(s, level_path(h, plan.parent, plan.parent.size()), req.id);
-  s.alive = sys::DirLock::acquire(leaf, true);
-  if (!req.cpus.empty()) s.fs->write(leaf + "/cpuset.cpus", req.cpus.to_string());
-  if (!req.mems.empty()) s.fs->write(leaf + "/cpuset.mems", req.mems);
-  if (req.memory_bytes) s.fs->write(leaf + "/memory.max", std::to_string(*req.memory_bytes));
-  if (req.pids_max) s.fs->write(leaf + "/pids.max", std::to_string(*req.pids_max));
-  if (req.restrict_devices) {
-    std::vector<DeviceRule> rules = minimal_devices();
-    rules.insert(rules.end(), req.devices.begin(), req.devices.end());
-    s.fs->attach_device_filter(leaf, rules);
-  }
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Public API
@@ -650,9 +418,46 @@ CgroupLayout detect_layout(const std::string& root) {
       break;
   }
   if (sys::fs_kind(root + "/unified") == sys::FsKind::Cgroup2) return CgroupLayout::Hybrid;
-  if (path_exists(root + "/cgroup.controllers")) return CgroupLayout::V2;  // a fake v2 root
+  if (detail::path_exists(root + "/cgroup.controllers")) return CgroupLayout::V2;  // a fake v2 root
   return CgroupLayout::V1;
 }
+
+namespace {
+
+void check_request(const CgroupRequest& req) {
+  validate_id(req.id, "cell id");
+  if (req.memory_bytes && *req.memory_bytes == 0) usage_error("--memory must be more than 0 bytes");
+  if (req.pids_max && *req.pids_max < 1) usage_error("--pids-max must be at least 1");
+  if (req.rt_budget) {
+    const RtBudget& b = *req.rt_budget;
+    if (b.period_us < 1 || b.period_us > INT_MAX) {
+      usage_error("--rt-period must be between 1 and " + std::to_string(INT_MAX) + " us");
+    }
+    if (b.runtime_us < 1 || b.runtime_us > b.period_us) {
+      usage_error("--rt-runtime must be between 1 us and the period (" + std::to_string(b.period_us) +
+                  " us)");
+    }
+  }
+  for (const auto& d : req.devices) {
+    bool ok = (d.type == 'c' || d.type == 'b' || d.type == 'a') && d.major >= -1 && d.minor >= -1 &&
+              !d.access.empty() && d.access.find_first_not_of("rwm") == std::string::npos;
+    if (!ok)
+      usage_error("bad device rule '" + detail::device_rule_text(d) +
+                  "': want c|b MAJOR:MINOR with access rwm");
+  }
+}
+
+detail::Plan make_plan(const CgroupRequest& req, const std::string& root, CgroupFs& fs) {
+  check_request(req);
+  detail::Plan plan;
+  plan.root = root;
+  plan.parent = split_parent(req.parent);
+  plan.layout = detect_layout(root);
+  detail::backend_for(plan.layout).plan(req, plan, fs);
+  return plan;
+}
+
+}  // namespace
 
 Cgroup::Cgroup() = default;
 Cgroup::Cgroup(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
@@ -683,27 +488,51 @@ Cgroup Cgroup::create(const CgroupRequest& req, const std::string& root) {
 Cgroup Cgroup::create(const CgroupRequest& req, const std::string& root, CgroupFs& fs) {
   auto s = std::make_unique<State>();
   s->fs = &fs;
-  s->root = root;
   s->req = req;
+  s->on_journal = req.on_journal;
   s->owner = ::getpid();
   sys::DirLock lock = sys::DirLock::acquire(root);
   s->plan = make_plan(req, root, fs);  // under the lock: the plan stays true
+  s->journal.layout = s->plan.layout;
+  s->journal.root = root;
+  s->budget = s->plan.budget;
+  const detail::CgroupBackend& backend = detail::backend_for(s->plan.layout);
   try {
-    if (s->plan.layout == CgroupLayout::V2) {
-      build_v2(*s);
-    } else {
-      build_v1(*s);
-    }
+    backend.create(*s);
+    backend.apply(*s);
   } catch (...) {
-    undo(*s);
+    s->alive.release();
+    (void)backend.destroy(s->journal, fs);
     throw;
+  }
+  return Cgroup(std::move(s));
+}
+
+Cgroup Cgroup::adopt(const CgroupJournal& j, CgroupFs& fs) {
+  detail::validate_journal(j);
+  auto s = std::make_unique<State>();
+  s->fs = &fs;
+  s->journal = j;
+  s->owner = ::getpid();
+  if (!j.rt_leaf.empty()) {
+    auto rt = sys::try_read_file(j.rt_leaf + "/cpu.rt_runtime_us");
+    auto per = sys::try_read_file(j.rt_leaf + "/cpu.rt_period_us");
+    try {
+      if (rt && per) {
+        RtBudget b{.runtime_us = util::parse_int(sys::trim(*rt), -1, INT64_MAX, j.rt_leaf),
+                   .period_us = util::parse_int(sys::trim(*per), 1, INT64_MAX, j.rt_leaf)};
+        if (b.runtime_us > 0) s->budget = b;
+      }
+    } catch (const Error&) {
+      // Not a number: the cell's group is not what the journal says; no budget to report.
+    }
   }
   return Cgroup(std::move(s));
 }
 
 void Cgroup::attach(pid_t pid) {
   if (!state_ || state_->destroyed) usage_error("cgroup: attach to a destroyed cell");
-  for (const auto& leaf : state_->leaves) state_->fs->write(leaf + "/cgroup.procs", std::to_string(pid));
+  detail::backend_for(state_->journal.layout).attach(*state_, pid);
 }
 
 std::vector<std::string> Cgroup::notes() const {
@@ -711,16 +540,24 @@ std::vector<std::string> Cgroup::notes() const {
 }
 
 CgroupLayout Cgroup::layout() const {
-  return state_ ? state_->plan.layout : CgroupLayout::V1;
+  return state_ ? state_->journal.layout : CgroupLayout::V1;
 }
 
 std::vector<std::string> Cgroup::paths() const {
-  return state_ ? state_->leaves : std::vector<std::string>{};
+  return state_ ? state_->leaves() : std::vector<std::string>{};
 }
 
 std::optional<RtBudget> Cgroup::rt_budget() const {
   if (!state_) return std::nullopt;
-  return state_->plan.budget;
+  return state_->budget;
+}
+
+CgroupJournal Cgroup::journal() const {
+  return state_ ? state_->journal : CgroupJournal{};
+}
+
+void Cgroup::release() noexcept {
+  state_.reset();
 }
 
 void Cgroup::destroy() noexcept {
@@ -735,8 +572,9 @@ void Cgroup::destroy_checked() {
   if (!state_ || state_->destroyed) return;
   state_->destroyed = true;
   if (state_->owner != ::getpid()) return;
-  sys::DirLock lock = sys::DirLock::acquire(state_->root);
-  std::string err = undo(*state_);
+  sys::DirLock lock = sys::DirLock::acquire(state_->journal.root);
+  state_->alive.release();
+  std::string err = detail::backend_for(state_->journal.layout).destroy(state_->journal, *state_->fs);
   if (!err.empty()) throw Error(ErrorKind::System, err);
 }
 
@@ -748,14 +586,14 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
 }
 
 std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs) {
+  using namespace detail;
   std::vector<std::string> parts = split_parent(parent);
   CgroupLayout layout = detect_layout(root);
   std::vector<Hierarchy> hs;
   if (layout == CgroupLayout::V2) {
     hs.push_back({"", root});
   } else {
-    for (const char* c : kV1Controllers)
-      if (path_exists(std::string(root) + "/" + c + "/cgroup.procs")) hs.push_back({c, root + "/" + c});
+    hs = v1_hierarchies(root);
   }
   sys::DirLock lock = sys::DirLock::acquire(root);
   // Candidate ids: every group under <parent> in any hierarchy.
@@ -887,7 +725,7 @@ int64_t rt_runtime_for_ratio(uint64_t ratio, int64_t period_us) {
 }
 
 RtBudget default_rt_budget(int64_t period_us) {
-  return RtBudget{period_us * kDefaultRtPercent / 100, period_us};
+  return RtBudget{.runtime_us = period_us * kDefaultRtPercent / 100, .period_us = period_us};
 }
 
 namespace {
@@ -947,7 +785,7 @@ int64_t rt_max_leaf_runtime(const std::vector<RtLevel>& chain, int64_t period_us
   int64_t lo = 0, hi = period_us;  // invariant: lo fits (or is 0), hi+1 does not
   while (lo < hi) {
     int64_t mid = lo + (hi - lo + 1) / 2;
-    if (try_plan(chain, RtBudget{mid, period_us}, global, nullptr)) {
+    if (try_plan(chain, RtBudget{.runtime_us = mid, .period_us = period_us}, global, nullptr)) {
       lo = mid;
     } else {
       hi = mid - 1;

@@ -13,15 +13,24 @@
 // task in them gets EPERM (Documentation/scheduler/sched-rt-group.rst); the
 // budget has to be created on every level from the root down. See
 // docs/cgroups.md.
+//
+// What create() takes from the host is written down as it goes in a
+// CgroupJournal (directories made, ancestor budgets raised, v2 controllers
+// switched on). The journal is plain data with a JSON form, so a cell can
+// outlive the process that made it: another process adopt()s the journal and
+// destroy()s the cell, exactly as the creator would have.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rtcell/cpuset.hpp"
@@ -39,10 +48,45 @@ struct DeviceRule {
 
 // An RT group budget: the group's tasks may run `runtime_us` in every
 // `period_us` on each CPU (v1 rt_runtime_us is per CPU of the root domain).
+//
+// Not yet analysis::RtBandwidth: that type orders {period_us, runtime_us}, and
+// code outside cell/cgroup.* still writes RtBudget{runtime, period}, which
+// would swap silently under a `using`. Build RtBudget with designated
+// initializers ({.runtime_us = .., .period_us = ..}), which refuse to compile
+// once the order changes, then fold.
 struct RtBudget {
   int64_t runtime_us = 0;
   int64_t period_us = 0;
 };
+
+enum class CgroupLayout { V1, Hybrid, V2 };
+const char* to_string(CgroupLayout layout);
+
+// What a cell's cgroups took from the host: enough to give it all back from
+// another process. Paths are absolute and lie under `root`.
+struct CgroupJournal {
+  CgroupLayout layout = CgroupLayout::V1;
+  std::string root;  // e.g. /sys/fs/cgroup
+  struct Made {
+    std::string path;
+    bool rtcell_owned = false;  // made by rtcell, or an rtcell-named level: removed once empty
+    bool leaf = false;          // the cell's own group (one per v1 hierarchy)
+  };
+  std::vector<Made> made;  // creation order
+  std::string rt_leaf;     // cpu leaf whose cpu.rt_runtime_us we set
+  struct Grown {
+    std::string path;
+    int64_t before_us = 0;
+    int64_t after_us = 0;
+  };
+  std::vector<Grown> grown;                                  // ancestor budgets raised, top-down
+  std::vector<std::pair<std::string, std::string>> enabled;  // v2: level, controller we enabled
+};
+nlohmann::json journal_to_json(const CgroupJournal& j);
+// Throws rtcell::Error(System) naming the bad field, e.g. "grown[0].after_us".
+// A path outside `root` or with a ".." component is refused, so a corrupt
+// journal can never make destroy() remove a directory that is not a cgroup.
+CgroupJournal journal_from_json(const nlohmann::json& j);
 
 struct CgroupRequest {
   std::string id;                 // cell id; cgroups live at <parent>/<id>
@@ -60,10 +104,12 @@ struct CgroupRequest {
   // When false, no device cgroup is set up (e.g. the caller does not sandbox
   // /dev). Default: restrict.
   bool restrict_devices = true;
+  // Called with the journal as it will be *before* each change to the tree
+  // (write-ahead), so that a creator killed at any point leaves a journal
+  // that covers everything it did. Exceptions from the hook abort create
+  // (and undo). Empty = no persistence. Runs under the cgroup root's flock.
+  std::function<void(const CgroupJournal&)> on_journal;
 };
-
-enum class CgroupLayout { V1, Hybrid, V2 };
-const char* to_string(CgroupLayout layout);
 
 // Default RT budget when RT is wanted and none was given: 10 % of the period
 // on each CPU (rt_runtime_us is per CPU), period = the root's rt_period_us.
@@ -106,6 +152,11 @@ class Cgroup {
   // validate() then create; on failure part-way everything done is undone.
   static Cgroup create(const CgroupRequest& req, const std::string& root = "/sys/fs/cgroup");
   static Cgroup create(const CgroupRequest& req, const std::string& root, CgroupFs& fs);
+  // Re-creates the handle in another process from a persisted journal, so
+  // that destroy() gives everything back. Tolerates a journal whose last
+  // entry never happened (ENOENT dirs, budgets never raised). The adopting
+  // process becomes the owner.
+  static Cgroup adopt(const CgroupJournal& j, CgroupFs& fs = CgroupFs::kernel());
 
   // Puts a process into the cell's group of every controller. Attach before
   // giving the process an RT policy: v1 refuses to move an RT task into a
@@ -117,9 +168,18 @@ class Cgroup {
   CgroupLayout layout() const;
   // The cell's directories, one per controller (v2: one).
   std::vector<std::string> paths() const;
-  // The RT budget the cell's group got (nullopt: none set).
+  // The RT budget the cell's group got (nullopt: none set). An adopted handle
+  // reads it back from the cell's cpu group.
   std::optional<RtBudget> rt_budget() const;
+  // What the cell took so far (empty for an empty handle).
+  CgroupJournal journal() const;
   bool valid() const noexcept { return state_ != nullptr; }
+  // Forgets the cell without undoing it (the creator of a persistent cell
+  // exits and leaves the groups to the registry). After release() the handle
+  // is empty. This also drops the shared flock that keeps collect_garbage()
+  // off a cell with no process yet: from here on the caller's registry
+  // answers for the cell.
+  void release() noexcept;
   // Idempotent; also run by the destructor. Only the process that created
   // the cell removes it: in a forked child it does nothing, so a child's
   // exit path cannot pull the groups from under its parent. Never throws;
@@ -127,7 +187,7 @@ class Cgroup {
   void destroy() noexcept;
   void destroy_checked();
 
-  struct State;  // backend state, defined in cgroup.cpp
+  struct State;  // backend state, defined in cgroup_internal.hpp
 
  private:
   explicit Cgroup(std::unique_ptr<State> state) noexcept;

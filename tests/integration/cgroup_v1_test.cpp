@@ -5,7 +5,10 @@
 // rt_runtime_us = 0 (EPERM: the bug users hit with docker/podman, moby #22380).
 // Every test uses its own parent "rtcell-it-<pid>-<n>" so that it neither
 // meets nor disturbs other rtcell users on the host, and checks that nothing
-// is left in any controller afterwards.
+// is left in any controller afterwards. The journal tests hand a cell from
+// the process that made it to another one (adopt), kill the creator at every
+// step of create, and run 20 cells at once, checking that every RT budget
+// comes back to the microsecond.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -15,15 +18,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cell/cgroup.hpp"
 #include "integration/support.hpp"
 #include "rtcell/error.hpp"
+#include "sys/file.hpp"
 
 using namespace rtcell;
 using namespace rtcell::cell;
@@ -153,7 +160,7 @@ TEST_F(CgroupV1, CellWithBudgetRunsSchedFifoAndLeavesNothing) {
   req.cpus = CpuSet::parse("0");
   req.memory_bytes = 64u << 20;
   req.pids_max = 16;
-  req.rt_budget = RtBudget{50000, 1000000};
+  req.rt_budget = RtBudget{.runtime_us = 50000, .period_us = 1000000};
   req.wants_rt = true;
   Cgroup cg = Cgroup::create(req, kRoot);
   bool hybrid = rtcell::cell::detect_layout(kRoot) == CgroupLayout::Hybrid;
@@ -223,9 +230,9 @@ TEST_F(CgroupV1, DefaultBudgetWhenRtIsWanted) {
 
 TEST_F(CgroupV1, SharedParentShrinksByWhatEachCellAdded) {
   CgroupRequest a = request("a");
-  a.rt_budget = RtBudget{100000, 1000000};
+  a.rt_budget = RtBudget{.runtime_us = 100000, .period_us = 1000000};
   CgroupRequest b = request("b");
-  b.rt_budget = RtBudget{200000, 1000000};
+  b.rt_budget = RtBudget{.runtime_us = 200000, .period_us = 1000000};
   Cgroup ca = Cgroup::create(a, kRoot);
   Cgroup cb = Cgroup::create(b, kRoot);
   EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), "300000");
@@ -241,7 +248,7 @@ TEST_F(CgroupV1, BudgetOverSchedRtRuntimeIsRefusedBeforeAnythingExists) {
   int64_t period = std::stoll(slurp("/proc/sys/kernel/sched_rt_period_us"));
   if (global < 0 || global >= period) GTEST_SKIP() << "sched_rt_runtime_us is unlimited here";
   CgroupRequest req = request("big");
-  req.rt_budget = RtBudget{global + 1, period};
+  req.rt_budget = RtBudget{.runtime_us = global + 1, .period_us = period};
   try {
     Cgroup::create(req, kRoot);
     ADD_FAILURE() << "a budget over sched_rt_runtime_us was accepted";
@@ -253,7 +260,7 @@ TEST_F(CgroupV1, BudgetOverSchedRtRuntimeIsRefusedBeforeAnythingExists) {
 
 TEST_F(CgroupV1, BudgetOverTheFreeShareIsRefusedAndTheLiveCellKeepsItsBudget) {
   CgroupRequest a = request("a");
-  a.rt_budget = RtBudget{500000, 1000000};
+  a.rt_budget = RtBudget{.runtime_us = 500000, .period_us = 1000000};
   Cgroup ca;
   try {
     ca = Cgroup::create(a, kRoot);
@@ -261,7 +268,7 @@ TEST_F(CgroupV1, BudgetOverTheFreeShareIsRefusedAndTheLiveCellKeepsItsBudget) {
     GTEST_SKIP() << "other RT groups on this host already hold more than 450 ms/s: " << e.what();
   }
   CgroupRequest b = request("b");
-  b.rt_budget = RtBudget{500000, 1000000};  // 500 + 500 > 950 ms per second
+  b.rt_budget = RtBudget{.runtime_us = 500000, .period_us = 1000000};  // 500 + 500 > 950 ms per second
   try {
     Cgroup::create(b, kRoot);
     ADD_FAILURE() << "a budget over the free share was accepted";
@@ -311,7 +318,7 @@ TEST_F(CgroupV1, FailurePartWayLeavesNothing) {
   // devices is the last controller set up: by then every group exists and the
   // parent's RT budget has grown. All of it must be undone (TearDown checks).
   CgroupRequest req = request("half");
-  req.rt_budget = RtBudget{10000, 1000000};
+  req.rt_budget = RtBudget{.runtime_us = 10000, .period_us = 1000000};
   req.cpus = CpuSet::parse("0");
   FailingFs fs("devices.allow");
   EXPECT_THROW(Cgroup::create(req, kRoot, fs), Error);
@@ -395,4 +402,232 @@ TEST_F(CgroupV1, DeviceAllowListIsEnforcedByTheKernel) {
     EXPECT_EQ(child.result(), 0) << "want read allowed (0) and read-write refused";
   }
   cg.destroy_checked();
+}
+
+// ---- the journal: a cell given back by another process --------------------
+
+namespace {
+
+std::string journal_text(const CgroupJournal& j) {
+  return journal_to_json(j).dump();
+}
+
+CgroupJournal parse_journal(const std::string& text) {
+  return journal_from_json(nlohmann::json::parse(text));
+}
+
+// The groups under the test's parent in one controller.
+std::vector<std::string> children_of(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.is_directory()) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int exit_status(pid_t pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return -1;
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+}  // namespace
+
+TEST_F(CgroupV1, ReleasedCellIsGivenBackByAnotherProcessToTheMicrosecond) {
+  // A live cell keeps the parent, so its budget is there before and after.
+  CgroupRequest keep_req = request("keep");
+  keep_req.rt_budget = RtBudget{.runtime_us = 30000, .period_us = 1000000};
+  Cgroup keep = Cgroup::create(keep_req, kRoot);
+  const std::string parent_before = slurp(path("cpu", "cpu.rt_runtime_us"));
+
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(p[0]);
+    int rc = 0;
+    try {
+      CgroupRequest req = request("x");
+      req.cpus = CpuSet::parse("0");
+      req.memory_bytes = 64u << 20;
+      req.pids_max = 16;
+      req.rt_budget = RtBudget{.runtime_us = 50000, .period_us = 1000000};
+      Cgroup cg = Cgroup::create(req, kRoot);
+      std::string text = journal_text(cg.journal());
+      if (::write(p[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) rc = 2;
+      cg.release();  // the creator exits; the cell stays
+    } catch (...) {
+      rc = 1;
+    }
+    _exit(rc);
+  }
+  ::close(p[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  ::close(p[0]);
+  ASSERT_EQ(exit_status(pid), 0);
+
+  for (const char* c : kControllers) EXPECT_TRUE(exists(path(c, "x"))) << c << ": released, not removed";
+  EXPECT_EQ(slurp(path("cpu", "x/cpu.rt_runtime_us")), "50000");
+  EXPECT_NE(slurp(path("cpu", "cpu.rt_runtime_us")), parent_before);
+
+  Cgroup cg = Cgroup::adopt(parse_journal(text));
+  EXPECT_EQ(cg.paths().size(), 5u);
+  ASSERT_TRUE(cg.rt_budget().has_value());
+  EXPECT_EQ(cg.rt_budget()->runtime_us, 50000);
+  Child child;  // an adopted cell takes processes like a created one
+  cg.attach(child.pid());
+  EXPECT_EQ(child.try_fifo(), 0);
+  cg.destroy_checked();
+  for (const char* c : kControllers) EXPECT_FALSE(exists(path(c, "x"))) << c;
+  EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), parent_before);
+  EXPECT_EQ(slurp(path("cpu", "keep/cpu.rt_runtime_us")), "30000");
+  keep.destroy_checked();
+}
+
+TEST_F(CgroupV1, CreatorKilledAtEveryStepIsUndoneFromItsJournal) {
+  // SIGKILL at each journal write of create(), once right after the journal
+  // is saved (the step it announces never happens) and once right before
+  // (the step before it happened, unannounced by anything later). Another
+  // process then gives back what the saved journal says.
+  const std::string file =
+      std::filesystem::temp_directory_path() / ("rtcell-journal-" + std::to_string(::getpid()));
+  auto run = [&](const CgroupRequest& base) {
+    int steps = 0;
+    {
+      CgroupRequest counted = base;
+      counted.on_journal = [&](const CgroupJournal&) { ++steps; };
+      Cgroup::create(counted, kRoot).destroy_checked();
+    }
+    ASSERT_GE(steps, 2);
+    const bool shared = exists(path("cpu"));
+    const std::string parent_before = shared ? slurp(path("cpu", "cpu.rt_runtime_us")) : "";
+    for (bool save_first : {true, false}) {
+      for (int k = 0; k <= steps; ++k) {
+        SCOPED_TRACE("killed at step " + std::to_string(k) + (save_first ? " after" : " before") + " saving");
+        std::filesystem::remove(file);
+        pid_t pid = ::fork();
+        if (pid == 0) {
+          int n = 0;
+          CgroupRequest req = base;
+          req.on_journal = [&](const CgroupJournal& j) {
+            if (n == k && !save_first) ::raise(SIGKILL);
+            sys::write_file_atomic(file, journal_text(j), 0600);
+            if (n++ == k) ::raise(SIGKILL);
+          };
+          try {
+            Cgroup cg = Cgroup::create(req, kRoot);
+            sys::write_file_atomic(file, journal_text(cg.journal()), 0600);
+            cg.release();
+          } catch (...) {
+            _exit(1);
+          }
+          _exit(0);
+        }
+        int rc = exit_status(pid);
+        EXPECT_EQ(rc, k < steps ? 128 + SIGKILL : 0);
+        if (std::filesystem::exists(file)) {
+          Cgroup::adopt(parse_journal(slurp(file))).destroy_checked();
+        }
+        for (const char* c : kControllers) {
+          if (shared) {
+            EXPECT_EQ(children_of(path(c)), std::vector<std::string>{"keep"}) << c;
+          } else {
+            EXPECT_FALSE(exists(path(c))) << c;
+          }
+        }
+        if (shared) {
+          EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), parent_before);
+        }
+      }
+    }
+  };
+  CgroupRequest req = request("k");
+  req.cpus = CpuSet::parse("0");
+  req.rt_budget = RtBudget{.runtime_us = 20000, .period_us = 1000000};
+  {
+    SCOPED_TRACE("alone");
+    run(req);
+  }
+  CgroupRequest keep_req = request("keep");
+  keep_req.rt_budget = RtBudget{.runtime_us = 30000, .period_us = 1000000};
+  Cgroup keep = Cgroup::create(keep_req, kRoot);
+  {
+    SCOPED_TRACE("beside a live cell");
+    run(req);
+  }
+  keep.destroy_checked();
+  std::filesystem::remove(file);
+}
+
+TEST_F(CgroupV1, TwentyCellsCreatedAndDeletedConcurrentlyGiveEveryBudgetBack) {
+  // 20 creators start at once (a closed pipe is the starting gun), each hands
+  // its journal on and exits; then 20 other processes delete them at once.
+  // The shared parent's budget must end exactly where it was.
+  constexpr int kCells = 20;
+  CgroupRequest keep_req = request("keep");
+  keep_req.rt_budget = RtBudget{.runtime_us = 30000, .period_us = 1000000};
+  Cgroup keep = Cgroup::create(keep_req, kRoot);
+  const std::string parent_before = slurp(path("cpu", "cpu.rt_runtime_us"));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("rtcell-journals-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto journal_file = [&](int i) { return dir + "/" + std::to_string(i); };
+
+  auto all_at_once = [&](const std::function<int(int)>& work) {
+    int gun[2];
+    if (::pipe(gun) != 0) return false;
+    std::vector<pid_t> pids;
+    for (int i = 0; i < kCells; ++i) {
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        ::close(gun[1]);
+        char c;
+        (void)::read(gun[0], &c, 1);  // EOF when the parent closes its end
+        _exit(work(i));
+      }
+      pids.push_back(pid);
+    }
+    ::close(gun[0]);
+    ::close(gun[1]);
+    bool ok = true;
+    for (size_t i = 0; i < pids.size(); ++i) {
+      int rc = exit_status(pids[i]);
+      EXPECT_EQ(rc, 0) << "cell " << i;
+      ok = ok && rc == 0;
+    }
+    return ok;
+  };
+
+  bool created = all_at_once([&](int i) {
+    try {
+      CgroupRequest req = request("c" + std::to_string(i));
+      req.rt_budget = RtBudget{.runtime_us = 10000 + 1234 * i, .period_us = 1000000};
+      Cgroup cg = Cgroup::create(req, kRoot);
+      sys::write_file_atomic(journal_file(i), journal_text(cg.journal()), 0600);
+      cg.release();
+      return 0;
+    } catch (...) {
+      return 1;
+    }
+  });
+  EXPECT_TRUE(created);
+  EXPECT_EQ(children_of(path("cpu")).size(), static_cast<size_t>(kCells + 1));
+  bool deleted = all_at_once([&](int i) {
+    try {
+      if (!std::filesystem::exists(journal_file(i))) return 0;
+      Cgroup::adopt(parse_journal(slurp(journal_file(i)))).destroy_checked();
+      return 0;
+    } catch (...) {
+      return 1;
+    }
+  });
+  EXPECT_TRUE(deleted);
+  for (const char* c : kControllers) EXPECT_EQ(children_of(path(c)), std::vector<std::string>{"keep"}) << c;
+  EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), parent_before);
+  EXPECT_EQ(slurp(path("cpu", "keep/cpu.rt_runtime_us")), "30000");
+  keep.destroy_checked();
+  std::filesystem::remove_all(dir);
 }

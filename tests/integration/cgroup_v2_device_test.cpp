@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cell/cgroup.hpp"
@@ -116,4 +117,28 @@ TEST_F(CgroupV2Real, EbpfDeviceFilterIsEnforced) {
   EXPECT_NE(open_errno(dir_ + "/mem", O_RDONLY), EPERM);
   EXPECT_EQ(slurp(leaf + "/cgroup.procs"), "");  // every child was reaped
   cg.destroy_checked();
+}
+
+TEST_F(CgroupV2Real, ReleasedCellIsGivenBackFromItsJournal) {
+  // The v2 journal on the real cgroup2 tree: the cell outlives its handle,
+  // and a handle adopted from the JSON journal removes it, filter and all.
+  CgroupRequest req;
+  req.id = "j";
+  req.parent = parent_;
+  std::vector<CgroupJournal> seen;
+  req.on_journal = [&](const CgroupJournal& j) { seen.push_back(j); };
+  std::string leaf = std::string(kUnified) + "/" + parent_ + "/j";
+  std::string text;
+  {
+    Cgroup cg = Cgroup::create(req, kUnified);
+    EXPECT_EQ(seen.size(), 2u);  // the parent, then the cell's group
+    text = journal_to_json(cg.journal()).dump();
+    cg.release();
+  }
+  EXPECT_TRUE(std::filesystem::exists(leaf));
+  Cgroup cg = Cgroup::adopt(journal_from_json(nlohmann::json::parse(text)));
+  EXPECT_EQ(cg.layout(), CgroupLayout::V2);
+  EXPECT_EQ(in_child(cg, [&] { return open_errno(dir_ + "/mem", O_RDONLY); }), EPERM);  // the filter stayed
+  cg.destroy_checked();
+  EXPECT_FALSE(std::filesystem::exists(leaf));
 }
