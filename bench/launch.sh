@@ -12,8 +12,14 @@
 #      unshare  unshare -pfmiu --mount-proc true (namespaces only)
 #      runc     runc run on a bundle whose rootfs holds the static probe
 #      podman   podman --runtime runc run --rm --rootfs (same rootfs)
+#      csd      rtcell create + start + delete --force of /bin/true (the
+#               lifecycle by id, three processes, state in a temp root)
+#      runccsd  runc create + start + delete -f on the probe's bundle
 #    A tool that does not work here is reported and left out.
-#    Targets (issue 3): rtcell <= bwrap, <= 0.3 x runc, <= 2 x unshare.
+#    Targets (issue 3): rtcell <= bwrap, <= 0.3 x runc, <= 2 x unshare;
+#    (issue 10): csd <= 0.3 x runccsd.
+#    RTCELL_DEBUG=timing rtcell run -q -- /bin/true prints where one launch
+#    spends its time, phase by phase.
 # 2. `rtcell latency` natively and inside a cell (--sched fifo:80, IPC_LOCK,
 #    /dev/cpu_dma_latency passed), idle and under stress-ng; p99 ratio
 #    cell/native, target <= 1.05.
@@ -42,6 +48,8 @@ stress_pid=
 cleanup() {
     if [ -n "$stress_pid" ]; then kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null; fi
     runc delete -f rtcell-bench >/dev/null 2>&1
+    runc delete -f rtcell-csd >/dev/null 2>&1
+    [ -d "$work/state" ] && "$RTCELL" gc --root "$work/state" >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -64,6 +72,10 @@ run_rtcell()  { "$RTCELL" run -q -- /bin/true; }
 run_bwrap()   { bwrap --unshare-pid --unshare-ipc --unshare-uts --ro-bind / / --proc /proc --dev /dev \
                       --cap-drop ALL --die-with-parent /bin/true; }
 run_unshare() { unshare -pfmiu --mount-proc true; }
+run_csd()     { "$RTCELL" create -q --root "$work/state" rtcell-csd -- /bin/true &&
+                "$RTCELL" start --root "$work/state" rtcell-csd &&
+                "$RTCELL" delete --force --root "$work/state" rtcell-csd; }
+run_runccsd() { runc create --bundle "$work/bundle" rtcell-csd && runc start rtcell-csd && runc delete -f rtcell-csd; }
 run_runc()    { runc run --bundle "$work/bundle" rtcell-bench; }
 # nofile/nproc explicit: podman asks for limits above the hard ones, which
 # runc cannot set without CAP_SYS_RESOURCE (DESIGN.md, "four fixes").
@@ -71,7 +83,7 @@ run_podman()  { podman --runtime runc run --rm --network host --ulimit nofile=10
                        --rootfs "$root" /probe exit 0; }
 
 tools=""
-for t in rtcell bwrap unshare runc podman; do
+for t in rtcell bwrap unshare runc podman csd runccsd; do
     if "run_$t" >"$work/$t.check" 2>&1; then
         tools="$tools $t"
     else
@@ -101,12 +113,13 @@ ratio() { # $1 tool, $2 anchor, $3 target
     local a b
     eval "a=\${med_$1:-}"
     eval "b=\${med_$2:-}"
-    [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v t="$3" -v n="$2" \
-        'BEGIN {r = a / b; printf "rtcell/%-8s %5.2f  (target <= %s: %s)\n", n, r, t, (r <= t) ? "ok" : "over target"}'
+    [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v t="$3" -v n="$2" -v m="$1" \
+        'BEGIN {r = a / b; printf "%s/%-8s %5.2f  (target <= %s: %s)\n", m, n, r, t, (r <= t) ? "ok" : "over target"}'
 }
 ratio rtcell bwrap 1
 ratio rtcell runc 0.3
 ratio rtcell unshare 2
+ratio csd runccsd 0.3
 
 [ "${SKIP_LATENCY:-0}" = 1 ] && exit 0
 
