@@ -131,8 +131,8 @@ std::string device_rule_text(const DeviceRule& r) {
 }
 
 RtBudget read_global_rt(const CgroupFs& fs) {
-  return RtBudget{.runtime_us = read_i64(fs.proc_sys_kernel() + "/sched_rt_runtime_us"),
-                  .period_us = read_i64(fs.proc_sys_kernel() + "/sched_rt_period_us")};
+  return RtBudget{.period_us = read_i64(fs.proc_sys_kernel() + "/sched_rt_period_us"),
+                  .runtime_us = read_i64(fs.proc_sys_kernel() + "/sched_rt_runtime_us")};
 }
 
 uint64_t child_ratio_sum(const std::string& dir, const std::string& skip) {
@@ -519,8 +519,8 @@ Cgroup Cgroup::adopt(const CgroupJournal& j, CgroupFs& fs) {
     auto per = sys::try_read_file(j.rt_leaf + "/cpu.rt_period_us");
     try {
       if (rt && per) {
-        RtBudget b{.runtime_us = util::parse_int(sys::trim(*rt), -1, INT64_MAX, j.rt_leaf),
-                   .period_us = util::parse_int(sys::trim(*per), 1, INT64_MAX, j.rt_leaf)};
+        RtBudget b{.period_us = util::parse_int(sys::trim(*per), 1, INT64_MAX, j.rt_leaf),
+                   .runtime_us = util::parse_int(sys::trim(*rt), -1, INT64_MAX, j.rt_leaf)};
         if (b.runtime_us > 0) s->budget = b;
       }
     } catch (const Error&) {
@@ -725,7 +725,7 @@ int64_t rt_runtime_for_ratio(uint64_t ratio, int64_t period_us) {
 }
 
 RtBudget default_rt_budget(int64_t period_us) {
-  return RtBudget{.runtime_us = period_us * kDefaultRtPercent / 100, .period_us = period_us};
+  return RtBudget{.period_us = period_us, .runtime_us = period_us * kDefaultRtPercent / 100};
 }
 
 namespace {
@@ -785,7 +785,7 @@ int64_t rt_max_leaf_runtime(const std::vector<RtLevel>& chain, int64_t period_us
   int64_t lo = 0, hi = period_us;  // invariant: lo fits (or is 0), hi+1 does not
   while (lo < hi) {
     int64_t mid = lo + (hi - lo + 1) / 2;
-    if (try_plan(chain, RtBudget{.runtime_us = mid, .period_us = period_us}, global, nullptr)) {
+    if (try_plan(chain, RtBudget{.period_us = period_us, .runtime_us = mid}, global, nullptr)) {
       lo = mid;
     } else {
       hi = mid - 1;

@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtcell/analysis/enforce.hpp"
 #include "rtcell/cpuset.hpp"
 
 namespace rtcell::cell {
@@ -48,16 +49,10 @@ struct DeviceRule {
 
 // An RT group budget: the group's tasks may run `runtime_us` in every
 // `period_us` on each CPU (v1 rt_runtime_us is per CPU of the root domain).
-//
-// Not yet analysis::RtBandwidth: that type orders {period_us, runtime_us}, and
-// code outside cell/cgroup.* still writes RtBudget{runtime, period}, which
-// would swap silently under a `using`. Build RtBudget with designated
-// initializers ({.runtime_us = .., .period_us = ..}), which refuse to compile
-// once the order changes, then fold.
-struct RtBudget {
-  int64_t runtime_us = 0;
-  int64_t period_us = 0;
-};
+// The same type the analysis derives (one idea, one type); build it with
+// designated initializers ({.period_us = .., .runtime_us = ..}) so that a
+// swapped pair cannot compile.
+using RtBudget = analysis::RtBandwidth;
 
 enum class CgroupLayout { V1, Hybrid, V2 };
 const char* to_string(CgroupLayout layout);

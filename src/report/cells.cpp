@@ -12,7 +12,7 @@ std::string iso_time(int64_t ns) {
   time_t secs = static_cast<time_t>(ns / 1'000'000'000);
   tm t{};
   ::gmtime_r(&secs, &t);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", t.tm_year + 1900, t.tm_mon + 1,
                 t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<long long>(ns % 1'000'000'000));
   return buf;

@@ -160,7 +160,7 @@ TEST_F(CgroupV1, CellWithBudgetRunsSchedFifoAndLeavesNothing) {
   req.cpus = CpuSet::parse("0");
   req.memory_bytes = 64u << 20;
   req.pids_max = 16;
-  req.rt_budget = RtBudget{.runtime_us = 50000, .period_us = 1000000};
+  req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 50000};
   req.wants_rt = true;
   Cgroup cg = Cgroup::create(req, kRoot);
   bool hybrid = rtcell::cell::detect_layout(kRoot) == CgroupLayout::Hybrid;
@@ -230,9 +230,9 @@ TEST_F(CgroupV1, DefaultBudgetWhenRtIsWanted) {
 
 TEST_F(CgroupV1, SharedParentShrinksByWhatEachCellAdded) {
   CgroupRequest a = request("a");
-  a.rt_budget = RtBudget{.runtime_us = 100000, .period_us = 1000000};
+  a.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 100000};
   CgroupRequest b = request("b");
-  b.rt_budget = RtBudget{.runtime_us = 200000, .period_us = 1000000};
+  b.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 200000};
   Cgroup ca = Cgroup::create(a, kRoot);
   Cgroup cb = Cgroup::create(b, kRoot);
   EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), "300000");
@@ -248,7 +248,7 @@ TEST_F(CgroupV1, BudgetOverSchedRtRuntimeIsRefusedBeforeAnythingExists) {
   int64_t period = std::stoll(slurp("/proc/sys/kernel/sched_rt_period_us"));
   if (global < 0 || global >= period) GTEST_SKIP() << "sched_rt_runtime_us is unlimited here";
   CgroupRequest req = request("big");
-  req.rt_budget = RtBudget{.runtime_us = global + 1, .period_us = period};
+  req.rt_budget = RtBudget{.period_us = period, .runtime_us = global + 1};
   try {
     Cgroup::create(req, kRoot);
     ADD_FAILURE() << "a budget over sched_rt_runtime_us was accepted";
@@ -260,7 +260,7 @@ TEST_F(CgroupV1, BudgetOverSchedRtRuntimeIsRefusedBeforeAnythingExists) {
 
 TEST_F(CgroupV1, BudgetOverTheFreeShareIsRefusedAndTheLiveCellKeepsItsBudget) {
   CgroupRequest a = request("a");
-  a.rt_budget = RtBudget{.runtime_us = 500000, .period_us = 1000000};
+  a.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 500000};
   Cgroup ca;
   try {
     ca = Cgroup::create(a, kRoot);
@@ -268,7 +268,7 @@ TEST_F(CgroupV1, BudgetOverTheFreeShareIsRefusedAndTheLiveCellKeepsItsBudget) {
     GTEST_SKIP() << "other RT groups on this host already hold more than 450 ms/s: " << e.what();
   }
   CgroupRequest b = request("b");
-  b.rt_budget = RtBudget{.runtime_us = 500000, .period_us = 1000000};  // 500 + 500 > 950 ms per second
+  b.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 500000};  // 500 + 500 > 950 ms per second
   try {
     Cgroup::create(b, kRoot);
     ADD_FAILURE() << "a budget over the free share was accepted";
@@ -318,7 +318,7 @@ TEST_F(CgroupV1, FailurePartWayLeavesNothing) {
   // devices is the last controller set up: by then every group exists and the
   // parent's RT budget has grown. All of it must be undone (TearDown checks).
   CgroupRequest req = request("half");
-  req.rt_budget = RtBudget{.runtime_us = 10000, .period_us = 1000000};
+  req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 10000};
   req.cpus = CpuSet::parse("0");
   FailingFs fs("devices.allow");
   EXPECT_THROW(Cgroup::create(req, kRoot, fs), Error);
@@ -437,7 +437,7 @@ int exit_status(pid_t pid) {
 TEST_F(CgroupV1, ReleasedCellIsGivenBackByAnotherProcessToTheMicrosecond) {
   // A live cell keeps the parent, so its budget is there before and after.
   CgroupRequest keep_req = request("keep");
-  keep_req.rt_budget = RtBudget{.runtime_us = 30000, .period_us = 1000000};
+  keep_req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 30000};
   Cgroup keep = Cgroup::create(keep_req, kRoot);
   const std::string parent_before = slurp(path("cpu", "cpu.rt_runtime_us"));
 
@@ -452,7 +452,7 @@ TEST_F(CgroupV1, ReleasedCellIsGivenBackByAnotherProcessToTheMicrosecond) {
       req.cpus = CpuSet::parse("0");
       req.memory_bytes = 64u << 20;
       req.pids_max = 16;
-      req.rt_budget = RtBudget{.runtime_us = 50000, .period_us = 1000000};
+      req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 50000};
       Cgroup cg = Cgroup::create(req, kRoot);
       std::string text = journal_text(cg.journal());
       if (::write(p[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) rc = 2;
@@ -546,13 +546,13 @@ TEST_F(CgroupV1, CreatorKilledAtEveryStepIsUndoneFromItsJournal) {
   };
   CgroupRequest req = request("k");
   req.cpus = CpuSet::parse("0");
-  req.rt_budget = RtBudget{.runtime_us = 20000, .period_us = 1000000};
+  req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 20000};
   {
     SCOPED_TRACE("alone");
     run(req);
   }
   CgroupRequest keep_req = request("keep");
-  keep_req.rt_budget = RtBudget{.runtime_us = 30000, .period_us = 1000000};
+  keep_req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 30000};
   Cgroup keep = Cgroup::create(keep_req, kRoot);
   {
     SCOPED_TRACE("beside a live cell");
@@ -568,7 +568,7 @@ TEST_F(CgroupV1, TwentyCellsCreatedAndDeletedConcurrentlyGiveEveryBudgetBack) {
   // The shared parent's budget must end exactly where it was.
   constexpr int kCells = 20;
   CgroupRequest keep_req = request("keep");
-  keep_req.rt_budget = RtBudget{.runtime_us = 30000, .period_us = 1000000};
+  keep_req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 30000};
   Cgroup keep = Cgroup::create(keep_req, kRoot);
   const std::string parent_before = slurp(path("cpu", "cpu.rt_runtime_us"));
   const std::string dir =
@@ -604,7 +604,7 @@ TEST_F(CgroupV1, TwentyCellsCreatedAndDeletedConcurrentlyGiveEveryBudgetBack) {
   bool created = all_at_once([&](int i) {
     try {
       CgroupRequest req = request("c" + std::to_string(i));
-      req.rt_budget = RtBudget{.runtime_us = 10000 + 1234 * i, .period_us = 1000000};
+      req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 10000 + 1234 * i};
       Cgroup cg = Cgroup::create(req, kRoot);
       sys::write_file_atomic(journal_file(i), journal_text(cg.journal()), 0600);
       cg.release();

@@ -58,7 +58,7 @@ class CellHolder {
         CgroupRequest req;
         req.id = id;
         req.parent = parent;
-        req.rt_budget = RtBudget{20000, 1000000};
+        req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 20000};
         static Cgroup cg;  // static: never destroyed before SIGKILL
         cg = Cgroup::create(req, kRoot);
         cg.attach(::getpid());

@@ -285,7 +285,7 @@ class CgroupFakeV1 : public ::testing::Test {
     r.cpus = CpuSet::parse("1-2");
     r.memory_bytes = 64u << 20;
     r.pids_max = 32;
-    r.rt_budget = RtBudget{.runtime_us = runtime_us, .period_us = 1000000};
+    r.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = runtime_us};
     r.wants_rt = true;
     return r;
   }
@@ -479,7 +479,7 @@ TEST(CellCgroupRt, DefaultIsTenPercentOfThePeriod) {
 }
 
 namespace {
-const RtBudget kGlobal{.runtime_us = 950000, .period_us = 1000000};
+const RtBudget kGlobal{.period_us = 1000000, .runtime_us = 950000};
 RtLevel level(const std::string& path, bool exists, int64_t rt, int64_t period, uint64_t others = 0) {
   return RtLevel{path, exists, rt, period, others};
 }
@@ -487,7 +487,7 @@ RtLevel level(const std::string& path, bool exists, int64_t rt, int64_t period, 
 
 TEST(CellCgroupRt, NewParentGrowsToCoverTheCell) {
   std::vector<RtLevel> chain = {level("cpu", true, 950000, 1000000), level("cpu/rtcell", false, 0, 1000000)};
-  auto out = plan_rt_budget(chain, {.runtime_us = 100000, .period_us = 1000000}, kGlobal);
+  auto out = plan_rt_budget(chain, {.period_us = 1000000, .runtime_us = 100000}, kGlobal);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0], 950000);  // the root is never changed
   EXPECT_EQ(out[1], 100000);
@@ -497,20 +497,20 @@ TEST(CellCgroupRt, ParentWithSlackIsLeftAlone) {
   // rtcell/ holds 300 ms and another cell uses 100 ms of it: a second 100 ms fits.
   std::vector<RtLevel> chain = {level("cpu", true, 950000, 1000000, rt_ratio(300000, 1000000)),
                                 level("cpu/rtcell", true, 300000, 1000000, rt_ratio(100000, 1000000))};
-  auto out = plan_rt_budget(chain, {.runtime_us = 100000, .period_us = 1000000}, kGlobal);
+  auto out = plan_rt_budget(chain, {.period_us = 1000000, .runtime_us = 100000}, kGlobal);
   EXPECT_EQ(out[1], 300000);
 }
 
 TEST(CellCgroupRt, ParentGrowsBySiblingsPlusCell) {
   std::vector<RtLevel> chain = {level("cpu", true, 950000, 1000000, 0),
                                 level("cpu/rtcell", true, 100000, 1000000, rt_ratio(100000, 1000000))};
-  auto out = plan_rt_budget(chain, {.runtime_us = 200000, .period_us = 1000000}, kGlobal);
+  auto out = plan_rt_budget(chain, {.period_us = 1000000, .runtime_us = 200000}, kGlobal);
   EXPECT_EQ(out[1], 300000);
 }
 
 TEST(CellCgroupRt, DifferentPeriodsCompareAsRatios) {
   std::vector<RtLevel> chain = {level("cpu", true, 950000, 1000000), level("cpu/rtcell", false, 0, 1000000)};
-  auto out = plan_rt_budget(chain, {.runtime_us = 5000, .period_us = 10000}, kGlobal);  // 50 %
+  auto out = plan_rt_budget(chain, {.period_us = 10000, .runtime_us = 5000}, kGlobal);  // 50 %
   EXPECT_EQ(out[1], 500000);
 }
 
@@ -520,9 +520,9 @@ TEST(CellCgroupRt, RefusesOverTheFreeShareAndSaysHowMuchIsFree) {
                                 level("cpu/rtcell", false, 0, 1000000)};
   // 50 ms, plus 1 us that the kernel's floored 2^-20 ratios still let through.
   EXPECT_EQ(rt_max_leaf_runtime(chain, 1000000, kGlobal), 50001);
-  EXPECT_NO_THROW(plan_rt_budget(chain, {.runtime_us = 50001, .period_us = 1000000}, kGlobal));
-  EXPECT_THROW(plan_rt_budget(chain, {.runtime_us = 50002, .period_us = 1000000}, kGlobal), Error);
-  auto f = [&] { plan_rt_budget(chain, {.runtime_us = 100000, .period_us = 1000000}, kGlobal); };
+  EXPECT_NO_THROW(plan_rt_budget(chain, {.period_us = 1000000, .runtime_us = 50001}, kGlobal));
+  EXPECT_THROW(plan_rt_budget(chain, {.period_us = 1000000, .runtime_us = 50002}, kGlobal), Error);
+  auto f = [&] { plan_rt_budget(chain, {.period_us = 1000000, .runtime_us = 100000}, kGlobal); };
   EXPECT_EQ(kind_of(f), ErrorKind::Usage);
   EXPECT_NE(message_of(f).find("free RT share is 50001 us per 1000000 us"), std::string::npos)
       << message_of(f);
@@ -530,7 +530,7 @@ TEST(CellCgroupRt, RefusesOverTheFreeShareAndSaysHowMuchIsFree) {
 
 TEST(CellCgroupRt, RefusesOverSchedRtRuntime) {
   std::vector<RtLevel> chain = {level("cpu", true, 950000, 1000000), level("cpu/rtcell", false, 0, 1000000)};
-  auto f = [&] { plan_rt_budget(chain, {.runtime_us = 960000, .period_us = 1000000}, kGlobal); };
+  auto f = [&] { plan_rt_budget(chain, {.period_us = 1000000, .runtime_us = 960000}, kGlobal); };
   EXPECT_EQ(kind_of(f), ErrorKind::Usage);
   EXPECT_NE(message_of(f).find("sched_rt_runtime_us"), std::string::npos);
 }
@@ -614,7 +614,7 @@ TEST_F(CgroupFakeV2, BadRequestsAreUsageErrors) {
   req.memory_bytes = 0;
   EXPECT_EQ(kind_of([&] { Cgroup::validate(req, root_, fs_); }), ErrorKind::Usage);
   req = request("c1");
-  req.rt_budget = RtBudget{.runtime_us = 2000, .period_us = 1000};
+  req.rt_budget = RtBudget{.period_us = 1000, .runtime_us = 2000};
   EXPECT_EQ(kind_of([&] { Cgroup::validate(req, root_, fs_); }), ErrorKind::Usage);
   req = request("../x");
   EXPECT_EQ(kind_of([&] { Cgroup::validate(req, root_, fs_); }), ErrorKind::Usage);
