@@ -14,6 +14,7 @@
 #include "benchrun/container.hpp"
 #include "host/facts.hpp"
 #include "measure/dma_latency.hpp"
+#include "report/host_json.hpp"
 #include "report/render.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
@@ -334,7 +335,7 @@ report::BenchRun Runner::run() {
   json ids = json::array();
   for (const auto& r : opt_.rows) ids.push_back(r.id);
   run_.config["rows"] = ids;
-  run_.host = host_facts_json(opt_.cpus);
+  run_.host = bench_host_json(opt_.cpus);
 
   check_prerequisites();
   // Hold the PM-QoS request at 0 for the whole run, as a cell supervisor
@@ -466,17 +467,8 @@ std::string find_in_path(const std::string& name) {
   return "";
 }
 
-json host_facts_json(const CpuSet& measured) {
-  host::HostFacts f = host::read_host_facts("/");
-  json h = {{"kernel_release", f.kernel_release},
-            {"kernel_version", f.kernel_version},
-            {"preempt_model", f.preempt_model},
-            {"preempt_source", f.preempt_source},
-            {"cmdline", f.cmdline},
-            {"cpu_model", f.cpu_model},
-            {"machine", f.machine},
-            {"online_cpus", f.online_cpus.to_string()},
-            {"isolated_cpus", f.isolated_cpus.to_string()}};
+json bench_host_json(const CpuSet& measured) {
+  json h = report::host_facts_json(host::read_host_facts("/"));
   h["hostname"] = sys::trim(sys::try_read_file("/proc/sys/kernel/hostname").value_or(""));
   // The governor decides how fast a woken CPU runs: part of every latency
   // figure. A VM or a board without cpufreq has none.
