@@ -1,7 +1,6 @@
 #include "benchrun/runner.hpp"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +11,10 @@
 
 #include "benchrun/child.hpp"
 #include "benchrun/container.hpp"
+#include "host/check.hpp"
 #include "host/facts.hpp"
 #include "measure/dma_latency.hpp"
+#include "report/check.hpp"
 #include "report/host_json.hpp"
 #include "report/render.hpp"
 #include "rtcell/error.hpp"
@@ -77,7 +78,6 @@ class Runner {
   Child load_;
   bool load_failed_ = false;
   std::string load_failure_;
-  std::string help_;                      // rtcell --help
   std::vector<std::string> skip_reason_;  // per row; "" = runnable
   std::vector<int> failures_;             // per row
   std::vector<int> partials_;             // per row
@@ -87,22 +87,12 @@ class Runner {
   measure::DmaLatencyRequest dma_;
 };
 
-// The verbs this rtcell offers, from the "Subcommands:" list of --help: a
-// build from before a verb landed simply lacks it, and its rows are skipped.
-bool has_verb(const std::string& help, const std::string& verb) {
-  size_t list = help.find("Subcommands:");
-  if (list == std::string::npos) return false;
-  return help.find("\n  " + verb + " ", list) != std::string::npos;
-}
-
+// The probe and the cell rows run opt_.rtcell_bin's `latency` and `run`
+// verbs. benchrun is linked into that rtcell (cli/bench.cpp passes
+// /proc/self/exe), so those verbs are there by construction: nothing to ask
+// the binary. The host checks are a library call below, not a child.
 void Runner::check_prerequisites() {
-  Captured c = run_capture({opt_.rtcell_bin, "--help"}, opt_.work_dir, sp_, 30'000);
-  help_ = c.out;
-  if (!has_verb(help_, "latency"))
-    unsupported_error(opt_.rtcell_bin + " has no `latency` verb: rtcell bench needs it to measure");
   skip_reason_.assign(opt_.rows.size(), "");
-  bool cells_checked = false;
-  std::string cell_reason;
   bool any_load = false;
   for (size_t i = 0; i < opt_.rows.size(); ++i) {
     const RowSpec& r = opt_.rows[i];
@@ -110,15 +100,8 @@ void Runner::check_prerequisites() {
       skip_reason_[i] = "--no-load";
       continue;
     }
-    if (r.kind == RowKind::Cell || r.kind == RowKind::CellNetns) {
-      if (!cells_checked) {
-        if (!has_verb(help_, "run")) cell_reason = "rtcell run not available";
-        cells_checked = true;
-      }
-      skip_reason_[i] = cell_reason;
-    } else if (r.kind == RowKind::PodmanRunc || r.kind == RowKind::PodmanCrun) {
+    if (r.kind == RowKind::PodmanRunc || r.kind == RowKind::PodmanCrun)
       skip_reason_[i] = podman_unavailable_reason(r.kind);
-    }
     if (skip_reason_[i].empty() && r.load) any_load = true;
   }
   if (any_load && find_in_path("stress-ng").empty())
@@ -126,32 +109,22 @@ void Runner::check_prerequisites() {
         "stress-ng not found: apt-get install stress-ng, or pass --no-load to run the idle rows only");
 }
 
+// What `rtcell check --cpus CPUS --json` prints, for the report: the same
+// rules and the same renderer, called in-process.
 void Runner::collect_checks() {
   if (!opt_.run_checks) {
     run_.checks_note = "not run (--no-check)";
     return;
   }
-  if (!has_verb(help_, "check")) {
-    run_.checks_note = "rtcell check not available";
-    return;
+  try {
+    host::CheckOptions o;
+    o.rt_cpus = opt_.cpus;
+    report::CheckReport r{o.root, host::read_host_facts(o.root).kernel_release, o.rt_cpus,
+                          host::run_checks(o)};
+    run_.checks = report::check_json(r);
+  } catch (const Error& e) {
+    run_.checks_note = std::string("rtcell check failed: ") + e.what();
   }
-  Captured c = run_capture({opt_.rtcell_bin, "check", "--cpus", opt_.cpus.to_string(), "--json"},
-                           opt_.work_dir, sp_, 60'000);
-  // check exits 1 when a rule fails: that is a verdict, not an error.
-  if (WIFEXITED(c.status) && WEXITSTATUS(c.status) <= 1) {
-    try {
-      run_.checks = json::parse(c.out);
-      return;
-    } catch (const json::exception&) {
-      run_.checks_note = "rtcell check --json printed no JSON";
-      return;
-    }
-  }
-  std::string why = last_line(c.err);
-  if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 2 && why.find("check") != std::string::npos)
-    run_.checks_note = "rtcell check not available";
-  else
-    run_.checks_note = "rtcell check --json " + describe_status(c.status) + (why.empty() ? "" : ": " + why);
 }
 
 void Runner::start_load() {

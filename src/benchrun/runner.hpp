@@ -37,7 +37,7 @@ struct Hooks {
 };
 
 // Runs the matrix. Throws rtcell::Error before anything starts when the run
-// cannot happen at all (no latency verb, stress-ng missing for load rows).
+// cannot happen at all (stress-ng missing for load rows).
 report::BenchRun run_bench(BenchOptions opt, const Hooks& hooks);
 
 // This host's facts as a bench run carries them: report::host_facts_json of

@@ -238,7 +238,7 @@ Run setup(CLI::App& app) {
   app.add_option("--html", f->html, "write a self-contained HTML report into DIR");
   app.add_option("--db", f->db, "history database (default ~/.local/share/rtcell/history.db)");
   app.add_flag("--no-history", f->no_history, "do not store the run in the history database");
-  app.add_flag("--no-check", f->no_check, "do not run `rtcell check --json` for the report");
+  app.add_flag("--no-check", f->no_check, "do not run the host checks (rtcell check) for the report");
   return [f] { return run_bench_verb(*f); };
 }
 
