@@ -89,7 +89,7 @@ class Child {
 };
 
 // Runs a program to completion (no signal forwarding) and returns (wait
-// status, stdout). For short helper calls: `rtcell check --json`, probes.
+// status, stdout). For short helper calls: podman probes and clean-up.
 struct Captured {
   int status = 0;
   std::string out;

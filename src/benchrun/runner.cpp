@@ -1,7 +1,6 @@
 #include "benchrun/runner.hpp"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +11,11 @@
 
 #include "benchrun/child.hpp"
 #include "benchrun/container.hpp"
+#include "host/check.hpp"
 #include "host/facts.hpp"
 #include "measure/dma_latency.hpp"
+#include "report/check.hpp"
+#include "report/host_json.hpp"
 #include "report/render.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
@@ -76,7 +78,6 @@ class Runner {
   Child load_;
   bool load_failed_ = false;
   std::string load_failure_;
-  std::string help_;                      // rtcell --help
   std::vector<std::string> skip_reason_;  // per row; "" = runnable
   std::vector<int> failures_;             // per row
   std::vector<int> partials_;             // per row
@@ -86,22 +87,12 @@ class Runner {
   measure::DmaLatencyRequest dma_;
 };
 
-// The verbs this rtcell offers, from the "Subcommands:" list of --help: a
-// build from before a verb landed simply lacks it, and its rows are skipped.
-bool has_verb(const std::string& help, const std::string& verb) {
-  size_t list = help.find("Subcommands:");
-  if (list == std::string::npos) return false;
-  return help.find("\n  " + verb + " ", list) != std::string::npos;
-}
-
+// The probe and the cell rows run opt_.rtcell_bin's `latency` and `run`
+// verbs. benchrun is linked into that rtcell (cli/bench.cpp passes
+// /proc/self/exe), so those verbs are there by construction: nothing to ask
+// the binary. The host checks are a library call below, not a child.
 void Runner::check_prerequisites() {
-  Captured c = run_capture({opt_.rtcell_bin, "--help"}, opt_.work_dir, sp_, 30'000);
-  help_ = c.out;
-  if (!has_verb(help_, "latency"))
-    unsupported_error(opt_.rtcell_bin + " has no `latency` verb: rtcell bench needs it to measure");
   skip_reason_.assign(opt_.rows.size(), "");
-  bool cells_checked = false;
-  std::string cell_reason;
   bool any_load = false;
   for (size_t i = 0; i < opt_.rows.size(); ++i) {
     const RowSpec& r = opt_.rows[i];
@@ -109,15 +100,8 @@ void Runner::check_prerequisites() {
       skip_reason_[i] = "--no-load";
       continue;
     }
-    if (r.kind == RowKind::Cell || r.kind == RowKind::CellNetns) {
-      if (!cells_checked) {
-        if (!has_verb(help_, "run")) cell_reason = "rtcell run not available";
-        cells_checked = true;
-      }
-      skip_reason_[i] = cell_reason;
-    } else if (r.kind == RowKind::PodmanRunc || r.kind == RowKind::PodmanCrun) {
+    if (r.kind == RowKind::PodmanRunc || r.kind == RowKind::PodmanCrun)
       skip_reason_[i] = podman_unavailable_reason(r.kind);
-    }
     if (skip_reason_[i].empty() && r.load) any_load = true;
   }
   if (any_load && find_in_path("stress-ng").empty())
@@ -125,32 +109,22 @@ void Runner::check_prerequisites() {
         "stress-ng not found: apt-get install stress-ng, or pass --no-load to run the idle rows only");
 }
 
+// What `rtcell check --cpus CPUS --json` prints, for the report: the same
+// rules and the same renderer, called in-process.
 void Runner::collect_checks() {
   if (!opt_.run_checks) {
     run_.checks_note = "not run (--no-check)";
     return;
   }
-  if (!has_verb(help_, "check")) {
-    run_.checks_note = "rtcell check not available";
-    return;
+  try {
+    host::CheckOptions o;
+    o.rt_cpus = opt_.cpus;
+    report::CheckReport r{o.root, host::read_host_facts(o.root).kernel_release, o.rt_cpus,
+                          host::run_checks(o)};
+    run_.checks = report::check_json(r);
+  } catch (const Error& e) {
+    run_.checks_note = std::string("rtcell check failed: ") + e.what();
   }
-  Captured c = run_capture({opt_.rtcell_bin, "check", "--cpus", opt_.cpus.to_string(), "--json"},
-                           opt_.work_dir, sp_, 60'000);
-  // check exits 1 when a rule fails: that is a verdict, not an error.
-  if (WIFEXITED(c.status) && WEXITSTATUS(c.status) <= 1) {
-    try {
-      run_.checks = json::parse(c.out);
-      return;
-    } catch (const json::exception&) {
-      run_.checks_note = "rtcell check --json printed no JSON";
-      return;
-    }
-  }
-  std::string why = last_line(c.err);
-  if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 2 && why.find("check") != std::string::npos)
-    run_.checks_note = "rtcell check not available";
-  else
-    run_.checks_note = "rtcell check --json " + describe_status(c.status) + (why.empty() ? "" : ": " + why);
 }
 
 void Runner::start_load() {
@@ -334,7 +308,7 @@ report::BenchRun Runner::run() {
   json ids = json::array();
   for (const auto& r : opt_.rows) ids.push_back(r.id);
   run_.config["rows"] = ids;
-  run_.host = host_facts_json(opt_.cpus);
+  run_.host = bench_host_json(opt_.cpus);
 
   check_prerequisites();
   // Hold the PM-QoS request at 0 for the whole run, as a cell supervisor
@@ -466,17 +440,8 @@ std::string find_in_path(const std::string& name) {
   return "";
 }
 
-json host_facts_json(const CpuSet& measured) {
-  host::HostFacts f = host::read_host_facts("/");
-  json h = {{"kernel_release", f.kernel_release},
-            {"kernel_version", f.kernel_version},
-            {"preempt_model", f.preempt_model},
-            {"preempt_source", f.preempt_source},
-            {"cmdline", f.cmdline},
-            {"cpu_model", f.cpu_model},
-            {"machine", f.machine},
-            {"online_cpus", f.online_cpus.to_string()},
-            {"isolated_cpus", f.isolated_cpus.to_string()}};
+json bench_host_json(const CpuSet& measured) {
+  json h = report::host_facts_json(host::read_host_facts("/"));
   h["hostname"] = sys::trim(sys::try_read_file("/proc/sys/kernel/hostname").value_or(""));
   // The governor decides how fast a woken CPU runs: part of every latency
   // figure. A VM or a board without cpufreq has none.

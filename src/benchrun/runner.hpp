@@ -37,11 +37,12 @@ struct Hooks {
 };
 
 // Runs the matrix. Throws rtcell::Error before anything starts when the run
-// cannot happen at all (no latency verb, stress-ng missing for load rows).
+// cannot happen at all (stress-ng missing for load rows).
 report::BenchRun run_bench(BenchOptions opt, const Hooks& hooks);
 
-// Host facts as the report carries them (read_host_facts + governor + hostname).
-nlohmann::json host_facts_json(const CpuSet& measured);
+// This host's facts as a bench run carries them: report::host_facts_json of
+// read_host_facts("/"), plus the hostname and the measured CPUs' governor.
+nlohmann::json bench_host_json(const CpuSet& measured);
 
 // "" when the row kind can run here, else why not. Probes without side
 // effects (PATH lookups, cgroup layout).

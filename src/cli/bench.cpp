@@ -1,7 +1,7 @@
 // rtcell bench: the native-vs-cell latency matrix under load (docs/bench.md).
-// Parses flags, hands them to benchrun::run_bench, then writes the JSON first
-// (so a history failure never loses the run), stores the run in the history
-// database, renders the table and the HTML report.
+// Parses flags, hands them to benchrun::run_bench, hands the run to
+// report::save_bench_run (the JSON first, so a history failure never loses
+// the run; then the history database), renders the table and the HTML report.
 #include <unistd.h>
 
 #include <climits>
@@ -13,10 +13,10 @@
 #include "benchrun/spec.hpp"
 #include "cli/command.hpp"
 #include "host/facts.hpp"
+#include "report/bench_store.hpp"
 #include "report/history.hpp"
 #include "report/render.hpp"
 #include "rtcell/error.hpp"
-#include "sys/file.hpp"
 #include "util/units.hpp"
 
 namespace rtcell::cli {
@@ -160,43 +160,19 @@ int run_bench_verb(const BenchFlags& f) {
   report::BenchRun run = benchrun::run_bench(opt, hooks);
   display.done();
 
-  // The JSON first: whatever happens to the database below, the run is on disk.
-  std::string saved_json;
-  std::string pending;
-  if (!f.json.empty() && f.json != "-") {
-    sys::write_file_atomic(f.json, report::bench_to_json(run).dump(2) + "\n");
-    saved_json = f.json;
+  // report::save_bench_run decides where the run goes and in which order
+  // (the JSON first); here we only tell what happened.
+  report::BenchSaved saved = report::save_bench_run(run, {f.json == "-" ? "" : f.json, db_path});
+  if (!saved.pending_error.empty()) warn("could not save the run before storing it: " + saved.pending_error);
+  if (!saved.stored()) {
+    std::cerr << "rtcell bench: " << saved.store_error->what() << '\n';
+    if (!saved.saved_in.empty())
+      std::cerr << "rtcell bench: the run is saved in " << saved.saved_in
+                << "; store it later with: rtcell report import " << saved.saved_in << '\n';
+    if (f.json == "-") std::cout << report::bench_to_json(run).dump(2) << '\n';
+    return saved.store_error->exit_code();
   }
-  if (!db_path.empty()) {
-    std::string dir = db_path.substr(0, db_path.rfind('/') == std::string::npos ? 0 : db_path.rfind('/'));
-    if (saved_json.empty()) {
-      std::string stamp = run.started_at;
-      for (char& c : stamp)
-        if (c == ':') c = '-';
-      pending = (dir.empty() ? "." : dir) + "/pending-" + stamp + "-" + std::to_string(::getpid()) + ".json";
-      try {
-        report::make_parent_dirs(pending);
-        sys::write_file_atomic(pending, report::bench_to_json(run).dump(2) + "\n");
-      } catch (const Error& e) {
-        warn(std::string("could not save the run before storing it: ") + e.what());
-        pending.clear();
-      }
-    }
-    try {
-      report::History h = report::History::open(db_path);
-      run.id = h.store(run);
-      if (!pending.empty()) ::unlink(pending.c_str());
-      display.log("stored as run " + std::to_string(run.id) + " in " + db_path);
-    } catch (const Error& e) {
-      std::string where = !saved_json.empty() ? saved_json : pending;
-      std::cerr << "rtcell bench: " << e.what() << '\n';
-      if (!where.empty())
-        std::cerr << "rtcell bench: the run is saved in " << where
-                  << "; store it later with: rtcell report import " << where << '\n';
-      if (f.json == "-") std::cout << report::bench_to_json(run).dump(2) << '\n';
-      return e.exit_code();
-    }
-  }
+  if (!db_path.empty()) display.log("stored as run " + std::to_string(run.id) + " in " + db_path);
 
   if (f.json == "-") {
     std::cout << report::bench_to_json(run).dump(2) << '\n';
@@ -238,7 +214,7 @@ Run setup(CLI::App& app) {
   app.add_option("--html", f->html, "write a self-contained HTML report into DIR");
   app.add_option("--db", f->db, "history database (default ~/.local/share/rtcell/history.db)");
   app.add_flag("--no-history", f->no_history, "do not store the run in the history database");
-  app.add_flag("--no-check", f->no_check, "do not run `rtcell check --json` for the report");
+  app.add_flag("--no-check", f->no_check, "do not run the host checks (rtcell check) for the report");
   return [f] { return run_bench_verb(*f); };
 }
 

@@ -1,15 +1,14 @@
 // rtcell check: is this host (or a captured tree, --root) ready for RT?
-// Prints the findings of host::run_checks grouped by area; exit 1 when any
-// check fails, 0 otherwise.
+// Prints the findings of host::run_checks grouped by area (report/check.hpp
+// renders them); exit 1 when any check fails, 0 otherwise.
 #include "host/check.hpp"
 
 #include <iostream>
-#include <map>
-#include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
 #include "host/facts.hpp"
 #include "manifest/manifest.hpp"
+#include "report/check.hpp"
 #include "rtcell/error.hpp"
 
 namespace rtcell::cli {
@@ -21,20 +20,6 @@ struct CheckFlags {
   std::string root = "/";
   bool json = false;
 };
-
-const char* colour_of(host::Severity s) {
-  switch (s) {
-    case host::Severity::Pass:
-      return "\033[32m";
-    case host::Severity::Info:
-      return "\033[36m";
-    case host::Severity::Warn:
-      return "\033[33m";
-    case host::Severity::Fail:
-      return "\033[31;1m";
-  }
-  return "";
-}
 
 // The RT CPUs from --cpus or from the manifest's RT cells, checked against
 // the host's online CPUs (exit 2 on a bad list or manifest).
@@ -70,61 +55,12 @@ int run_check(const CheckFlags& f) {
     usage_error("--root " + f.root +
                 " has no proc/sys/kernel/osrelease nor sys/devices/system/cpu/online: not a host tree");
   opts.rt_cpus = rt_cpus_of(f, facts.online_cpus);
-  auto findings = host::run_checks(opts);
-
-  std::map<host::Severity, int> count;
-  for (const auto& x : findings) ++count[x.severity];
-  bool failed = count[host::Severity::Fail] > 0;
-
-  if (f.json) {
-    nlohmann::json j;
-    j["root"] = f.root;
-    j["kernel"] = facts.kernel_release;
-    if (opts.rt_cpus)
-      j["rt_cpus"] = opts.rt_cpus->to_string();
-    else
-      j["rt_cpus"] = nullptr;
-    j["summary"] = {{"pass", count[host::Severity::Pass]},
-                    {"info", count[host::Severity::Info]},
-                    {"warn", count[host::Severity::Warn]},
-                    {"fail", count[host::Severity::Fail]}};
-    j["verdict"] = failed ? "fail" : "ok";
-    auto& arr = j["checks"] = nlohmann::json::array();
-    for (const auto& x : findings)
-      arr.push_back({{"id", x.id},
-                     {"area", x.area},
-                     {"severity", host::to_string(x.severity)},
-                     {"message", x.message},
-                     {"evidence", {{"file", x.file}, {"value", x.value}}},
-                     {"fix", x.fix}});
-    std::cout << j.dump(2) << '\n';
-    return failed ? kExitNegative : kExitOk;
-  }
-
-  bool tty = stdout_is_tty();
-  const char* reset = tty ? "\033[0m" : "";
-  const char* dim = tty ? "\033[2m" : "";
-  std::cout << "rtcell check: " << (f.root == "/" ? std::string("this host") : f.root) << ", kernel "
-            << facts.kernel_release << ", RT CPUs "
-            << (opts.rt_cpus ? opts.rt_cpus->to_string() : "not given") << '\n';
-  std::string area;
-  for (const auto& x : findings) {
-    if (x.area != area) {
-      area = x.area;
-      std::cout << '\n' << (tty ? "\033[1m" : "") << area << reset << '\n';
-    }
-    std::string sev = host::to_string(x.severity);
-    for (auto& ch : sev) ch = static_cast<char>(ch - 'a' + 'A');
-    std::cout << "  " << (tty ? colour_of(x.severity) : "") << sev << reset << "  " << x.id << ": "
-              << x.message << '\n';
-    if (!x.file.empty())
-      std::cout << "        " << dim << x.file << (x.value.empty() ? "" : " = " + x.value) << reset << '\n';
-    if (!x.fix.empty()) std::cout << "        fix: " << x.fix << '\n';
-  }
-  std::cout << '\n'
-            << count[host::Severity::Pass] << " pass, " << count[host::Severity::Info] << " info, "
-            << count[host::Severity::Warn] << " warn, " << count[host::Severity::Fail] << " fail\n";
-  return failed ? kExitNegative : kExitOk;
+  report::CheckReport r{f.root, facts.kernel_release, opts.rt_cpus, host::run_checks(opts)};
+  if (f.json)
+    std::cout << report::check_json(r).dump(2) << '\n';
+  else
+    std::cout << report::check_text(r, stdout_is_tty());
+  return report::check_failed(r) ? kExitNegative : kExitOk;
 }
 
 const Registrar kCheck{Verb{

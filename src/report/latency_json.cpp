@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "report/host_json.hpp"
 #include "rtcell/rt/sched.hpp"
 
 namespace rtcell::report {
@@ -64,15 +65,7 @@ json latency_json(const measure::LatencyConfig& config, const measure::LatencyRe
                  {"breaktrace_ns", config.breaktrace_ns},
                  {"aligned", config.aligned}};
 
-  j["host"] = {{"kernel_release", host.kernel_release},
-               {"kernel_version", host.kernel_version},
-               {"preempt_model", host.preempt_model},
-               {"preempt_source", host.preempt_source},
-               {"cmdline", host.cmdline},
-               {"cpu_model", host.cpu_model},
-               {"machine", host.machine},
-               {"online_cpus", host.online_cpus.to_string()},
-               {"isolated_cpus", host.isolated_cpus.to_string()}};
+  j["host"] = host_facts_json(host);
 
   json threads = json::array();
   uint64_t missed = 0;

@@ -103,8 +103,9 @@ TEST_F(Lifecycle, CreateStartKillStateDeleteAcrossProcesses) {
   const pid_t pid = st["pid"].get<pid_t>();
   ASSERT_GT(pid, 0);
   EXPECT_FALSE(leftover_cgroups(id).empty());
-  if (has_rt_groups())
+  if (has_rt_groups()) {
     EXPECT_EQ(slurp_value(std::string(kCpuParent) + "/" + id + "/cpu.rt_runtime_us"), "20000");
+  }
 
   Result ps = cmd("ps", {});
   EXPECT_NE(ps.out.find(id), std::string::npos) << ps.out;
@@ -206,7 +207,9 @@ TEST_F(Lifecycle, CreatorKilledAtEachPhaseLeavesNothingAfterGc) {
     EXPECT_EQ(gc.code, 0) << gc.err;
     EXPECT_FALSE(path_exists(root_ + "/" + id));
     EXPECT_TRUE(leftover_cgroups(id).empty()) << leftover_cgroups(id).front();
-    if (init > 0) EXPECT_TRUE(gone(init));
+    if (init > 0) {
+      EXPECT_TRUE(gone(init));
+    }
     EXPECT_EQ(parent_runtime(), before);
     close_pipes(s);
   }
