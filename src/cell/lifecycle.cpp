@@ -58,6 +58,12 @@ Pipe make_pipe() {
   return Pipe{sys::Fd(fds[0]), sys::Fd(fds[1])};
 }
 
+Pipe make_socketpair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) sys_error("socketpair", errno);
+  return Pipe{sys::Fd(fds[0]), sys::Fd(fds[1])};
+}
+
 int64_t now_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -170,12 +176,14 @@ struct CellFds {
   }
 }
 
-[[noreturn]] void init_main(const Prepared& p, const CellFds& fds, pid_t creator) noexcept {
+[[noreturn]] void init_main(const Prepared& p, const CellFds& fds) noexcept {
   try {
     // Die with the creator until it has recorded this process, so that a
     // creator killed before that leaves no cell nobody knows of.
+    // (A creator that died before this prctl is noticed below: EOF on the
+    // "recorded" socket. getppid() cannot tell, it is 0 in a new pid
+    // namespace.)
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
-    if (::getppid() != creator) ::_exit(125);
     for (int fd : fds.attach) {
       if (::write(fd, "0", 1) != 1) sys_error("cannot join the cell's cgroup", errno);
       ::close(fd);
@@ -263,8 +271,7 @@ std::vector<std::string> leaf_dirs(const CgroupJournal& j) {
 void teardown(const Registry& reg, const CellState& st) {
   if (st.status == Status::Creating) kill_and_wait(st.creator, "the creating rtcell");
   kill_and_wait(st.init, "the cell's init");
-  Cgroup cg = Cgroup::adopt(st.cgroups);
-  cg.destroy_checked();
+  if (!st.cgroups.root.empty()) Cgroup::adopt(st.cgroups).destroy_checked();
   reg.remove(st.id);
 }
 
@@ -377,7 +384,9 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
   if (::mkfifo(fifo.c_str(), 0600) != 0) sys_error("cannot create " + fifo, errno);
   c.go = sys::Fd::open(fifo, O_RDWR | O_CLOEXEC);
   Pipe status = make_pipe();
-  Pipe recorded = make_pipe();
+  // A socket, so that the write to an init that died already fails with
+  // EPIPE instead of killing the creator with SIGPIPE (MSG_NOSIGNAL).
+  Pipe recorded = make_socketpair();
 
   uint64_t flags = 0;
   for (const auto& ns : p.spec.namespaces) {
@@ -404,7 +413,6 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
         unsupported_error("namespaces: a user namespace is not supported yet");
     }
   }
-  const pid_t creator = ::getpid();
   c.init = sys::Process::clone(flags);
   if (c.init.is_child()) {
     CellFds fds;
@@ -417,7 +425,7 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
     status.r.reset();
     recorded.w.reset();
     c.lock.release();
-    init_main(p, fds, creator);
+    init_main(p, fds);
   }
   status.w.reset();
   recorded.r.reset();
@@ -428,7 +436,7 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
   c.step("clone");
   const char mode = o.die_with_creator ? 'd' : 'k';
   // A write error means the init died already: its status pipe says why.
-  if (::write(recorded.w.get(), &mode, 1) == 1) c.step("recorded");
+  if (::send(recorded.w.get(), &mode, 1, MSG_NOSIGNAL) == 1) c.step("recorded");
   recorded.w.reset();
   c.status = std::move(status.r);
 
@@ -445,7 +453,7 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
   }
   c.step("ready");
   st.status = Status::Created;
-  c.save();
+  reg.compact(st);
   c.lock.release();
   c.step("created");
   return cell;
@@ -499,7 +507,7 @@ void Cell::destroy() {
   }
   if (c.cgroup.valid()) {
     c.cgroup.destroy_checked();
-  } else if (!c.state.cgroups.made.empty()) {
+  } else if (!c.state.cgroups.root.empty()) {
     Cgroup::adopt(c.state.cgroups).destroy_checked();
   }
   if (c.claimed) c.reg.remove(c.state.id);
@@ -565,7 +573,7 @@ void kill(const Registry& reg, const std::string& id, int signal, bool all) {
   if (live == Status::Stopped) usage_error("cell '" + id + "' is stopped: nothing to signal (rtcell delete " + id + ")");
   if (live == Status::Creating) usage_error("cell '" + id + "' is still being created: signal it once it exists");
   sys::PidFd init = open_process(st.init);
-  if (!init.valid() || !init.send_signal(signal)) {
+  if (!init.valid() || exited(init) || !init.send_signal(signal)) {
     if (errno == ESRCH || !init.valid()) usage_error("cell '" + id + "' is stopped: nothing to signal");
     sys_error("cannot signal cell " + id, errno);
   }

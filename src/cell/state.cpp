@@ -1,6 +1,8 @@
 #include "cell/state.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +88,18 @@ sys::PidFd open_process(const ProcRef& ref) {
   return p;
 }
 
+bool exited(const sys::PidFd& p) {
+  // A pidfd polls readable once its process has exited, zombie or not (an
+  // orphaned init waits for its new parent to reap it).
+  pollfd pfd{p.get(), POLLIN, 0};
+  return ::poll(&pfd, 1, 0) == 1;
+}
+
+bool alive(const ProcRef& ref) {
+  sys::PidFd p = open_process(ref);
+  return p.valid() && !exited(p);
+}
+
 const char* to_string(Status s) {
   return status_names[static_cast<int>(s)];
 }
@@ -107,11 +121,20 @@ std::string state_to_json(const CellState& s) {
     j["rt"] = json{{"runtime_us", s.rt->runtime_us}, {"period_us", s.rt->period_us}};
   else
     j["rt"] = nullptr;
-  j["cgroups"] = journal_to_json(s.cgroups);
-  return j.dump(1) + "\n";
+  // No cgroup made yet: nothing to give back.
+  j["cgroups"] = s.cgroups.root.empty() ? json(nullptr) : journal_to_json(s.cgroups);
+  return j.dump() + "\n";
 }
 
 CellState state_from_json(std::string_view text, const std::string& where) {
+  // The last complete line of the log; a cut-short last line is a write in
+  // progress or a writer killed mid-write: the one before it stands.
+  if (!text.empty() && text.back() != '\n') {
+    size_t nl = text.rfind('\n');
+    if (nl != std::string_view::npos) text = text.substr(0, nl + 1);
+  }
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  if (size_t nl = text.rfind('\n'); nl != std::string_view::npos) text.remove_prefix(nl + 1);
   auto corrupt = [&](const std::string& why) -> CellState {
     throw Error(ErrorKind::System, "cell state " + where + " is corrupt (" + why +
                                        "): rtcell gc removes what it can, or delete the directory by hand");
@@ -142,7 +165,7 @@ CellState state_from_json(std::string_view text, const std::string& where) {
       b.period_us = j.at("rt").at("period_us").get<int64_t>();
       s.rt = b;
     }
-    s.cgroups = journal_from_json(j.at("cgroups"));
+    if (!j.at("cgroups").is_null()) s.cgroups = journal_from_json(j.at("cgroups"));
     return s;
   } catch (const Error& e) {
     return corrupt(e.what());
@@ -152,9 +175,9 @@ CellState state_from_json(std::string_view text, const std::string& where) {
 }
 
 Status live_status(const CellState& s) {
-  if (s.status == Status::Creating) return open_process(s.creator).valid() ? Status::Creating : Status::Stopped;
+  if (s.status == Status::Creating) return alive(s.creator) ? Status::Creating : Status::Stopped;
   if (s.status == Status::Stopped) return Status::Stopped;
-  return open_process(s.init).valid() ? s.status : Status::Stopped;
+  return alive(s.init) ? s.status : Status::Stopped;
 }
 
 Registry::Registry(std::string root) : root_(std::move(root)) {
@@ -197,7 +220,18 @@ bool Registry::exists(const std::string& id) const {
 }
 
 void Registry::save(const CellState& s) const {
-  sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600);
+  const std::string path = dir(s.id) + "/state.json";
+  const std::string line = state_to_json(s);
+  sys::Fd fd = sys::Fd::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), line.data(), line.size());
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(line.size())) sys_error("cannot write " + path, n < 0 ? errno : EIO);
+}
+
+void Registry::compact(const CellState& s) const {
+  sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600, false);
 }
 
 CellState Registry::load(const std::string& id) const {

@@ -1,10 +1,17 @@
 // The registry of cells: one directory per cell under a state root
 // (default /run/rtcell, mode 0700), holding state.json and, until the cell
-// starts, the start FIFO. Every change to state.json is written to a
-// temporary file and renamed over it, so a reader in another process (rtcell
-// ps, delete, gc) never sees half a file, and a creator killed at any point
+// starts, the start FIFO.
+//
+// state.json is a log of whole states, one JSON object per line; the last
+// complete line (ending in '\n') is the state. A change appends one line
+// with one write(2) (O_APPEND): a reader in another process (rtcell ps,
+// delete, gc) never takes half a line, and a creator killed at any point
 // leaves a state that says what it had taken (the cgroup undo journal is
-// written ahead of each change, cell/cgroup.hpp).
+// written ahead of each change, cell/cgroup.hpp). Appending costs one
+// syscall where write + fsync + rename cost three and a journal commit: the
+// creator saves a dozen times (docs/performance.md). Once created, the log
+// is compacted to one line (write + rename). No fsync: the registry
+// describes processes, which a power loss ends too.
 //
 // A process is named by its pid and its start time (field 22 of
 // /proc/PID/stat): a pid the kernel reused for another process is never
@@ -44,6 +51,10 @@ ProcRef self_ref();
 // its pid now belongs to another process. The check follows pidfd_open, so
 // the returned fd can never reach a recycled pid.
 sys::PidFd open_process(const ProcRef& ref);
+// True once the pidfd's process has exited (a zombie included).
+bool exited(const sys::PidFd& p);
+// open_process(ref) names a process that has not exited.
+bool alive(const ProcRef& ref);
 
 enum class Status { Creating, Created, Running, Stopped };
 const char* to_string(Status s);
@@ -89,7 +100,10 @@ class Registry {
   // or another change holds it. Usage error when there is no such cell.
   sys::DirLock lock(const std::string& id) const;
   bool exists(const std::string& id) const;
+  // Appends the state as the file's new last line.
   void save(const CellState& s) const;
+  // Rewrites the file as the one line of `s` (write + rename).
+  void compact(const CellState& s) const;
   // Usage error for an unknown id; System for a corrupt file.
   CellState load(const std::string& id) const;
   // Ids with a directory under the root, sorted; none when the root is missing.

@@ -50,7 +50,7 @@ void write_file(const std::string& path, const std::string& text) {
   if (static_cast<size_t>(n) != text.size()) sys_error("short write of '" + trim(text) + "' to " + path, EIO);
 }
 
-void write_file_atomic(const std::string& path, const std::string& text, int mode) {
+void write_file_atomic(const std::string& path, const std::string& text, int mode, bool durable) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     Fd fd = Fd::open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -65,7 +65,7 @@ void write_file_atomic(const std::string& path, const std::string& text, int mod
       }
       off += static_cast<size_t>(n);
     }
-    if (::fsync(fd.get()) != 0) {
+    if (durable && ::fsync(fd.get()) != 0) {
       int e = errno;
       ::unlink(tmp.c_str());
       sys_error("cannot sync " + tmp, e);

@@ -191,8 +191,7 @@ TEST_F(Lifecycle, KillOfACreatedCellStopsIt) {
 TEST_F(Lifecycle, CreatorKilledAtEachPhaseLeavesNothingAfterGc) {
   if (!has_rt_groups()) GTEST_SKIP() << "needs cgroup v1 RT group scheduling (cpu.rt_runtime_us)";
   const std::string before = parent_runtime();
-  for (std::string phase : {"claim", "cgroup:1", "cgroup:2", "cgroup:5", "cgroups", "clone", "recorded", "ready",
-                            "created"}) {
+  for (std::string phase : {"claim", "cgroup:1", "cgroup:2", "cgroup:5", "cgroups", "clone", "recorded", "ready"}) {
     SCOPED_TRACE(phase);
     const std::string id = unique_name("phase");
     int code = -1;
@@ -213,6 +212,20 @@ TEST_F(Lifecycle, CreatorKilledAtEachPhaseLeavesNothingAfterGc) {
     EXPECT_EQ(parent_runtime(), before);
     close_pipes(s);
   }
+  // Killed once the cell exists: it is a created cell like any other, which
+  // gc leaves alone and delete removes.
+  const std::string id = unique_name("phase");
+  int code = -1;
+  Spawned s = create(id, {"--sched", "fifo:10", "--rt-runtime", "30000"}, {"wait"}, &code,
+                     {"RTCELL_TEST_KILL_AT=created"});
+  EXPECT_EQ(code, 128 + SIGKILL);
+  EXPECT_EQ(state(id)["status"], "created");
+  EXPECT_EQ(run({"gc", "--root", root_}).code, 0);
+  EXPECT_EQ(state(id)["status"], "created");
+  EXPECT_EQ(cmd("delete", {id}).code, 0);
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+  EXPECT_EQ(parent_runtime(), before);
+  close_pipes(s);
 }
 
 TEST_F(Lifecycle, TwentyConcurrentCellsGiveEveryBudgetBack) {

@@ -75,8 +75,22 @@ TEST(CellState, CorruptOrTruncatedIsOneLine) {
   bad_status.replace(bad_status.find("\"running\""), 9, "\"dancing\"");
   EXPECT_EQ(kind_of([&] { state_from_json(bad_status, "x"); }), ErrorKind::System);
   std::string bad_version = good;
-  bad_version.replace(bad_version.find("\"version\": 1"), 12, "\"version\": 9");
+  bad_version.replace(bad_version.find("\"version\":1"), 11, "\"version\":9");
   EXPECT_NE(message_of([&] { state_from_json(bad_version, "x"); }).find("version"), std::string::npos);
+}
+
+// The file is a log: the last complete line stands, a line cut short by a
+// killed writer does not count.
+TEST(CellState, LastCompleteLineOfTheLog) {
+  CellState a = sample();
+  CellState b = a;
+  b.status = Status::Created;
+  const std::string log = state_to_json(b) + state_to_json(a);
+  EXPECT_EQ(state_from_json(log, "x").status, Status::Running);
+  const std::string cut = state_to_json(b) + state_to_json(a).substr(0, 40);
+  EXPECT_EQ(state_from_json(cut, "x").status, Status::Created);
+  EXPECT_EQ(state_from_json(state_to_json(b) + state_to_json(a).substr(0, 40) + "\n" + state_to_json(a), "x").status,
+            Status::Running);
 }
 
 TEST(CellState, StartTimeField22) {
