@@ -124,9 +124,9 @@ bool own_process_group() noexcept {
 
 // What the init and the command inherit from the creator, by number.
 struct CellFds {
-  int status = -1;  // write end: "R" ready, "E..." failure
-  int recorded = -1;  // read end: one byte when the creator recorded the init
-  int go = -1;        // the start FIFO, read by the command
+  int status = -1;          // write end: "R" ready, "E..." failure
+  int recorded = -1;        // read end: one byte when the creator recorded the init
+  int go = -1;              // the start FIFO, read by the command
   std::vector<int> attach;  // the leaves' tasks / cgroup.procs files
 };
 
@@ -570,8 +570,10 @@ void kill(const Registry& reg, const std::string& id, int signal, bool all) {
   if (signal < 1 || signal > 64) usage_error("signal " + std::to_string(signal) + " is not 1-64");
   CellState st = reg.load(id);
   const Status live = live_status(st);
-  if (live == Status::Stopped) usage_error("cell '" + id + "' is stopped: nothing to signal (rtcell delete " + id + ")");
-  if (live == Status::Creating) usage_error("cell '" + id + "' is still being created: signal it once it exists");
+  if (live == Status::Stopped)
+    usage_error("cell '" + id + "' is stopped: nothing to signal (rtcell delete " + id + ")");
+  if (live == Status::Creating)
+    usage_error("cell '" + id + "' is still being created: signal it once it exists");
   sys::PidFd init = open_process(st.init);
   if (!init.valid() || exited(init) || !init.send_signal(signal)) {
     if (errno == ESRCH || !init.valid()) usage_error("cell '" + id + "' is stopped: nothing to signal");
@@ -603,7 +605,8 @@ void remove(const Registry& reg, const std::string& id, bool force) {
   CellState st = reg.load(id);
   const Status live = live_status(st);
   if (!force && live == Status::Running)
-    usage_error("cell '" + id + "' is running: stop it (rtcell kill " + id + ") or rtcell delete --force " + id);
+    usage_error("cell '" + id + "' is running: stop it (rtcell kill " + id + ") or rtcell delete --force " +
+                id);
   if (!force && live == Status::Creating)
     usage_error("cell '" + id + "' is still being created: wait for it, or rtcell delete --force " + id);
   teardown(reg, st);

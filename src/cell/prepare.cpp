@@ -102,6 +102,26 @@ void check_devices(const Spec& s) {
   }
 }
 
+// Only sysctls that the cell's own namespaces hold (as runc allows): the
+// rest would change the host.
+void check_sysctls(const Spec& s) {
+  for (const auto& [key, value] : s.sysctls) {
+    const bool ipc = key.rfind("kernel.msg", 0) == 0 || key.rfind("kernel.sem", 0) == 0 ||
+                     key.rfind("kernel.shm", 0) == 0 || key.rfind("fs.mqueue.", 0) == 0;
+    const bool net = key.rfind("net.", 0) == 0;
+    const bool uts = key == "kernel.hostname" || key == "kernel.domainname";
+    if (key.empty() || key.find('/') != std::string::npos || key.find("..") != std::string::npos)
+      usage_error("sysctl '" + key + "' is not a sysctl name");
+    if ((ipc && !s.has_namespace(NamespaceType::Ipc)) || (net && !s.has_namespace(NamespaceType::Network)) ||
+        (uts && !s.has_namespace(NamespaceType::Uts)) || (!ipc && !net && !uts))
+      usage_error(
+          "sysctl " + key +
+          " is not held by the cell's own namespaces (it would change the host): only "
+          "kernel.msg*/sem*/shm*, fs.mqueue.* (ipc), net.* (network) and kernel.hostname/domainname (uts)");
+    if (value.find('\n') != std::string::npos) usage_error("sysctl " + key + ": the value holds a newline");
+  }
+}
+
 void check_process(const Spec& s) {
   const Process& p = s.process;
   if (p.args.empty()) usage_error("process.args is empty: the cell has no command");
@@ -186,6 +206,7 @@ Prepared prepare(std::string id, Spec spec, const host::HostFacts& facts) {
     usage_error("root.path " + spec.root_path + " is not a directory");
   check_mounts(spec);
   check_devices(spec);
+  check_sysctls(spec);
   if (!spec.resources.cpus.empty()) {
     CpuSet off = spec.resources.cpus.minus(facts.online_cpus);
     if (!off.empty())
@@ -204,8 +225,8 @@ Prepared prepare(std::string id, Spec spec, const host::HostFacts& facts) {
     if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
   p.executable = resolve_command(spec.root_path, spec.process.args[0], path_var, spec.process.cwd);
   if (p.executable.empty())
-    usage_error("command '" + spec.process.args[0] + "' is not an executable file in the cell's root filesystem (" +
-                spec.root_path +
+    usage_error("command '" + spec.process.args[0] +
+                "' is not an executable file in the cell's root filesystem (" + spec.root_path +
                 (spec.process.args[0].find('/') == std::string::npos ? ", PATH " + path_var : "") +
                 "; a relative path counts from the working directory " + spec.process.cwd +
                 "): use an absolute path, a root filesystem holding it, or a bind mount to bring it in");

@@ -34,7 +34,7 @@ std::string resolve_command(const std::string& rootfs, const std::string& comman
 struct Prepared {
   std::string id;
   Spec spec;
-  std::string executable;               // process.args[0] resolved in the root
+  std::string executable;                // process.args[0] resolved in the root
   std::vector<sock_filter> seccomp_bpf;  // spec.seccomp compiled (empty: unconfined)
   CgroupRequest cgroup;                  // resources as the cgroup backends take them
 };

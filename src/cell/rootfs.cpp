@@ -16,11 +16,14 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "rtcell/error.hpp"
 #include "sys/fd.hpp"
+#include "sys/file.hpp"
 #include "sys/mount.hpp"
 #include "sys/syscalls.hpp"
 
@@ -79,10 +82,10 @@ void ensure_target(const std::string& target, bool dir) {
 }
 
 struct MountOptions {
-  unsigned long flags = 0;      // MS_RDONLY, MS_NOSUID, ...
+  unsigned long flags = 0;  // MS_RDONLY, MS_NOSUID, ...
   unsigned long propagation = 0;
-  bool recursive = false;       // rbind
-  std::string data;             // fs-specific "k=v,..."
+  bool recursive = false;  // rbind
+  std::string data;        // fs-specific "k=v,..."
 };
 
 MountOptions parse_options(const Mount& m) {
@@ -92,15 +95,25 @@ MountOptions parse_options(const Mount& m) {
     unsigned long clear;
   };
   static const Word kWords[] = {
-      {"ro", MS_RDONLY, 0},      {"rw", 0, MS_RDONLY},        {"nosuid", MS_NOSUID, 0},
-      {"suid", 0, MS_NOSUID},    {"nodev", MS_NODEV, 0},      {"dev", 0, MS_NODEV},
-      {"noexec", MS_NOEXEC, 0},  {"exec", 0, MS_NOEXEC},      {"noatime", MS_NOATIME, 0},
-      {"relatime", MS_RELATIME, 0}, {"strictatime", MS_STRICTATIME, 0}, {"nodiratime", MS_NODIRATIME, 0},
-      {"sync", MS_SYNCHRONOUS, 0}, {"defaults", 0, 0},
+      {"ro", MS_RDONLY, 0},
+      {"rw", 0, MS_RDONLY},
+      {"nosuid", MS_NOSUID, 0},
+      {"suid", 0, MS_NOSUID},
+      {"nodev", MS_NODEV, 0},
+      {"dev", 0, MS_NODEV},
+      {"noexec", MS_NOEXEC, 0},
+      {"exec", 0, MS_NOEXEC},
+      {"noatime", MS_NOATIME, 0},
+      {"relatime", MS_RELATIME, 0},
+      {"strictatime", MS_STRICTATIME, 0},
+      {"nodiratime", MS_NODIRATIME, 0},
+      {"sync", MS_SYNCHRONOUS, 0},
+      {"defaults", 0, 0},
   };
   static const Word kPropagation[] = {
-      {"private", MS_PRIVATE, 0}, {"rprivate", MS_PRIVATE | MS_REC, 0}, {"slave", MS_SLAVE, 0},
-      {"rslave", MS_SLAVE | MS_REC, 0}, {"shared", MS_SHARED, 0},       {"rshared", MS_SHARED | MS_REC, 0},
+      {"private", MS_PRIVATE, 0},       {"rprivate", MS_PRIVATE | MS_REC, 0},
+      {"slave", MS_SLAVE, 0},           {"rslave", MS_SLAVE | MS_REC, 0},
+      {"shared", MS_SHARED, 0},         {"rshared", MS_SHARED | MS_REC, 0},
       {"unbindable", MS_UNBINDABLE, 0}, {"runbindable", MS_UNBINDABLE | MS_REC, 0},
   };
   MountOptions o;
@@ -224,6 +237,13 @@ void build_root(const Spec& s) {
   }
   if (own_dev) fill_dev();
   for (const auto& d : s.devices) make_device(d);
+  // Through the cell's own /proc (prepare() allowed only sysctls its
+  // namespaces hold), before /proc/sys turns read-only.
+  for (const auto& [key, value] : s.sysctls) {
+    std::string path = std::string(kNew) + "/proc/sys/" + key;
+    std::replace(path.begin() + static_cast<std::ptrdiff_t>(std::strlen(kNew) + 10), path.end(), '.', '/');
+    sys::write_file(path, value);
+  }
   for (const auto& p : s.masked_paths) mask(p);
   for (const auto& p : s.readonly_paths) read_only(p);
 

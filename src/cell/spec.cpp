@@ -13,9 +13,9 @@ namespace {
 // RLIMIT_* in number order (asm-generic/resource.h), as the runtime-spec
 // names them.
 constexpr std::array<const char*, 16> kRlimitNames = {
-    "RLIMIT_CPU",    "RLIMIT_FSIZE",   "RLIMIT_DATA",       "RLIMIT_STACK", "RLIMIT_CORE",   "RLIMIT_RSS",
-    "RLIMIT_NPROC",  "RLIMIT_NOFILE",  "RLIMIT_MEMLOCK",    "RLIMIT_AS",    "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
-    "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+    "RLIMIT_CPU",      "RLIMIT_FSIZE",  "RLIMIT_DATA",    "RLIMIT_STACK", "RLIMIT_CORE",  "RLIMIT_RSS",
+    "RLIMIT_NPROC",    "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",    "RLIMIT_LOCKS", "RLIMIT_SIGPENDING",
+    "RLIMIT_MSGQUEUE", "RLIMIT_NICE",   "RLIMIT_RTPRIO",  "RLIMIT_RTTIME"};
 
 }  // namespace
 

@@ -203,7 +203,8 @@ sys::DirLock Registry::claim(const std::string& id) const {
     int e = errno;
     if (e == EEXIST) usage_error("cell id '" + id + "' is in use: pick another, or rtcell delete " + id);
     if (e == EROFS || e == EACCES || e == EPERM)
-      usage_error("cannot create " + d + " (" + std::strerror(e) + "): give --root DIR on a writable filesystem");
+      usage_error("cannot create " + d + " (" + std::strerror(e) +
+                  "): give --root DIR on a writable filesystem");
     sys_error("cannot create " + d, e);
   }
   return sys::DirLock::acquire(d);
@@ -269,12 +270,15 @@ void Registry::remove(const std::string& id) const {
   DIR* dp = ::opendir(d.c_str());
   if (dp != nullptr) {
     while (dirent* e = ::readdir(dp)) {
-      std::string n = e->d_name;
+      const std::string_view n = e->d_name;
       if (n == "." || n == "..") continue;
-      if (::unlink((d + "/" + n).c_str()) != 0 && errno != ENOENT) {
+      std::string path = d;
+      path += '/';
+      path += n;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
         int err = errno;
         ::closedir(dp);
-        sys_error("cannot remove " + d + "/" + n, err);
+        sys_error("cannot remove " + path, err);
       }
     }
     ::closedir(dp);

@@ -48,7 +48,8 @@ Run setup(CLI::App& app) {
   };
 }
 
-const Registrar kCreate{Verb{"create", "create a cell by id; its command waits for rtcell start", 31, setup, true}};
+const Registrar kCreate{
+    Verb{"create", "create a cell by id; its command waits for rtcell start", 31, setup, true}};
 
 }  // namespace
 }  // namespace rtcell::cli

@@ -1,11 +1,12 @@
 // rtcell start / kill / state / delete / ps: a created cell by id, from any
 // process (cell/lifecycle.hpp). Each verb is a few lines over the library.
+#include "cell/lifecycle.hpp"
+
 #include <time.h>
 
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "cell/lifecycle.hpp"
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
 #include "report/cells.hpp"
@@ -85,8 +86,10 @@ Run setup_ps(CLI::App& app) {
 
 const Registrar kStart{Verb{"start", "start the command of a created cell", 32, setup_start}};
 const Registrar kKill{Verb{"kill", "send a signal to a cell (default TERM)", 33, setup_kill}};
-const Registrar kState{Verb{"state", "print a cell's state as JSON (OCI state plus rtcell's)", 34, setup_state}};
-const Registrar kDelete{Verb{"delete", "remove a cell and give back its cgroups and RT budget", 35, setup_delete}};
+const Registrar kState{
+    Verb{"state", "print a cell's state as JSON (OCI state plus rtcell's)", 34, setup_state}};
+const Registrar kDelete{
+    Verb{"delete", "remove a cell and give back its cgroups and RT budget", 35, setup_delete}};
 const Registrar kPs{Verb{"ps", "list the cells of this host", 36, setup_ps}};
 
 }  // namespace

@@ -184,7 +184,8 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     if (!is_dir(rootfs)) usage_error("--rootfs " + spec.rootfs + " is not a directory");
     for (const char* d : {"/proc", "/dev"})
       if (!is_dir(in_root(rootfs, d)))
-        usage_error("--rootfs " + spec.rootfs + " has no " + d + " directory: create it (empty) as a mount point");
+        usage_error("--rootfs " + spec.rootfs + " has no " + d +
+                    " directory: create it (empty) as a mount point");
   }
   s.root_path = rootfs;
   std::string path_var = cell::kCellPath;
@@ -193,8 +194,9 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
   }
   if (cell::resolve_command(rootfs, spec.command[0], path_var, spec.workdir).empty())
-    usage_error("command '" + spec.command[0] + "' is not an executable file in the cell's root filesystem (" +
-                rootfs + (spec.command[0].find('/') == std::string::npos ? ", PATH " + path_var : "") +
+    usage_error("command '" + spec.command[0] +
+                "' is not an executable file in the cell's root filesystem (" + rootfs +
+                (spec.command[0].find('/') == std::string::npos ? ", PATH " + path_var : "") +
                 "; a relative path counts from --workdir " + spec.workdir +
                 "): use an absolute path, --rootfs DIR holding it, or --volume to bring it in");
   if (!is_abs_clean(spec.workdir)) usage_error("--workdir " + spec.workdir + " must be an absolute path");
@@ -202,7 +204,8 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     struct stat st {};
     if (::stat(v.source.c_str(), &st) != 0) usage_error("--volume source " + v.source + " does not exist");
     if (::stat(in_root(rootfs, v.target).c_str(), &st) != 0)
-      usage_error("--volume target " + v.target + " does not exist in the cell's root filesystem: create it first");
+      usage_error("--volume target " + v.target +
+                  " does not exist in the cell's root filesystem: create it first");
     std::vector<std::string> opts{"rbind"};
     if (v.read_only) opts.emplace_back("ro");
     s.mounts.push_back({v.target, "bind", v.source, std::move(opts)});
@@ -230,7 +233,8 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   bool workdir_ok = is_dir(in_root(rootfs, spec.workdir));
   for (const auto& v : spec.volumes) workdir_ok = workdir_ok || spec.workdir.rfind(v.target, 0) == 0;
   for (const auto& t : tmpfs_dirs) workdir_ok = workdir_ok || spec.workdir.rfind(t, 0) == 0;
-  if (!workdir_ok) usage_error("--workdir " + spec.workdir + " is not a directory in the cell's root filesystem");
+  if (!workdir_ok)
+    usage_error("--workdir " + spec.workdir + " is not a directory in the cell's root filesystem");
   s.process.cwd = spec.workdir;
   for (const auto& d : spec.devices) {
     struct stat st {};
@@ -346,7 +350,8 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   // Least privilege: no RT priority of its own unless --rtprio.
   const auto rtprio = static_cast<uint64_t>(spec.rtprio.value_or(0));
   s.process.rlimits.push_back({RLIMIT_RTPRIO, rtprio, rtprio});
-  if (spec.memlock_bytes) s.process.rlimits.push_back({RLIMIT_MEMLOCK, *spec.memlock_bytes, *spec.memlock_bytes});
+  if (spec.memlock_bytes)
+    s.process.rlimits.push_back({RLIMIT_MEMLOCK, *spec.memlock_bytes, *spec.memlock_bytes});
   if (!rt_paths.empty()) {
     std::string n = "RT rights: ";
     for (size_t i = 0; i < rt_paths.size(); ++i) n += (i ? "; " : "") + rt_paths[i];

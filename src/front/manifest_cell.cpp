@@ -41,7 +41,12 @@ RunFlags flags_from_decl(const manifest::CellDecl& c) {
   for (const auto& v : c.volumes) f.volumes.push_back(at(c, [&] { return parse_volume(v); }));
   f.tmpfs = c.tmpfs;
   if (c.workdir) f.workdir = *c.workdir;
-  for (const auto& [k, v] : c.env) f.env.push_back(k + "=" + v);
+  for (const auto& [k, v] : c.env) {
+    std::string kv = k;
+    kv += '=';
+    kv += v;
+    f.env.push_back(std::move(kv));
+  }
   if (c.hostname) f.hostname = *c.hostname;
   if (c.user) at(c, [&] { parse_user(*c.user, f.uid, f.gid); });
   if (c.seccomp) {
@@ -81,11 +86,18 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
         why = v.diagnosis->problem;
         if (!v.diagnosis->fix.empty()) why += "; " + v.diagnosis->fix;
       }
-      usage_error("cell '" + cell_name + "' is not admitted: " + why + " (rtcell admit " + file +
-                  " explains; --no-admit starts it anyway)");
+      std::string msg = "cell '" + cell_name + "' is not admitted: ";
+      msg += why;
+      msg += " (rtcell admit ";
+      msg += file;
+      msg += " explains; --no-admit starts it anyway)";
+      usage_error(msg);
     }
-    out.notes.push_back("admitted: every task of cell '" + cell_name + "' meets its deadline (rtcell admit " +
-                        file + ")");
+    std::string admitted =
+        "admitted: every task of cell '" + cell_name + "' meets its deadline (rtcell admit ";
+    admitted += file;
+    admitted += ')';
+    out.notes.push_back(std::move(admitted));
     if (!out.flags.rt_runtime_us && v.rt) {
       // The derived budget, typed: it goes to the spec as numbers.
       out.flags.rt_runtime_us = v.rt->runtime_us;

@@ -98,8 +98,9 @@ std::string cells_table(const std::vector<cell::Listed>& cells, int64_t now_ns) 
     const cell::CellState& s = c.state;
     const bool up = alive(s);
     o << std::setw(24) << s.id << std::setw(10) << cell::to_string(s.status) << std::setw(8)
-      << (up ? std::to_string(s.init.pid) : "-") << std::setw(8) << (s.cpus.empty() ? "all" : s.cpus.to_string())
-      << std::setw(14) << (s.scheduler.empty() ? "-" : s.scheduler) << std::setw(18) << budget(s) << std::setw(8)
+      << (up ? std::to_string(s.init.pid) : "-") << std::setw(8)
+      << (s.cpus.empty() ? "all" : s.cpus.to_string()) << std::setw(14)
+      << (s.scheduler.empty() ? "-" : s.scheduler) << std::setw(18) << budget(s) << std::setw(8)
       << (up ? uptime((now_ns - s.created_ns) / 1'000'000'000) : "-")
       << (c.problem.empty() ? joined(s.command) : "(" + c.problem + ")") << '\n';
   }

@@ -17,7 +17,8 @@ void write_file(const std::string& path, const std::string& text);
 // reader never sees a half-written file. `durable`: fsync before the rename,
 // so the new content survives a power loss (not needed for state that only
 // describes running processes).
-void write_file_atomic(const std::string& path, const std::string& text, int mode = 0644, bool durable = true);
+void write_file_atomic(const std::string& path, const std::string& text, int mode = 0644,
+                       bool durable = true);
 // Trims trailing whitespace/newlines (sysfs values end in '\n').
 std::string trim(std::string s);
 

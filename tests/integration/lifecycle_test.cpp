@@ -191,7 +191,8 @@ TEST_F(Lifecycle, KillOfACreatedCellStopsIt) {
 TEST_F(Lifecycle, CreatorKilledAtEachPhaseLeavesNothingAfterGc) {
   if (!has_rt_groups()) GTEST_SKIP() << "needs cgroup v1 RT group scheduling (cpu.rt_runtime_us)";
   const std::string before = parent_runtime();
-  for (std::string phase : {"claim", "cgroup:1", "cgroup:2", "cgroup:5", "cgroups", "clone", "recorded", "ready"}) {
+  for (std::string phase :
+       {"claim", "cgroup:1", "cgroup:2", "cgroup:5", "cgroups", "clone", "recorded", "ready"}) {
     SCOPED_TRACE(phase);
     const std::string id = unique_name("phase");
     int code = -1;
@@ -235,8 +236,8 @@ TEST_F(Lifecycle, TwentyConcurrentCellsGiveEveryBudgetBack) {
   std::vector<Spawned> procs;
   for (int i = 0; i < 20; ++i) {
     ids.push_back(unique_name("many"));
-    std::vector<std::string> argv{kRtcell, "create", "--root", root_, "-q", ids.back(),
-                                  "--sched", "fifo:5", "--rt-runtime", "1000", "--", kProbe, "wait"};
+    std::vector<std::string> argv{kRtcell,  "create",       "--root", root_, "-q",   ids.back(), "--sched",
+                                  "fifo:5", "--rt-runtime", "1000",   "--",  kProbe, "wait"};
     procs.push_back(spawn(argv));
   }
   for (auto& p : procs) EXPECT_EQ(wait_exit(p.pid), 0);
@@ -262,7 +263,8 @@ TEST_F(Lifecycle, TwentyConcurrentCellsGiveEveryBudgetBack) {
 
 TEST_F(Lifecycle, BadInputIsOneLineAndLeavesNothing) {
   auto one_line = [](const Result& r) { return r.err.find('\n') == r.err.size() - 1; };
-  for (std::string bad : {std::string("a/b"), std::string(".."), std::string(65, 'x'), std::string(1100, 'y')}) {
+  for (std::string bad :
+       {std::string("a/b"), std::string(".."), std::string(65, 'x'), std::string(1100, 'y')}) {
     int code = -1;
     Spawned s = create(bad, {}, {"exit"}, &code);
     std::string out, err;

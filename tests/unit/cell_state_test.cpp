@@ -89,7 +89,8 @@ TEST(CellState, LastCompleteLineOfTheLog) {
   EXPECT_EQ(state_from_json(log, "x").status, Status::Running);
   const std::string cut = state_to_json(b) + state_to_json(a).substr(0, 40);
   EXPECT_EQ(state_from_json(cut, "x").status, Status::Created);
-  EXPECT_EQ(state_from_json(state_to_json(b) + state_to_json(a).substr(0, 40) + "\n" + state_to_json(a), "x").status,
+  EXPECT_EQ(state_from_json(state_to_json(b) + state_to_json(a).substr(0, 40) + "\n" + state_to_json(a), "x")
+                .status,
             Status::Running);
 }
 

@@ -170,8 +170,9 @@ TEST(FrontFlags, PrepareBuildsTheEnvironment) {
   EXPECT_NE(std::find(env.begin(), env.end(), "FOO=bar"), env.end());
   EXPECT_NE(std::find(env.begin(), env.end(), "PATH=/bin"), env.end());
   EXPECT_NE(std::find(env.begin(), env.end(), "HOSTNAME=envtest"), env.end());
-  EXPECT_EQ(std::count_if(env.begin(), env.end(), [](const std::string& e) { return e.rfind("PATH=", 0) == 0; }),
-            1);
+  EXPECT_EQ(
+      std::count_if(env.begin(), env.end(), [](const std::string& e) { return e.rfind("PATH=", 0) == 0; }),
+      1);
 }
 
 TEST(FrontFlags, FlagsBecomeTheSpec) {
@@ -226,7 +227,8 @@ TEST(FrontFlags, SpecChecksNameTheSpecField) {
   cell::Spec s = cell::default_spec();
   s.process.args = {"/bin/sh"};
   s.mounts.push_back({"/no-such-dir-here", "bind", "/etc", {"rbind"}});
-  EXPECT_NE(message_of([&] { cell::prepare("x", s, facts()); }).find("mounts[4].destination"), std::string::npos);
+  EXPECT_NE(message_of([&] { cell::prepare("x", s, facts()); }).find("mounts[4].destination"),
+            std::string::npos);
   s.mounts.pop_back();
   s.resources.cpus = CpuSet::parse("7");
   EXPECT_NE(message_of([&] { cell::prepare("x", s, facts()); }).find("resources.cpus"), std::string::npos);
@@ -238,6 +240,14 @@ TEST(FrontFlags, SpecChecksNameTheSpecField) {
     EXPECT_EQ(kind_of([&] { cell::prepare(bad, s, facts()); }), ErrorKind::Usage) << bad;
   EXPECT_EQ(kind_of([&] { cell::prepare(std::string(65, 'a'), s, facts()); }), ErrorKind::Usage);
   EXPECT_EQ(cell::prepare("ok", s, facts()).executable, "/bin/sh");
+  // Only sysctls the cell's own namespaces hold.
+  s.sysctls = {{"kernel.shmmax", "1000000"}};
+  EXPECT_NO_THROW(cell::prepare("ok", s, facts()));
+  s.sysctls = {{"net.ipv4.ip_forward", "1"}};  // no network namespace: the host's
+  EXPECT_NE(message_of([&] { cell::prepare("ok", s, facts()); }).find("net.ipv4.ip_forward"),
+            std::string::npos);
+  s.sysctls = {{"kernel.randomize_va_space", "0"}};
+  EXPECT_EQ(kind_of([&] { cell::prepare("ok", s, facts()); }), ErrorKind::Usage);
 }
 
 // A manifest cell reaches RunFlags typed: numbers stay numbers.
