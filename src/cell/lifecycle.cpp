@@ -22,6 +22,7 @@
 #include "cell/rootfs.hpp"
 #include "rtcell/error.hpp"
 #include "sys/fd.hpp"
+#include "sys/fdpass.hpp"
 #include "sys/file.hpp"
 #include "sys/process.hpp"
 #include "sys/syscalls.hpp"
@@ -124,11 +125,14 @@ bool own_process_group() noexcept {
 
 // What the init and the command inherit from the creator, by number.
 struct CellFds {
-  int status = -1;          // write end: "R" ready, "E..." failure
-  int recorded = -1;        // read end: one byte when the creator recorded the init
-  int go = -1;              // the start FIFO, read by the command
-  std::vector<int> attach;  // the leaves' tasks / cgroup.procs files
+  int status = -1;    // write end: "R" ready, "E..." failure
+  int recorded = -1;  // socket: the mode byte and the cgroup files, once recorded
+  int go = -1;        // the start FIFO, read by the command
 };
+
+// The leaves' files an init writes "0" to, to join its cgroups (v1 tasks:
+// moving oneself skips the threadgroup rwsem; v2 cgroup.procs).
+constexpr int kMaxAttachFds = 8;
 
 // pid 1 of the cell: reap everything, relay what the creator forwards,
 // leave with the command's status.
@@ -184,25 +188,24 @@ struct CellFds {
     // "recorded" socket. getppid() cannot tell, it is 0 in a new pid
     // namespace.)
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
-    for (int fd : fds.attach) {
-      if (::write(fd, "0", 1) != 1) sys_error("cannot join the cell's cgroup", errno);
-      ::close(fd);
-    }
     const bool own_group = own_process_group();
     if (own_group && ::setpgid(0, 0) != 0) sys_error("setpgid", errno);
+    // The root first: the creator makes the cgroups meanwhile.
     build_root(p.spec);
     if (p.spec.has_namespace(NamespaceType::Uts) &&
         ::sethostname(p.spec.hostname.c_str(), p.spec.hostname.size()) != 0)
       sys_error("sethostname " + p.spec.hostname, errno);
     if (p.spec.has_namespace(NamespaceType::Network)) loopback_up();
-    // 'd': the cell dies with its creator (rtcell run); 'k': it is kept.
+    // Then the mode ('d': the cell dies with its creator, rtcell run; 'k':
+    // it is kept) with the cgroup files to join. EOF: the creator is gone.
     char mode = 0;
-    ssize_t n;
-    do {
-      n = ::read(fds.recorded, &mode, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) ::_exit(125);
+    std::vector<int> attach;
+    if (!sys::recv_byte_with_fds(fds.recorded, mode, attach, kMaxAttachFds)) ::_exit(125);
     ::close(fds.recorded);
+    for (int fd : attach) {
+      if (::write(fd, "0", 1) != 1) sys_error("cannot join the cell's cgroup", errno);
+      ::close(fd);
+    }
     if (mode == 'k' && ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
     pid_t pid = ::fork();
     if (pid < 0) sys_error("fork the command", errno);
@@ -218,6 +221,35 @@ struct CellFds {
 }
 
 // ---- in the creator ----
+
+uint64_t clone_flags(const Spec& s) {
+  uint64_t flags = 0;
+  for (const auto& ns : s.namespaces) {
+    switch (ns.type) {
+      case NamespaceType::Pid:
+        flags |= CLONE_NEWPID;
+        break;
+      case NamespaceType::Mount:
+        flags |= CLONE_NEWNS;
+        break;
+      case NamespaceType::Ipc:
+        flags |= CLONE_NEWIPC;
+        break;
+      case NamespaceType::Uts:
+        flags |= CLONE_NEWUTS;
+        break;
+      case NamespaceType::Network:
+        flags |= CLONE_NEWNET;
+        break;
+      case NamespaceType::Cgroup:
+        flags |= CLONE_NEWCGROUP;
+        break;
+      case NamespaceType::User:
+        unsupported_error("namespaces: a user namespace is not supported yet");
+    }
+  }
+  return flags;
+}
 
 std::string read_all(int fd) {
   std::string out;
@@ -289,6 +321,7 @@ struct Cell::Impl {
   sys::Fd status;  // read end
   sys::Fd go;      // the start FIFO, O_RDWR
   bool claimed = false;
+  bool fifo = false;  // the start signal is the FIFO in the cell's directory
   bool started = false;
   bool done = false;  // destroyed or detached
   std::function<void(std::string_view)> phase;
@@ -332,8 +365,8 @@ pid_t Cell::pid() const {
 }
 
 Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o) {
-  // Refuse a bad request before anything exists.
-  Cgroup::validate(p.cgroup);
+  // Cgroup::create() validates the request before it makes anything; a
+  // refusal then takes back only the claimed state directory.
   auto impl = std::make_unique<Impl>(reg);
   Impl& c = *impl;
   Cell cell(std::move(impl));
@@ -354,7 +387,51 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
   c.save();
   c.step("claim");
 
-  // The cgroups first: the init joins them itself, first thing.
+  // The start signal: a FIFO in the cell's directory when another process
+  // may start it (rtcell start); a pipe when only this one will (rtcell
+  // run), which spares two metadata writes of the state root.
+  sys::Fd go_read;
+  c.fifo = !o.die_with_creator;
+  if (c.fifo) {
+    const std::string fifo = reg.fifo(p.id);
+    if (::mkfifo(fifo.c_str(), 0600) != 0) sys_error("cannot create " + fifo, errno);
+    c.go = sys::Fd::open(fifo, O_RDWR | O_CLOEXEC);
+  } else {
+    Pipe go = make_pipe();
+    go_read = std::move(go.r);
+    c.go = std::move(go.w);
+  }
+  Pipe status = make_pipe();
+  // A socket: it carries the cgroup files to the init (SCM_RIGHTS), and a
+  // send to an init that died already fails with EPIPE instead of killing
+  // the creator with SIGPIPE (MSG_NOSIGNAL).
+  Pipe recorded = make_socketpair();
+
+  // The init first: it builds its root while the cgroups are made here,
+  // then joins them itself before it forks the command.
+  c.init = sys::Process::clone(clone_flags(p.spec));
+  if (c.init.is_child()) {
+    CellFds fds;
+    fds.status = status.w.release();
+    fds.recorded = recorded.r.release();
+    fds.go = c.fifo ? c.go.release() : go_read.release();
+    c.go.reset();
+    // Nothing else of the creator's stays open in the cell (its state
+    // directory lock above all: the init must not hold it).
+    status.r.reset();
+    recorded.w.reset();
+    c.lock.release();
+    init_main(p, fds);
+  }
+  status.w.reset();
+  recorded.r.reset();
+  go_read.reset();
+  c.status = std::move(status.r);
+  st.init.pid = c.init.pid();
+  st.init.start_time = process_start_time(st.init.pid).value_or(0);
+  c.save();
+  c.step("clone");
+
   CgroupRequest req = p.cgroup;
   req.on_journal = [&c](const CgroupJournal& j) {
     c.state.cgroups = j;
@@ -375,70 +452,17 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
     for (const auto& n : c.cgroup.notes()) o.note(n);
 
   std::vector<sys::Fd> attach;
+  std::vector<int> attach_fds;
   for (const auto& dir : c.cgroup.paths()) {
-    const std::string tasks = dir + "/tasks";
-    sys::Fd fd = sys::Fd::try_open(tasks, O_WRONLY | O_CLOEXEC);
+    sys::Fd fd = sys::Fd::try_open(dir + "/tasks", O_WRONLY | O_CLOEXEC);
     attach.push_back(fd ? std::move(fd) : sys::Fd::open(dir + "/cgroup.procs", O_WRONLY | O_CLOEXEC));
+    attach_fds.push_back(attach.back().get());
   }
-  const std::string fifo = reg.fifo(p.id);
-  if (::mkfifo(fifo.c_str(), 0600) != 0) sys_error("cannot create " + fifo, errno);
-  c.go = sys::Fd::open(fifo, O_RDWR | O_CLOEXEC);
-  Pipe status = make_pipe();
-  // A socket, so that the write to an init that died already fails with
-  // EPIPE instead of killing the creator with SIGPIPE (MSG_NOSIGNAL).
-  Pipe recorded = make_socketpair();
-
-  uint64_t flags = 0;
-  for (const auto& ns : p.spec.namespaces) {
-    switch (ns.type) {
-      case NamespaceType::Pid:
-        flags |= CLONE_NEWPID;
-        break;
-      case NamespaceType::Mount:
-        flags |= CLONE_NEWNS;
-        break;
-      case NamespaceType::Ipc:
-        flags |= CLONE_NEWIPC;
-        break;
-      case NamespaceType::Uts:
-        flags |= CLONE_NEWUTS;
-        break;
-      case NamespaceType::Network:
-        flags |= CLONE_NEWNET;
-        break;
-      case NamespaceType::Cgroup:
-        flags |= CLONE_NEWCGROUP;
-        break;
-      case NamespaceType::User:
-        unsupported_error("namespaces: a user namespace is not supported yet");
-    }
-  }
-  c.init = sys::Process::clone(flags);
-  if (c.init.is_child()) {
-    CellFds fds;
-    fds.status = status.w.release();
-    fds.recorded = recorded.r.release();
-    fds.go = c.go.release();
-    for (auto& fd : attach) fds.attach.push_back(fd.release());
-    // Nothing else of the creator's stays open in the cell (its state
-    // directory lock above all: the init must not hold it).
-    status.r.reset();
-    recorded.w.reset();
-    c.lock.release();
-    init_main(p, fds);
-  }
-  status.w.reset();
-  recorded.r.reset();
-  attach.clear();
-  st.init.pid = c.init.pid();
-  st.init.start_time = process_start_time(st.init.pid).value_or(0);
-  c.save();
-  c.step("clone");
   const char mode = o.die_with_creator ? 'd' : 'k';
-  // A write error means the init died already: its status pipe says why.
-  if (::send(recorded.w.get(), &mode, 1, MSG_NOSIGNAL) == 1) c.step("recorded");
+  // A send error means the init died already: its status pipe says why.
+  if (sys::send_byte_with_fds(recorded.w.get(), mode, attach_fds)) c.step("recorded");
   recorded.w.reset();
-  c.status = std::move(status.r);
+  attach.clear();
 
   char first = 0;
   ssize_t n;
@@ -453,7 +477,7 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
   }
   c.step("ready");
   st.status = Status::Created;
-  reg.compact(st);
+  c.save();
   c.lock.release();
   c.step("created");
   return cell;
@@ -464,7 +488,7 @@ void Cell::start() {
   if (::write(c.go.get(), "g", 1) != 1) sys_error("cannot start cell " + c.state.id, errno);
   c.go.reset();
   c.started = true;
-  ::unlink(c.reg.fifo(c.state.id).c_str());
+  if (c.fifo) ::unlink(c.reg.fifo(c.state.id).c_str());
   c.state.status = Status::Running;
   c.save();
   // EOF: execve succeeded (the pipe is close-on-exec); else the reason.

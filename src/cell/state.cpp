@@ -231,10 +231,6 @@ void Registry::save(const CellState& s) const {
   if (n != static_cast<ssize_t>(line.size())) sys_error("cannot write " + path, n < 0 ? errno : EIO);
 }
 
-void Registry::compact(const CellState& s) const {
-  sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600, false);
-}
-
 CellState Registry::load(const std::string& id) const {
   if (!exists(id)) usage_error("no cell '" + id + "' (rtcell ps lists them)");
   const std::string path = dir(id) + "/state.json";

@@ -9,9 +9,9 @@
 // leaves a state that says what it had taken (the cgroup undo journal is
 // written ahead of each change, cell/cgroup.hpp). Appending costs one
 // syscall where write + fsync + rename cost three and a journal commit: the
-// creator saves a dozen times (docs/performance.md). Once created, the log
-// is compacted to one line (write + rename). No fsync: the registry
-// describes processes, which a power loss ends too.
+// creator saves a dozen times (docs/performance.md), and the log stays a
+// few kilobytes. No fsync: the registry describes processes, which a power
+// loss ends too.
 //
 // A process is named by its pid and its start time (field 22 of
 // /proc/PID/stat): a pid the kernel reused for another process is never
@@ -102,8 +102,6 @@ class Registry {
   bool exists(const std::string& id) const;
   // Appends the state as the file's new last line.
   void save(const CellState& s) const;
-  // Rewrites the file as the one line of `s` (write + rename).
-  void compact(const CellState& s) const;
   // Usage error for an unknown id; System for a corrupt file.
   CellState load(const std::string& id) const;
   // Ids with a directory under the root, sorted; none when the root is missing.

@@ -112,15 +112,27 @@ PreparedCell prepare_cell(CellFlagText& f) {
   }
   front::RunFlags flags = to_run_flags(f, std::move(base));
   if (flags.command.empty()) usage_error("no command: give it after --, e.g. rtcell run -- /bin/true");
-  const host::HostFacts facts = host::read_host_facts("/");
+  const host::HostFacts facts = host::read_cpu_facts("/");
   front::Built built = front::build_spec(flags, facts);
   out.prepared = cell::prepare(built.id, std::move(built.spec), facts);
-  // The cgroup checks too, so that bad input prints only its error line
-  // (warnings and notes come after every check passed).
-  cell::Cgroup::validate(out.prepared.cgroup);
   out.warnings = std::move(built.warnings);
   out.notes.insert(out.notes.end(), built.notes.begin(), built.notes.end());
   return out;
+}
+
+cell::Cell create_cell(const cell::Registry& reg, const PreparedCell& pc, cell::CreateOptions opts,
+                       bool quiet) {
+  // Warnings and notes print once every check passed, the cgroups' own
+  // included (they run inside create), so bad input prints only its error.
+  std::vector<std::string> cgroup_notes;
+  opts.note = [&cgroup_notes](const std::string& n) { cgroup_notes.push_back(n); };
+  cell::Cell c = cell::Cell::create(reg, pc.prepared, opts);
+  for (const auto& w : pc.warnings) warn(w);
+  if (!quiet) {
+    for (const auto& n : pc.notes) note(n);
+    for (const auto& n : cgroup_notes) note(n);
+  }
+  return c;
 }
 
 void add_state_root(CLI::App& app, std::string& root) {

@@ -40,6 +40,11 @@ struct PreparedCell {
 };
 PreparedCell prepare_cell(CellFlagText& f);
 
+// Cell::create, then the warnings and notes (prepare's and the cgroups'),
+// printed only once every check has passed.
+cell::Cell create_cell(const cell::Registry& reg, const PreparedCell& pc, cell::CreateOptions opts,
+                       bool quiet);
+
 // --root DIR: the state root (default /run/rtcell).
 void add_state_root(CLI::App& app, std::string& root);
 

@@ -35,13 +35,8 @@ Run setup(CLI::App& app) {
     }
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell);
-    for (const auto& w : pc.warnings) warn(w);
-    if (!o->quiet) {
-      for (const auto& n : pc.notes) note(n);
-      opts.note = [](const std::string& n) { note(n); };
-    }
     const cell::Registry reg(o->root);
-    cell::Cell c = cell::Cell::create(reg, pc.prepared, opts);
+    cell::Cell c = create_cell(reg, pc, opts, o->quiet);
     if (!o->pid_file.empty()) sys::write_file_atomic(o->pid_file, std::to_string(c.pid()), 0644);
     c.detach();
     return kExitOk;

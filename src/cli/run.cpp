@@ -36,11 +36,6 @@ Run setup(CLI::App& app) {
     }
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell);
-    for (const auto& w : pc.warnings) warn(w);
-    if (!o->quiet) {
-      for (const auto& n : pc.notes) note(n);
-      opts.note = [](const std::string& n) { note(n); };
-    }
     opts.die_with_creator = true;
     auto phase = opts.on_phase;
     auto step = [&phase](std::string_view name) {
@@ -49,7 +44,7 @@ Run setup(CLI::App& app) {
     step("prepared");
     std::cout.flush();
     const cell::Registry reg(o->root);
-    cell::Cell c = cell::Cell::create(reg, pc.prepared, opts);
+    cell::Cell c = create_cell(reg, pc, opts, o->quiet);
     // Stopped before the command started: nothing to relay it to; tear down.
     if (int sig = cell::pending_stop_signal(); sig != 0) {
       c.destroy();

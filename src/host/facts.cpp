@@ -96,6 +96,24 @@ std::string parse_cpu_model(std::string_view cpuinfo) {
   return part;
 }
 
+namespace {
+
+// Online and isolated CPUs (isolcpus= on the command line when the kernel
+// has no /sys/devices/system/cpu/isolated).
+void read_cpus(const std::string& root, HostFacts& f) {
+  try {
+    f.online_cpus = CpuSet::parse(read_trimmed(root, "/sys/devices/system/cpu/online"));
+  } catch (const Error&) {
+  }
+  try {
+    f.isolated_cpus = CpuSet::parse(read_trimmed(root, "/sys/devices/system/cpu/isolated"));
+  } catch (const Error&) {
+  }
+  if (f.isolated_cpus.empty()) f.isolated_cpus = parse_isolcpus(f.cmdline);
+}
+
+}  // namespace
+
 HostFacts read_host_facts(const std::string& root) {
   HostFacts f;
   f.kernel_release = read_trimmed(root, "/proc/sys/kernel/osrelease");
@@ -119,15 +137,14 @@ HostFacts read_host_facts(const std::string& root) {
   std::string model = read_trimmed(root, "/proc/device-tree/model");
   if (!model.empty() && model.back() == '\0') model.pop_back();
   f.cpu_model = !model.empty() ? model : parse_cpu_model(read_trimmed(root, "/proc/cpuinfo"));
-  try {
-    f.online_cpus = CpuSet::parse(read_trimmed(root, "/sys/devices/system/cpu/online"));
-  } catch (const Error&) {
-  }
-  try {
-    f.isolated_cpus = CpuSet::parse(read_trimmed(root, "/sys/devices/system/cpu/isolated"));
-  } catch (const Error&) {
-  }
-  if (f.isolated_cpus.empty()) f.isolated_cpus = parse_isolcpus(f.cmdline);
+  read_cpus(root, f);
+  return f;
+}
+
+HostFacts read_cpu_facts(const std::string& root) {
+  HostFacts f;
+  f.cmdline = read_trimmed(root, "/proc/cmdline");
+  read_cpus(root, f);
   return f;
 }
 

@@ -23,6 +23,10 @@ struct HostFacts {
 };
 
 HostFacts read_host_facts(const std::string& root = "/");
+// Only what placing a cell needs (cmdline, online and isolated CPUs): three
+// small files, for the launch path, where /proc/cpuinfo would cost more than
+// the rest of the check.
+HostFacts read_cpu_facts(const std::string& root = "/");
 
 // Parsers (unit-tested on literal text).
 // The model from /sys/kernel/debug/sched/preempt: "none voluntary (full) lazy".
