@@ -54,9 +54,17 @@ int main(int argc, char** argv) {
     cli::Run run;
     bool takes_command;
   };
+  // Only the chosen verb declares its options: CLI11 checks each new option
+  // against every one before it, and declaring all verbs' options was two
+  // thirds of what an `rtcell run` spent before its cell (launch speed,
+  // docs/performance.md). The others stay listed for --help and for the
+  // "not a subcommand" error.
+  const std::string_view chosen = argc > 1 ? std::string_view(argv[1]) : std::string_view();
+  const bool known = std::any_of(vs.begin(), vs.end(), [&](const cli::Verb& v) { return v.name == chosen; });
   std::vector<Chosen> runs;
   for (auto& v : vs) {
     CLI::App* sub = app.add_subcommand(v.name, v.help);
+    if (known && v.name != chosen) continue;
     runs.push_back({sub, v.setup(*sub), v.takes_command});
   }
 
