@@ -426,16 +426,17 @@ namespace {
 
 void check_request(const CgroupRequest& req) {
   validate_id(req.id, "cell id");
-  if (req.memory_bytes && *req.memory_bytes == 0) usage_error("--memory must be more than 0 bytes");
-  if (req.pids_max && *req.pids_max < 1) usage_error("--pids-max must be at least 1");
+  if (req.memory_bytes && *req.memory_bytes == 0)
+    usage_error("resources.memory.limit must be more than 0 bytes");
+  if (req.pids_max && *req.pids_max < 1) usage_error("resources.pids.limit must be at least 1");
   if (req.rt_budget) {
     const RtBudget& b = *req.rt_budget;
     if (b.period_us < 1 || b.period_us > INT_MAX) {
-      usage_error("--rt-period must be between 1 and " + std::to_string(INT_MAX) + " us");
+      usage_error("resources.cpu.realtimePeriod must be between 1 and " + std::to_string(INT_MAX) + " us");
     }
     if (b.runtime_us < 1 || b.runtime_us > b.period_us) {
-      usage_error("--rt-runtime must be between 1 us and the period (" + std::to_string(b.period_us) +
-                  " us)");
+      usage_error("resources.cpu.realtimeRuntime must be between 1 us and the period (" +
+                  std::to_string(b.period_us) + " us)");
     }
   }
   for (const auto& d : req.devices) {
@@ -700,12 +701,12 @@ std::vector<std::string> split_parent(std::string_view parent) {
     if (j == std::string_view::npos) j = parent.size();
     std::string_view part = parent.substr(i, j - i);
     if (!part.empty()) {
-      validate_id(part, "--cgroup-root component");
+      validate_id(part, "cgroupsPath component");
       out.emplace_back(part);
     }
     i = j + 1;
   }
-  if (out.empty()) usage_error("--cgroup-root '" + std::string(parent) + "' is empty; give e.g. rtcell");
+  if (out.empty()) usage_error("cgroupsPath '" + std::string(parent) + "' is empty; give e.g. rtcell");
   return out;
 }
 
@@ -771,13 +772,14 @@ std::vector<int64_t> plan_rt_budget(const std::vector<RtLevel>& chain, RtBudget 
   if (why == "global") {
     usage_error("RT budget " + std::to_string(leaf.runtime_us) + " us per " + std::to_string(leaf.period_us) +
                 " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) +
-                " per " + std::to_string(global.period_us) + " us); lower --rt-runtime");
+                " per " + std::to_string(global.period_us) + " us); lower resources.cpu.realtimeRuntime");
   }
   int64_t free_us = rt_max_leaf_runtime(chain, leaf.period_us, global);
   usage_error("RT budget " + std::to_string(leaf.runtime_us) + " us per " + std::to_string(leaf.period_us) +
               " us does not fit under " + why + ": the free RT share is " + std::to_string(free_us) +
               " us per " + std::to_string(leaf.period_us) +
-              " us (other groups hold the rest of sched_rt_runtime_us); lower --rt-runtime, or remove "
+              " us (other groups hold the rest of sched_rt_runtime_us); lower resources.cpu.realtimeRuntime, "
+              "or remove "
               "leftover cells with `rtcell gc`");
 }
 

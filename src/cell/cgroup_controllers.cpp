@@ -66,13 +66,14 @@ void cpuset_plan_v1(const CgroupRequest& req, const Hierarchy& h, const Plan& pl
   if (!req.cpus.empty()) {
     CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.effective_cpus"));
     std::string at = nearest_with(h, where, "cpuset.cpus");
-    check_set(req.cpus, online, CpuSet::parse(read_value(at + "/cpuset.cpus")), at, "CPU", "--cpus");
+    check_set(req.cpus, online, CpuSet::parse(read_value(at + "/cpuset.cpus")), at, "CPU",
+              "resources.cpuset.cpus");
   }
   if (!req.mems.empty()) {
     CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.effective_mems"));
     std::string at = nearest_with(h, where, "cpuset.mems");
     check_set(CpuSet::parse(req.mems), online, CpuSet::parse(read_value(at + "/cpuset.mems")), at,
-              "memory node", "--mems");
+              "memory node", "resources.cpuset.mems");
   }
 }
 
@@ -87,12 +88,12 @@ void cpuset_plan_v2(const CgroupRequest& req, const Hierarchy& h, const Plan& pl
   if (!req.cpus.empty()) {
     CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.cpus.effective"));
     check_set(req.cpus, online, CpuSet::parse(read_value(at + "/cpuset.cpus.effective")), where, "CPU",
-              "--cpus");
+              "resources.cpuset.cpus");
   }
   if (!req.mems.empty()) {
     CpuSet online = CpuSet::parse(read_value(h.base + "/cpuset.mems.effective"));
     check_set(CpuSet::parse(req.mems), online, CpuSet::parse(read_value(at + "/cpuset.mems.effective")),
-              where, "memory node", "--mems");
+              where, "memory node", "resources.cpuset.mems");
   }
 }
 
@@ -150,7 +151,7 @@ void plan_rt(const CgroupRequest& req, const Hierarchy& cpu, Plan& plan, const C
     usage_error("RT budget " + std::to_string(b.runtime_us) + " us per " + std::to_string(b.period_us) +
                 " us is more than sched_rt_runtime_us allows (" + std::to_string(global.runtime_us) +
                 " per " + std::to_string(global.period_us) + " us, " + fs.proc_sys_kernel() +
-                "/sched_rt_runtime_us); lower --rt-runtime");
+                "/sched_rt_runtime_us); lower resources.cpu.realtimeRuntime");
   }
   // The chain: the hierarchy root, then every parent level.
   for (size_t d = 0; d <= plan.parent.size(); ++d) {
@@ -192,7 +193,8 @@ void cpu_plan(const CgroupRequest& req, const Hierarchy& cpu, Plan& plan, const 
   std::string line = "RT budget " + std::to_string(b.runtime_us) + " us per " + std::to_string(b.period_us) +
                      " us period for " + cpu.base + "/" + req.parent + "/" + req.id;
   if (plan.budget_defaulted) {
-    line += " (default: " + std::to_string(kDefaultRtPercent) + " %; set --rt-runtime/--rt-period)";
+    line += " (default: " + std::to_string(kDefaultRtPercent) +
+            " %; set resources.cpu.realtimeRuntime/realtimePeriod)";
   }
   line += "; v1 rt_runtime_us is per CPU: on each CPU the cell's RT tasks run at most " +
           std::to_string(b.runtime_us) + " us of every " + std::to_string(b.period_us) +
@@ -244,7 +246,7 @@ bool devices_needed(const CgroupRequest& req, CgroupLayout layout) {
 void devices_plan(const CgroupRequest& req, const Hierarchy& /*h*/, Plan& plan, const CgroupFs& /*fs*/) {
   if (plan.layout == CgroupLayout::V2 && req.restrict_devices) {
     plan.notes.push_back("device cgroup on v2: an eBPF filter allows only the minimal /dev set" +
-                         std::string(req.devices.empty() ? "" : " and the --device nodes"));
+                         std::string(req.devices.empty() ? "" : " and the requested device nodes"));
   }
 }
 
@@ -268,10 +270,10 @@ void devices_apply(Cgroup::State& s, const Hierarchy& /*h*/, const std::string& 
 
 const std::vector<ControllerWriter>& controller_writers() {
   static const std::vector<ControllerWriter> kWriters = {
-      {"cpuset", cpuset_needed, "--cpus/--mems", true, cpuset_plan, cpuset_init_level, cpuset_apply},
-      {"cpu", nullptr, "--rt-runtime", false, cpu_plan, nullptr, cpu_apply},
-      {"memory", memory_needed, "--memory", true, nullptr, nullptr, memory_apply},
-      {"pids", pids_needed, "--pids-max", true, nullptr, nullptr, pids_apply},
+      {"cpuset", cpuset_needed, "resources.cpuset", true, cpuset_plan, cpuset_init_level, cpuset_apply},
+      {"cpu", nullptr, "resources.cpu.realtimeRuntime", false, cpu_plan, nullptr, cpu_apply},
+      {"memory", memory_needed, "resources.memory", true, nullptr, nullptr, memory_apply},
+      {"pids", pids_needed, "resources.pids", true, nullptr, nullptr, pids_apply},
       {"devices", devices_needed, "the device allow-list", false, devices_plan, nullptr, devices_apply},
   };
   return kWriters;

@@ -16,6 +16,30 @@
 
 namespace rtcell::cli {
 
+std::string in_flag_words(std::string text) {
+  // cell/ names spec fields (the OCI runtime-spec's names where it has
+  // them); a user of run/create gave flags. Longest names first.
+  static const std::pair<const char*, const char*> kFields[] = {
+      {"resources.cpu.realtimeRuntime/realtimePeriod", "--rt-runtime/--rt-period"},
+      {"resources.cpu.realtimeRuntime", "--rt-runtime"},
+      {"resources.cpu.realtimePeriod", "--rt-period"},
+      {"resources.cpuset.cpus", "--cpus"},
+      {"resources.cpuset.mems", "--mems"},
+      {"resources.memory.limit", "--memory"},
+      {"resources.pids.limit", "--pids-max"},
+      {"resources.cpus", "--cpus"},
+      {"cgroupsPath", "--cgroup-root"},
+      {"process.cwd", "--workdir"},
+      {"the requested device nodes", "the --device nodes"},
+  };
+  for (const auto& [field, flag] : kFields) {
+    const std::string_view f(field);
+    for (size_t at = text.find(f); at != std::string::npos; at = text.find(f, at))
+      text.replace(at, f.size(), flag);
+  }
+  return text;
+}
+
 void add_cell_flags(CLI::App& app, CellFlagText& f) {
   // Repeatable options take one value per use (--env A --env B): CLI11 lets a
   // vector option swallow following words otherwise, and then mis-parses
@@ -114,7 +138,11 @@ PreparedCell prepare_cell(CellFlagText& f) {
   if (flags.command.empty()) usage_error("no command: give it after --, e.g. rtcell run -- /bin/true");
   const host::HostFacts facts = host::read_cpu_facts("/");
   front::Built built = front::build_spec(flags, facts);
-  out.prepared = cell::prepare(built.id, std::move(built.spec), facts);
+  try {
+    out.prepared = cell::prepare(built.id, std::move(built.spec), facts);
+  } catch (const Error& e) {
+    throw Error(e.kind(), in_flag_words(e.what()), e.err());
+  }
   out.warnings = std::move(built.warnings);
   out.notes.insert(out.notes.end(), built.notes.begin(), built.notes.end());
   return out;
@@ -125,8 +153,14 @@ cell::Cell create_cell(const cell::Registry& reg, const PreparedCell& pc, cell::
   // Warnings and notes print once every check passed, the cgroups' own
   // included (they run inside create), so bad input prints only its error.
   std::vector<std::string> cgroup_notes;
-  opts.note = [&cgroup_notes](const std::string& n) { cgroup_notes.push_back(n); };
-  cell::Cell c = cell::Cell::create(reg, pc.prepared, opts);
+  opts.note = [&cgroup_notes](const std::string& n) { cgroup_notes.push_back(in_flag_words(n)); };
+  cell::Cell c = [&] {
+    try {
+      return cell::Cell::create(reg, pc.prepared, opts);
+    } catch (const Error& e) {
+      throw Error(e.kind(), in_flag_words(e.what()), e.err());
+    }
+  }();
   for (const auto& w : pc.warnings) warn(w);
   if (!quiet) {
     for (const auto& n : pc.notes) note(n);

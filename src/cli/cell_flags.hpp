@@ -29,6 +29,8 @@ struct CellFlagText {
 };
 
 void add_cell_flags(CLI::App& app, CellFlagText& f);
+// A message of cell/ (spec field names) in the words of these flags.
+std::string in_flag_words(std::string text);
 front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags base);
 
 // -f FILE CELL and the flags, then the spec and prepare(): what run and

@@ -31,12 +31,11 @@ struct Volume {
   bool read_only = false;
 };
 
+// --device /dev/X[:rwm]: build_spec() makes it a cell::DeviceNode (type and
+// numbers from the host's node) and a cell::DeviceRule with `access`.
 struct Device {
   std::string path;
   std::string access = "rwm";
-  char type = 'c';  // filled by prepare()
-  int major = -1;
-  int minor = -1;
 };
 
 enum class SeccompMode { Default, Unconfined, File };

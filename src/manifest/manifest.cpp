@@ -541,17 +541,7 @@ std::vector<analysis::CellSpec> to_cell_specs(const Manifest& m) {
       ts.task.jitter = t.jitter_ns;
       ts.task.blocking = t.blocking_ns;
       ts.task.priority = t.priority;
-      switch (t.policy.value_or(def)) {
-        case TaskPolicy::Fifo:
-          ts.policy = analysis::TaskPolicy::Fifo;
-          break;
-        case TaskPolicy::Rr:
-          ts.policy = analysis::TaskPolicy::Rr;
-          break;
-        case TaskPolicy::Deadline:
-          ts.policy = analysis::TaskPolicy::Deadline;
-          break;
-      }
+      ts.policy = t.policy.value_or(def);
       ts.cpu = t.cpu;
       s.tasks.push_back(std::move(ts));
     }

@@ -28,7 +28,8 @@ struct Location {
   std::string to_string() const;  // "file:line:col"
 };
 
-enum class TaskPolicy { Fifo, Rr, Deadline };
+// The analysis's own type: one idea, one type.
+using TaskPolicy = analysis::TaskPolicy;
 
 struct TaskDecl {
   std::string name;

@@ -29,8 +29,15 @@ class Lifecycle : public ::testing::Test {
     root_ = dir_ + "/state";
   }
   void TearDown() override {
-    if (!dir_.empty()) run({"gc", "--root", root_});
-    if (!dir_.empty()) run_shell("rm -rf " + dir_);
+    if (dir_.empty()) return;
+    // A cell a failed assertion left alive: delete it for real, so that no
+    // init or cgroup outlives the test.
+    Result ps = cmd("ps", {"--json"});
+    auto cells = nlohmann::json::parse(ps.out, nullptr, false);
+    if (cells.is_array())
+      for (const auto& c : cells) cmd("delete", {"--force", c["id"].get<std::string>()});
+    run({"gc", "--root", root_});
+    run_shell("rm -rf " + dir_);
   }
   // `rtcell VERB --root R ARGS...`
   Result cmd(const std::string& verb, std::vector<std::string> args) {
