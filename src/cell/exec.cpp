@@ -56,6 +56,20 @@ void setup_process(const Prepared& p) {
     sys_error("PR_SET_NO_NEW_PRIVS", errno);
 }
 
+void drop_init_privileges(const Prepared& p) {
+  const User& u = p.spec.process.user;
+  sys::limit_bounding_set(sys::CapSet{});
+  if (::setgroups(u.additional_gids.size(), u.additional_gids.data()) != 0) sys_error("setgroups", errno);
+  if (::setresgid(u.gid, u.gid, u.gid) != 0) sys_error("setresgid " + std::to_string(u.gid), errno);
+  if (::setresuid(u.uid, u.uid, u.uid) != 0) sys_error("setresuid " + std::to_string(u.uid), errno);
+  sys::apply_capabilities(sys::CapSet{}, false);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) sys_error("PR_SET_NO_NEW_PRIVS", errno);
+  if (!p.seccomp_bpf.empty()) {
+    int rc = sys::load_seccomp_bpf(p.seccomp_bpf);
+    if (rc != 0) sys_error("cannot load the seccomp filter in the init", -rc);
+  }
+}
+
 void exec_process(const Prepared& p) {
   std::vector<char*> argv;
   for (const auto& a : p.spec.process.args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -16,4 +16,12 @@ void setup_process(const Prepared& p);
 // execs. Returns only by throwing (the errno of execve in the Error).
 [[noreturn]] void exec_process(const Prepared& p);
 
+// The cell's init, once it forked the command: it keeps nothing the command
+// does not have (the command's uid, gid and groups, no capability in any
+// set, the bounding set empty, no_new_privs, the same seccomp program), so
+// that a payload that can reach pid 1 (ptrace with --cap-add SYS_PTRACE,
+// a signal) gains nothing by it. Reaping and relaying signals to the
+// command need no privilege. Throws rtcell::Error.
+void drop_init_privileges(const Prepared& p);
+
 }  // namespace rtcell::cell

@@ -113,16 +113,6 @@ void loopback_up() {
 
 void ignore_signal(int) {}
 
-// Without a terminal, the cell (init and command) gets a process group of its
-// own: a signal sent to the creator's group (kill -INT -PGID, as a bench
-// runner does) then reaches only the creator, which relays it once, instead
-// of reaching the command directly and again through the relay. With a
-// terminal the command stays in the terminal's foreground group, so it can
-// read the tty; ^C then reaches it directly and is not relayed.
-bool own_process_group() noexcept {
-  return ::isatty(STDIN_FILENO) != 1;
-}
-
 // What the init and the command inherit from the creator, by number.
 struct CellFds {
   int status = -1;    // write end: "R" ready, "E..." failure
@@ -136,7 +126,7 @@ constexpr int kMaxAttachFds = 8;
 
 // pid 1 of the cell: reap everything, relay what the creator forwards,
 // leave with the command's status.
-[[noreturn]] void init_loop(pid_t command, bool own_group) noexcept {
+[[noreturn]] void init_loop(pid_t command) noexcept {
   // pid namespaces drop signals to init that it has no handler for, even
   // from the parent namespace (pid_namespaces(7)); a handler makes them
   // deliverable, sigwaitinfo() then takes them.
@@ -149,9 +139,7 @@ constexpr int kMaxAttachFds = 8;
     int sig = ::sigwaitinfo(&set, &si);
     if (sig < 0) continue;
     if (sig != SIGCHLD) {
-      // A terminal's ^C (SI_KERNEL) already reached the command when it
-      // shares the terminal's process group; relaying it would deliver it twice.
-      if (own_group || si.si_code != SI_KERNEL) ::kill(command, sig);
+      ::kill(command, sig);
       continue;
     }
     int status = 0;
@@ -188,8 +176,15 @@ constexpr int kMaxAttachFds = 8;
     // "recorded" socket. getppid() cannot tell, it is 0 in a new pid
     // namespace.)
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
-    const bool own_group = own_process_group();
-    if (own_group && ::setpgid(0, 0) != 0) sys_error("setpgid", errno);
+    // A session of its own, always: the cell never shares its caller's
+    // controlling terminal (no TIOCSTI into the caller's shell: a terminal
+    // that is not the caller's controlling one needs CAP_SYS_ADMIN for it,
+    // tty_ioctl(4)) nor its process group (kill(0, ...) stays in the cell).
+    if (::setsid() < 0) sys_error("setsid", errno);
+    // A fresh anonymous session keyring: the caller's keys stay out of
+    // reach (ENOSYS: a kernel without keys has none to leak).
+    if (sys::join_new_session_keyring() < 0 && errno != ENOSYS)
+      sys_error("keyctl(JOIN_SESSION_KEYRING)", errno);
     // The root first: the creator makes the cgroups meanwhile.
     build_root(p.spec);
     if (p.spec.has_namespace(NamespaceType::Uts) &&
@@ -212,7 +207,13 @@ constexpr int kMaxAttachFds = 8;
     if (pid == 0) command_main(p, fds);
     ::close(fds.go);
     ::close(fds.status);
-    init_loop(pid, own_group);
+    drop_init_privileges(p);
+    // Changing credentials cleared the parent-death signal (prctl(2)): set
+    // it again for a cell that dies with its creator. A creator that died
+    // in between is caught by the registry (live_status: a die-with-creator
+    // cell whose creator is gone is stopped, and gc kills it).
+    if (mode == 'd' && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ::_exit(125);
+    init_loop(pid);
   } catch (const Error& e) {
     report_and_exit(fds.status, e.kind(), e.what(), 126);
   } catch (const std::exception& e) {
@@ -301,6 +302,8 @@ std::vector<std::string> leaf_dirs(const CgroupJournal& j) {
 
 // Gives back what a recorded cell took: its processes, cgroups and state.
 void teardown(const Registry& reg, const CellState& st) {
+  // A creator still alive here (delete --force of a cell being created) is
+  // an rtcell that would go on making it.
   if (st.status == Status::Creating) kill_and_wait(st.creator, "the creating rtcell");
   kill_and_wait(st.init, "the cell's init");
   if (!st.cgroups.root.empty()) Cgroup::adopt(st.cgroups).destroy_checked();
@@ -379,6 +382,7 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
   st.status = Status::Creating;
   st.creator = self_ref();
   st.bundle = o.bundle;
+  st.die_with_creator = o.die_with_creator;
   st.command = p.spec.process.args;
   st.created_ns = now_ns();
   st.annotations = p.spec.annotations;
@@ -503,7 +507,6 @@ void Cell::start() {
 int Cell::wait() {
   Impl& c = *impl_;
   const sigset_t set = supervised_signals();
-  const bool own_group = own_process_group();
   for (;;) {
     siginfo_t si{};
     int sig = ::sigwaitinfo(&set, &si);
@@ -512,8 +515,9 @@ int Cell::wait() {
       if (auto st = c.init.wait(true)) return sys::exit_code_of(*st);
       continue;
     }
-    // See own_process_group(): a terminal's signal reached the command directly.
-    if (own_group || si.si_code != SI_KERNEL) c.init.signal(sig);
+    // The cell has a session of its own: a terminal's ^C reached only this
+    // process, and reaches the command through the relay, once.
+    c.init.signal(sig);
   }
 }
 

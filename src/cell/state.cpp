@@ -112,6 +112,7 @@ std::string state_to_json(const CellState& s) {
   j["creator"] = proc_json(s.creator);
   j["init"] = proc_json(s.init);
   j["bundle"] = s.bundle;
+  j["die_with_creator"] = s.die_with_creator;
   j["command"] = s.command;
   j["created_ns"] = s.created_ns;
   j["annotations"] = s.annotations;
@@ -154,6 +155,7 @@ CellState state_from_json(std::string_view text, const std::string& where) {
     s.creator = proc_from(j.at("creator"));
     s.init = proc_from(j.at("init"));
     s.bundle = j.at("bundle").get<std::string>();
+    s.die_with_creator = j.at("die_with_creator").get<bool>();
     s.command = j.at("command").get<std::vector<std::string>>();
     s.created_ns = j.at("created_ns").get<int64_t>();
     s.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
@@ -177,6 +179,7 @@ CellState state_from_json(std::string_view text, const std::string& where) {
 Status live_status(const CellState& s) {
   if (s.status == Status::Creating) return alive(s.creator) ? Status::Creating : Status::Stopped;
   if (s.status == Status::Stopped) return Status::Stopped;
+  if (s.die_with_creator && !alive(s.creator)) return Status::Stopped;
   return alive(s.init) ? s.status : Status::Stopped;
 }
 

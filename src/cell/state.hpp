@@ -65,6 +65,7 @@ struct CellState {
   ProcRef creator;                   // the process running create
   ProcRef init;                      // the cell's pid 1 (0 until cloned)
   std::string bundle;                // OCI bundle directory, or ""
+  bool die_with_creator = false;     // rtcell run: the cell ends with its creator
   std::vector<std::string> command;
   int64_t created_ns = 0;  // CLOCK_REALTIME
   std::map<std::string, std::string> annotations;
@@ -82,7 +83,8 @@ CellState state_from_json(std::string_view text, const std::string& where);
 
 // What a cell is now, from its record and the kernel: a recorded
 // created/running cell whose init is gone is Stopped; a Creating one whose
-// creator is gone is Stopped too (gc takes it).
+// creator is gone is Stopped too (gc takes it), and so is a cell that was to
+// die with its creator (rtcell run) once the creator is gone.
 Status live_status(const CellState& s);
 
 class Registry {

@@ -127,6 +127,13 @@ inline int mount_setattr(int dirfd, const char* path, unsigned flags, MountAttr*
   return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(MountAttr)));
 }
 
+// keyctl(2) KEYCTL_JOIN_SESSION_KEYRING with no name: a new anonymous
+// session keyring, so a cell never sees its caller's keys (as runc does).
+inline constexpr int kKeyctlJoinSessionKeyring = 1;
+inline long join_new_session_keyring() noexcept {
+  return ::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, nullptr);
+}
+
 // include/uapi/linux/capability.h, version 3 (64-bit sets as two u32 halves).
 inline constexpr uint32_t kCapVersion3 = 0x20080522;
 struct CapHeader {

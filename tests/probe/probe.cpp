@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
@@ -227,6 +228,23 @@ int try_escape(const std::string& name, const std::string& arg) {
     return result(name, sched_setscheduler(0, SCHED_FIFO, &sp));
   }
   if (name == "chroot") return result(name, chroot(arg.empty() ? "/tmp" : arg.c_str()));
+  if (name == "tiocsti") {
+    // Push a byte into the input queue of the terminal on fd ARG (default
+    // 0), as a payload would to make its caller's shell run a command.
+    char c = '#';
+    return result(name, ioctl(arg.empty() ? 0 : std::atoi(arg.c_str()), TIOCSTI, &c));
+  }
+  if (name == "open_tty") {
+    int fd = open("/dev/tty", O_RDWR);
+    if (fd >= 0) close(fd);
+    return result(name, fd >= 0 ? 0 : -1);
+  }
+  if (name == "kill_group") {
+    // kill(0, ...) reaches the caller's process group unless the cell has
+    // its own; the probe dies with it either way.
+    std::cout.flush();
+    return result(name, kill(0, SIGKILL));
+  }
   std::cerr << "probe: unknown escape " << name << '\n';
   return 2;
 }
@@ -249,6 +267,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "exit") return argc > 2 ? std::atoi(argv[2]) : 0;
-  std::cerr << "usage: rtcell_probe report | try NAME [ARG] | wait | kill-self [SIG] | exit [N]\n";
+  if (cmd == "keyring") {
+    // The serial of the session keyring (KEYCTL_GET_KEYRING_ID of
+    // KEY_SPEC_SESSION_KEYRING, not created when missing).
+    std::cout << "keyring=" << syscall(SYS_keyctl, 0, -3, 0) << std::endl;
+    return 0;
+  }
+  std::cerr << "usage: rtcell_probe report | try NAME [ARG] | wait | kill-self [SIG] | exit [N] | keyring\n";
   return 2;
 }

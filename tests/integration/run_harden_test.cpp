@@ -1,0 +1,100 @@
+// The ways out that issue 11's review found, each as the payload would try
+// it, on the real kernel as root: the caller's terminal (TIOCSTI, /dev/tty,
+// driven through a real pty with script(1)), the caller's process group
+// (kill(0, SIGKILL) as uid 0), the cell's own init as a ladder (pid 1 holds
+// nothing the command does not), and the caller's session keyring.
+#include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "integration/run_support.hpp"
+
+namespace rtcell::test {
+namespace {
+
+class RunHarden : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "rtcell run needs root (namespaces, cgroups)";
+    if (!path_exists(kProbe)) GTEST_SKIP() << "probe not built: " << kProbe;
+  }
+};
+
+bool have_script() {
+  return path_exists("/usr/bin/script");
+}
+
+// `rtcell run ARGS -- probe PROBE_ARGS` inside a real pty (script -qc), so
+// that rtcell's stdin, stdout and stderr are a terminal, as from a shell.
+Result run_in_pty(const std::vector<std::string>& flags, const std::string& probe_args) {
+  std::string line = kRtcell + " run -q";
+  for (const auto& f : flags) line += " " + f;
+  line += " -- " + kProbe + " " + probe_args;
+  return run_argv({"/usr/bin/script", "-qec", line, "/dev/null"});
+}
+
+TEST_F(RunHarden, NoTiocstiIntoTheCallersTerminal) {
+  if (!have_script()) GTEST_SKIP() << "script(1) (bsdutils) is needed for a real pty";
+  // Even as uid 0, through stdin (the caller's pty) and through /dev/tty.
+  for (const char* user : {"65534:65534", "0:0"}) {
+    Result r = run_in_pty({"-u", user}, "try tiocsti 0");
+    EXPECT_NE(r.out.find("try=tiocsti result=fail"), std::string::npos) << user << ": " << r.out << r.err;
+    Result t = run_in_pty({"-u", user}, "try open_tty");
+    EXPECT_NE(t.out.find("try=open_tty result=fail"), std::string::npos) << user << ": " << t.out << t.err;
+  }
+  // With a seccomp profile that allows everything: the session still has
+  // no controlling terminal, so TIOCSTI needs CAP_SYS_ADMIN it does not have.
+  Result u = run_in_pty({"-u", "0:0", "--seccomp", "unconfined"}, "try tiocsti 0");
+  EXPECT_NE(u.out.find("try=tiocsti result=fail"), std::string::npos) << u.out << u.err;
+}
+
+TEST_F(RunHarden, KillOfProcessGroupZeroStaysInTheCell) {
+  // The shell after rtcell must survive, and rtcell must report the
+  // command's death (137) and clean up.
+  const std::string name = unique_name("kgrp");
+  Result r = run_shell(kRtcell + " run -q --name " + name + " -u 0:0 -- " + kProbe +
+                       " try kill_group; echo rtcell=$?; echo shell-survived");
+  EXPECT_NE(r.out.find("shell-survived"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("rtcell=137"), std::string::npos) << r.out << r.err;
+  EXPECT_TRUE(leftover_cgroups(name).empty());
+}
+
+TEST_F(RunHarden, TheInitHoldsNothingTheCommandDoesNot) {
+  // Even with a capability granted to the payload, pid 1 has none, no
+  // bounding set, no_new_privs and the seccomp filter.
+  Result r = run({"run", "-q", "--cap-add", "SYS_PTRACE", "--", "/bin/grep", "-E",
+                  "^(Uid|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):", "/proc/1/status"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Uid:\t65534\t65534\t65534\t65534"), std::string::npos) << r.out;
+  for (const char* set : {"CapPrm", "CapEff", "CapBnd", "CapAmb"})
+    EXPECT_NE(r.out.find(std::string(set) + ":\t0000000000000000"), std::string::npos) << set << "\n"
+                                                                                       << r.out;
+  EXPECT_NE(r.out.find("NoNewPrivs:\t1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Seccomp:\t2"), std::string::npos) << r.out;
+  // And the payload's ptrace of pid 1 gains nothing: attach works only
+  // where both are equals (same uid, same empty set), and pid 1 could not
+  // remount anything anyway. What must fail is a write to the host root.
+  Result w = run_probe({"-q", "--cap-add", "SYS_PTRACE"}, {"try", "write_root", "/etc/rtcell-harden"});
+  EXPECT_NE(w.out.find("result=fail"), std::string::npos) << w.out;
+}
+
+TEST_F(RunHarden, ASessionKeyringOfItsOwn) {
+  const long mine = syscall(SYS_keyctl, 0, -3, 0);
+  Result r = run_probe({"-q", "--seccomp", "unconfined"}, {"keyring"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string cell = r.get("keyring");
+  EXPECT_NE(cell, std::to_string(mine)) << "the cell sees its caller's session keyring";
+  EXPECT_NE(cell.rfind("<missing", 0), 0U) << r.out;
+}
+
+TEST_F(RunHarden, TheCellHasASessionOfItsOwn) {
+  // Field 6 of /proc/self/stat is the session, 7 the controlling tty (0:
+  // none), read by a shell of the host's root inside the cell.
+  if (!have_script()) GTEST_SKIP() << "script(1) (bsdutils) is needed for a real pty";
+  Result r = run_argv({"/usr/bin/script", "-qec",
+                       kRtcell + " run -q -- /bin/sh -c 'cut -d\" \" -f6,7 /proc/self/stat'", "/dev/null"});
+  EXPECT_NE(r.out.find("1 0"), std::string::npos) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace rtcell::test
