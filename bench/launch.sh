@@ -130,7 +130,7 @@ native() { "$RTCELL" $lat 2>/dev/null | p99; }
 incell() {
     # uid 0 without capabilities (but IPC_LOCK) only to open the root-owned
     # /dev/cpu_dma_latency; the priority comes from --sched, not a capability.
-    "$RTCELL" run -q --sched fifo:80 --cap-add IPC_LOCK --device /dev/cpu_dma_latency -u 0:0 -- \
+    "$RTCELL" run -q --net host --sched fifo:80 --cap-add IPC_LOCK --dma-latency 0 -- \
         "$RTCELL" $lat 2>/dev/null | p99
 }
 echo "latency: $LAT_ROUNDS rounds x ${LAT_SECONDS}s per condition, params: $lat"

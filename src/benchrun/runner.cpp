@@ -169,10 +169,10 @@ std::vector<std::string> Runner::row_command(const RowSpec& spec, const std::str
       // and the 8 MiB RLIMIT_MEMLOCK default is far below what it maps.
       argv = {opt_.rtcell_bin,       "run",     "--cap-add=IPC_LOCK", "--cpus",
               opt_.cpus.to_string(), "--sched", "fifo:" + prio,       "-q"};
-      if (spec.kind == RowKind::CellNetns) {
-        argv.emplace_back("--net");
-        argv.emplace_back("none");
-      }
+      // The "cell" row keeps the host's network (what a DDS node needs, and
+      // what the rows compare against); "cell-netns" has its own.
+      argv.emplace_back("--net");
+      argv.emplace_back(spec.kind == RowKind::CellNetns ? "none" : "host");
       argv.emplace_back("--");
       argv.push_back(opt_.rtcell_bin);
       for (auto& a : latency_args(opt_, "-")) argv.push_back(a);

@@ -186,7 +186,8 @@ constexpr int kMaxAttachFds = 8;
     if (sys::join_new_session_keyring() < 0 && errno != ENOSYS)
       sys_error("keyctl(JOIN_SESSION_KEYRING)", errno);
     // The root first: the creator makes the cgroups meanwhile.
-    build_root(p.spec);
+    // Held until the init exits (the command does not inherit it past exec).
+    sys::Fd dma = build_root(p.spec);
     if (p.spec.has_namespace(NamespaceType::Uts) &&
         ::sethostname(p.spec.hostname.c_str(), p.spec.hostname.size()) != 0)
       sys_error("sethostname " + p.spec.hostname, errno);

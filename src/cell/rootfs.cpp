@@ -218,7 +218,7 @@ void read_only(const std::string& path) {
 
 }  // namespace
 
-void build_root(const Spec& s) {
+sys::Fd build_root(const Spec& s) {
   sys::make_rprivate();
   sys::mount("tmpfs", kStage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64k");
   make_dir(std::string(kStage) + kOld);
@@ -247,10 +247,21 @@ void build_root(const Spec& s) {
   for (const auto& p : s.masked_paths) mask(p);
   for (const auto& p : s.readonly_paths) read_only(p);
 
+  // The PM QoS request lasts as long as the file stays open
+  // (Documentation/power/pm_qos_interface.rst): the init holds it.
+  sys::Fd dma;
+  if (s.dma_latency_us) {
+    dma = sys::Fd::open(std::string(kOld) + "/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+    const int32_t us = *s.dma_latency_us;
+    if (::write(dma.get(), &us, sizeof us) != static_cast<ssize_t>(sizeof us))
+      sys_error("cannot write the /dev/cpu_dma_latency request", errno);
+  }
+
   if (::chdir(kNew) != 0) sys_error(std::string("chdir ") + kNew, errno);
   if (sys::pivot_root(".", ".") != 0) sys_error("pivot_root into the cell's root", errno);
   if (::umount2(".", MNT_DETACH) != 0) sys_error("cannot detach the host's root", errno);
   if (::chdir("/") != 0) sys_error("chdir /", errno);
+  return dma;
 }
 
 }  // namespace rtcell::cell

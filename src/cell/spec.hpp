@@ -130,6 +130,10 @@ struct Spec {
   std::vector<std::pair<std::string, std::string>> sysctls;
   Resources resources;
   std::map<std::string, std::string> annotations;
+  // rtcell: a /dev/cpu_dma_latency request (microseconds) that the cell's
+  // init holds for the cell's lifetime, so the workload needs neither the
+  // device nor uid 0 to keep the CPUs out of deep idle states.
+  std::optional<int32_t> dma_latency_us;
 
   bool has_namespace(NamespaceType t) const;
   // An RT policy, an RLIMIT_RTPRIO grant or CAP_SYS_NICE: the cell runs RT

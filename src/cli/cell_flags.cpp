@@ -64,7 +64,12 @@ void add_cell_flags(CLI::App& app, CellFlagText& f) {
       ->allow_extra_args(false);
   app.add_option("--cap-drop", f.cap_drop, "drop a capability (after --cap-add ALL); repeatable")
       ->allow_extra_args(false);
-  app.add_option("--net", f.net, "host (default) or none")->check(CLI::IsMember({"host", "none"}));
+  app.add_option("--net", f.net,
+                 "none (default: a loopback of its own) or host (the host's network; printed)")
+      ->check(CLI::IsMember({"host", "none"}));
+  app.add_option(
+      "--dma-latency", f.dma_latency,
+      "US: the cell's init holds a /dev/cpu_dma_latency request of US microseconds while it lives");
   app.add_option("--rootfs", f.rootfs, "root filesystem directory (default: the host's / read-only)");
   app.add_option("--device", f.devices, "pass a device: /dev/X[:rwm]; repeatable")->allow_extra_args(false);
   app.add_option("--volume,-v", f.volumes, "bind mount SRC:DST[:ro]; repeatable")->allow_extra_args(false);
@@ -91,6 +96,9 @@ front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags s) {
   if (!f.sched.empty()) s.sched = rt::parse_policy(f.sched);
   if (!f.rtprio.empty()) s.rtprio = static_cast<int>(util::parse_int(f.rtprio, 1, 99, "--rtprio"));
   if (!f.memlock.empty()) s.memlock_bytes = util::parse_bytes(f.memlock);
+  if (!f.dma_latency.empty())
+    s.dma_latency_us =
+        static_cast<int32_t>(util::parse_int(f.dma_latency, 0, 2'000'000'000, "--dma-latency"));
   if (!f.rt_runtime.empty()) {
     s.rt_runtime_us = util::parse_time_ns(f.rt_runtime, "us") / 1000;
     s.rt_period_us.reset();

@@ -17,7 +17,7 @@ struct CellFlagText {
   std::vector<std::string> command;
   std::string name, cgroup_root;
   std::string cpus, mems, memory, pids_max;
-  std::string sched, rtprio, memlock, rt_runtime, rt_period;
+  std::string sched, rtprio, memlock, rt_runtime, rt_period, dma_latency;
   bool allow_prio_99 = false;
   std::vector<std::string> cap_add, cap_drop;
   std::string net;

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "cell/prepare.hpp"
@@ -73,6 +74,45 @@ void check_rlimit_grant(int resource, uint64_t value, const sys::CapSet& eff, co
       " and rtcell lacks CAP_SYS_RESOURCE to raise it: raise the hard limit (limits.conf, systemd Limit*=), "
       "give rtcell CAP_SYS_RESOURCE, or " +
       instead);
+}
+
+// Host directories that hold sockets and other users' files: connect()
+// ignores a read-only mount, so a world-connectable socket under /run (D-Bus,
+// container engines) or /tmp (X11) would be reachable from any cell. The
+// cell gets private, sized tmpfs mounts there instead. A link (/var/run ->
+// /run) is covered by its target.
+struct HiddenDir {
+  const char* path;
+  const char* mode;
+  const char* size;
+};
+constexpr HiddenDir kHiddenDirs[] = {
+    {"/run", "mode=0755", "size=16m"},
+    {"/var/run", "mode=0755", "size=16m"},
+    {"/tmp", "mode=1777", "size=64m"},
+    {"/var/tmp", "mode=1777", "size=64m"},
+};
+
+// Adds the tmpfs mounts; the command itself may live under one of them (a
+// build tree in /tmp): that one file comes back, read-only, with a note.
+// Returns the hidden directories.
+std::vector<std::string> hide_host_dirs(const std::string& rootfs, const std::string& exe, cell::Spec& s,
+                                        std::vector<std::string>& notes) {
+  std::vector<std::string> hidden;
+  for (const auto& h : kHiddenDirs) {
+    struct stat st {};
+    if (::lstat(in_root(rootfs, h.path).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    s.mounts.push_back({h.path, "tmpfs", "tmpfs", {"nosuid", "nodev", h.mode, h.size}});
+    hidden.emplace_back(h.path);
+  }
+  for (const auto& h : hidden) {
+    if (exe.rfind(h + "/", 0) != 0) continue;
+    s.mounts.push_back({exe, "bind", in_root(rootfs, exe), {"bind", "ro", "nosuid", "nodev"}});
+    notes.push_back(exe + " lives under " + h +
+                    ", which the cell hides behind a private tmpfs: it is bound " + "in read-only, alone");
+    break;
+  }
+  return hidden;
 }
 
 }  // namespace
@@ -193,13 +233,15 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     if (e.empty() || e[0] == '=') usage_error("--env '" + e + "': use KEY=VALUE or KEY");
     if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
   }
-  if (cell::resolve_command(rootfs, spec.command[0], path_var, spec.workdir).empty())
+  const std::string exe = cell::resolve_command(rootfs, spec.command[0], path_var, spec.workdir);
+  if (exe.empty())
     usage_error("command '" + spec.command[0] +
                 "' is not an executable file in the cell's root filesystem (" + rootfs +
                 (spec.command[0].find('/') == std::string::npos ? ", PATH " + path_var : "") +
                 "; a relative path counts from --workdir " + spec.workdir +
                 "): use an absolute path, --rootfs DIR holding it, or --volume to bring it in");
   if (!is_abs_clean(spec.workdir)) usage_error("--workdir " + spec.workdir + " must be an absolute path");
+  const std::vector<std::string> hidden = hide_host_dirs(rootfs, exe, s, p.notes);
   for (const auto& v : spec.volumes) {
     struct stat st {};
     if (::stat(v.source.c_str(), &st) != 0) usage_error("--volume source " + v.source + " does not exist");
@@ -217,7 +259,9 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     if (!is_abs_clean(t)) usage_error("--tmpfs " + entry + " must be an absolute path");
     if (!is_dir(in_root(rootfs, t)))
       usage_error("--tmpfs " + t + " is not a directory in the cell's root filesystem: create it first");
+    // Sized by default (an unsized tmpfs may take half of the host's RAM).
     std::vector<std::string> opts{"nosuid", "nodev", "mode=1777"};
+    if (entry.find("size=") == std::string::npos) opts.emplace_back(kDefaultTmpfsSize);
     if (size_t c = entry.find(':'); c != std::string::npos) {
       std::string rest = entry.substr(c + 1);
       for (size_t i = 0; i <= rest.size();) {
@@ -231,8 +275,16 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     tmpfs_dirs.push_back(t);
   }
   bool workdir_ok = is_dir(in_root(rootfs, spec.workdir));
+  std::string hidden_by;
+  for (const auto& h : hidden)
+    if (spec.workdir.rfind(h + "/", 0) == 0) hidden_by = h;
+  if (!hidden_by.empty()) workdir_ok = false;
   for (const auto& v : spec.volumes) workdir_ok = workdir_ok || spec.workdir.rfind(v.target, 0) == 0;
   for (const auto& t : tmpfs_dirs) workdir_ok = workdir_ok || spec.workdir.rfind(t, 0) == 0;
+  if (!workdir_ok && !hidden_by.empty())
+    usage_error("--workdir " + spec.workdir + " is under " + hidden_by +
+                ", which the cell hides behind a private tmpfs: bring it in with --volume " + spec.workdir +
+                ":" + spec.workdir);
   if (!workdir_ok)
     usage_error("--workdir " + spec.workdir + " is not a directory in the cell's root filesystem");
   s.process.cwd = spec.workdir;
@@ -265,8 +317,18 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   s.resources.cgroup_parent = spec.cgroup_root;
   s.resources.cpus = spec.cpus;
   s.resources.mems = spec.mems;
+  if (spec.dma_latency_us) {
+    if (*spec.dma_latency_us < 0) usage_error("--dma-latency must be 0 or more microseconds");
+    if (::access("/dev/cpu_dma_latency", W_OK) != 0)
+      unsupported_error("--dma-latency: this host has no writable /dev/cpu_dma_latency (" +
+                        std::string(std::strerror(errno)) + "; CONFIG_CPU_IDLE with PM QoS provides it)");
+    s.dma_latency_us = spec.dma_latency_us;
+  }
   s.resources.memory_bytes = spec.memory_bytes;
-  s.resources.pids_max = spec.pids_max;
+  s.resources.pids_max = spec.pids_max.value_or(kDefaultPidsMax);
+  if (!spec.memory_bytes)
+    p.notes.push_back(
+        "no --memory: the cell may use all of the host's memory (the OOM killer is its only bound)");
   if (spec.rt_runtime_us) {
     cell::RtBudget b;
     b.runtime_us = *spec.rt_runtime_us;
@@ -374,7 +436,15 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   s.process.user.gid = spec.gid;
   s.process.args = spec.command;
   s.hostname = spec.hostname.empty() ? p.id : spec.hostname;
-  if (spec.net_none) s.namespaces.push_back({cell::NamespaceType::Network, ""});
+  if (spec.net_none) {
+    s.namespaces.push_back({cell::NamespaceType::Network, ""});
+  } else {
+    p.warnings.push_back(
+        "--net host: the cell shares the host's network: it reaches services bound to 127.0.0.1, binds host "
+        "ports, connects to the host's abstract unix sockets and reads /proc/net (the default, none, gives "
+        "it "
+        "only its own loopback)");
+  }
 
   // Environment: complete here, so the cell never looks at rtcell's own.
   auto& env = s.process.env;

@@ -40,6 +40,11 @@ struct Device {
 
 enum class SeccompMode { Default, Unconfined, File };
 
+// Default bounds of a cell (docs/run.md): a pids limit and a size for
+// every --tmpfs; flags change them.
+inline constexpr int64_t kDefaultPidsMax = 1024;
+inline constexpr const char* kDefaultTmpfsSize = "size=64m";
+
 struct RunFlags {
   std::vector<std::string> command;
   std::string name;  // cell id; empty = generated
@@ -53,14 +58,15 @@ struct RunFlags {
   std::optional<rt::Policy> sched;
   std::optional<int> rtprio;
   std::optional<uint64_t> memlock_bytes;
+  std::optional<int32_t> dma_latency_us;  // --dma-latency: held by the cell's init
   std::optional<int64_t> rt_runtime_us;
   std::optional<int64_t> rt_period_us;
   bool allow_prio_99 = false;
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
   // Sandbox.
-  bool net_none = false;
-  std::string rootfs;  // empty = the host's / read-only
+  bool net_none = true;  // least privilege: only a loopback of its own; --net host is the explicit choice
+  std::string rootfs;    // empty = the host's / read-only
   std::vector<Device> devices;
   std::vector<Volume> volumes;
   std::vector<std::string> tmpfs;

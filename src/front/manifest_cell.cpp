@@ -35,7 +35,7 @@ RunFlags flags_from_decl(const manifest::CellDecl& c) {
   f.allow_prio_99 = c.allow_prio_99;
   f.cap_add = c.cap_add;
   f.cap_drop = c.cap_drop;
-  f.net_none = c.net == manifest::Net::None;
+  f.net_none = c.net != manifest::Net::Host;  // none unless the manifest says host
   if (c.rootfs) f.rootfs = *c.rootfs;
   for (const auto& d : c.devices) f.devices.push_back(at(c, [&] { return parse_device(d); }));
   for (const auto& v : c.volumes) f.volumes.push_back(at(c, [&] { return parse_volume(v); }));

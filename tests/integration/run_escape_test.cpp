@@ -47,10 +47,23 @@ TEST_F(RunEscape, WritingTheRootIsRefused) {
 }
 
 TEST_F(RunEscape, WritingUnderAnySubmountIsRefused) {
-  // /run is its own mount on the host: the read-only remount must reach it.
-  if (!path_exists("/run")) GTEST_SKIP() << "host has no /run";
-  EXPECT_EQ(attempt({"write_root", "/run/rtcell-escape"}, {"--user", "0:0"}),
+  // /sys/fs/cgroup is its own mount on the host (a tmpfs): the read-only
+  // remount must reach it.
+  if (!path_exists("/sys/fs/cgroup")) GTEST_SKIP() << "host has no /sys/fs/cgroup";
+  EXPECT_EQ(attempt({"write_root", "/sys/fs/cgroup/rtcell-escape"}, {"--user", "0:0"}),
             "try=write_root result=fail errno=EROFS\n");
+}
+
+TEST_F(RunEscape, RunAndTmpAreTheCellsOwn) {
+  // The host's /run and /tmp (sockets, other users' files) are hidden
+  // behind private tmpfs mounts: a write lands there, never on the host.
+  for (const char* dir : {"/run", "/tmp"}) {
+    if (!path_exists(dir)) continue;
+    const std::string path = std::string(dir) + "/rtcell-escape-" + std::to_string(getpid());
+    Result r = run_probe({"-q", "--user", "0:0"}, {"try", "write_root", path});
+    EXPECT_EQ(r.out, "try=write_root result=ok\n") << dir;
+    EXPECT_FALSE(path_exists(path)) << path << " reached the host";
+  }
 }
 
 TEST_F(RunEscape, SetnsIsRefused) {

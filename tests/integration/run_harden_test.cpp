@@ -3,7 +3,11 @@
 // driven through a real pty with script(1)), the caller's process group
 // (kill(0, SIGKILL) as uid 0), the cell's own init as a ladder (pid 1 holds
 // nothing the command does not), and the caller's session keyring.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,6 +98,79 @@ TEST_F(RunHarden, TheCellHasASessionOfItsOwn) {
   Result r = run_argv({"/usr/bin/script", "-qec",
                        kRtcell + " run -q -- /bin/sh -c 'cut -d\" \" -f6,7 /proc/self/stat'", "/dev/null"});
   EXPECT_NE(r.out.find("1 0"), std::string::npos) << r.out << r.err;
+}
+
+// A TCP listener on 127.0.0.1 (a host-only service), closed with the object.
+struct LoopbackListener {
+  int fd = -1;
+  int port = 0;
+  LoopbackListener() {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 4) != 0) return;
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~LoopbackListener() { close(fd); }
+};
+
+TEST_F(RunHarden, NoNetworkByDefaultHostOnlyWhenAskedAndSaid) {
+  LoopbackListener l;
+  ASSERT_GT(l.port, 0);
+  Result r = run_probe({"-q"}, {"try", "connect", std::to_string(l.port)});
+  EXPECT_NE(r.out.find("try=connect result=fail"), std::string::npos) << r.out << r.err;
+  Result h = run_probe({"-q", "--net", "host"}, {"try", "connect", std::to_string(l.port)});
+  EXPECT_EQ(h.out, "try=connect result=ok\n") << h.err;
+  EXPECT_NE(h.err.find("warning: --net host"), std::string::npos) << h.err;
+}
+
+TEST_F(RunHarden, DefaultBoundsAndTheNoteWithoutAMemoryLimit) {
+  // pids: a default limit; --tmpfs: sized; no --memory: said.
+  char tmpl[] = "/tmp/rtcell-harden-XXXXXX";
+  const std::string root = std::string(mkdtemp(tmpl)) + "/state";
+  const std::string id = unique_name("bounds");
+  Spawned s = spawn({kRtcell, "create", "--root", root, id, "--tmpfs", "/mnt", "--", kProbe, "wait"});
+  EXPECT_EQ(wait_exit(s.pid), 0);
+  EXPECT_EQ(slurp_value("/sys/fs/cgroup/pids/rtcell/" + id + "/pids.max"), "1024");
+  Result d = run({"delete", "--root", root, id});
+  EXPECT_EQ(d.code, 0) << d.err;
+  std::string out, err;
+  drain(s, out, err);
+  EXPECT_NE(err.find("no --memory"), std::string::npos) << err;
+  Result m = run({"run", "-q", "--tmpfs", "/mnt", "--", "/bin/grep", " /mnt ", "/proc/self/mountinfo"});
+  EXPECT_NE(m.out.find("size=65536k"), std::string::npos) << m.out << m.err;
+  run_shell("rm -rf " + root.substr(0, root.rfind('/')));
+}
+
+TEST_F(RunHarden, TheInitHoldsTheDmaLatencyRequest) {
+  if (!path_exists("/dev/cpu_dma_latency"))
+    GTEST_SKIP() << "no /dev/cpu_dma_latency (CONFIG_CPU_IDLE PM QoS)";
+  auto current = [] {
+    int32_t v = -1;
+    int fd = open("/dev/cpu_dma_latency", O_RDONLY);
+    if (fd >= 0) {
+      if (read(fd, &v, sizeof v) != sizeof v) v = -1;
+      close(fd);
+    }
+    return v;
+  };
+  const int32_t before = current();
+  if (before <= 7) GTEST_SKIP() << "another request holds the latency at " << before << " us already";
+  char tmpl[] = "/tmp/rtcell-harden-XXXXXX";
+  const std::string root = std::string(mkdtemp(tmpl)) + "/state";
+  const std::string id = unique_name("dma");
+  Spawned s =
+      spawn({kRtcell, "create", "-q", "--root", root, id, "--dma-latency", "7", "--", kProbe, "wait"});
+  EXPECT_EQ(wait_exit(s.pid), 0);
+  EXPECT_EQ(current(), 7) << "the cell's init holds the request while the cell lives";
+  EXPECT_EQ(run({"delete", "--root", root, id}).code, 0);
+  EXPECT_EQ(current(), before);
+  std::string out, err;
+  drain(s, out, err);
+  run_shell("rm -rf " + root.substr(0, root.rfind('/')));
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 // errno=ENAME"). The integration tests (tests/integration/run_*.cpp) assert
 // these lines against the flags given to `rtcell run`. Only libc: it is
 // linked statically and must not depend on rtcell's libraries.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -12,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -233,6 +236,21 @@ int try_escape(const std::string& name, const std::string& arg) {
     // 0), as a payload would to make its caller's shell run a command.
     char c = '#';
     return result(name, ioctl(arg.empty() ? 0 : std::atoi(arg.c_str()), TIOCSTI, &c));
+  }
+  if (name == "connect") {
+    // TCP to 127.0.0.1:ARG: a host-only service, if the cell shares the
+    // host's network.
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return result(name, -1);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(std::atoi(arg.c_str())));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return result(name, rc);
   }
   if (name == "open_tty") {
     int fd = open("/dev/tty", O_RDWR);
