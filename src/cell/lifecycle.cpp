@@ -61,7 +61,7 @@ Pipe make_pipe() {
 
 Pipe make_socketpair() {
   int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) sys_error("socketpair", errno);
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) sys_error("socketpair", errno);
   return Pipe{sys::Fd(fds[0]), sys::Fd(fds[1])};
 }
 
@@ -186,22 +186,37 @@ constexpr int kMaxAttachFds = 8;
     if (sys::join_new_session_keyring() < 0 && errno != ENOSYS)
       sys_error("keyctl(JOIN_SESSION_KEYRING)", errno);
     // The root first: the creator makes the cgroups meanwhile.
-    // Held until the init exits (the command does not inherit it past exec).
-    sys::Fd dma = build_root(p.spec);
+    build_root(p.spec);
     if (p.spec.has_namespace(NamespaceType::Uts) &&
         ::sethostname(p.spec.hostname.c_str(), p.spec.hostname.size()) != 0)
       sys_error("sethostname " + p.spec.hostname, errno);
     if (p.spec.has_namespace(NamespaceType::Network)) loopback_up();
+    // Held until the init exits (the command does not inherit it past exec).
+    sys::Fd dma = hold_dma_latency(p.spec);
     // Then the mode ('d': the cell dies with its creator, rtcell run; 'k':
-    // it is kept) with the cgroup files to join. EOF: the creator is gone.
-    char mode = 0;
+    // it is kept), the cgroup root, layout and leaves, with the leaves'
+    // files to join. EOF: the creator is gone.
+    std::string msg;
     std::vector<int> attach;
-    if (!sys::recv_byte_with_fds(fds.recorded, mode, attach, kMaxAttachFds)) ::_exit(125);
+    if (!sys::recv_with_fds(fds.recorded, msg, attach, kMaxAttachFds)) ::_exit(125);
     ::close(fds.recorded);
+    const char mode = msg[0];
+    CgroupView view;
+    std::istringstream lines(msg.substr(1));
+    std::string layout;
+    std::getline(lines, layout);
+    view.per_hierarchy = layout != "v2";
+    std::getline(lines, view.root);
+    for (std::string leaf; std::getline(lines, leaf);) view.leaves.push_back(leaf);
     for (int fd : attach) {
       if (::write(fd, "0", 1) != 1) sys_error("cannot join the cell's cgroup", errno);
       ::close(fd);
     }
+    // The cgroup namespace starts here, at the groups just joined, so
+    // /proc/self/cgroup shows "/" and no host path (cgroup_namespaces(7)).
+    if (p.spec.has_namespace(NamespaceType::Cgroup) && ::unshare(CLONE_NEWCGROUP) != 0)
+      sys_error("cannot make the cell's cgroup namespace", errno);
+    enter_root(p.spec, view);
     if (mode == 'k' && ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
     pid_t pid = ::fork();
     if (pid < 0) sys_error("fork the command", errno);
@@ -244,8 +259,7 @@ uint64_t clone_flags(const Spec& s) {
         flags |= CLONE_NEWNET;
         break;
       case NamespaceType::Cgroup:
-        flags |= CLONE_NEWCGROUP;
-        break;
+        break;  // unshared by the init once it joined its groups
       case NamespaceType::User:
         unsupported_error("namespaces: a user namespace is not supported yet");
     }
@@ -463,9 +477,16 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
     attach.push_back(fd ? std::move(fd) : sys::Fd::open(dir + "/cgroup.procs", O_WRONLY | O_CLOEXEC));
     attach_fds.push_back(attach.back().get());
   }
-  const char mode = o.die_with_creator ? 'd' : 'k';
+  std::string msg(1, o.die_with_creator ? 'd' : 'k');
+  msg += to_string(c.cgroup.layout());
+  msg += '\n';
+  msg += c.state.cgroups.root;
+  for (const auto& dir : c.cgroup.paths()) {
+    msg += '\n';
+    msg += dir;
+  }
   // A send error means the init died already: its status pipe says why.
-  if (sys::send_byte_with_fds(recorded.w.get(), mode, attach_fds)) c.step("recorded");
+  if (sys::send_with_fds(recorded.w.get(), msg, attach_fds)) c.step("recorded");
   recorded.w.reset();
   attach.clear();
 

@@ -218,7 +218,7 @@ void read_only(const std::string& path) {
 
 }  // namespace
 
-sys::Fd build_root(const Spec& s) {
+void build_root(const Spec& s) {
   sys::make_rprivate();
   sys::mount("tmpfs", kStage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64k");
   make_dir(std::string(kStage) + kOld);
@@ -246,7 +246,36 @@ sys::Fd build_root(const Spec& s) {
   }
   for (const auto& p : s.masked_paths) mask(p);
   for (const auto& p : s.readonly_paths) read_only(p);
+}
 
+namespace {
+
+// /sys/fs/cgroup in the cell: a read-only tmpfs holding one read-only bind
+// of each of the cell's own groups, under its hierarchy's name (v1) or as
+// the whole tree (v2). With the cgroup namespace the init unshared after
+// joining them, /proc/self/cgroup shows "/" for each: no host path, no
+// other cell.
+void cgroup_view(const CgroupView& view) {
+  const std::string mnt = std::string(kNew) + "/sys/fs/cgroup";
+  if (view.leaves.empty() || !is_dir(mnt)) return;
+  sys::mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k");
+  for (const auto& leaf : view.leaves) {
+    if (leaf.rfind(view.root + "/", 0) != 0) continue;
+    const std::string rel = leaf.substr(view.root.size() + 1);
+    const size_t slash = rel.find('/');
+    // v1/hybrid: <root>/<hierarchy>/<parent>/<id>; v2: <root>/<parent>/<id>.
+    const std::string target =
+        view.per_hierarchy && slash != std::string::npos ? mnt + "/" + rel.substr(0, slash) : mnt;
+    make_dir(target);
+    sys::bind_mount(std::string(kOld) + leaf, target, false, false);
+    sys::remount_tree_read_only(target, kOldMountinfo, false);
+  }
+  if (view.per_hierarchy) sys::remount_tree_read_only(mnt, kOldMountinfo, false);
+}
+
+}  // namespace
+
+sys::Fd hold_dma_latency(const Spec& s) {
   // The PM QoS request lasts as long as the file stays open
   // (Documentation/power/pm_qos_interface.rst): the init holds it.
   sys::Fd dma;
@@ -257,11 +286,16 @@ sys::Fd build_root(const Spec& s) {
       sys_error("cannot write the /dev/cpu_dma_latency request", errno);
   }
 
+  return dma;
+}
+
+void enter_root(const Spec& s, const CgroupView& view) {
+  if (s.has_namespace(NamespaceType::Cgroup)) cgroup_view(view);
+
   if (::chdir(kNew) != 0) sys_error(std::string("chdir ") + kNew, errno);
   if (sys::pivot_root(".", ".") != 0) sys_error("pivot_root into the cell's root", errno);
   if (::umount2(".", MNT_DETACH) != 0) sys_error("cannot detach the host's root", errno);
   if (::chdir("/") != 0) sys_error("chdir /", errno);
-  return dma;
 }
 
 }  // namespace rtcell::cell

@@ -75,7 +75,8 @@ bool Spec::wants_rt() const {
 
 Spec default_spec() {
   Spec s;
-  for (auto t : {NamespaceType::Pid, NamespaceType::Mount, NamespaceType::Ipc, NamespaceType::Uts})
+  for (auto t : {NamespaceType::Pid, NamespaceType::Mount, NamespaceType::Ipc, NamespaceType::Uts,
+                 NamespaceType::Cgroup})
     s.namespaces.push_back({t, ""});
   s.mounts = {
       {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},

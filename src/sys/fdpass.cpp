@@ -11,12 +11,12 @@ namespace {
 constexpr int kMaxFds = 16;
 }
 
-bool send_byte_with_fds(int sock, char byte, const std::vector<int>& fds) noexcept {
-  if (fds.size() > kMaxFds) {
+bool send_with_fds(int sock, const std::string& data, const std::vector<int>& fds) noexcept {
+  if (fds.size() > kMaxFds || data.empty() || data.size() > kMaxMessage) {
     errno = EINVAL;
     return false;
   }
-  iovec iov{&byte, 1};
+  iovec iov{const_cast<char*>(data.data()), data.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -34,12 +34,13 @@ bool send_byte_with_fds(int sock, char byte, const std::vector<int>& fds) noexce
   do {
     n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
-  return n == 1;
+  return n == static_cast<ssize_t>(data.size());
 }
 
-bool recv_byte_with_fds(int sock, char& byte, std::vector<int>& fds, int max_fds) noexcept {
+bool recv_with_fds(int sock, std::string& data, std::vector<int>& fds, int max_fds) noexcept {
   if (max_fds > kMaxFds) max_fds = kMaxFds;
-  iovec iov{&byte, 1};
+  data.assign(kMaxMessage, '\0');
+  iovec iov{data.data(), data.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -50,10 +51,12 @@ bool recv_byte_with_fds(int sock, char& byte, std::vector<int>& fds, int max_fds
   do {
     n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  if (n != 1) {
+  if (n <= 0) {
     if (n == 0) errno = 0;
+    data.clear();
     return false;
   }
+  data.resize(static_cast<size_t>(n));
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);

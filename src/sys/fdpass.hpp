@@ -3,15 +3,20 @@
 // once the groups exist, while the init built its root in the meantime.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <vector>
 
 namespace rtcell::sys {
 
-// Sends `byte` with `fds` attached (MSG_NOSIGNAL: a peer that died gives
-// EPIPE, not SIGPIPE). Returns false with errno set.
-bool send_byte_with_fds(int sock, char byte, const std::vector<int>& fds) noexcept;
-// Receives one byte and up to `max_fds` descriptors (close-on-exec).
+// Sends `data` (1 to kMaxMessage bytes, one datagram-like message on a
+// SOCK_SEQPACKET or a short one on a stream socket) with `fds` attached
+// (MSG_NOSIGNAL: a peer that died gives EPIPE, not SIGPIPE). Returns false
+// with errno set.
+inline constexpr size_t kMaxMessage = 8192;
+bool send_with_fds(int sock, const std::string& data, const std::vector<int>& fds) noexcept;
+// Receives one message and up to `max_fds` descriptors (close-on-exec).
 // Returns false on EOF or error (errno set; 0 on EOF).
-bool recv_byte_with_fds(int sock, char& byte, std::vector<int>& fds, int max_fds) noexcept;
+bool recv_with_fds(int sock, std::string& data, std::vector<int>& fds, int max_fds) noexcept;
 
 }  // namespace rtcell::sys

@@ -173,5 +173,27 @@ TEST_F(RunHarden, TheInitHoldsTheDmaLatencyRequest) {
   run_shell("rm -rf " + root.substr(0, root.rfind('/')));
 }
 
+TEST_F(RunHarden, OtherCellsGroupsAndHostPathsAreOutOfSight) {
+  // Another cell lives; a second one must see neither its group nor any
+  // host cgroup path, and its own groups read-only.
+  char tmpl[] = "/tmp/rtcell-harden-XXXXXX";
+  const std::string root = std::string(mkdtemp(tmpl)) + "/state";
+  const std::string other = unique_name("other");
+  Spawned s = spawn({kRtcell, "create", "-q", "--root", root, other, "--", kProbe, "wait"});
+  ASSERT_EQ(wait_exit(s.pid), 0);
+  ASSERT_FALSE(leftover_cgroups(other).empty());
+  Result r = run({"run", "-q", "--", "/bin/sh", "-c",
+                  "cat /proc/self/cgroup; find /sys/fs/cgroup -maxdepth 3 -type d; "
+                  "touch /sys/fs/cgroup/pids/x 2>&1 || true"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find(other), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("rtcell"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
+  EXPECT_EQ(run({"delete", "--root", root, other}).code, 0);
+  std::string out, err;
+  drain(s, out, err);
+  run_shell("rm -rf " + root.substr(0, root.rfind('/')));
+}
+
 }  // namespace
 }  // namespace rtcell::test
