@@ -432,6 +432,10 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   }
 
   // Identity and namespaces.
+  if (spec.uid == 0 && rootfs == "/")
+    p.warnings.push_back(
+        "--user 0: without capabilities uid 0 still owns the host's root-owned files: the cell reads "
+        "/etc/shadow and any root-only file or socket it can see; prefer a non-root user");
   s.process.user.uid = spec.uid;
   s.process.user.gid = spec.gid;
   s.process.args = spec.command;
