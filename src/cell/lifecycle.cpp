@@ -18,6 +18,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "cell/console.hpp"
 #include "cell/exec.hpp"
 #include "cell/rootfs.hpp"
 #include "rtcell/error.hpp"
@@ -149,8 +150,9 @@ constexpr int kMaxAttachFds = 8;
   }
 }
 
-[[noreturn]] void command_main(const Prepared& p, const CellFds& fds) noexcept {
+[[noreturn]] void command_main(const Prepared& p, const CellFds& fds, const std::string& slave) noexcept {
   try {
+    if (!slave.empty()) take_pty(slave, p.spec.process.user.uid, p.spec.process.user.gid);
     setup_process(p);
     if (::write(fds.status, "R", 1) != 1) ::_exit(125);
     // Wait for start with no signal blocked, so that a cell killed before
@@ -193,6 +195,13 @@ constexpr int kMaxAttachFds = 8;
     if (p.spec.has_namespace(NamespaceType::Network)) loopback_up();
     // Held until the init exits (the command does not inherit it past exec).
     sys::Fd dma = hold_dma_latency(p.spec);
+    // An interactive cell's pty, in its own devpts: the master goes to the
+    // creator, which relays it; the command takes the slave.
+    std::string slave;
+    if (p.spec.process.terminal) {
+      sys::Fd master = open_pty("/newroot/dev/pts", slave);
+      if (!sys::send_with_fds(fds.recorded, "T", {master.get()})) ::_exit(125);
+    }
     // Then the mode ('d': the cell dies with its creator, rtcell run; 'k':
     // it is kept), the cgroup root, layout and leaves, with the leaves'
     // files to join. EOF: the creator is gone.
@@ -220,7 +229,7 @@ constexpr int kMaxAttachFds = 8;
     if (mode == 'k' && ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
     pid_t pid = ::fork();
     if (pid < 0) sys_error("fork the command", errno);
-    if (pid == 0) command_main(p, fds);
+    if (pid == 0) command_main(p, fds, slave);
     ::close(fds.go);
     ::close(fds.status);
     drop_init_privileges(p);
@@ -338,6 +347,7 @@ struct Cell::Impl {
   sys::Process init;
   sys::Fd status;  // read end
   sys::Fd go;      // the start FIFO, O_RDWR
+  sys::Fd master;  // the pty of an interactive cell, relayed by wait()
   bool claimed = false;
   bool fifo = false;  // the start signal is the FIFO in the cell's directory
   bool started = false;
@@ -487,6 +497,12 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
   }
   // A send error means the init died already: its status pipe says why.
   if (sys::send_with_fds(recorded.w.get(), msg, attach_fds)) c.step("recorded");
+  if (p.spec.process.terminal) {
+    std::string tag;
+    std::vector<int> got;
+    if (sys::recv_with_fds(recorded.w.get(), tag, got, 1) && got.size() == 1) c.master = sys::Fd(got[0]);
+    if (c.master) copy_window_size(c.master.get());
+  }
   recorded.w.reset();
   attach.clear();
 
@@ -529,6 +545,10 @@ void Cell::start() {
 int Cell::wait() {
   Impl& c = *impl_;
   const sigset_t set = supervised_signals();
+  if (c.master) {
+    RawTerminal raw;
+    return sys::exit_code_of(relay_until_exit(c.master.get(), c.init, set));
+  }
   for (;;) {
     siginfo_t si{};
     int sig = ::sigwaitinfo(&set, &si);
@@ -550,6 +570,7 @@ void Cell::destroy() {
   c.init.kill_and_reap();
   c.go.reset();
   c.status.reset();
+  c.master.reset();
   if (c.claimed && c.state.status != Status::Creating && !c.reg.exists(c.state.id)) {
     // rtcell delete --force from another process took it all already.
     c.cgroup.release();

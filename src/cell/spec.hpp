@@ -88,6 +88,9 @@ struct Process {
   std::optional<rt::Policy> scheduler;
   bool allow_prio_99 = false;  // rtcell: consent to priority 99
   CpuSet exec_cpus;            // process.execCPUAffinity.initial (empty: resources.cpus)
+  // process.terminal: the command gets a pty of the cell's own devpts as
+  // its controlling terminal; its creator relays the master (rtcell run).
+  bool terminal = false;
 };
 
 // linux.devices[]: a node created in the cell's /dev ('c' or 'b').

@@ -4,6 +4,8 @@
 // rights print once; the exit status is the command's. The cell dies with
 // this process (a killed rtcell run leaves no process; rtcell gc takes the
 // rest).
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cell/lifecycle.hpp"
@@ -36,6 +38,9 @@ Run setup(CLI::App& app) {
     }
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell);
+    // From a terminal, the cell gets a pty of its own, relayed here; never
+    // the caller's terminal (docs/security.md).
+    pc.prepared.spec.process.terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
     opts.die_with_creator = true;
     auto phase = opts.on_phase;
     auto step = [&phase](std::string_view name) {

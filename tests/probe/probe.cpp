@@ -234,7 +234,7 @@ int try_escape(const std::string& name, const std::string& arg) {
   if (name == "tiocsti") {
     // Push a byte into the input queue of the terminal on fd ARG (default
     // 0), as a payload would to make its caller's shell run a command.
-    char c = '#';
+    char c = '\n';  // a whole (empty) line: counted by FIONREAD, harmless if run
     return result(name, ioctl(arg.empty() ? 0 : std::atoi(arg.c_str()), TIOCSTI, &c));
   }
   if (name == "connect") {
@@ -285,6 +285,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "exit") return argc > 2 ? std::atoi(argv[2]) : 0;
+  if (cmd == "pending") {
+    // Bytes waiting in the input queue of the terminal on stdin (FIONREAD):
+    // what a TIOCSTI would have left for the caller's shell to run.
+    int n = -1;
+    if (ioctl(0, FIONREAD, &n) != 0) n = -1;
+    std::cout << "pending=" << n << std::endl;
+    return 0;
+  }
   if (cmd == "keyring") {
     // The serial of the session keyring (KEYCTL_GET_KEYRING_ID of
     // KEY_SPEC_SESSION_KEYRING, not created when missing).
