@@ -108,8 +108,11 @@ std::vector<std::string> hide_host_dirs(const std::string& rootfs, const std::st
   for (const auto& h : hidden) {
     if (exe.rfind(h + "/", 0) != 0) continue;
     s.mounts.push_back({exe, "bind", in_root(rootfs, exe), {"bind", "ro", "nosuid", "nodev"}});
-    notes.push_back(exe + " lives under " + h +
-                    ", which the cell hides behind a private tmpfs: it is bound " + "in read-only, alone");
+    std::string n = exe;
+    n += " lives under ";
+    n += h;
+    n += ", which the cell hides behind a private tmpfs: it is bound in read-only, alone";
+    notes.push_back(std::move(n));
     break;
   }
   return hidden;
