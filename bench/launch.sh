@@ -7,8 +7,9 @@
 #      rtcell   rtcell run -q -- /bin/true  (full default sandbox: pid/mnt/ipc/
 #               uts namespaces, hybrid/v1/v2 cgroups, read-only root, fresh
 #               /proc, minimal /dev, seccomp, no capabilities, user 65534)
-#      bwrap    the same namespaces, read-only / , fresh /proc and /dev,
-#               --cap-drop ALL (no cgroups, no seccomp)
+#      bwrap    the same namespaces (net and cgroup included), read-only /,
+#               fresh /proc and /dev, private /run and /tmp, its own
+#               session, --cap-drop ALL (no cgroups, no seccomp)
 #      unshare  unshare -pfmiu --mount-proc true (namespaces only)
 #      runc     runc run on a bundle whose rootfs holds the static probe
 #      podman   podman --runtime runc run --rm --rootfs (same rootfs)
@@ -69,8 +70,11 @@ PY
 )
 
 run_rtcell()  { "$RTCELL" run -q -- /bin/true; }
-run_bwrap()   { bwrap --unshare-pid --unshare-ipc --unshare-uts --ro-bind / / --proc /proc --dev /dev \
-                      --cap-drop ALL --die-with-parent /bin/true; }
+# The same namespaces as rtcell's default cell (pid, ipc, uts, net, cgroup),
+# the same private /run and /tmp; no cgroups, no seccomp.
+run_bwrap()   { bwrap --unshare-pid --unshare-ipc --unshare-uts --unshare-net --unshare-cgroup \
+                      --ro-bind / / --proc /proc --dev /dev --tmpfs /run --tmpfs /tmp \
+                      --cap-drop ALL --die-with-parent --new-session /bin/true; }
 run_unshare() { unshare -pfmiu --mount-proc true; }
 run_csd()     { "$RTCELL" create -q --root "$work/state" rtcell-csd -- /bin/true &&
                 "$RTCELL" start --root "$work/state" rtcell-csd &&
