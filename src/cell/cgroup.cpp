@@ -587,8 +587,18 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
 }
 
 std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs) {
+  return collect_garbage(parent, root, fs, GcOwnership{});
+}
+
+std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs,
+                                         const GcOwnership& own) {
   using namespace detail;
   std::vector<std::string> parts = split_parent(parent);
+  // cgroupfs holds no marker of who made a group (no xattrs on v1, no
+  // files of our own): a parent named rtcell* is rtcell's level, so every
+  // group in it is a cell; under any other parent (system.slice, kubepods,
+  // docker) only the ids the state registry knows are.
+  const bool rtcell_level = is_rtcell_name(parts.back());
   CgroupLayout layout = detect_layout(root);
   std::vector<Hierarchy> hs;
   if (layout == CgroupLayout::V2) {
@@ -608,6 +618,10 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
   std::string first_error;
   int first_errno = 0;
   for (const auto& id : ids) {
+    if (!rtcell_level && std::find(own.known_ids.begin(), own.known_ids.end(), id) == own.known_ids.end()) {
+      if (own.not_ours != nullptr) own.not_ours->push_back(parent + "/" + id);
+      continue;
+    }
     bool idle = true;
     // A live rtcell holds a shared flock on its cell's group from creation
     // on, before any process is attached; a killed one holds nothing.

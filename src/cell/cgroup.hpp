@@ -195,7 +195,8 @@ class Cgroup {
 // unit tests).
 CgroupLayout detect_layout(const std::string& root = "/sys/fs/cgroup");
 
-// rtcell gc: removes <parent>/<id> groups with no live process in any
+// rtcell gc: removes <parent>/<id> groups that are rtcell's (GcOwnership
+// below) with no live process in any
 // controller (cgroup.procs empty everywhere), gives their RT budgets back and
 // removes an rtcell-named parent left empty. Returns the removed group paths
 // (relative to the controller roots, e.g. "rtcell/1234"). A group whose
@@ -204,6 +205,17 @@ CgroupLayout detect_layout(const std::string& root = "/sys/fs/cgroup");
 std::vector<std::string> collect_garbage(const std::string& parent = "rtcell",
                                          const std::string& root = "/sys/fs/cgroup");
 std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs);
+// Which groups under a parent are rtcell's. Under a parent named rtcell*
+// (the default "rtcell", "rtcell-test", ...) every group is; under another
+// parent only the cell ids in `known_ids` (the state registry's) are, so
+// that gc never takes another tool's empty group (docker, kubepods, a
+// systemd slice). The skipped ones are appended to `not_ours` when given.
+struct GcOwnership {
+  std::vector<std::string> known_ids;
+  std::vector<std::string>* not_ours = nullptr;
+};
+std::vector<std::string> collect_garbage(const std::string& parent, const std::string& root, CgroupFs& fs,
+                                         const GcOwnership& own);
 
 // ---- pure helpers (unit-tested) ----
 

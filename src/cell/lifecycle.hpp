@@ -85,7 +85,8 @@ class Cell {
 // Blocks the signals a cell's creator relays (SIGINT, SIGTERM, SIGHUP,
 // SIGQUIT, SIGUSR1/2, SIGWINCH) and SIGCHLD for the rest of the process, so
 // that one arriving while the cell is made is neither fatal nor lost. Call
-// it first thing.
+// it just before the cell is made, after every check (cell::prepare): until
+// then nothing exists and a signal may simply end the process.
 void block_cell_signals();
 // A relayed signal already pending (0: none): rtcell run checks it before
 // start, and tears down instead of starting.

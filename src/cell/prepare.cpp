@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
+#include <optional>
 
 #include "rtcell/error.hpp"
 
@@ -62,23 +64,134 @@ bool destination_ok(const Spec& s, size_t index) {
   return !s.root_readonly && exists(in_root(s.root_path, dst.substr(0, dst.rfind('/') + 1)));
 }
 
+// Where the cell path `path` lies on the host while the init builds the
+// tree, given the mounts before `upto`: under a bind, in its host source;
+// under a filesystem rtcell mounts fresh (tmpfs, proc, devpts, ...), nowhere
+// (nullopt: only what rtcell itself creates there); else in the root.
+std::optional<std::string> host_of(const Spec& s, size_t upto, const std::string& path) {
+  const Mount* cover = nullptr;
+  for (size_t i = 0; i < upto; ++i) {
+    const Mount& m = s.mounts[i];
+    if ((path == m.destination || under(path, m.destination)) &&
+        (cover == nullptr || m.destination.size() >= cover->destination.size()))
+      cover = &m;
+  }
+  if (cover == nullptr) return in_root(s.root_path, path);
+  if (!cover->is_bind()) return std::nullopt;
+  return cover->source + path.substr(cover->destination.size());
+}
+
+// Resolves `path` as the cell will see it once built, the way
+// openat2(RESOLVE_IN_ROOT) would: a symlink is followed, but an absolute
+// target counts from the cell's root and ".." stops there, so nothing leads
+// out of the root. A missing tail is kept as given (rtcell creates it).
+// Returns a clean absolute path; throws Usage naming `what` on a loop.
+std::string resolve_path(const Spec& s, size_t upto, const std::string& path, const std::string& what) {
+  std::vector<std::string> todo;  // components still to walk, last first
+  auto push_path = [&todo](const std::string& p) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < p.size();) {
+      size_t j = p.find('/', i);
+      if (j == std::string::npos) j = p.size();
+      if (j > i) parts.push_back(p.substr(i, j - i));
+      i = j + 1;
+    }
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  push_path(path);
+  std::string cur;  // "" = the root
+  int links = 0;
+  bool missing = false;
+  while (!todo.empty()) {
+    std::string comp = std::move(todo.back());
+    todo.pop_back();
+    if (comp == ".") continue;
+    if (comp == "..") {
+      if (!missing)
+        cur.resize(cur.rfind('/') == std::string::npos ? 0 : cur.rfind('/'));
+      else
+        cur += "/..";  // never reached: destinations hold no ".."
+      continue;
+    }
+    const std::string cand = cur + "/" + comp;
+    if (missing) {
+      cur = cand;
+      continue;
+    }
+    const std::optional<std::string> host = host_of(s, upto, cand);
+    struct stat st {};
+    if (!host || ::lstat(host->c_str(), &st) != 0) {
+      missing = true;
+      cur = cand;
+      continue;
+    }
+    if (!S_ISLNK(st.st_mode)) {
+      cur = cand;
+      continue;
+    }
+    if (++links > 40)
+      usage_error(what + " " + path + ": too many levels of symbolic links in the cell's root");
+    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+    const ssize_t n = ::readlink(host->c_str(), target.data(), target.size());
+    if (n < 0) sys_error("cannot read the symlink " + cand + " in the cell's root", errno);
+    target.resize(static_cast<size_t>(n));
+    if (!target.empty() && target[0] == '/') cur.clear();
+    push_path(target);
+  }
+  return cur.empty() ? "/" : cur;
+}
+
 std::string field(const char* name, size_t i) {
   return std::string(name) + "[" + std::to_string(i) + "]";
+}
+
+// Resolves every mount the way the init will use it, before anything
+// exists: a bind source on the host with realpath (the init reads it through
+// the host's tree, where an absolute symlink would point elsewhere), a
+// destination inside the root (resolve_in_cell), and the two kinds must
+// agree (mount(2) binds a file only onto a file, a directory onto a
+// directory). The spec keeps the resolved paths.
+void resolve_mounts(Spec& s) {
+  for (size_t i = 0; i < s.mounts.size(); ++i) {
+    Mount& m = s.mounts[i];
+    if (!is_abs_clean(m.destination) || m.destination == "/")
+      usage_error(field("mounts", i) + ".destination '" + m.destination +
+                  "' must be an absolute path without '..', other than /");
+    bool source_dir = true;
+    if (m.is_bind()) {
+      if (!is_abs_clean(m.source))
+        usage_error(field("mounts", i) + ".source '" + m.source + "' must be an absolute path without '..'");
+      char* real = ::realpath(m.source.c_str(), nullptr);
+      if (real == nullptr) usage_error(field("mounts", i) + ".source " + m.source + " does not exist");
+      m.source = real;
+      std::free(real);  // NOLINT(cppcoreguidelines-no-malloc): realpath allocates with malloc
+      source_dir = is_dir(m.source);
+    } else if (m.type.empty()) {
+      usage_error(field("mounts", i) + " (" + m.destination + ") has no type: give bind, tmpfs, proc, ...");
+    }
+    const std::string asked = m.destination;
+    const std::string dst = resolve_path(s, i, asked, field("mounts", i) + ".destination");
+    if (dst == "/")
+      usage_error(field("mounts", i) + ".destination " + asked +
+                  " is a symlink to / in the cell's root filesystem (" + s.root_path +
+                  "): make it a directory");
+    const std::optional<std::string> host = host_of(s, i, dst);
+    struct stat st {};
+    if (host && ::stat(host->c_str(), &st) == 0) {
+      const bool dst_dir = S_ISDIR(st.st_mode);
+      if (source_dir != dst_dir)
+        usage_error(field("mounts", i) + ": " + (m.is_bind() ? "source " + m.source : m.type) + " is " +
+                    (source_dir ? "a directory" : "a file") + " but destination " + asked + " is " +
+                    (dst_dir ? "a directory" : "not a directory") +
+                    " in the cell's root filesystem: the kinds must match");
+    }
+    m.destination = dst;
+  }
 }
 
 void check_mounts(const Spec& s) {
   for (size_t i = 0; i < s.mounts.size(); ++i) {
     const Mount& m = s.mounts[i];
-    if (!is_abs_clean(m.destination) || m.destination == "/")
-      usage_error(field("mounts", i) + ".destination '" + m.destination +
-                  "' must be an absolute path without '..', other than /");
-    if (m.is_bind()) {
-      if (!is_abs_clean(m.source))
-        usage_error(field("mounts", i) + ".source '" + m.source + "' must be an absolute path without '..'");
-      if (!exists(m.source)) usage_error(field("mounts", i) + ".source " + m.source + " does not exist");
-    } else if (m.type.empty()) {
-      usage_error(field("mounts", i) + " (" + m.destination + ") has no type: give bind, tmpfs, proc, ...");
-    }
     if (!destination_ok(s, i))
       usage_error(field("mounts", i) + ".destination " + m.destination +
                   " does not exist in the cell's root filesystem (" + s.root_path +
@@ -137,7 +250,25 @@ void check_process(const Spec& s) {
                   " exceeds the hard limit " + std::to_string(r.hard));
   }
   if (p.scheduler) rt::validate_policy(*p.scheduler, {p.allow_prio_99});
-  if (s.hostname.size() > 64) usage_error("hostname is longer than 64 characters");
+  check_hostname(s.hostname, "hostname");
+}
+
+void check_resources(const Spec& s) {
+  // The cell's init is one of the group's pids (it forks the command).
+  if (s.resources.pids_max && *s.resources.pids_max < 2)
+    usage_error("resources.pids.limit " + std::to_string(*s.resources.pids_max) +
+                " leaves no pid for the command: the cell's init takes one; give at least 2");
+  if (!s.resources.mems.empty()) {
+    bool ok = true;
+    try {
+      ok = !CpuSet::parse(s.resources.mems).empty();
+    } catch (const Error&) {
+      ok = false;
+    }
+    if (!ok)
+      usage_error("resources.cpuset.mems '" + s.resources.mems +
+                  "' is not a list of memory node numbers (use e.g. 0 or 0-1)");
+  }
 }
 
 CgroupRequest cgroup_request(const std::string& id, const Spec& s) {
@@ -156,6 +287,13 @@ CgroupRequest cgroup_request(const std::string& id, const Spec& s) {
 }
 
 }  // namespace
+
+void check_hostname(std::string_view name, const std::string& what) {
+  if (name.size() > 64) usage_error(what + " is longer than 64 characters");
+  for (char c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      usage_error(what + " holds a control character (newline, tab, ...): use letters, digits, '-' and '.'");
+}
 
 void validate_cell_id(std::string_view id) {
   auto bad = [&](const std::string& why) {
@@ -199,11 +337,20 @@ std::string resolve_command(const std::string& rootfs, const std::string& comman
   return "";
 }
 
+CellPath resolve_in_cell(const Spec& s, size_t upto, const std::string& path, const std::string& what) {
+  CellPath p;
+  p.path = resolve_path(s, upto, path, what);
+  p.host = host_of(s, upto, p.path);
+  return p;
+}
+
 Prepared prepare(std::string id, Spec spec, const host::HostFacts& facts) {
   validate_cell_id(id);
   check_process(spec);
+  check_resources(spec);
   if (!is_abs_clean(spec.root_path) || !is_dir(spec.root_path))
     usage_error("root.path " + spec.root_path + " is not a directory");
+  resolve_mounts(spec);
   check_mounts(spec);
   check_devices(spec);
   check_sysctls(spec);

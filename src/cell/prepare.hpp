@@ -8,6 +8,7 @@
 
 #include <linux/filter.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,10 +26,26 @@ inline constexpr const char* kCellPath = "/usr/local/sbin:/usr/local/bin:/usr/sb
 // the state directory and the cgroups. Throws Usage.
 void validate_cell_id(std::string_view id);
 
+// A hostname: at most 64 bytes, no control character (a newline would
+// forge lines in whatever prints it). Throws Usage naming `what`.
+void check_hostname(std::string_view name, const std::string& what);
+
 // Finds `command` inside `rootfs` ("/" = host) along `path_var`; returns its
 // absolute path inside the cell or "" when not found / not executable.
 std::string resolve_command(const std::string& rootfs, const std::string& command,
                             const std::string& path_var, const std::string& workdir = "/");
+
+// A path of the cell resolved the way the cell will see it once its first
+// `upto` mounts are made: symlinks followed inside the root only (an
+// absolute target counts from the cell's root, ".." stops there), as
+// openat2(RESOLVE_IN_ROOT) does. `host`: where it lies on the host while the
+// cell is built (nullopt: inside a filesystem rtcell mounts fresh). Throws
+// Usage naming `what` on a symlink loop.
+struct CellPath {
+  std::string path;
+  std::optional<std::string> host;
+};
+CellPath resolve_in_cell(const Spec& s, size_t upto, const std::string& path, const std::string& what);
 
 // A validated spec, ready for create().
 struct Prepared {

@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "rtcell/error.hpp"
 #include "sys/fd.hpp"
@@ -216,9 +217,44 @@ void read_only(const std::string& path) {
   sys::remount_tree_read_only(target, kOldMountinfo, false);
 }
 
+// The cell's words for a path in a message built during the build: the
+// stage's /newroot/x is the cell's /x and /oldroot/x is the host's /x (the
+// user gave both without the prefix).
+std::string cell_words(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    bool stripped = false;
+    for (const std::string_view prefix : {std::string_view(kNew), std::string_view(kOld)}) {
+      if (text.compare(i, prefix.size(), prefix) != 0) continue;
+      const size_t end = i + prefix.size();
+      const char next = end < text.size() ? text[end] : ' ';
+      if (next != '/' && next != ' ' && next != ':' && next != ',' && next != ')' && next != '\'') continue;
+      if (next != '/') out += '/';  // the stage's /newroot alone is the cell's /
+      i = end;
+      stripped = true;
+      break;
+    }
+    if (!stripped) out += text[i++];
+  }
+  return out;
+}
+
+void build(const Spec& s);
+
 }  // namespace
 
 void build_root(const Spec& s) {
+  try {
+    build(s);
+  } catch (const Error& e) {
+    throw Error(e.kind(), cell_words(e.what()), e.err());
+  }
+}
+
+namespace {
+
+void build(const Spec& s) {
   sys::make_rprivate();
   sys::mount("tmpfs", kStage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64k");
   make_dir(std::string(kStage) + kOld);
@@ -247,8 +283,6 @@ void build_root(const Spec& s) {
   for (const auto& p : s.masked_paths) mask(p);
   for (const auto& p : s.readonly_paths) read_only(p);
 }
-
-namespace {
 
 // /sys/fs/cgroup in the cell: a read-only tmpfs holding one read-only bind
 // of each of the cell's own groups, under its hierarchy's name (v1) or as

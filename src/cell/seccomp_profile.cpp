@@ -1,8 +1,10 @@
 #include "cell/seccomp_profile.hpp"
 
+#include <linux/filter.h>
 #include <sched.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -121,6 +123,28 @@ SeccompArg::Op parse_op(const std::string& s) {
   if (s == "SCMP_CMP_MASKED_EQ") return Op::MaskedEq;
   usage_error("seccomp profile: unknown operator '" + s +
               "' (use SCMP_CMP_EQ, _NE, _LT, _LE, _GE, _GT, _MASKED_EQ)");
+}
+
+// The ioctl requests denied in the default profile (asm-generic/ioctls.h;
+// the same numbers on x86 and arm64).
+constexpr uint64_t kTiocsti = 0x5412;
+constexpr uint64_t kTioclinux = 0x541C;
+
+// Rule entries (syscall x comparison) a profile may hold: each compiles to
+// at least one instruction, so more can never fit BPF_MAXINSNS, and
+// libseccomp's compile time grows quadratically with them.
+constexpr size_t kMaxRuleEntries = 4096;
+
+// SCMP_ACT_ERRNO(0) makes the syscall "succeed" without running it: callers
+// then use results that were never written (mmap returning 0, ...) and
+// crash. errno values above 4095 are not errors to libc.
+void check_errno(int err, const std::string& field) {
+  if (err == 0)
+    usage_error("seccomp profile: " + field +
+                " 0 makes every denied syscall return success without running it: give an errno such as 1 "
+                "(EPERM) or 38 (ENOSYS)");
+  if (err < 0 || err > 4095)
+    usage_error("seccomp profile: " + field + " " + std::to_string(err) + " is not an errno (1-4095)");
 }
 
 uint32_t to_scmp(SeccompAction a, int err) {
@@ -307,6 +331,19 @@ SeccompProfile default_profile(sys::CapSet caps) {
     clone3.errno_ret = ENOSYS;
     p.rules.push_back(clone3);
   }
+  // Defence in depth against terminal injection: TIOCSTI pushes characters
+  // into a terminal's input queue and TIOCLINUX can paste the console's
+  // selection; a cell reaching its creator's terminal must not type into it
+  // (JetPack kernels predate dev.tty.legacy_tiocsti). The kernel takes cmd
+  // as an unsigned int (fs/ioctl.c), so only the low 32 bits are compared.
+  for (uint64_t request : {kTiocsti, kTioclinux}) {
+    SeccompRule r;
+    r.names = {"ioctl"};
+    r.action = SeccompAction::Errno;
+    r.errno_ret = EPERM;
+    r.args = {SeccompArg{1, 0xffffffffU, request, SeccompArg::Op::MaskedEq}};
+    p.rules.push_back(std::move(r));
+  }
   return p;
 }
 
@@ -323,11 +360,14 @@ SeccompProfile parse_docker_profile(std::string_view json, const ProfileContext&
     if (!j.contains("defaultAction") || !j["defaultAction"].is_string())
       usage_error("seccomp profile: defaultAction (a string such as SCMP_ACT_ERRNO) is missing");
     p.default_action = parse_action(j["defaultAction"].get<std::string>());
-    if (j.contains("defaultErrnoRet") && !j["defaultErrnoRet"].is_null())
+    if (j.contains("defaultErrnoRet") && !j["defaultErrnoRet"].is_null()) {
       p.default_errno = j["defaultErrnoRet"].get<int>();
+      if (p.default_action == SeccompAction::Errno) check_errno(p.default_errno, "defaultErrnoRet");
+    }
     if (j.contains("syscalls") && !j["syscalls"].is_null()) {
       if (!j["syscalls"].is_array()) usage_error("seccomp profile: syscalls must be a list");
       size_t idx = 0;
+      size_t entries = 0;  // syscall x comparison pairs: each costs instructions
       for (const auto& s : j["syscalls"]) {
         const std::string where = "syscalls[" + std::to_string(idx++) + "]";
         if (!s.is_object()) usage_error("seccomp profile: " + where + " must be an object");
@@ -344,6 +384,8 @@ SeccompProfile parse_docker_profile(std::string_view json, const ProfileContext&
         r.action = parse_action(s["action"].get<std::string>());
         r.errno_ret = p.default_errno;
         if (s.contains("errnoRet") && !s["errnoRet"].is_null()) r.errno_ret = s["errnoRet"].get<int>();
+        if (r.action == SeccompAction::Errno)
+          check_errno(r.errno_ret, s.contains("errnoRet") ? where + ".errnoRet" : "defaultErrnoRet");
         if (s.contains("args") && !s["args"].is_null()) {
           if (!s["args"].is_array()) usage_error("seccomp profile: " + where + ".args must be a list");
           for (const auto& a : s["args"]) {
@@ -356,6 +398,12 @@ SeccompProfile parse_docker_profile(std::string_view json, const ProfileContext&
             r.args.push_back(arg);
           }
         }
+        entries += r.names.size() * std::max<size_t>(1, r.args.size());
+        if (entries > kMaxRuleEntries)
+          usage_error("seccomp profile names more than " + std::to_string(kMaxRuleEntries) +
+                      " syscall rules (at " + where +
+                      "): its program cannot fit the kernel's limit of 4096 BPF instructions; merge rules or "
+                      "use a default action that covers them");
         p.rules.push_back(std::move(r));
       }
     }
@@ -396,7 +444,14 @@ sys::SeccompFilter build_filter(const SeccompProfile& profile) {
 }
 
 std::vector<sock_filter> compiled_filter(const SeccompProfile& profile) {
-  return build_filter(profile).export_bpf();
+  std::vector<sock_filter> prog = build_filter(profile).export_bpf();
+  // The kernel refuses a longer program (BPF_MAXINSNS, linux/bpf_common.h):
+  // say so here, before anything exists, not as EINVAL inside the cell.
+  if (prog.size() > BPF_MAXINSNS)
+    usage_error("seccomp profile compiles to " + std::to_string(prog.size()) +
+                " BPF instructions; the kernel loads at most " + std::to_string(BPF_MAXINSNS) +
+                ": merge rules or use fewer argument comparisons");
+  return prog;
 }
 
 }  // namespace rtcell::cell

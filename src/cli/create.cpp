@@ -28,15 +28,24 @@ Run setup(CLI::App& app) {
   app.add_option("--pid-file", o->pid_file, "write the cell's init pid to FILE");
   app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
   return [o]() {
-    cell::block_cell_signals();
     if (!trailing_args().empty()) {
       if (!o->cell.command.empty()) usage_error("give the command once: either before or after --, not both");
       o->cell.command = trailing_args();
     }
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell);
+    // Blocked only now: until here nothing exists, so SIGINT/SIGTERM may end
+    // rtcell outright (a FIFO or a slow manifest never hangs it unkillable).
+    // From here on one is held pending while the cell is made, then relayed
+    // to it or, before start, turned into a clean teardown.
+    cell::block_cell_signals();
     const cell::Registry reg(o->root);
     cell::Cell c = create_cell(reg, pc, opts, o->quiet);
+    // Asked to stop while the cell was made: leave nothing, as run does.
+    if (int sig = cell::pending_stop_signal(); sig != 0) {
+      c.destroy();
+      return 128 + sig;
+    }
     if (!o->pid_file.empty()) sys::write_file_atomic(o->pid_file, std::to_string(c.pid()), 0644);
     c.detach();
     return kExitOk;

@@ -3,6 +3,9 @@
 // cgroups, RT budgets back exactly), then any rtcell cgroup left with no
 // state and no live process. Safe to run at any time: a live or
 // still-starting cell is never taken (docs/lifecycle.md, docs/cgroups.md).
+// Only rtcell's groups: every group under a parent named rtcell*, and under
+// any other parent only the cells the state registry knows (cgroupfs keeps
+// no mark of who made a group).
 #include <iostream>
 
 #include "cell/cgroup.hpp"
@@ -28,11 +31,21 @@ Run setup_gc(CLI::App& app) {
       ->capture_default_str();
   add_state_root(app, opts->state_root);
   return [opts]() {
-    std::vector<std::string> cells = cell::collect_stopped(cell::Registry(opts->state_root));
+    const cell::Registry reg(opts->state_root);
+    std::vector<std::string> not_ours;
+    cell::GcOwnership own;
+    own.known_ids = reg.ids();  // before collect_stopped forgets them
+    own.not_ours = &not_ours;
+    std::vector<std::string> cells = cell::collect_stopped(reg);
     for (const auto& id : cells) std::cout << "removed cell " << id << '\n';
-    std::vector<std::string> removed = cell::collect_garbage(opts->parent, opts->root);
+    std::vector<std::string> removed =
+        cell::collect_garbage(opts->parent, opts->root, cell::CgroupFs::kernel(), own);
     for (const auto& r : removed) std::cout << "removed " << r << '\n';
     if (removed.empty() && cells.empty()) std::cout << "nothing to remove under " << opts->parent << '\n';
+    if (!not_ours.empty())
+      std::cout << "left " << not_ours.size() << " group" << (not_ours.size() == 1 ? "" : "s") << " under "
+                << opts->parent << " that rtcell did not make (the parent is not named rtcell* and "
+                << opts->state_root << " does not know them), e.g. " << not_ours.front() << '\n';
     return kExitOk;
   };
 }

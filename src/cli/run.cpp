@@ -31,7 +31,6 @@ Run setup(CLI::App& app) {
   add_state_root(app, o->root);
   app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
   return [o]() {
-    cell::block_cell_signals();
     if (!trailing_args().empty()) {
       if (!o->cell.command.empty()) usage_error("give the command once: either before or after --, not both");
       o->cell.command = trailing_args();
@@ -41,6 +40,11 @@ Run setup(CLI::App& app) {
     // From a terminal, the cell gets a pty of its own, relayed here; never
     // the caller's terminal (docs/security.md).
     pc.prepared.spec.process.terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
+    // Blocked only now: until here nothing exists, so SIGINT/SIGTERM may end
+    // rtcell outright (a FIFO or a slow manifest never hangs it unkillable).
+    // From here on one is held pending while the cell is made, then relayed
+    // to it or, before start, turned into a clean teardown.
+    cell::block_cell_signals();
     opts.die_with_creator = true;
     auto phase = opts.on_phase;
     auto step = [&phase](std::string_view name) {

@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +41,21 @@ bool is_abs_clean(std::string_view p) {
 std::string in_root(const std::string& rootfs, const std::string& path) {
   if (rootfs == "/") return path;
   return rootfs + path;
+}
+
+// realpath(3) as a string; "" when the path does not resolve.
+std::string host_realpath(const std::string& p) {
+  char* real = ::realpath(p.c_str(), nullptr);
+  if (real == nullptr) return "";
+  std::string out = real;
+  std::free(real);  // NOLINT(cppcoreguidelines-no-malloc): realpath allocates with malloc
+  return out;
+}
+
+std::string link_target(const std::string& p) {
+  char buf[4096];
+  const ssize_t n = ::readlink(p.c_str(), buf, sizeof buf);
+  return n < 0 ? std::string("?") : std::string(buf, static_cast<size_t>(n));
 }
 
 bool is_dir(const std::string& p) {
@@ -118,7 +134,70 @@ std::vector<std::string> hide_host_dirs(const std::string& rootfs, const std::st
   return hidden;
 }
 
+// Capabilities that give away (nearly) as much as root, and what each one
+// gives: printed once per grant, as Docker's docs list them
+// (capabilities(7); the open_by_handle_at escape is the "shocker" exploit).
+struct Dangerous {
+  int cap;
+  const char* gives;
+  bool only_non_root;  // harmless when the command is uid 0 anyway
+};
+constexpr Dangerous kDangerous[] = {
+    {CAP_SYS_ADMIN, "mount, namespaces and most of root's other powers", false},
+    {CAP_SYS_MODULE, "loading kernel modules: the host's kernel", false},
+    {CAP_SYS_PTRACE, "tracing any process of the cell, reading and changing its memory", false},
+    {CAP_DAC_READ_SEARCH,
+     "reading every file of the filesystems the cell sees, through open_by_handle_at beyond the cell's own "
+     "tree",
+     false},
+    {CAP_DAC_OVERRIDE, "reading and writing every file the cell sees, whatever its permissions", false},
+    {CAP_FOWNER, "changing the mode of any file the cell sees", false},
+    {CAP_SYS_RAWIO, "raw I/O ports and device memory: the host's hardware", false},
+    {CAP_SYS_BOOT, "rebooting the host", false},
+    {CAP_SYS_TIME, "setting the host's clock", false},
+    {CAP_MKNOD, "creating device nodes, the host's disks included", false},
+    {CAP_NET_ADMIN, "configuring the network namespace (with --net host: the host's interfaces and firewall)",
+     false},
+    {CAP_BPF, "loading BPF programs that read kernel memory", false},
+    {CAP_PERFMON, "tracing the whole system with perf and BPF", false},
+    {CAP_SYS_RESOURCE, "overriding every resource limit and quota", false},
+    {CAP_MAC_ADMIN, "changing the host's LSM policy", false},
+    {CAP_MAC_OVERRIDE, "bypassing the host's LSM policy", false},
+    {CAP_AUDIT_CONTROL, "changing the host's audit rules", false},
+    {CAP_LINUX_IMMUTABLE, "changing immutable and append-only files", false},
+    {CAP_SETUID, "becoming any user, root included", true},
+    {CAP_SETGID, "joining any group, root's included", true},
+};
+
 }  // namespace
+
+std::vector<std::string> capability_warnings(const sys::CapSet& caps, bool as_root) {
+  std::vector<std::string> w;
+  for (const auto& d : kDangerous) {
+    if (!caps.has(d.cap) || (d.only_non_root && as_root)) continue;
+    w.push_back("--cap-add " + sys::cap_name(d.cap) + " gives the cell " + d.gives +
+                ": as much as root; grant it only to a command you trust");
+  }
+  return w;
+}
+
+void check_caps_held(sys::CapSet& caps, const sys::CapSet& held, int last_cap, bool all_asked) {
+  std::vector<std::string> missing;
+  for (int c = 0; c < 64; ++c) {
+    if (!caps.has(c) || held.has(c)) continue;
+    if (c > last_cap && all_asked) {
+      caps = sys::CapSet(caps.bits() & ~(uint64_t{1} << c));  // ALL: only what this kernel knows
+      continue;
+    }
+    missing.push_back("CAP_" + sys::cap_name(c));
+  }
+  if (missing.empty()) return;
+  std::string names;
+  for (size_t i = 0; i < missing.size() && i < 5; ++i) names += (i ? ", " : "") + missing[i];
+  if (missing.size() > 5) names += " and " + std::to_string(missing.size() - 5) + " more";
+  privilege_error("--cap-add: rtcell itself does not hold " + names +
+                  ", so it cannot give it to the cell: run rtcell as root or with that capability");
+}
 
 Volume parse_volume(std::string_view text) {
   Volume v;
@@ -215,7 +294,7 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   if (spec.command.empty()) usage_error("no command given: use rtcell run [options] -- CMD [ARGS...]");
   p.id = spec.name.empty() ? generate_id() : spec.name;
   cell::validate_cell_id(p.id);
-  if (spec.hostname.size() > 64) usage_error("--hostname is longer than 64 characters");
+  cell::check_hostname(spec.hostname, "--hostname");
 
   // Root filesystem and everything that must exist in it.
   std::string rootfs = "/";
@@ -225,10 +304,18 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     rootfs = real;
     std::free(real);  // NOLINT: realpath allocates with malloc
     if (!is_dir(rootfs)) usage_error("--rootfs " + spec.rootfs + " is not a directory");
-    for (const char* d : {"/proc", "/dev"})
-      if (!is_dir(in_root(rootfs, d)))
+    for (const char* d : {"/proc", "/dev"}) {
+      // A symlink there (proc -> /) would make the cell's /proc land
+      // elsewhere in the root, or nowhere, and the masks miss it.
+      struct stat st {};
+      const std::string at = in_root(rootfs, d);
+      if (::lstat(at.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        usage_error("--rootfs " + spec.rootfs + ": " + (d + 1) + " is a symlink (to " + link_target(at) +
+                    "): rtcell mounts the cell's " + d + " there; make it an empty directory");
+      if (!is_dir(at))
         usage_error("--rootfs " + spec.rootfs + " has no " + d +
                     " directory: create it (empty) as a mount point");
+    }
   }
   s.root_path = rootfs;
   std::string path_var = cell::kCellPath;
@@ -246,14 +333,27 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   if (!is_abs_clean(spec.workdir)) usage_error("--workdir " + spec.workdir + " must be an absolute path");
   const std::vector<std::string> hidden = hide_host_dirs(rootfs, exe, s, p.notes);
   for (const auto& v : spec.volumes) {
+    // The source lives on the host: resolved here, as the init reads it
+    // through the host's tree where an absolute symlink would lead
+    // elsewhere. The target is resolved inside the cell's root.
+    const std::string source = host_realpath(v.source);
+    if (source.empty()) usage_error("--volume source " + v.source + " does not exist");
+    const cell::CellPath target = cell::resolve_in_cell(s, s.mounts.size(), v.target, "--volume target");
+    if (target.path == "/")
+      usage_error("--volume target " + v.target + " is a symlink to / in the cell's root filesystem");
     struct stat st {};
-    if (::stat(v.source.c_str(), &st) != 0) usage_error("--volume source " + v.source + " does not exist");
-    if (::stat(in_root(rootfs, v.target).c_str(), &st) != 0)
+    if (!target.host || ::stat(target.host->c_str(), &st) != 0)
       usage_error("--volume target " + v.target +
                   " does not exist in the cell's root filesystem: create it first");
+    if (is_dir(source) != S_ISDIR(st.st_mode))
+      usage_error("--volume " + v.source + ":" + v.target + ": the source is " +
+                  (is_dir(source) ? "a directory" : "a file") + " but the target is " +
+                  (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") +
+                  ": bind a file onto a file, "
+                  "a directory onto a directory");
     std::vector<std::string> opts{"rbind"};
     if (v.read_only) opts.emplace_back("ro");
-    s.mounts.push_back({v.target, "bind", v.source, std::move(opts)});
+    s.mounts.push_back({target.path, "bind", source, std::move(opts)});
   }
   std::vector<std::string> tmpfs_dirs;
   for (const auto& entry : spec.tmpfs) {
@@ -296,8 +396,14 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     if (::stat(d.path.c_str(), &st) != 0) usage_error("--device " + d.path + ": no such device on this host");
     if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
       usage_error("--device " + d.path + " is not a character or block device");
+    // The node is bound from the host's /dev after the pivot, where an
+    // absolute symlink (/dev/fd -> /proc/self/fd) no longer resolves: the
+    // cell gets the node the link names, at that name.
+    const std::string real = host_realpath(d.path);
+    if (real.rfind("/dev/", 0) != 0)
+      usage_error("--device " + d.path + " resolves to " + real + ", outside /dev: name the device node");
     cell::DeviceNode n;
-    n.path = d.path;
+    n.path = real;
     n.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
     n.major = major(st.st_rdev);
     n.minor = minor(st.st_rdev);
@@ -338,7 +444,9 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     b.period_us = spec.rt_period_us.value_or(1'000'000);
     s.resources.rt = b;
   }
-  if (spec.pids_max && *spec.pids_max < 1) usage_error("--pids-max must be at least 1");
+  if (spec.pids_max && *spec.pids_max < 2)
+    usage_error("--pids-max " + std::to_string(*spec.pids_max) +
+                " leaves no pid for the command: the cell's init takes one; give at least 2");
   // Below a few MiB the kernel's OOM killer ends the command before it runs
   // (Docker's minimum is 6 MiB).
   if (spec.memory_bytes && *spec.memory_bytes < (4U << 20))
@@ -346,9 +454,14 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
                 " bytes cannot hold a process: give at least 4M");
 
   // Capabilities.
-  const sys::CapSet caps = resolve_caps(spec.cap_add, spec.cap_drop);
-  s.process.capabilities = cell::Capabilities::uniform(caps, spec.uid != 0);
+  sys::CapSet caps = resolve_caps(spec.cap_add, spec.cap_drop);
   const sys::CapSet eff = sys::effective_caps();
+  // Refused before anything exists: capset() in the cell would fail late.
+  const bool all_asked = std::any_of(spec.cap_add.begin(), spec.cap_add.end(),
+                                     [](const std::string& n) { return n == "ALL" || n == "all"; });
+  check_caps_held(caps, eff, sys::kernel_last_cap(), all_asked);
+  s.process.capabilities = cell::Capabilities::uniform(caps, spec.uid != 0);
+  for (auto& w : capability_warnings(caps, spec.uid == 0)) p.warnings.push_back(std::move(w));
 
   // RT rights: validate each path, then say which one the cell gets.
   std::vector<std::string> rt_paths;
@@ -427,9 +540,13 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   if (spec.seccomp == SeccompMode::Default) {
     s.seccomp = cell::default_profile(caps);
   } else if (spec.seccomp == SeccompMode::File) {
-    auto text = sys::try_read_file(spec.seccomp_file);
-    if (!text) usage_error("--seccomp " + spec.seccomp_file + ": cannot read the file");
-    s.seccomp = cell::parse_docker_profile(*text, cell::host_profile_context(caps));
+    const std::string text = sys::read_input_file(spec.seccomp_file, "--seccomp " + spec.seccomp_file);
+    s.seccomp = cell::parse_docker_profile(text, cell::host_profile_context(caps));
+    if (s.seccomp->default_action == cell::SeccompAction::Allow ||
+        s.seccomp->default_action == cell::SeccompAction::Log)
+      p.warnings.push_back("--seccomp " + spec.seccomp_file +
+                           ": its defaultAction allows every syscall the profile does not name (a deny list; "
+                           "new syscalls pass too): prefer a profile whose default is SCMP_ACT_ERRNO");
   } else {
     p.warnings.push_back("--seccomp unconfined: the cell may call every syscall its capabilities allow");
   }

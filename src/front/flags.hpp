@@ -97,6 +97,15 @@ void parse_user(std::string_view text, uid_t& uid, gid_t& gid);
 // Default set (empty) + added - dropped; "ALL" allowed in either. Unknown
 // names and a name both added and dropped are Usage errors.
 sys::CapSet resolve_caps(const std::vector<std::string>& add, const std::vector<std::string>& drop);
+// One warning per granted capability that gives away as much as root
+// (SYS_ADMIN, SYS_PTRACE, DAC_READ_SEARCH, ...), saying what it gives;
+// SETUID/SETGID only when the command is not uid 0 already.
+std::vector<std::string> capability_warnings(const sys::CapSet& caps, bool as_root);
+// Refuses (Privilege, exit 3) a capability in `caps` that `held` (rtcell's
+// effective set) lacks, naming it: capset() in the cell would fail late.
+// With ALL asked, capabilities past the kernel's last (`last_cap`) are
+// dropped from `caps` instead.
+void check_caps_held(sys::CapSet& caps, const sys::CapSet& held, int last_cap, bool all_asked);
 // The moby #31086 trap: warnings for a cpuset that mixes isolated and
 // housekeeping CPUs or spans several isolated CPUs (the scheduler does not
 // balance across isolated CPUs, so threads pile up on the first one).

@@ -66,8 +66,13 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
   manifest::Manifest m = manifest::load(file);
   const manifest::CellDecl* c = manifest::find_cell(m, cell_name);
   if (c == nullptr) {
+    // The first few names help; a manifest of thousands would flood the
+    // terminal with one "line".
+    constexpr size_t kShown = 10;
     std::string names;
-    for (const auto& d : m.cells) names += (names.empty() ? "" : ", ") + d.name;
+    for (size_t i = 0; i < m.cells.size() && i < kShown; ++i)
+      names += (names.empty() ? "" : ", ") + m.cells[i].name;
+    if (m.cells.size() > kShown) names += " and " + std::to_string(m.cells.size() - kShown) + " more";
     usage_error("no cell '" + cell_name + "' in " + file + " (cells: " + names + ")");
   }
   ManifestCell out;

@@ -262,7 +262,13 @@ class Parser {
         if (c.cpus->empty()) fail(v, "cpus must name at least one CPU, e.g. \"2-3\"");
       } else if (k == "mems") {
         std::string s = scalar(v, k);
-        with_location(v, k, [&] { return CpuSet::parse(s); });  // same list syntax
+        with_location(v, k, [&] {  // the CPU list syntax, but memory nodes
+          try {
+            return CpuSet::parse(s);
+          } catch (const Error&) {
+            usage_error("mems '" + s + "' is not a list of memory node numbers (use e.g. 0 or 0-1)");
+          }
+        });
         c.mems = s;
       } else if (k == "memory") {
         std::string s = scalar(v, k);
@@ -498,9 +504,7 @@ Manifest parse(std::string_view text, const std::string& filename) {
 }
 
 Manifest load(const std::string& path) {
-  auto text = sys::try_read_file(path);
-  if (!text) usage_error("cannot read manifest " + path + ": check the path");
-  return parse(*text, path);
+  return parse(sys::read_input_file(path, "manifest " + path), path);
 }
 
 const CellDecl* find_cell(const Manifest& m, std::string_view name) {

@@ -1,9 +1,12 @@
 #include "sys/file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 
 #include "rtcell/error.hpp"
 #include "sys/fd.hpp"
@@ -37,6 +40,37 @@ std::optional<std::string> try_read_file(const std::string& path) {
   if (!fd) return std::nullopt;
   std::string out;
   if (!read_all(fd.get(), out)) return std::nullopt;
+  return out;
+}
+
+std::string read_input_file(const std::string& path, const std::string& what, size_t max_bytes) {
+  Fd fd = Fd::try_open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!fd) usage_error(what + ": cannot open it (" + std::strerror(errno) + ")");
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) sys_error("cannot stat " + path, errno);
+  const std::string bound = std::to_string(max_bytes >> 20) + " MiB";
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                       : S_ISDIR(st.st_mode)  ? "a directory"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    usage_error(what + " is " + kind + ": give a regular file (at most " + bound + ")");
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    usage_error(what + " is " + std::to_string(st.st_size) + " bytes: the limit is " + bound);
+  // The size may change under us: read at most one byte past the bound.
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) usage_error(what + ": cannot read it (" + std::strerror(errno) + ")");
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) usage_error(what + " grew past the limit of " + bound);
+  }
   return out;
 }
 

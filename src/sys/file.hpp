@@ -10,6 +10,14 @@ namespace rtcell::sys {
 std::string read_file(const std::string& path);
 // Reads the whole file or returns nullopt when it cannot be opened or read.
 std::optional<std::string> try_read_file(const std::string& path);
+// The largest input file rtcell reads whole (a manifest, a seccomp profile).
+inline constexpr size_t kMaxInputFile = 4U << 20;
+// Reads an input file the user named: only a regular file (a FIFO, a device
+// such as /dev/zero or a directory is refused: opened O_NONBLOCK, so a FIFO
+// never blocks the open), and at most `max_bytes`. Throws Usage naming
+// `what` (e.g. "--seccomp /tmp/p.json") and the bound.
+std::string read_input_file(const std::string& path, const std::string& what,
+                            size_t max_bytes = kMaxInputFile);
 // Writes `text` with one write(2), as sysfs/cgroupfs/procfs expect; throws on
 // failure naming the path and the value.
 void write_file(const std::string& path, const std::string& text);

@@ -680,6 +680,26 @@ TEST_F(CgroupFakeV2, GcRemovesOnlyGroupsWithoutProcesses) {
   EXPECT_TRUE(collect_garbage("rtcell", root_, fs_).empty());
 }
 
+TEST_F(CgroupFakeV2, GcTakesOnlyRtcellsGroupsUnderAnotherToolsParent) {
+  // Another tool's parent (a systemd slice, docker, kubepods): its empty
+  // groups are not rtcell's. Only a cell id the state registry knows is.
+  put(root_ + "/cgroup.subtree_control", "memory");
+  ASSERT_EQ(fs_.make_dir(root_ + "/system.slice"), 0);
+  ASSERT_EQ(fs_.make_dir(root_ + "/system.slice/docker-1234.scope"), 0);
+  ASSERT_EQ(fs_.make_dir(root_ + "/system.slice/mycell"), 0);
+  std::vector<std::string> not_ours;
+  EXPECT_TRUE(collect_garbage("system.slice", root_, fs_).empty());
+  EXPECT_TRUE(collect_garbage("system.slice", root_, fs_, GcOwnership{{}, &not_ours}).empty());
+  EXPECT_EQ(not_ours, (std::vector<std::string>{"system.slice/docker-1234.scope", "system.slice/mycell"}));
+  not_ours.clear();
+  EXPECT_EQ(collect_garbage("system.slice", root_, fs_, GcOwnership{{"mycell"}, &not_ours}),
+            std::vector<std::string>{"system.slice/mycell"});
+  EXPECT_EQ(not_ours, std::vector<std::string>{"system.slice/docker-1234.scope"});
+  EXPECT_TRUE(fs::exists(root_ + "/system.slice/docker-1234.scope"));
+  EXPECT_FALSE(fs::exists(root_ + "/system.slice/mycell"));
+  EXPECT_TRUE(fs::exists(root_ + "/system.slice")) << "a parent not named rtcell* is never removed";
+}
+
 TEST_F(CgroupFakeV2, ForkedChildCannotDestroyItsParentsCell) {
   Cgroup cg = Cgroup::create(request("a"), root_, fs_);
   pid_t pid = ::fork();

@@ -1,9 +1,17 @@
 // Seccomp profiles for cells: rtcell's default (Docker's deny list as data)
 // and the parser of Docker's profile JSON. Pure: nothing is loaded into the
-// kernel here (integration tests do that inside real cells).
+// kernel here (integration tests do that inside real cells), except in
+// a forked child that loads the default program under no_new_privs (no
+// root needed) to see the TIOCSTI rule act.
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "cell/seccomp_profile.hpp"
 #include "rtcell/error.hpp"
@@ -167,6 +175,99 @@ TEST(CellSeccomp, MalformedProfilesAreUsageErrors) {
   expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":[1],"action":"SCMP_ACT_ERRNO"}]})");
   expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO",
      "includes":{"caps":["CAP_BANANA"]}}]})");
+}
+
+TEST(CellSeccomp, ErrnoZeroIsRefused) {
+  // SCMP_ACT_ERRNO(0): every denied call "succeeds" without running, and
+  // the command crashes on results never written.
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":0})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO",
+     "errnoRet":0}]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ALLOW","defaultErrnoRet":0,"syscalls":[{"names":["read"],
+     "action":"SCMP_ACT_ERRNO"}]})");
+  expect_usage(R"({"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000})");
+  try {
+    parse_docker_profile(R"({"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":0})", ctx());
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("defaultErrnoRet 0"), std::string::npos) << e.what();
+  }
+  // Fine where nothing returns it (an allow default with no errno rule).
+  EXPECT_NO_THROW(parse_docker_profile(R"({"defaultAction":"SCMP_ACT_ALLOW","defaultErrnoRet":0})", ctx()));
+  EXPECT_NO_THROW(parse_docker_profile(R"({"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38})", ctx()));
+}
+
+std::string many_rules(int n, bool with_args) {
+  std::string j = R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[)";
+  for (int i = 0; i < n; ++i) {
+    if (i) j += ',';
+    j += R"({"names":["ioctl"],"action":"SCMP_ACT_ERRNO")";
+    if (with_args)
+      j += R"(,"args":[{"index":1,"value":)" + std::to_string(1000 + i) +
+           R"(,"op":"SCMP_CMP_EQ"},{"index":2,"value":)" + std::to_string(70'000'000'000 + i) +
+           R"(,"op":"SCMP_CMP_GT"}])";
+    j += '}';
+  }
+  return j + "]}";
+}
+
+TEST(CellSeccomp, ProfilesPastTheKernelLimitAreRefusedBeforeTheCell) {
+  // More rule entries than instructions the kernel loads: refused while
+  // parsing, before libseccomp spends quadratic time on them.
+  try {
+    parse_docker_profile(many_rules(4097, false), ctx());
+    ADD_FAILURE() << "4097 rules accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("4096"), std::string::npos) << e.what();
+  }
+  // Few enough entries, but each argument comparison costs several
+  // instructions: the compiled program is what the kernel would refuse.
+  auto p = parse_docker_profile(many_rules(1000, true), ctx());  // ~7000 instructions
+  try {
+    (void)compiled_filter(p);
+    ADD_FAILURE() << "a program past BPF_MAXINSNS was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("at most 4096"), std::string::npos) << e.what();
+  }
+  EXPECT_LE(compiled_filter(default_profile({})).size(), 4096U);
+}
+
+TEST(CellSeccomp, DefaultDeniesTerminalInjection) {
+  const SeccompProfile p = default_profile(sys::CapSet::all());  // even with every capability
+  std::vector<uint64_t> denied;
+  for (const auto& r : p.rules)
+    if (r.names == std::vector<std::string>{"ioctl"} && r.action == SeccompAction::Errno &&
+        r.args.size() == 1 && r.args[0].index == 1 && r.args[0].op == SeccompArg::Op::MaskedEq &&
+        r.args[0].value == 0xffffffffU)
+      denied.push_back(r.args[0].value_two);
+  std::sort(denied.begin(), denied.end());
+  EXPECT_EQ(denied, (std::vector<uint64_t>{TIOCSTI, TIOCLINUX}));
+
+  // Loaded in a child: TIOCSTI gets EPERM from the filter (ENOTTY from the
+  // kernel otherwise, as a pipe is no terminal), high bits set or not; an
+  // ordinary ioctl still reaches the kernel.
+  const std::vector<sock_filter> prog = compiled_filter(default_profile({}));
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || sys::load_seccomp_bpf(prog) != 0) _exit(10);
+    char c = 'x';
+    if (::ioctl(fds[0], TIOCSTI, &c) != -1 || errno != EPERM) _exit(11);
+    if (::syscall(SYS_ioctl, fds[0], 0x100000000UL | TIOCSTI, &c) != -1 || errno != EPERM) _exit(12);
+    if (::ioctl(fds[0], TIOCLINUX, &c) != -1 || errno != EPERM) _exit(13);
+    int n = 0;
+    if (::ioctl(fds[0], FIONREAD, &n) != 0) _exit(14);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 load, 11 TIOCSTI, 12 TIOCSTI high bits, 13 TIOCLINUX, 14 FIONREAD";
 }
 
 TEST(CellSeccomp, KernelVersion) {

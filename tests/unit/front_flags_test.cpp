@@ -14,6 +14,8 @@
 #include "front/flags.hpp"
 #include "front/manifest_cell.hpp"
 #include "rtcell/error.hpp"
+#include "sys/caps.hpp"
+#include "sys/file.hpp"
 #include "sys/mount.hpp"
 #include "sys/process.hpp"
 #include "unit/error_helpers.hpp"
@@ -248,6 +250,232 @@ TEST(FrontFlags, SpecChecksNameTheSpecField) {
             std::string::npos);
   s.sysctls = {{"kernel.randomize_va_space", "0"}};
   EXPECT_EQ(kind_of([&] { cell::prepare("ok", s, facts()); }), ErrorKind::Usage);
+}
+
+TEST(FrontFlags, DangerousCapabilitiesEachGetAWarning) {
+  sys::CapSet caps;
+  for (const char* n : {"SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN", "SETUID", "SYS_NICE"})
+    caps.add(*sys::cap_from_name(n));
+  auto w = capability_warnings(caps, false);
+  ASSERT_EQ(w.size(), 4U) << "SYS_NICE has its own warning";
+  auto said = [&](const std::string& what) {
+    return std::any_of(w.begin(), w.end(),
+                       [&](const std::string& l) { return l.find(what) != std::string::npos; });
+  };
+  EXPECT_TRUE(said("--cap-add SYS_PTRACE"));
+  EXPECT_TRUE(said("open_by_handle_at"));
+  EXPECT_TRUE(said("--cap-add SYS_ADMIN"));
+  EXPECT_TRUE(said("--cap-add SETUID"));
+  EXPECT_EQ(capability_warnings(caps, true).size(), 3U) << "SETUID gives uid 0 nothing new";
+  EXPECT_TRUE(capability_warnings(sys::CapSet{}, false).empty());
+  for (const auto& l : w) EXPECT_EQ(l.find('\n'), std::string::npos);
+}
+
+TEST(FrontFlags, CapabilitiesRtcellLacksAreRefusedNamingThem) {
+  sys::CapSet held;
+  held.add(*sys::cap_from_name("SYS_NICE"));
+  sys::CapSet want = held;
+  want.add(*sys::cap_from_name("SYS_ADMIN"));
+  EXPECT_EQ(kind_of([&] { check_caps_held(want, held, 40, false); }), ErrorKind::Privilege);
+  EXPECT_NE(message_of([&] { check_caps_held(want, held, 40, false); }).find("CAP_SYS_ADMIN"),
+            std::string::npos);
+  sys::CapSet same = held;
+  EXPECT_NO_THROW(check_caps_held(same, held, 40, false));
+  // ALL on a kernel that knows fewer capabilities than rtcell: the unknown
+  // ones are dropped, not refused.
+  sys::CapSet all = sys::CapSet::all();
+  sys::CapSet kernel((uint64_t{1} << 39) - 1);  // 0..38
+  EXPECT_NO_THROW(check_caps_held(all, kernel, 38, true));
+  EXPECT_EQ(all, kernel);
+  // Through build_spec: a capability this process lacks fails with exit 3.
+  const sys::CapSet eff = sys::effective_caps();
+  int lacking = -1;
+  for (int c = 0; c <= sys::kernel_last_cap() && lacking < 0; ++c)
+    if (!eff.has(c)) lacking = c;
+  if (lacking >= 0) {
+    RunFlags s;
+    s.command = {"/bin/sh"};
+    s.cap_add = {sys::cap_name(lacking)};
+    EXPECT_EQ(kind_of([&] { build(s); }), ErrorKind::Privilege);
+    EXPECT_NE(message_of([&] { build(s); }).find(sys::cap_name(lacking)), std::string::npos);
+  }
+}
+
+TEST(FrontFlags, SmallLimitsAndNamesAreOneClearLine) {
+  RunFlags s;
+  s.command = {"/bin/sh"};
+  s.pids_max = 1;
+  EXPECT_NE(message_of([&] { build(s); }).find("at least 2"), std::string::npos);
+  s.pids_max = 2;
+  EXPECT_NO_THROW(build(s));
+  s.pids_max.reset();
+  for (const char* bad : {"a\nb", "tab\there", "bell\a", "del\x7f"}) {
+    s.hostname = bad;
+    EXPECT_NE(message_of([&] { build(s); }).find("--hostname holds a control character"), std::string::npos)
+        << bad;
+  }
+  s.hostname = "fine-name.local";
+  EXPECT_NO_THROW(build(s));
+
+  cell::Spec spec = cell::default_spec();
+  spec.process.args = {"/bin/sh"};
+  spec.hostname = "x\ny";
+  EXPECT_NE(message_of([&] { cell::prepare("x", spec, facts()); }).find("hostname holds a control"),
+            std::string::npos);
+  spec.hostname = "x";
+  spec.resources.pids_max = 1;
+  EXPECT_NE(message_of([&] { cell::prepare("x", spec, facts()); }).find("resources.pids.limit 1"),
+            std::string::npos);
+  spec.resources.pids_max.reset();
+  for (const char* bad : {"-1", "x", "0-"}) {
+    spec.resources.mems = bad;
+    const std::string m = message_of([&] { cell::prepare("x", spec, facts()); });
+    EXPECT_NE(m.find("memory node"), std::string::npos) << m;
+    EXPECT_EQ(m.find("CPU"), std::string::npos) << m;
+  }
+}
+
+// Paths are resolved the way the cell will use them, before anything
+// exists: a bind source on the host, a destination inside the root.
+struct PathRoot : TempRoot {
+  PathRoot() {
+    file("/bin/sh", 0755);
+    fs::create_directories(path + "/proc");
+    fs::create_directories(path + "/dev");
+    fs::create_directories(path + "/run");
+    fs::create_directories(path + "/etc");
+    fs::create_directories(path + "/mnt");
+    fs::create_directories(path + "/host/realdir");
+    file("/host/afile", 0644);
+    fs::create_directories(path + "/var");
+    fs::create_symlink("/run", path + "/var/run");                    // absolute: inside the root, /run
+    fs::create_symlink("../../../../etc", path + "/up");              // ".." stops at the root
+    fs::create_symlink(path + "/host/realdir", path + "/host/link");  // a host symlink as a source
+  }
+  RunFlags flags() const {
+    RunFlags s;
+    s.command = {"/bin/sh"};
+    s.rootfs = path;
+    return s;
+  }
+};
+
+TEST(FrontFlags, VolumePathsResolveAsTheCellUsesThem) {
+  PathRoot r;
+  RunFlags s = r.flags();
+  s.volumes = {parse_volume(r.path + "/host/link:/var/run"), parse_volume(r.path + "/host/realdir:/up")};
+  auto b = build(s);
+  std::vector<std::pair<std::string, std::string>> binds;
+  for (const auto& m : b.spec.mounts)
+    if (m.is_bind()) binds.emplace_back(m.source, m.destination);
+  ASSERT_EQ(binds.size(), 2U);
+  EXPECT_EQ(binds[0], std::make_pair(r.path + "/host/realdir", std::string("/run")));
+  EXPECT_EQ(binds[1], std::make_pair(r.path + "/host/realdir", std::string("/etc")));
+  EXPECT_NO_THROW(cell::prepare(b.id, b.spec, facts()));
+
+  // A file onto a directory (and the other way) fails here, naming both.
+  s.volumes = {parse_volume(r.path + "/host/afile:/mnt")};
+  std::string m = message_of([&] { build(s); });
+  EXPECT_NE(m.find("the source is a file but the target is a directory"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos);
+  s.volumes = {parse_volume(r.path + "/host/realdir:/bin/sh")};
+  EXPECT_NE(message_of([&] { build(s); }).find("the source is a directory"), std::string::npos);
+  s.volumes = {parse_volume("/no/such/source:/mnt")};
+  EXPECT_NE(message_of([&] { build(s); }).find("--volume source /no/such/source"), std::string::npos);
+
+  // The same checks on a spec name the spec field.
+  cell::Spec spec = cell::default_spec();
+  spec.root_path = r.path;
+  spec.process.args = {"/bin/sh"};
+  spec.mounts.push_back({"/mnt", "bind", r.path + "/host/afile", {"rbind"}});
+  m = message_of([&] { cell::prepare("x", spec, facts()); });
+  EXPECT_NE(m.find("mounts[4]"), std::string::npos) << m;
+  EXPECT_NE(m.find("kinds must match"), std::string::npos) << m;
+  spec.mounts.back() = {"/var/run", "bind", r.path + "/host/link", {"rbind"}};
+  auto p = cell::prepare("x", spec, facts());
+  EXPECT_EQ(p.spec.mounts.back().destination, "/run");
+  EXPECT_EQ(p.spec.mounts.back().source, r.path + "/host/realdir");
+}
+
+TEST(FrontFlags, RootfsWhoseProcIsASymlinkIsRefused) {
+  PathRoot r;
+  fs::remove(r.path + "/proc");
+  fs::create_symlink("/", r.path + "/proc");
+  RunFlags s = r.flags();
+  const std::string m = message_of([&] { build(s); });
+  EXPECT_NE(m.find("proc is a symlink (to /)"), std::string::npos) << m;
+  EXPECT_EQ(kind_of([&] { build(s); }), ErrorKind::Usage);
+  // A spec with the same root: the proc mount would land on /.
+  cell::Spec spec = cell::default_spec();
+  spec.root_path = r.path;
+  spec.process.args = {"/bin/sh"};
+  EXPECT_NE(message_of([&] { cell::prepare("x", spec, facts()); }).find("mounts[0].destination /proc"),
+            std::string::npos);
+  // A symlink loop is one line too.
+  fs::remove(r.path + "/proc");
+  fs::create_directories(r.path + "/proc");
+  fs::create_symlink("/loop", r.path + "/loop");
+  spec.mounts.push_back({"/loop", "tmpfs", "tmpfs", {}});
+  EXPECT_NE(message_of([&] { cell::prepare("x", spec, facts()); }).find("too many levels"),
+            std::string::npos);
+}
+
+TEST(FrontFlags, InputFilesAreRegularAndBounded) {
+  TempRoot r;
+  const std::string fifo = r.path + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Returns at once (O_NONBLOCK), instead of waiting for a writer forever.
+  EXPECT_NE(message_of([&] { sys::read_input_file(fifo, "--seccomp " + fifo); }).find("is a FIFO"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { sys::read_input_file("/dev/zero", "-f /dev/zero"); }).find("a character device"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { sys::read_input_file(r.path, "x"); }).find("a directory"), std::string::npos);
+  const std::string big = r.path + "/big";
+  {
+    std::ofstream out(big);
+    out << std::string(sys::kMaxInputFile + 1, ' ');
+  }
+  EXPECT_NE(message_of([&] { sys::read_input_file(big, "manifest big"); }).find("the limit is 4 MiB"),
+            std::string::npos);
+  std::ofstream(r.path + "/ok") << "{}";
+  EXPECT_EQ(sys::read_input_file(r.path + "/ok", "x"), "{}");
+  // Both readers go through it.
+  RunFlags s;
+  s.command = {"/bin/sh"};
+  s.seccomp = SeccompMode::File;
+  s.seccomp_file = fifo;
+  EXPECT_NE(message_of([&] { build(s); }).find("--seccomp " + fifo + " is a FIFO"), std::string::npos);
+  EXPECT_NE(message_of([&] { load_manifest_cell(fifo, "x", false); }).find("is a FIFO"), std::string::npos);
+}
+
+TEST(FrontFlags, AllowingSeccompProfileIsWarned) {
+  TempRoot r;
+  std::ofstream(r.path + "/allow.json") << R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+      {"names":["mount"],"action":"SCMP_ACT_ERRNO"}]})";
+  std::ofstream(r.path + "/deny.json") << R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+      {"names":["read","write","exit_group"],"action":"SCMP_ACT_ALLOW"}]})";
+  RunFlags s;
+  s.command = {"/bin/sh"};
+  s.seccomp = SeccompMode::File;
+  s.seccomp_file = r.path + "/allow.json";
+  auto w = build(s).warnings;
+  ASSERT_EQ(w.size(), 1U);
+  EXPECT_NE(w[0].find("defaultAction allows every syscall"), std::string::npos);
+  s.seccomp_file = r.path + "/deny.json";
+  EXPECT_TRUE(build(s).warnings.empty());
+}
+
+TEST(FrontFlags, UnknownManifestCellListsOnlyTheFirstNames) {
+  TempRoot r;
+  {
+    std::ofstream m(r.path + "/m.yaml");
+    m << "cells:\n";
+    for (int i = 0; i < 30; ++i) m << "  - name: c" << i << "\n    command: [/bin/true]\n";
+  }
+  const std::string msg = message_of([&] { load_manifest_cell(r.path + "/m.yaml", "nope", false); });
+  EXPECT_NE(msg.find("c0, c1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("c9 and 20 more"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("c10"), std::string::npos) << msg;
 }
 
 // A manifest cell reaches RunFlags typed: numbers stay numbers.
