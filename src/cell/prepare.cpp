@@ -113,7 +113,9 @@ std::string resolve_path(const Spec& s, size_t upto, const std::string& path, co
         cur += "/..";  // never reached: destinations hold no ".."
       continue;
     }
-    const std::string cand = cur + "/" + comp;
+    std::string cand = cur;
+    cand += '/';
+    cand += comp;
     if (missing) {
       cur = cand;
       continue;
@@ -129,8 +131,13 @@ std::string resolve_path(const Spec& s, size_t upto, const std::string& path, co
       cur = cand;
       continue;
     }
-    if (++links > 40)
-      usage_error(what + " " + path + ": too many levels of symbolic links in the cell's root");
+    if (++links > 40) {
+      std::string msg = what;
+      msg += ' ';
+      msg += path;
+      msg += ": too many levels of symbolic links in the cell's root";
+      usage_error(msg);
+    }
     std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
     const ssize_t n = ::readlink(host->c_str(), target.data(), target.size());
     if (n < 0) sys_error("cannot read the symlink " + cand + " in the cell's root", errno);
