@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
@@ -54,6 +55,10 @@ const char* errno_name(int e) {
       return "EEXIST";
     case EAGAIN:
       return "EAGAIN";
+    case ENOTTY:
+      return "ENOTTY";
+    case EBADF:
+      return "EBADF";
     default:
       return "OTHER";
   }
@@ -227,6 +232,10 @@ int try_escape(const std::string& name, const std::string& arg) {
     return result(name, sched_setscheduler(0, SCHED_FIFO, &sp));
   }
   if (name == "chroot") return result(name, chroot(arg.empty() ? "/tmp" : arg.c_str()));
+  if (name == "tiocsti") {  // push a character into fd 0's terminal input queue
+    char c = ' ';
+    return result(name, ioctl(0, TIOCSTI, &c));
+  }
   std::cerr << "probe: unknown escape " << name << '\n';
   return 2;
 }
