@@ -213,6 +213,13 @@ void check_devices(const Spec& s) {
       usage_error(field("linux.devices", i) + ".path '" + d.path + "' must be an absolute path under /dev");
     if (d.type != 'c' && d.type != 'b')
       usage_error(field("linux.devices", i) + ".type of " + d.path + " must be c or b");
+    // The cell's /dev holds these as symlinks into /proc (rtcell makes
+    // them): a node there would be made through a link that leads out of
+    // the tree being built.
+    for (const char* link : {"/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr"})
+      if (d.path == link || under(d.path, link))
+        usage_error(field("linux.devices", i) + ".path " + d.path + " is under " + link +
+                    ", a symlink in the cell's /dev: name the device node itself");
   }
   for (size_t i = 0; i < s.resources.devices.size(); ++i) {
     const DeviceRule& r = s.resources.devices[i];

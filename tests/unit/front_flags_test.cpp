@@ -397,6 +397,24 @@ TEST(FrontFlags, VolumePathsResolveAsTheCellUsesThem) {
   EXPECT_EQ(p.spec.mounts.back().source, r.path + "/host/realdir");
 }
 
+TEST(FrontFlags, SpecDevicesUnderTheCellsDevSymlinksAreRefused) {
+  cell::Spec spec = cell::default_spec();
+  spec.process.args = {"/bin/sh"};
+  cell::DeviceNode n;
+  n.type = 'c';
+  n.major = 1;
+  n.minor = 3;
+  for (const char* bad : {"/dev/fd/0", "/dev/stdin", "/dev/stderr"}) {
+    n.path = bad;
+    spec.devices = {n};
+    const std::string m = message_of([&] { cell::prepare("x", spec, facts()); });
+    EXPECT_NE(m.find("linux.devices[0].path " + std::string(bad)), std::string::npos) << m;
+  }
+  n.path = "/dev/null";
+  spec.devices = {n};
+  EXPECT_NO_THROW(cell::prepare("x", spec, facts()));
+}
+
 TEST(FrontFlags, RootfsWhoseProcIsASymlinkIsRefused) {
   PathRoot r;
   fs::remove(r.path + "/proc");
