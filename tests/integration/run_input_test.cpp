@@ -213,5 +213,29 @@ TEST_F(RunInputs, DefaultSeccompDeniesTiocsti) {
   EXPECT_EQ(r.out, "try=tiocsti result=fail errno=ENOTTY\n") << r.err;
 }
 
+// Signals are blocked only once every check passed (a FIFO or a slow file
+// can no longer leave rtcell unkillable), yet a SIGTERM that arrives while
+// the cell is being made still tears it down: exit 128+15, the command never
+// runs, nothing is left. The hook sends SIGTERM at each phase of create.
+TEST_F(RunInputs, StopWhileTheCellIsMadeTearsDown) {
+  TempDir d;
+  const std::string marker = d.path + "/ran";
+  for (const char* phase : {"prepared", "claim", "cgroup:1", "cgroups", "clone", "recorded", "ready"}) {
+    SCOPED_TRACE(phase);
+    const std::string name = unique_name("stop");
+    Result r = run_argv({"/usr/bin/env", std::string("RTCELL_TEST_KILL_AT=") + phase,
+                         "RTCELL_TEST_KILL_SIGNAL=TERM", kRtcell, "run", "-q", "--name", name, "-v",
+                         d.path + ":/mnt", "-u", "0", "--", "/bin/touch", "/mnt/ran"});
+    EXPECT_EQ(r.code, 128 + SIGTERM) << r.err;
+    EXPECT_FALSE(path_exists(marker)) << "the command ran";
+    EXPECT_TRUE(leftover_cgroups(name).empty());
+    EXPECT_FALSE(state_left(name));
+  }
+  // And the same command runs when nothing stops it (the test can fail).
+  Result r = run({"run", "-q", "-v", d.path + ":/mnt", "-u", "0", "--", "/bin/touch", "/mnt/ran"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(path_exists(marker));
+}
+
 }  // namespace
 }  // namespace rtcell::test
