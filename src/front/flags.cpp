@@ -296,15 +296,18 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     if (target.path == "/")
       usage_error("--volume target " + v.target + " is a symlink to / in the cell's root filesystem");
     struct stat st {};
-    if (!target.host || ::stat(target.host->c_str(), &st) != 0)
-      usage_error("--volume target " + v.target +
-                  " does not exist in the cell's root filesystem: create it first");
-    if (is_dir(source) != S_ISDIR(st.st_mode))
-      usage_error("--volume " + v.source + ":" + v.target + ": the source is " +
-                  (is_dir(source) ? "a directory" : "a file") + " but the target is " +
-                  (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") +
-                  ": bind a file onto a file, "
-                  "a directory onto a directory");
+    // Inside a filesystem rtcell mounts fresh (the cell's /dev, /dev/shm, a
+    // --tmpfs) the cell's builder makes a mount point of the source's kind.
+    if (target.host) {
+      if (::stat(target.host->c_str(), &st) != 0)
+        usage_error("--volume target " + v.target +
+                    " does not exist in the cell's root filesystem: create it first");
+      if (is_dir(source) != S_ISDIR(st.st_mode))
+        usage_error("--volume " + v.source + ":" + v.target + ": the source is " +
+                    (is_dir(source) ? "a directory" : "a file") + " but the target is " +
+                    (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") +
+                    ": bind a file onto a file, a directory onto a directory");
+    }
     std::vector<std::string> opts{"rbind"};
     if (v.read_only) opts.emplace_back("ro");
     s.mounts.push_back({target.path, "bind", source, std::move(opts)});

@@ -373,6 +373,13 @@ TEST(FrontFlags, VolumePathsResolveAsTheCellUsesThem) {
   EXPECT_EQ(binds[1], std::make_pair(r.path + "/host/realdir", std::string("/etc")));
   EXPECT_NO_THROW(cell::prepare(b.id, b.spec, facts()));
 
+  // Inside a filesystem rtcell mounts fresh (the cell's /dev/shm), the
+  // builder makes the mount point: nothing on the host decides.
+  s.volumes = {parse_volume(r.path + "/host/afile:/dev/shm/afile")};
+  b = build(s);
+  EXPECT_EQ(b.spec.mounts.back().destination, "/dev/shm/afile");
+  EXPECT_NO_THROW(cell::prepare(b.id, b.spec, facts()));
+
   // A file onto a directory (and the other way) fails here, naming both.
   s.volumes = {parse_volume(r.path + "/host/afile:/mnt")};
   std::string m = message_of([&] { build(s); });
