@@ -619,7 +619,12 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
   int first_errno = 0;
   for (const auto& id : ids) {
     if (!rtcell_level && std::find(own.known_ids.begin(), own.known_ids.end(), id) == own.known_ids.end()) {
-      if (own.not_ours != nullptr) own.not_ours->push_back(parent + "/" + id);
+      if (own.not_ours != nullptr) {
+        std::string g = parent;
+        g += '/';
+        g += id;
+        own.not_ours->push_back(std::move(g));
+      }
       continue;
     }
     bool idle = true;

@@ -113,7 +113,9 @@ std::string resolve_path(const Spec& s, size_t upto, const std::string& path, co
         cur += "/..";  // never reached: destinations hold no ".."
       continue;
     }
-    const std::string cand = cur + "/" + comp;
+    std::string cand = cur;
+    cand += '/';
+    cand += comp;
     if (missing) {
       cur = cand;
       continue;
@@ -129,8 +131,13 @@ std::string resolve_path(const Spec& s, size_t upto, const std::string& path, co
       cur = cand;
       continue;
     }
-    if (++links > 40)
-      usage_error(what + " " + path + ": too many levels of symbolic links in the cell's root");
+    if (++links > 40) {
+      std::string msg = what;
+      msg += ' ';
+      msg += path;
+      msg += ": too many levels of symbolic links in the cell's root";
+      usage_error(msg);
+    }
     std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
     const ssize_t n = ::readlink(host->c_str(), target.data(), target.size());
     if (n < 0) sys_error("cannot read the symlink " + cand + " in the cell's root", errno);
@@ -206,6 +213,13 @@ void check_devices(const Spec& s) {
       usage_error(field("linux.devices", i) + ".path '" + d.path + "' must be an absolute path under /dev");
     if (d.type != 'c' && d.type != 'b')
       usage_error(field("linux.devices", i) + ".type of " + d.path + " must be c or b");
+    // The cell's /dev holds these as symlinks into /proc (rtcell makes
+    // them): a node there would be made through a link that leads out of
+    // the tree being built.
+    for (const char* link : {"/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr"})
+      if (d.path == link || under(d.path, link))
+        usage_error(field("linux.devices", i) + ".path " + d.path + " is under " + link +
+                    ", a symlink in the cell's /dev: name the device node itself");
   }
   for (size_t i = 0; i < s.resources.devices.size(); ++i) {
     const DeviceRule& r = s.resources.devices[i];

@@ -195,11 +195,16 @@ cell::CreateOptions create_options() {
       kill_at.resize(c);
     }
   }
+  // The signal the hook sends (default SIGKILL, the creator killed);
+  // RTCELL_TEST_KILL_SIGNAL=TERM tests the teardown of a stop asked while
+  // the cell is being made.
+  int kill_signal = SIGKILL;
+  if (const char* k = std::getenv("RTCELL_TEST_KILL_SIGNAL")) kill_signal = cell::parse_signal(k);
   if (!timing && kill_at.empty()) return o;
   auto seen = std::make_shared<int>(0);
   auto last = std::make_shared<timespec>();
   ::clock_gettime(CLOCK_MONOTONIC, last.get());
-  o.on_phase = [timing, kill_at, kill_nth, seen, last](std::string_view phase) {
+  o.on_phase = [timing, kill_at, kill_nth, kill_signal, seen, last](std::string_view phase) {
     if (timing) {
       timespec now{};
       ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -207,7 +212,7 @@ cell::CreateOptions create_options() {
       *last = now;
       std::cerr << "rtcell: timing: " << phase << " +" << us << " us\n";
     }
-    if (!kill_at.empty() && phase == kill_at && ++*seen == kill_nth) ::kill(::getpid(), SIGKILL);
+    if (!kill_at.empty() && phase == kill_at && ++*seen == kill_nth) ::kill(::getpid(), kill_signal);
   };
   return o;
 }

@@ -143,30 +143,29 @@ struct Dangerous {
   bool only_non_root;  // harmless when the command is uid 0 anyway
 };
 constexpr Dangerous kDangerous[] = {
-    {CAP_SYS_ADMIN, "mount, namespaces and most of root's other powers", false},
-    {CAP_SYS_MODULE, "loading kernel modules: the host's kernel", false},
-    {CAP_SYS_PTRACE, "tracing any process of the cell, reading and changing its memory", false},
+    {CAP_SYS_ADMIN, "mount filesystems, make namespaces and use most of root's other powers", false},
+    {CAP_SYS_MODULE, "load kernel modules, i.e. take over the host's kernel", false},
+    {CAP_SYS_PTRACE, "trace any process in the cell and read or change its memory", false},
     {CAP_DAC_READ_SEARCH,
-     "reading every file of the filesystems the cell sees, through open_by_handle_at beyond the cell's own "
-     "tree",
+     "read every file it sees whatever the permissions, and through open_by_handle_at any file of those "
+     "filesystems beyond the cell's own tree",
      false},
-    {CAP_DAC_OVERRIDE, "reading and writing every file the cell sees, whatever its permissions", false},
-    {CAP_FOWNER, "changing the mode of any file the cell sees", false},
-    {CAP_SYS_RAWIO, "raw I/O ports and device memory: the host's hardware", false},
-    {CAP_SYS_BOOT, "rebooting the host", false},
-    {CAP_SYS_TIME, "setting the host's clock", false},
-    {CAP_MKNOD, "creating device nodes, the host's disks included", false},
-    {CAP_NET_ADMIN, "configuring the network namespace (with --net host: the host's interfaces and firewall)",
-     false},
-    {CAP_BPF, "loading BPF programs that read kernel memory", false},
-    {CAP_PERFMON, "tracing the whole system with perf and BPF", false},
-    {CAP_SYS_RESOURCE, "overriding every resource limit and quota", false},
-    {CAP_MAC_ADMIN, "changing the host's LSM policy", false},
-    {CAP_MAC_OVERRIDE, "bypassing the host's LSM policy", false},
-    {CAP_AUDIT_CONTROL, "changing the host's audit rules", false},
-    {CAP_LINUX_IMMUTABLE, "changing immutable and append-only files", false},
-    {CAP_SETUID, "becoming any user, root included", true},
-    {CAP_SETGID, "joining any group, root's included", true},
+    {CAP_DAC_OVERRIDE, "read and write every file it sees, whatever the permissions", false},
+    {CAP_FOWNER, "change the mode of any file it sees", false},
+    {CAP_SYS_RAWIO, "use raw I/O ports and device memory, i.e. the host's hardware", false},
+    {CAP_SYS_BOOT, "reboot the host", false},
+    {CAP_SYS_TIME, "set the host's clock", false},
+    {CAP_MKNOD, "create device nodes, the host's disks included", false},
+    {CAP_NET_ADMIN, "configure its network (with --net host: the host's interfaces and firewall)", false},
+    {CAP_BPF, "load BPF programs that read kernel memory", false},
+    {CAP_PERFMON, "trace the whole system with perf and BPF", false},
+    {CAP_SYS_RESOURCE, "override every resource limit and quota", false},
+    {CAP_MAC_ADMIN, "change the host's LSM policy", false},
+    {CAP_MAC_OVERRIDE, "bypass the host's LSM policy", false},
+    {CAP_AUDIT_CONTROL, "change the host's audit rules", false},
+    {CAP_LINUX_IMMUTABLE, "change immutable and append-only files", false},
+    {CAP_SETUID, "become any user, root included", true},
+    {CAP_SETGID, "join any group, root's included", true},
 };
 
 }  // namespace
@@ -175,8 +174,8 @@ std::vector<std::string> capability_warnings(const sys::CapSet& caps, bool as_ro
   std::vector<std::string> w;
   for (const auto& d : kDangerous) {
     if (!caps.has(d.cap) || (d.only_non_root && as_root)) continue;
-    w.push_back("--cap-add " + sys::cap_name(d.cap) + " gives the cell " + d.gives +
-                ": as much as root; grant it only to a command you trust");
+    w.push_back("--cap-add " + sys::cap_name(d.cap) + " lets the cell " + d.gives +
+                ": root-equivalent; grant it only to a command you trust");
   }
   return w;
 }
@@ -342,15 +341,18 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
     if (target.path == "/")
       usage_error("--volume target " + v.target + " is a symlink to / in the cell's root filesystem");
     struct stat st {};
-    if (!target.host || ::stat(target.host->c_str(), &st) != 0)
-      usage_error("--volume target " + v.target +
-                  " does not exist in the cell's root filesystem: create it first");
-    if (is_dir(source) != S_ISDIR(st.st_mode))
-      usage_error("--volume " + v.source + ":" + v.target + ": the source is " +
-                  (is_dir(source) ? "a directory" : "a file") + " but the target is " +
-                  (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") +
-                  ": bind a file onto a file, "
-                  "a directory onto a directory");
+    // Inside a filesystem rtcell mounts fresh (the cell's /dev, /dev/shm, a
+    // --tmpfs) the cell's builder makes a mount point of the source's kind.
+    if (target.host) {
+      if (::stat(target.host->c_str(), &st) != 0)
+        usage_error("--volume target " + v.target +
+                    " does not exist in the cell's root filesystem: create it first");
+      if (is_dir(source) != S_ISDIR(st.st_mode))
+        usage_error("--volume " + v.source + ":" + v.target + ": the source is " +
+                    (is_dir(source) ? "a directory" : "a file") + " but the target is " +
+                    (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") +
+                    ": bind a file onto a file, a directory onto a directory");
+    }
     std::vector<std::string> opts{"rbind"};
     if (v.read_only) opts.emplace_back("ro");
     s.mounts.push_back({target.path, "bind", source, std::move(opts)});

@@ -69,7 +69,12 @@ std::string read_input_file(const std::string& path, const std::string& what, si
     if (n < 0) usage_error(what + ": cannot read it (" + std::strerror(errno) + ")");
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_bytes) usage_error(what + " grew past the limit of " + bound);
+    if (out.size() > max_bytes) {
+      std::string msg = what;
+      msg += " grew past the limit of ";
+      msg += bound;
+      usage_error(msg);
+    }
   }
   return out;
 }

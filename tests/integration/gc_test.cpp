@@ -2,7 +2,9 @@
 // is SIGKILLed before it can clean up (as when rtcell itself is killed); the
 // leftover groups and their RT budget must go with `rtcell gc`, and a group
 // with a live process must stay. Each test uses its own parent
-// "rtcell-gc-<pid>-<n>" (gc removes an rtcell-named parent left empty).
+// "rtcell-gc-<pid>-<n>": gc removes an rtcell-named parent left empty, and
+// only under an rtcell-named parent does it take groups the state registry
+// does not know (issue 11, item 10).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -175,6 +177,27 @@ TEST_F(Gc, KeepsACellThatIsStillStarting) {
   EXPECT_NE(r.out.find("nothing to remove"), std::string::npos) << r.out;
   for (const char* c : kControllers) EXPECT_TRUE(exists(path(c, "starting"))) << c;
   cg.destroy_checked();
+}
+
+TEST_F(Gc, LeavesAnotherToolsEmptyGroups) {
+  // As docker or kubepods leave them: empty groups under a parent rtcell
+  // did not make and whose name is not rtcell's. gc must not take them.
+  const std::string other = "othertool-gc-" + std::to_string(::getpid());
+  std::vector<std::string> made;
+  for (const char* c : kControllers) {
+    const std::string dir = std::string(kRoot) + "/" + c + "/" + other;
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+    made.push_back(dir);
+    ASSERT_EQ(::mkdir((dir + "/idle").c_str(), 0755), 0) << dir;
+    made.push_back(dir + "/idle");
+  }
+  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --root /tmp/rtcell-gc-no-state --cgroup-root " + other);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("removed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("left 1 group under " + other), std::string::npos) << r.out;
+  for (const auto& d : made) EXPECT_TRUE(exists(d)) << d << " was removed";
+  for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
+  for (const auto& d : made) EXPECT_FALSE(exists(d)) << d;
 }
 
 TEST(GcCli, BadParentIsAUsageError) {

@@ -58,6 +58,10 @@ const char* errno_name(int e) {
       return "EEXIST";
     case EAGAIN:
       return "EAGAIN";
+    case ENOTTY:
+      return "ENOTTY";
+    case EBADF:
+      return "EBADF";
     default:
       return "OTHER";
   }

@@ -373,6 +373,13 @@ TEST(FrontFlags, VolumePathsResolveAsTheCellUsesThem) {
   EXPECT_EQ(binds[1], std::make_pair(r.path + "/host/realdir", std::string("/etc")));
   EXPECT_NO_THROW(cell::prepare(b.id, b.spec, facts()));
 
+  // Inside a filesystem rtcell mounts fresh (the cell's /dev/shm), the
+  // builder makes the mount point: nothing on the host decides.
+  s.volumes = {parse_volume(r.path + "/host/afile:/dev/shm/afile")};
+  b = build(s);
+  EXPECT_EQ(b.spec.mounts.back().destination, "/dev/shm/afile");
+  EXPECT_NO_THROW(cell::prepare(b.id, b.spec, facts()));
+
   // A file onto a directory (and the other way) fails here, naming both.
   s.volumes = {parse_volume(r.path + "/host/afile:/mnt")};
   std::string m = message_of([&] { build(s); });
@@ -395,6 +402,24 @@ TEST(FrontFlags, VolumePathsResolveAsTheCellUsesThem) {
   auto p = cell::prepare("x", spec, facts());
   EXPECT_EQ(p.spec.mounts.back().destination, "/run");
   EXPECT_EQ(p.spec.mounts.back().source, r.path + "/host/realdir");
+}
+
+TEST(FrontFlags, SpecDevicesUnderTheCellsDevSymlinksAreRefused) {
+  cell::Spec spec = cell::default_spec();
+  spec.process.args = {"/bin/sh"};
+  cell::DeviceNode n;
+  n.type = 'c';
+  n.major = 1;
+  n.minor = 3;
+  for (const char* bad : {"/dev/fd/0", "/dev/stdin", "/dev/stderr"}) {
+    n.path = bad;
+    spec.devices = {n};
+    const std::string m = message_of([&] { cell::prepare("x", spec, facts()); });
+    EXPECT_NE(m.find("linux.devices[0].path " + std::string(bad)), std::string::npos) << m;
+  }
+  n.path = "/dev/null";
+  spec.devices = {n};
+  EXPECT_NO_THROW(cell::prepare("x", spec, facts()));
 }
 
 TEST(FrontFlags, RootfsWhoseProcIsASymlinkIsRefused) {
