@@ -16,24 +16,6 @@ namespace rtcell::cell {
 
 namespace {
 
-bool is_abs_clean(std::string_view p) {
-  if (p.empty() || p[0] != '/') return false;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i + 1);
-    std::string_view part = p.substr(i + 1, j == std::string_view::npos ? std::string_view::npos : j - i - 1);
-    if (part == "..") return false;
-    if (j == std::string_view::npos) break;
-    i = j;
-  }
-  return true;
-}
-
-std::string in_root(const std::string& rootfs, const std::string& path) {
-  if (rootfs == "/") return path;
-  return rootfs + path;
-}
-
 bool exists(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0;
@@ -307,6 +289,24 @@ void check_hostname(std::string_view name, const std::string& what) {
   for (char c : name)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       usage_error(what + " holds a control character (newline, tab, ...): use letters, digits, '-' and '.'");
+}
+
+bool is_abs_clean(std::string_view p) {
+  if (p.empty() || p[0] != '/') return false;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i + 1);
+    std::string_view part = p.substr(i + 1, j == std::string_view::npos ? std::string_view::npos : j - i - 1);
+    if (part == "..") return false;
+    if (j == std::string_view::npos) break;
+    i = j;
+  }
+  return true;
+}
+
+std::string in_root(const std::string& rootfs, const std::string& path) {
+  if (rootfs == "/") return path;
+  return rootfs + path;
 }
 
 void validate_cell_id(std::string_view id) {

@@ -22,6 +22,12 @@ namespace rtcell::cell {
 // The default PATH inside a cell.
 inline constexpr const char* kCellPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+// An absolute path with no ".." component.
+bool is_abs_clean(std::string_view p);
+// `path` (absolute, as the cell sees it) on the host, under `rootfs` ("/":
+// the host's own root).
+std::string in_root(const std::string& rootfs, const std::string& path);
+
 // A cell id: 1-64 characters of [A-Za-z0-9_.-], not "." or "..". It names
 // the state directory and the cgroups. Throws Usage.
 void validate_cell_id(std::string_view id);

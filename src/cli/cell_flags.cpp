@@ -129,6 +129,10 @@ front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags s) {
 }
 
 PreparedCell prepare_cell(CellFlagText& f) {
+  if (!trailing_args().empty()) {
+    if (!f.command.empty()) usage_error("give the command once: either before or after --, not both");
+    f.command = trailing_args();
+  }
   PreparedCell out;
   front::RunFlags base;
   if (!f.file_cell.empty()) {

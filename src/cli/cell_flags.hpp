@@ -33,8 +33,9 @@ void add_cell_flags(CLI::App& app, CellFlagText& f);
 std::string in_flag_words(std::string text);
 front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags base);
 
-// -f FILE CELL and the flags, then the spec and prepare(): what run and
-// create share. `notes` gets the lines to show once the cell starts.
+// The command (after -- or as positionals), -f FILE CELL and the flags,
+// then the spec and prepare(): what run and create share. `notes` gets the lines to show once the cell
+// starts.
 struct PreparedCell {
   cell::Prepared prepared;
   std::vector<std::string> warnings;

@@ -28,10 +28,6 @@ Run setup(CLI::App& app) {
   app.add_option("--pid-file", o->pid_file, "write the cell's init pid to FILE");
   app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
   return [o]() {
-    if (!trailing_args().empty()) {
-      if (!o->cell.command.empty()) usage_error("give the command once: either before or after --, not both");
-      o->cell.command = trailing_args();
-    }
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell);
     // Blocked only now: until here nothing exists, so SIGINT/SIGTERM may end

@@ -31,10 +31,6 @@ Run setup(CLI::App& app) {
   add_state_root(app, o->root);
   app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
   return [o]() {
-    if (!trailing_args().empty()) {
-      if (!o->cell.command.empty()) usage_error("give the command once: either before or after --, not both");
-      o->cell.command = trailing_args();
-    }
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell);
     // From a terminal, the cell gets a pty of its own, relayed here; never

@@ -25,23 +25,8 @@ constexpr int kCapSysNice = CAP_SYS_NICE;
 constexpr int kCapSysResource = CAP_SYS_RESOURCE;
 constexpr int kCapIpcLock = CAP_IPC_LOCK;
 
-bool is_abs_clean(std::string_view p) {
-  if (p.empty() || p[0] != '/') return false;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i + 1);
-    std::string_view part = p.substr(i + 1, j == std::string_view::npos ? std::string_view::npos : j - i - 1);
-    if (part == "..") return false;
-    if (j == std::string_view::npos) break;
-    i = j;
-  }
-  return true;
-}
-
-std::string in_root(const std::string& rootfs, const std::string& path) {
-  if (rootfs == "/") return path;
-  return rootfs + path;
-}
+using cell::in_root;
+using cell::is_abs_clean;
 
 // realpath(3) as a string; "" when the path does not resolve.
 std::string host_realpath(const std::string& p) {
