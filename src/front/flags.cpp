@@ -180,7 +180,8 @@ void check_caps_held(sys::CapSet& caps, const sys::CapSet& held, int last_cap, b
   for (size_t i = 0; i < missing.size() && i < 5; ++i) names += (i ? ", " : "") + missing[i];
   if (missing.size() > 5) names += " and " + std::to_string(missing.size() - 5) + " more";
   privilege_error("--cap-add: rtcell itself does not hold " + names +
-                  ", so it cannot give it to the cell: run rtcell as root or with that capability");
+                  " (effective and bounding set), so it cannot give it to the cell: run rtcell as root with that "
+                  "capability in its bounding set");
 }
 
 Volume parse_volume(std::string_view text) {
@@ -446,7 +447,9 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   // Refused before anything exists: capset() in the cell would fail late.
   const bool all_asked = std::any_of(spec.cap_add.begin(), spec.cap_add.end(),
                                      [](const std::string& n) { return n == "ALL" || n == "all"; });
-  check_caps_held(caps, eff, sys::kernel_last_cap(), all_asked);
+  // Held means effective and in the bounding set: the cell's capset() and
+  // its exec can give nothing outside either.
+  check_caps_held(caps, sys::CapSet(eff.bits() & sys::bounding_caps().bits()), sys::kernel_last_cap(), all_asked);
   s.process.capabilities = cell::Capabilities::uniform(caps, spec.uid != 0);
   for (auto& w : capability_warnings(caps, spec.uid == 0)) p.warnings.push_back(std::move(w));
 

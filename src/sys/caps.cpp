@@ -105,6 +105,13 @@ CapSet effective_caps() {
   return CapSet(uint64_t{data[0].effective} | (uint64_t{data[1].effective} << 32));
 }
 
+CapSet bounding_caps() {
+  CapSet s;
+  for (int c = 0; c <= kernel_last_cap() && c < 64; ++c)
+    if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) s.add(c);
+  return s;
+}
+
 void limit_bounding_set(CapSet keep) {
   const int last = kernel_last_cap();
   for (int c = 0; c <= last; ++c) {

@@ -47,6 +47,8 @@ int kernel_last_cap();
 
 // The caller's effective set (capget).
 CapSet effective_caps();
+// The caller's bounding set (PR_CAPBSET_READ): what an exec can still get.
+CapSet bounding_caps();
 
 // Drops every capability not in `keep` from the bounding set. Needs
 // CAP_SETPCAP, so call it before setuid and before apply_capabilities().
