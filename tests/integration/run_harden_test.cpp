@@ -28,15 +28,6 @@ bool have_script() {
   return path_exists("/usr/bin/script");
 }
 
-// `rtcell run ARGS -- probe PROBE_ARGS` inside a real pty (script -qc), so
-// that rtcell's stdin, stdout and stderr are a terminal, as from a shell.
-Result run_in_pty(const std::vector<std::string>& flags, const std::string& probe_args) {
-  std::string line = kRtcell + " run -q";
-  for (const auto& f : flags) line += " " + f;
-  line += " -- " + kProbe + " " + probe_args;
-  return run_argv({"/usr/bin/script", "-qec", line, "/dev/null"});
-}
-
 // After the cell, is a line waiting in the caller's terminal input queue
 // (the probe injects "\n"; TIOCSTI is synchronous, FIONREAD counts it)?
 std::string pending_after(const std::string& cell_line) {

@@ -69,7 +69,9 @@ TEST_F(RunSandbox, DefaultCellIsLeastPrivileged) {
     bool own = point == "/proc" || point.rfind("/dev", 0) == 0;
     // The host's /run, /tmp, /var/tmp are hidden behind the cell's own tmpfs.
     bool hidden = point == "/run" || point == "/tmp" || point == "/var/tmp" || point == "/var/run";
-    if (hidden) EXPECT_EQ(type, "tmpfs") << line;
+    if (hidden) {
+      EXPECT_EQ(type, "tmpfs") << line;
+    }
     if (!own && !hidden) {
       EXPECT_EQ(opts.substr(0, 3), "ro,") << line;
     }
