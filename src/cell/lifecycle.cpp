@@ -350,7 +350,6 @@ struct Cell::Impl {
   sys::Fd master;  // the pty of an interactive cell, relayed by wait()
   bool claimed = false;
   bool fifo = false;  // the start signal is the FIFO in the cell's directory
-  bool started = false;
   bool done = false;  // destroyed or detached
   std::function<void(std::string_view)> phase;
 
@@ -529,7 +528,6 @@ void Cell::start() {
   Impl& c = *impl_;
   if (::write(c.go.get(), "g", 1) != 1) sys_error("cannot start cell " + c.state.id, errno);
   c.go.reset();
-  c.started = true;
   if (c.fifo) ::unlink(c.reg.fifo(c.state.id).c_str());
   c.state.status = Status::Running;
   c.save();
