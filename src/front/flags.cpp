@@ -179,9 +179,10 @@ void check_caps_held(sys::CapSet& caps, const sys::CapSet& held, int last_cap, b
   std::string names;
   for (size_t i = 0; i < missing.size() && i < 5; ++i) names += (i ? ", " : "") + missing[i];
   if (missing.size() > 5) names += " and " + std::to_string(missing.size() - 5) + " more";
-  privilege_error("--cap-add: rtcell itself does not hold " + names +
-                  " (effective and bounding set), so it cannot give it to the cell: run rtcell as root with that "
-                  "capability in its bounding set");
+  privilege_error(
+      "--cap-add: rtcell itself does not hold " + names +
+      " (effective and bounding set), so it cannot give it to the cell: run rtcell as root with that "
+      "capability in its bounding set");
 }
 
 Volume parse_volume(std::string_view text) {
@@ -449,7 +450,8 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
                                      [](const std::string& n) { return n == "ALL" || n == "all"; });
   // Held means effective and in the bounding set: the cell's capset() and
   // its exec can give nothing outside either.
-  check_caps_held(caps, sys::CapSet(eff.bits() & sys::bounding_caps().bits()), sys::kernel_last_cap(), all_asked);
+  check_caps_held(caps, sys::CapSet(eff.bits() & sys::bounding_caps().bits()), sys::kernel_last_cap(),
+                  all_asked);
   s.process.capabilities = cell::Capabilities::uniform(caps, spec.uid != 0);
   for (auto& w : capability_warnings(caps, spec.uid == 0)) p.warnings.push_back(std::move(w));
 
