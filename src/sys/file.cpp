@@ -89,7 +89,7 @@ void write_file(const std::string& path, const std::string& text) {
   if (static_cast<size_t>(n) != text.size()) sys_error("short write of '" + trim(text) + "' to " + path, EIO);
 }
 
-void write_file_atomic(const std::string& path, const std::string& text, int mode, bool durable) {
+void write_file_atomic(const std::string& path, const std::string& text, int mode) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     Fd fd = Fd::open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -104,7 +104,7 @@ void write_file_atomic(const std::string& path, const std::string& text, int mod
       }
       off += static_cast<size_t>(n);
     }
-    if (durable && ::fsync(fd.get()) != 0) {
+    if (::fsync(fd.get()) != 0) {
       int e = errno;
       ::unlink(tmp.c_str());
       sys_error("cannot sync " + tmp, e);

@@ -22,11 +22,8 @@ std::string read_input_file(const std::string& path, const std::string& what,
 // failure naming the path and the value.
 void write_file(const std::string& path, const std::string& text);
 // Writes to a temporary file beside `path` and renames it over `path`, so a
-// reader never sees a half-written file. `durable`: fsync before the rename,
-// so the new content survives a power loss (not needed for state that only
-// describes running processes).
-void write_file_atomic(const std::string& path, const std::string& text, int mode = 0644,
-                       bool durable = true);
+// reader never sees a half-written file.
+void write_file_atomic(const std::string& path, const std::string& text, int mode = 0644);
 // Trims trailing whitespace/newlines (sysfs values end in '\n').
 std::string trim(std::string s);
 
