@@ -142,23 +142,65 @@ MountOptions parse_options(const Mount& m) {
   return o;
 }
 
+// The mount point `destination` inside the cell's root, opened without
+// following any symlink (prepare() resolved every one; a component swapped
+// for a symlink since then fails with ELOOP instead of sending the mount
+// elsewhere). An invalid fd with errno ENOSYS before Linux 5.6.
+sys::Fd open_in_root(const std::string& destination) {
+  sys::Fd root = sys::Fd::open(kNew, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  sys::OpenHow how{O_PATH | O_CLOEXEC, 0,
+                   sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks | sys::kResolveBeneath};
+  const std::string rel = destination.substr(destination.find_first_not_of('/'));
+  int fd = sys::openat2(root.get(), rel.c_str(), &how);
+  if (fd < 0 && errno == ELOOP)
+    usage_error(destination +
+                " in the cell's root passes through a symlink: it changed since it was checked");
+  if (fd < 0 && errno != ENOSYS) sys_error("cannot open " + destination + " in the cell's root", errno);
+  return sys::Fd(fd);
+}
+
+// What mount(2) gets for an opened mount point: its magic link, through the
+// host's /proc (still at /oldroot/proc while the root is assembled).
+std::string fd_path(const sys::Fd& fd) {
+  return std::string(kOld) + "/proc/self/fd/" + std::to_string(fd.get());
+}
+
 void mount_one(const Mount& m) {
-  const std::string target = std::string(kNew) + m.destination;
+  const std::string path = std::string(kNew) + m.destination;
   const MountOptions o = parse_options(m);
-  if (m.is_bind()) {
-    const std::string source = std::string(kOld) + m.source;
-    ensure_target(target, is_dir(source));
-    sys::bind_mount(source, target, o.recursive || m.type == "bind", false);
+  const bool bind = m.is_bind();
+  const std::string source = bind ? std::string(kOld) + m.source : std::string();
+  ensure_target(path, !bind || is_dir(source));
+  sys::Fd at = open_in_root(m.destination);
+  const std::string target = at ? fd_path(at) : path;
+  try {
+    if (bind) {
+      sys::bind_mount(source, target, o.recursive || m.type == "bind", false);
+    } else {
+      sys::mount(m.source.empty() ? m.type : m.source, target, m.type, o.flags, o.data);
+    }
+  } catch (const Error& e) {
+    // Name the mount point as the user gave it, not its /proc/self/fd link.
+    std::string msg = e.what();
+    for (size_t i = msg.find(target); i != std::string::npos; i = msg.find(target, i + path.size()))
+      msg.replace(i, target.size(), path);
+    throw Error(e.kind(), msg, e.err());
+  }
+  // The new mount, as the cell will see it, for its flags.
+  sys::Fd top = at ? open_in_root(m.destination) : sys::Fd();
+  const std::string here = top ? fd_path(top) : path;
+  if (bind) {
     // A bind takes its flags only from a remount (mount(2), MS_BIND|MS_REMOUNT).
     const unsigned long extra = o.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
-    if (extra != 0 && ::mount("", target.c_str(), "", MS_BIND | MS_REMOUNT | extra, nullptr) != 0)
+    if (extra != 0 && ::mount("", here.c_str(), "", MS_BIND | MS_REMOUNT | extra, nullptr) != 0)
       sys_error("cannot remount " + m.destination + " with its options", errno);
-    if (o.flags & MS_RDONLY) sys::remount_tree_read_only(target, kOldMountinfo);
-  } else {
-    ensure_target(target, true);
-    sys::mount(m.source.empty() ? m.type : m.source, target, m.type, o.flags, o.data);
+    if (o.flags & MS_RDONLY) {
+      sys::MountAttr attr{sys::kMountAttrRdonly, 0, 0, 0};
+      if (!top || sys::mount_setattr(top.get(), "", sys::kAtEmptyPath | sys::kAtRecursive, &attr) != 0)
+        sys::remount_tree_read_only(path, kOldMountinfo);
+    }
   }
-  if (o.propagation != 0 && ::mount("", target.c_str(), "", o.propagation, nullptr) != 0)
+  if (o.propagation != 0 && ::mount("", here.c_str(), "", o.propagation, nullptr) != 0)
     sys_error("cannot set the propagation of " + m.destination, errno);
 }
 

@@ -127,6 +127,27 @@ inline int mount_setattr(int dirfd, const char* path, unsigned flags, MountAttr*
   return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(MountAttr)));
 }
 
+// openat2(2), Linux 5.6 (syscall 437 on every architecture; glibc 2.36 has
+// no wrapper): path resolution with RESOLVE_* restrictions.
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+struct OpenHow {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+inline constexpr uint64_t kResolveNoMagiclinks = 0x02;  // RESOLVE_NO_MAGICLINKS
+inline constexpr uint64_t kResolveNoSymlinks = 0x04;    // RESOLVE_NO_SYMLINKS
+inline constexpr uint64_t kResolveBeneath = 0x08;       // RESOLVE_BENEATH
+inline int openat2(int dirfd, const char* path, OpenHow* how) noexcept {
+  return static_cast<int>(::syscall(SYS_openat2, dirfd, path, how, sizeof(OpenHow)));
+}
+inline constexpr uint64_t kMountAttrNosuid = 0x00000002;  // MOUNT_ATTR_NOSUID
+inline constexpr uint64_t kMountAttrNodev = 0x00000004;   // MOUNT_ATTR_NODEV
+inline constexpr uint64_t kMountAttrNoexec = 0x00000008;  // MOUNT_ATTR_NOEXEC
+inline constexpr unsigned kAtEmptyPath = 0x1000;          // AT_EMPTY_PATH
+
 // keyctl(2) KEYCTL_JOIN_SESSION_KEYRING with no name: a new anonymous
 // session keyring, so a cell never sees its caller's keys (as runc does).
 inline constexpr int kKeyctlJoinSessionKeyring = 1;
