@@ -268,7 +268,6 @@ TEST_F(Lifecycle, TwentyConcurrentCellsGiveEveryBudgetBack) {
 }
 
 TEST_F(Lifecycle, BadInputIsOneLineAndLeavesNothing) {
-  auto one_line = [](const Result& r) { return r.err.find('\n') == r.err.size() - 1; };
   for (std::string bad :
        {std::string("a/b"), std::string(".."), std::string(65, 'x'), std::string(1100, 'y')}) {
     int code = -1;
@@ -291,7 +290,7 @@ TEST_F(Lifecycle, BadInputIsOneLineAndLeavesNothing) {
 
   Result nosuch = cmd("start", {"no-such-cell"});
   EXPECT_EQ(nosuch.code, 2);
-  EXPECT_TRUE(one_line(nosuch)) << nosuch.err;
+  EXPECT_TRUE(only_line(nosuch.err)) << nosuch.err;
   Result badsig = cmd("kill", {"no-such-cell", "BOGUS"});
   EXPECT_EQ(badsig.code, 2);
 
@@ -303,7 +302,7 @@ TEST_F(Lifecycle, BadInputIsOneLineAndLeavesNothing) {
   Result cs = cmd("state", {"corrupt"});
   EXPECT_EQ(cs.code, 4);
   EXPECT_NE(cs.err.find("corrupt"), std::string::npos) << cs.err;
-  EXPECT_TRUE(one_line(cs)) << cs.err;
+  EXPECT_TRUE(only_line(cs.err)) << cs.err;
   Result ps = cmd("ps", {});
   EXPECT_EQ(ps.code, 0);
   EXPECT_NE(ps.out.find("corrupt"), std::string::npos);
@@ -317,7 +316,7 @@ TEST_F(Lifecycle, BadInputIsOneLineAndLeavesNothing) {
   umount2(ro.c_str(), MNT_DETACH);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--root"), std::string::npos) << r.err;
-  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_TRUE(only_line(r.err)) << r.err;
 }
 
 }  // namespace

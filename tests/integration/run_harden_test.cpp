@@ -145,8 +145,8 @@ TEST_F(RunHarden, NoNetworkByDefaultHostOnlyWhenAskedAndSaid) {
 
 TEST_F(RunHarden, DefaultBoundsAndTheNoteWithoutAMemoryLimit) {
   // pids: a default limit; --tmpfs: sized; no --memory: said.
-  char tmpl[] = "/tmp/rtcell-harden-XXXXXX";
-  const std::string root = std::string(mkdtemp(tmpl)) + "/state";
+  TempDir tmp;
+  const std::string root = tmp.path + "/state";
   const std::string id = unique_name("bounds");
   Spawned s = spawn({kRtcell, "create", "--root", root, id, "--tmpfs", "/mnt", "--", kProbe, "wait"});
   EXPECT_EQ(wait_exit(s.pid), 0);
@@ -158,7 +158,6 @@ TEST_F(RunHarden, DefaultBoundsAndTheNoteWithoutAMemoryLimit) {
   EXPECT_NE(err.find("no --memory"), std::string::npos) << err;
   Result m = run({"run", "-q", "--tmpfs", "/mnt", "--", "/bin/grep", " /mnt ", "/proc/self/mountinfo"});
   EXPECT_NE(m.out.find("size=65536k"), std::string::npos) << m.out << m.err;
-  run_shell("rm -rf " + root.substr(0, root.rfind('/')));
 }
 
 TEST_F(RunHarden, TheInitHoldsTheDmaLatencyRequest) {
@@ -175,8 +174,8 @@ TEST_F(RunHarden, TheInitHoldsTheDmaLatencyRequest) {
   };
   const int32_t before = current();
   if (before <= 7) GTEST_SKIP() << "another request holds the latency at " << before << " us already";
-  char tmpl[] = "/tmp/rtcell-harden-XXXXXX";
-  const std::string root = std::string(mkdtemp(tmpl)) + "/state";
+  TempDir tmp;
+  const std::string root = tmp.path + "/state";
   const std::string id = unique_name("dma");
   Spawned s =
       spawn({kRtcell, "create", "-q", "--root", root, id, "--dma-latency", "7", "--", kProbe, "wait"});
@@ -186,14 +185,13 @@ TEST_F(RunHarden, TheInitHoldsTheDmaLatencyRequest) {
   EXPECT_EQ(current(), before);
   std::string out, err;
   drain(s, out, err);
-  run_shell("rm -rf " + root.substr(0, root.rfind('/')));
 }
 
 TEST_F(RunHarden, OtherCellsGroupsAndHostPathsAreOutOfSight) {
   // Another cell lives; a second one must see neither its group nor any
   // host cgroup path, and its own groups read-only.
-  char tmpl[] = "/tmp/rtcell-harden-XXXXXX";
-  const std::string root = std::string(mkdtemp(tmpl)) + "/state";
+  TempDir tmp;
+  const std::string root = tmp.path + "/state";
   const std::string other = unique_name("other");
   Spawned s = spawn({kRtcell, "create", "-q", "--root", root, other, "--", kProbe, "wait"});
   ASSERT_EQ(wait_exit(s.pid), 0);
@@ -208,7 +206,6 @@ TEST_F(RunHarden, OtherCellsGroupsAndHostPathsAreOutOfSight) {
   EXPECT_EQ(run({"delete", "--root", root, other}).code, 0);
   std::string out, err;
   drain(s, out, err);
-  run_shell("rm -rf " + root.substr(0, root.rfind('/')));
 }
 
 }  // namespace

@@ -26,20 +26,6 @@ class RunInputs : public ::testing::Test {
   }
 };
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/rtcell-input-test-XXXXXX";
-    path = mkdtemp(tmpl);
-    chmod(path.c_str(), 0755);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-bool only_line(const std::string& err) {
-  return !err.empty() && err.find('\n') == err.size() - 1;
-}
-
 bool state_left(const std::string& name) {
   return path_exists("/run/rtcell/" + name);
 }

@@ -28,21 +28,6 @@ class RunSandbox : public ::testing::Test {
   }
 };
 
-// A scratch directory removed at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/rtcell-run-test-XXXXXX";
-    path = mkdtemp(tmpl);
-    chmod(path.c_str(), 0755);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-bool only_line(const std::string& err) {
-  return !err.empty() && err.find('\n') == err.size() - 1;
-}
-
 TEST_F(RunSandbox, DefaultCellIsLeastPrivileged) {
   Result r = run_probe({"-q"}, {"report"});
   ASSERT_EQ(r.code, 0) << r.err;

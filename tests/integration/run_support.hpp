@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -61,6 +62,25 @@ inline std::vector<std::string> leaked_mounts() {
         line.find(" /oldroot") != std::string::npos || line.find(" /newroot") != std::string::npos)
       out.push_back(line);
   return out;
+}
+
+// A scratch directory (0755, so a cell's user can read it), removed at the
+// end of the test.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/rtcell-test-XXXXXX";
+    path = mkdtemp(tmpl);
+    chmod(path.c_str(), 0755);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+// Exactly one line on stderr: what every bad input must print.
+inline bool only_line(const std::string& err) {
+  return !err.empty() && err.find('\n') == err.size() - 1;
 }
 
 inline std::string unique_name(const std::string& stem) {
