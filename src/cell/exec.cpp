@@ -40,7 +40,10 @@ void setup_process(const Prepared& p) {
   if (!cpus.empty()) rt::set_affinity(cpus);
   if (proc.scheduler) rt::set_policy(*proc.scheduler, {proc.allow_prio_99});
   if (::chdir(proc.cwd.c_str()) != 0) sys_error("cannot enter process.cwd " + proc.cwd, errno);
+}
 
+void take_identity(const Prepared& p) {
+  const Process& proc = p.spec.process;
   const Capabilities& caps = proc.capabilities;
   const uid_t uid = proc.user.uid;
   sys::limit_bounding_set(caps.bounding);
@@ -57,11 +60,18 @@ void setup_process(const Prepared& p) {
 }
 
 void drop_init_privileges(const Prepared& p) {
-  const User& u = p.spec.process.user;
+  // The command's ids as the host sees them: the init stays in the host's
+  // user namespace, so with a cell user namespace it takes the mapped ids
+  // (and no supplementary group, those are the cell's ids).
+  const bool userns = p.spec.has_namespace(NamespaceType::User);
+  const uid_t uid = p.spec.host_uid();
+  const gid_t gid = p.spec.host_gid();
+  const std::vector<gid_t> none;
+  const auto& groups = userns ? none : p.spec.process.user.additional_gids;
   sys::limit_bounding_set(sys::CapSet{});
-  if (::setgroups(u.additional_gids.size(), u.additional_gids.data()) != 0) sys_error("setgroups", errno);
-  if (::setresgid(u.gid, u.gid, u.gid) != 0) sys_error("setresgid " + std::to_string(u.gid), errno);
-  if (::setresuid(u.uid, u.uid, u.uid) != 0) sys_error("setresuid " + std::to_string(u.uid), errno);
+  if (::setgroups(groups.size(), groups.data()) != 0) sys_error("setgroups", errno);
+  if (::setresgid(gid, gid, gid) != 0) sys_error("setresgid " + std::to_string(gid), errno);
+  if (::setresuid(uid, uid, uid) != 0) sys_error("setresuid " + std::to_string(uid), errno);
   sys::apply_capabilities(sys::CapSet{}, false);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) sys_error("PR_SET_NO_NEW_PRIVS", errno);
   if (!p.seccomp_bpf.empty()) {

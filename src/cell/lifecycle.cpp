@@ -119,7 +119,51 @@ struct CellFds {
   int status = -1;    // write end: "R" ready, "E..." failure
   int recorded = -1;  // socket: the mode byte and the cgroup files, once recorded
   int go = -1;        // the start FIFO, read by the command
+  int userns = -1;    // the command's end of its user-namespace handshake with the init
 };
+
+// The command's side of its user namespace: it unshares one (as host root,
+// its scheduler and limits already set), asks its init, still host root in
+// the host's user namespace, to write the maps, and waits for them
+// (user_namespaces(7): the writer needs CAP_SETUID/CAP_SETGID in the parent
+// namespace, which a process inside the new one no longer has).
+void enter_user_namespace(int fd) {
+  if (::unshare(CLONE_NEWUSER) != 0) {
+    if (errno == EINVAL || errno == ENOSPC)
+      unsupported_error(std::string("cannot make the cell's user namespace (") + std::strerror(errno) +
+                        "): this kernel has none or no more (CONFIG_USER_NS, user.max_user_namespaces); "
+                        "run as a non-root --user, or pass --host-root to run as the host's uid 0");
+    sys_error("cannot make the cell's user namespace", errno);
+  }
+  char c = 'U';
+  if (::write(fd, &c, 1) != 1 || !read_byte(fd))
+    sys_error("the cell's init did not map its user namespace", EPIPE);
+  ::close(fd);
+}
+
+std::string map_text(const std::vector<IdMapping>& maps) {
+  std::string out;
+  for (const auto& m : maps)
+    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) +
+           "\n";
+  return out;
+}
+
+// The init's side: once the command unshared its user namespace, write its
+// maps through the cell's /proc. A command that failed before (EOF) has
+// reported it on the status pipe already.
+void map_user_namespace(const Spec& s, pid_t command, int fd) {
+  char c = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return;
+  const std::string dir = "/proc/" + std::to_string(command) + "/";
+  sys::write_file(dir + "uid_map", map_text(s.uid_mappings));
+  sys::write_file(dir + "gid_map", map_text(s.gid_mappings));
+  if (::write(fd, "M", 1) != 1) sys_error("the command left before its user namespace was mapped", errno);
+}
 
 // The leaves' files an init writes "0" to, to join its cgroups (v1 tasks:
 // moving oneself skips the threadgroup rwsem; v2 cgroup.procs).
@@ -152,8 +196,10 @@ constexpr int kMaxAttachFds = 8;
 
 [[noreturn]] void command_main(const Prepared& p, const CellFds& fds, const std::string& slave) noexcept {
   try {
-    if (!slave.empty()) take_pty(slave, p.spec.process.user.uid, p.spec.process.user.gid);
+    if (!slave.empty()) take_pty(slave, p.spec.host_uid(), p.spec.host_gid());
     setup_process(p);
+    if (fds.userns >= 0) enter_user_namespace(fds.userns);
+    take_identity(p);
     if (::write(fds.status, "R", 1) != 1) ::_exit(125);
     // Wait for start with no signal blocked, so that a cell killed before
     // it started (kill of a created cell) simply ends.
@@ -227,9 +273,19 @@ constexpr int kMaxAttachFds = 8;
       sys_error("cannot make the cell's cgroup namespace", errno);
     enter_root(p.spec, view);
     if (mode == 'k' && ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) sys_error("PR_SET_PDEATHSIG", errno);
+    Pipe userns;
+    if (p.spec.has_namespace(NamespaceType::User)) userns = make_socketpair();
     pid_t pid = ::fork();
     if (pid < 0) sys_error("fork the command", errno);
-    if (pid == 0) command_main(p, fds, slave);
+    if (pid == 0) {
+      CellFds mine = fds;
+      mine.userns = userns.w.release();
+      userns.r.reset();
+      command_main(p, mine, slave);
+    }
+    userns.w.reset();
+    if (userns.r) map_user_namespace(p.spec, pid, userns.r.get());
+    userns.r.reset();
     ::close(fds.go);
     ::close(fds.status);
     drop_init_privileges(p);
@@ -270,7 +326,7 @@ uint64_t clone_flags(const Spec& s) {
       case NamespaceType::Cgroup:
         break;  // unshared by the init once it joined its groups
       case NamespaceType::User:
-        unsupported_error("namespaces: a user namespace is not supported yet");
+        break;  // unshared by the command once the init set it up
     }
   }
   return flags;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 
@@ -282,6 +283,45 @@ CgroupRequest cgroup_request(const std::string& id, const Spec& s) {
   return req;
 }
 
+// linux.uidMappings/gidMappings: only with a user namespace, and mapping
+// every id the command runs as (an unmapped id would be the overflow id).
+void check_id_maps(const std::vector<IdMapping>& maps, const char* field, const std::vector<uint32_t>& ids) {
+  if (maps.empty()) usage_error(std::string("linux.") + field + " is empty: a user namespace needs a map");
+  if (maps.size() > 340)
+    usage_error(std::string("linux.") + field + " has more than 340 ranges (the kernel's limit)");
+  for (size_t i = 0; i < maps.size(); ++i) {
+    const IdMapping& m = maps[i];
+    const std::string what = std::string("linux.") + field + "[" + std::to_string(i) + "]";
+    if (m.size == 0) usage_error(what + " has size 0");
+    if (m.container_id > UINT32_MAX - m.size || m.host_id > UINT32_MAX - m.size)
+      usage_error(what + " runs past the largest id (4294967294)");
+    for (size_t j = 0; j < i; ++j) {
+      const IdMapping& o = maps[j];
+      const bool inner = m.container_id < o.container_id + o.size && o.container_id < m.container_id + m.size;
+      const bool outer = m.host_id < o.host_id + o.size && o.host_id < m.host_id + m.size;
+      if (inner || outer) usage_error(what + " overlaps " + field + "[" + std::to_string(j) + "]");
+    }
+  }
+  for (uint32_t id : ids) {
+    const bool mapped = std::any_of(maps.begin(), maps.end(), [id](const IdMapping& m) {
+      return id >= m.container_id && id - m.container_id < m.size;
+    });
+    if (!mapped) usage_error("process.user id " + std::to_string(id) + " is not in linux." + field);
+  }
+}
+
+void check_user_namespace(const Spec& s) {
+  if (!s.has_namespace(NamespaceType::User)) {
+    if (!s.uid_mappings.empty() || !s.gid_mappings.empty())
+      usage_error("linux.uidMappings/gidMappings need a user namespace in linux.namespaces");
+    return;
+  }
+  check_id_maps(s.uid_mappings, "uidMappings", {s.process.user.uid});
+  std::vector<uint32_t> gids{s.process.user.gid};
+  gids.insert(gids.end(), s.process.user.additional_gids.begin(), s.process.user.additional_gids.end());
+  check_id_maps(s.gid_mappings, "gidMappings", gids);
+}
+
 }  // namespace
 
 void check_hostname(std::string_view name, const std::string& what) {
@@ -368,6 +408,7 @@ Prepared prepare(std::string id, Spec spec, const host::HostFacts& facts) {
   check_mounts(spec);
   check_devices(spec);
   check_sysctls(spec);
+  check_user_namespace(spec);
   if (!spec.resources.cpus.empty()) {
     CpuSet off = spec.resources.cpus.minus(facts.online_cpus);
     if (!off.empty())

@@ -165,9 +165,13 @@ std::string fd_path(const sys::Fd& fd) {
   return std::string(kOld) + "/proc/self/fd/" + std::to_string(fd.get());
 }
 
-void mount_one(const Mount& m) {
+// `owner`: "uid=N,gid=N" for a tmpfs the cell's uid 0 should own (with a
+// user namespace the init, host root, makes it on the cell's behalf).
+void mount_one(const Mount& m, const std::string& owner) {
   const std::string path = std::string(kNew) + m.destination;
-  const MountOptions o = parse_options(m);
+  MountOptions o = parse_options(m);
+  if (m.type == "tmpfs" && !owner.empty() && o.data.find("uid=") == std::string::npos)
+    o.data += (o.data.empty() ? "" : ",") + owner;
   const bool bind = m.is_bind();
   const std::string source = bind ? std::string(kOld) + m.source : std::string();
   ensure_target(path, !bind || is_dir(source));
@@ -241,22 +245,56 @@ void fill_dev() {
   make_symlink("/proc/self/fd/2", dev + "/stderr");
 }
 
+// A masked or read-only path, opened like a mount destination (no symlink
+// anywhere on the way: a masked path that is a symlink would hide nothing
+// or mount elsewhere). Invalid with `missing` set when the root has none;
+// invalid without it before Linux 5.6 (no openat2: by path then).
+sys::Fd open_listed(const std::string& path, bool& missing) {
+  sys::Fd root = sys::Fd::open(kNew, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  sys::OpenHow how{O_PATH | O_CLOEXEC, 0,
+                   sys::kResolveNoSymlinks | sys::kResolveNoMagiclinks | sys::kResolveBeneath};
+  int fd = sys::openat2(root.get(), path.substr(path.find_first_not_of('/')).c_str(), &how);
+  missing = fd < 0 && errno == ENOENT;
+  if (fd < 0 && errno == ELOOP)
+    usage_error(path +
+                " (a masked or read-only path) passes through a symlink in the cell's root: "
+                "masking it would hide nothing");
+  if (fd < 0 && errno != ENOENT && errno != ENOSYS)
+    sys_error("cannot open " + path + " in the cell's root", errno);
+  return sys::Fd(fd);
+}
+
+// Turns the mount just made on `path` read-only, through a fresh fd of it.
+void seal(const std::string& path) {
+  bool missing = false;
+  sys::Fd top = open_listed(path, missing);
+  sys::MountAttr attr{sys::kMountAttrRdonly, 0, 0, 0};
+  if (!top || sys::mount_setattr(top.get(), "", sys::kAtEmptyPath, &attr) != 0)
+    sys::remount_tree_read_only(std::string(kNew) + path, kOldMountinfo, false);
+}
+
 void mask(const std::string& path) {
-  const std::string target = std::string(kNew) + path;
+  bool missing = false;
+  sys::Fd at = open_listed(path, missing);
+  if (missing) return;  // nothing to hide
+  const std::string target = at ? fd_path(at) : std::string(kNew) + path;
   struct stat st {};
-  if (::stat(target.c_str(), &st) != 0) return;  // nothing to hide
+  if (::stat(target.c_str(), &st) != 0) return;
   if (S_ISDIR(st.st_mode))
     sys::mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
   else
     sys::bind_mount(std::string(kOld) + "/dev/null", target, false, false);
-  sys::remount_tree_read_only(target, kOldMountinfo, false);
+  seal(path);
 }
 
 void read_only(const std::string& path) {
-  const std::string target = std::string(kNew) + path;
-  if (!exists(target)) return;
+  bool missing = false;
+  sys::Fd at = open_listed(path, missing);
+  if (missing) return;
+  const std::string target = at ? fd_path(at) : std::string(kNew) + path;
+  if (!at && !exists(target)) return;
   sys::bind_mount(target, target, false, false);
-  sys::remount_tree_read_only(target, kOldMountinfo, false);
+  seal(path);
 }
 
 // The cell's words for a path in a message built during the build: the
@@ -308,9 +346,16 @@ void build(const Spec& s) {
   const std::string src = s.root_path == "/" ? std::string(kOld) : std::string(kOld) + s.root_path;
   sys::bind_mount(src, kNew, true, false);
   if (s.root_readonly) sys::remount_tree_read_only(kNew, kOldMountinfo);
+  // With a user namespace mapping the cell's uid 0, its tmpfs mounts (/run,
+  // /tmp, /dev/shm, ...) are that uid's, as if it had made them itself.
+  std::string owner;
+  const auto root_uid = map_to_host(s.uid_mappings, 0);
+  const auto root_gid = map_to_host(s.gid_mappings, 0);
+  if (s.has_namespace(NamespaceType::User) && root_uid && root_gid)
+    owner = "uid=" + std::to_string(*root_uid) + ",gid=" + std::to_string(*root_gid);
   bool own_dev = false;
   for (const auto& m : s.mounts) {
-    mount_one(m);
+    mount_one(m, owner);
     own_dev = own_dev || (m.destination == "/dev" && !m.is_bind());
   }
   if (own_dev) fill_dev();

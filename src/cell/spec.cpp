@@ -66,6 +66,23 @@ bool Spec::has_namespace(NamespaceType t) const {
   return std::any_of(namespaces.begin(), namespaces.end(), [t](const Namespace& n) { return n.type == t; });
 }
 
+std::optional<uint32_t> map_to_host(const std::vector<IdMapping>& maps, uint32_t id) {
+  for (const auto& m : maps)
+    if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+  return std::nullopt;
+}
+
+// An unmapped id is the kernel's overflow id (65534), which owns nothing.
+uid_t Spec::host_uid() const {
+  if (!has_namespace(NamespaceType::User)) return process.user.uid;
+  return map_to_host(uid_mappings, process.user.uid).value_or(65534);
+}
+
+gid_t Spec::host_gid() const {
+  if (!has_namespace(NamespaceType::User)) return process.user.gid;
+  return map_to_host(gid_mappings, process.user.gid).value_or(65534);
+}
+
 bool Spec::wants_rt() const {
   if (process.scheduler && !std::holds_alternative<rt::Other>(*process.scheduler)) return true;
   for (const auto& r : process.rlimits)

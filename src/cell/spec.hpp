@@ -93,6 +93,17 @@ struct Process {
   bool terminal = false;
 };
 
+// linux.uidMappings[] / gidMappings[]: with a user namespace, the ids
+// container_id.. of the cell are the host's host_id.. (size ids).
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t size = 1;
+};
+
+// The host's id for the cell's `id`; nullopt when no map holds it.
+std::optional<uint32_t> map_to_host(const std::vector<IdMapping>& maps, uint32_t id);
+
 // linux.devices[]: a node created in the cell's /dev ('c' or 'b').
 struct DeviceNode {
   std::string path;
@@ -137,8 +148,17 @@ struct Spec {
   // init holds for the cell's lifetime, so the workload needs neither the
   // device nor uid 0 to keep the CPUs out of deep idle states.
   std::optional<int32_t> dma_latency_us;
+  // With a user namespace: the command alone enters it, after the init
+  // (host root) built the root, joined the cgroups and set the command's
+  // scheduler and limits; the init writes these maps (docs/security.md).
+  std::vector<IdMapping> uid_mappings;
+  std::vector<IdMapping> gid_mappings;
 
   bool has_namespace(NamespaceType t) const;
+  // process.user as the host sees it: through the maps with a user
+  // namespace, else as is.
+  uid_t host_uid() const;
+  gid_t host_gid() const;
   // An RT policy, an RLIMIT_RTPRIO grant or CAP_SYS_NICE: the cell runs RT
   // work and needs an RT group budget where the host has one.
   bool wants_rt() const;

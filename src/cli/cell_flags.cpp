@@ -78,7 +78,11 @@ void add_cell_flags(CLI::App& app, CellFlagText& f) {
   app.add_option("--env,-e", f.env, "KEY=VALUE, or KEY to copy it from here; repeatable")
       ->allow_extra_args(false);
   app.add_option("--hostname", f.hostname, "hostname in the cell (default the cell id)");
-  app.add_option("--user,-u", f.user, "UID[:GID] to run as (default 65534:65534)");
+  app.add_option("--user,-u", f.user,
+                 "UID[:GID] to run as (default 65534:65534); uid or gid 0 is the host's 65534 through a "
+                 "user namespace");
+  app.add_flag("--host-root", f.host_root,
+               "with --user 0: the host's real uid 0, no user namespace (printed)");
   app.add_option("--seccomp", f.seccomp, "default, unconfined, or a Docker profile FILE.json");
 }
 
@@ -105,6 +109,7 @@ front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags s) {
   }
   if (!f.rt_period.empty()) s.rt_period_us = util::parse_time_ns(f.rt_period, "us") / 1000;
   s.allow_prio_99 = s.allow_prio_99 || f.allow_prio_99;
+  s.host_root = s.host_root || f.host_root;
   auto add = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
   add(s.cap_add, f.cap_add);
   add(s.cap_drop, f.cap_drop);

@@ -19,6 +19,7 @@ struct CellFlagText {
   std::string cpus, mems, memory, pids_max;
   std::string sched, rtprio, memlock, rt_runtime, rt_period, dma_latency;
   bool allow_prio_99 = false;
+  bool host_root = false;
   std::vector<std::string> cap_add, cap_drop;
   std::string net;
   std::string rootfs;

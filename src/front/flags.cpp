@@ -100,6 +100,7 @@ constexpr HiddenDir kHiddenDirs[] = {
 std::vector<std::string> hide_host_dirs(const std::string& rootfs, const std::string& exe, cell::Spec& s,
                                         std::vector<std::string>& notes) {
   std::vector<std::string> hidden;
+  const size_t before = s.mounts.size();
   for (const auto& h : kHiddenDirs) {
     struct stat st {};
     if (::lstat(in_root(rootfs, h.path).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
@@ -108,7 +109,12 @@ std::vector<std::string> hide_host_dirs(const std::string& rootfs, const std::st
   }
   for (const auto& h : hidden) {
     if (exe.rfind(h + "/", 0) != 0) continue;
-    s.mounts.push_back({exe, "bind", in_root(rootfs, exe), {"bind", "ro", "nosuid", "nodev"}});
+    // The file the cell would have run, resolved in its root as it was
+    // before the tmpfs (a symlink there points into the cell's root, not
+    // the host's): bound alone at the path the command names.
+    const cell::CellPath real = cell::resolve_in_cell(s, before, exe, "the command");
+    if (!real.host) usage_error("the command " + exe + " is not in the cell's root filesystem");
+    s.mounts.push_back({exe, "bind", *real.host, {"bind", "ro", "nosuid", "nodev"}});
     std::string n = exe;
     n += " lives under ";
     n += h;
@@ -544,10 +550,21 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   }
 
   // Identity and namespaces.
-  if (spec.uid == 0 && rootfs == "/")
+  const bool as_root = spec.uid == 0 || spec.gid == 0;
+  if (spec.host_root && !as_root) usage_error("--host-root needs --user 0 (it keeps the host's uid 0)");
+  if (spec.host_root)
     p.warnings.push_back(
-        "--user 0: without capabilities uid 0 still owns the host's root-owned files: the cell reads "
-        "/etc/shadow and any root-only file or socket it can see; prefer a non-root user");
+        "--host-root: uid 0 in the cell is the host's uid 0 (no capabilities, but it owns the host's "
+        "root-owned files: it reads /etc/shadow and any root-only file or socket it can see)");
+  else if (as_root) {
+    // uid 0 in the cell is nobody on the host: a user namespace holding
+    // the command alone, mapped by the init (docs/security.md).
+    s.namespaces.push_back({cell::NamespaceType::User, ""});
+    s.uid_mappings = {{spec.uid, kHostNobody, 1}};
+    s.gid_mappings = {{spec.gid, kHostNobody, 1}};
+    p.notes.push_back("--user " + std::to_string(spec.uid) + ":" + std::to_string(spec.gid) +
+                      " is the host's 65534:65534 (a user namespace; --host-root for the host's uid 0)");
+  }
   s.process.user.uid = spec.uid;
   s.process.user.gid = spec.gid;
   s.process.args = spec.command;

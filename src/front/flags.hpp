@@ -43,6 +43,8 @@ enum class SeccompMode { Default, Unconfined, File };
 // Default bounds of a cell (docs/run.md): a pids limit and a size for
 // every --tmpfs; flags change them.
 inline constexpr int64_t kDefaultPidsMax = 1024;
+// The host ids a cell's uid or gid 0 maps to (nobody, nogroup).
+inline constexpr uint32_t kHostNobody = 65534;
 inline constexpr const char* kDefaultTmpfsSize = "size=64m";
 
 struct RunFlags {
@@ -75,6 +77,9 @@ struct RunFlags {
   std::string hostname;          // empty = the cell id
   uid_t uid = 65534;
   gid_t gid = 65534;
+  // uid or gid 0 runs in a user namespace as the host's 65534 unless this
+  // asks for the host's real uid 0 (printed).
+  bool host_root = false;
   SeccompMode seccomp = SeccompMode::Default;
   std::string seccomp_file;
 };

@@ -37,8 +37,11 @@ TEST_F(RunEscape, WritingProcSysIsRefused) {
 }
 
 TEST_F(RunEscape, WritingProcSysIsRefusedEvenForCellRoot) {
-  // uid 0 without capabilities: /proc/sys is a read-only mount.
-  EXPECT_EQ(attempt({"proc_sys"}, {"--user", "0:0"}), "try=proc_sys result=fail errno=EROFS\n");
+  // uid 0 is the host's nobody (a user namespace): the knobs are root's.
+  EXPECT_EQ(attempt({"proc_sys"}, {"--user", "0:0"}), "try=proc_sys result=fail errno=EACCES\n");
+  // The host's uid 0 without capabilities: /proc/sys is a read-only mount.
+  EXPECT_EQ(attempt({"proc_sys"}, {"--user", "0:0", "--host-root"}),
+            "try=proc_sys result=fail errno=EROFS\n");
 }
 
 TEST_F(RunEscape, WritingTheRootIsRefused) {

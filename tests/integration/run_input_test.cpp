@@ -149,6 +149,21 @@ TEST_F(RunInputs, SymlinkedPathsWorkAsTheCellSeesThem) {
   // the node it names, not a crash after the pivot.
   Result dev = run_shell(kRtcell + " run -q --device /dev/fd/0 -- /bin/true </dev/null");
   EXPECT_EQ(dev.code, 0) << dev.err;
+  // A command under /tmp (hidden behind the cell's tmpfs) is bound in
+  // alone; named through an absolute symlink, the file it leads to is.
+  {
+    std::ofstream script(d.path + "/real/cmd");
+    script << "#!/bin/sh\necho ran\n";
+  }
+  fs::permissions(d.path + "/real/cmd", fs::perms::owner_all | fs::perms::group_exec |
+                                            fs::perms::others_exec | fs::perms::group_read |
+                                            fs::perms::others_read);
+  fs::create_symlink(d.path + "/real/cmd", d.path + "/cmd-link");
+  for (const char* name : {"/real/cmd", "/cmd-link"}) {
+    Result c = run({"run", "-q", "--", d.path + name});
+    EXPECT_EQ(c.code, 0) << name << ": " << c.err;
+    EXPECT_EQ(c.out, "ran\n") << name;
+  }
 }
 
 TEST_F(RunInputs, ErrorsInsideTheCellNameTheCellsPath) {
@@ -205,6 +220,7 @@ TEST_F(RunInputs, DefaultSeccompDeniesTiocsti) {
 // runs, nothing is left. The hook sends SIGTERM at each phase of create.
 TEST_F(RunInputs, StopWhileTheCellIsMadeTearsDown) {
   TempDir d;
+  chmod(d.path.c_str(), 0777);  // the cell's uid 0 is the host's nobody
   const std::string marker = d.path + "/ran";
   for (const char* phase : {"prepared", "claim", "cgroup:1", "cgroups", "clone", "recorded", "ready"}) {
     SCOPED_TRACE(phase);
