@@ -566,7 +566,8 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
                       " is the host's 65534:65534 (a user namespace; --host-root for the host's uid 0)");
     if (!caps.empty())
       p.notes.push_back(
-          "--cap-add with --user 0: the capabilities hold in the cell's user namespace only, which owns none of "
+          "--cap-add with --user 0: the capabilities hold in the cell's user namespace only, which owns none "
+          "of "
           "its mount, network or uts namespaces: no mount, interface or hostname change, no RT policy");
   }
   s.process.user.uid = spec.uid;

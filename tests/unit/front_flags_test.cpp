@@ -252,6 +252,55 @@ TEST(FrontFlags, SpecChecksNameTheSpecField) {
   EXPECT_EQ(kind_of([&] { cell::prepare("ok", s, facts()); }), ErrorKind::Usage);
 }
 
+TEST(FrontFlags, UidZeroGetsAUserNamespaceUnlessHostRoot) {
+  RunFlags f;
+  f.command = {"/bin/true"};
+  f.uid = 0;
+  f.gid = 0;
+  Built b = build(f);
+  EXPECT_TRUE(b.spec.has_namespace(cell::NamespaceType::User));
+  ASSERT_EQ(b.spec.uid_mappings.size(), 1U);
+  EXPECT_EQ(b.spec.uid_mappings[0].container_id, 0U);
+  EXPECT_EQ(b.spec.uid_mappings[0].host_id, 65534U);
+  EXPECT_EQ(b.spec.host_uid(), 65534U);
+  EXPECT_EQ(b.spec.host_gid(), 65534U);
+  EXPECT_NO_THROW(cell::prepare("ok", b.spec, facts()));
+  f.host_root = true;
+  b = build(f);
+  EXPECT_FALSE(b.spec.has_namespace(cell::NamespaceType::User));
+  EXPECT_EQ(b.spec.host_uid(), 0U);
+  ASSERT_FALSE(b.warnings.empty());
+  EXPECT_NE(b.warnings.back().find("--host-root"), std::string::npos);
+  f.uid = 1000;
+  f.gid = 1000;
+  EXPECT_EQ(kind_of([&] { build(f); }), ErrorKind::Usage) << "--host-root without uid 0";
+  f.host_root = false;
+  EXPECT_FALSE(build(f).spec.has_namespace(cell::NamespaceType::User));
+
+  // The spec's checks: maps only with the namespace, holding the user.
+  cell::Spec s = cell::default_spec();
+  s.process.args = {"/bin/sh"};
+  s.process.user = {0, 0, {}};
+  s.uid_mappings = {{0, 65534, 1}};
+  s.gid_mappings = {{0, 65534, 1}};
+  EXPECT_NE(message_of([&] { cell::prepare("x", s, facts()); }).find("need a user namespace"),
+            std::string::npos);
+  s.namespaces.push_back({cell::NamespaceType::User, ""});
+  EXPECT_NO_THROW(cell::prepare("x", s, facts()));
+  s.process.user.uid = 5;
+  EXPECT_NE(message_of([&] {
+              cell::prepare("x", s, facts());
+            }).find("process.user id 5 is not in linux.uidMappings"),
+            std::string::npos);
+  s.process.user.uid = 0;
+  s.uid_mappings = {{0, 1000, 10}, {5, 2000, 1}};
+  EXPECT_NE(message_of([&] { cell::prepare("x", s, facts()); }).find("overlaps"), std::string::npos);
+  s.uid_mappings = {{0, 1000, 0}};
+  EXPECT_NE(message_of([&] { cell::prepare("x", s, facts()); }).find("size 0"), std::string::npos);
+  s.uid_mappings = {};
+  EXPECT_NE(message_of([&] { cell::prepare("x", s, facts()); }).find("is empty"), std::string::npos);
+}
+
 TEST(FrontFlags, DangerousCapabilitiesEachGetAWarning) {
   sys::CapSet caps;
   for (const char* n : {"SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN", "SETUID", "SYS_NICE"})
