@@ -425,7 +425,7 @@ CgroupLayout detect_layout(const std::string& root) {
 namespace {
 
 void check_request(const CgroupRequest& req) {
-  validate_id(req.id, "cell id");
+  validate_id(req.id, "cgroup name");
   if (req.memory_bytes && *req.memory_bytes == 0)
     usage_error("resources.memory.limit must be more than 0 bytes");
   if (req.pids_max && *req.pids_max < 1) usage_error("resources.pids.limit must be at least 1");
@@ -700,10 +700,10 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
 
 void validate_id(std::string_view id, std::string_view what) {
   auto bad = [&](const std::string& why) {
-    usage_error(std::string(what) + " '" + std::string(id) + "' " + why + "; use 1-64 of A-Z a-z 0-9 _ . -");
+    usage_error(std::string(what) + " '" + std::string(id) + "' " + why + "; use 1-255 of A-Z a-z 0-9 _ . -");
   };
   if (id.empty()) bad("is empty");
-  if (id.size() > 64) bad("is too long");
+  if (id.size() > 255) bad("is too long");
   if (id == "." || id == "..") bad("is not a name");
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

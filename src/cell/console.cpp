@@ -4,12 +4,16 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "rtcell/error.hpp"
+#include "sys/fdpass.hpp"
 
 namespace rtcell::cell {
 
@@ -59,6 +63,29 @@ void take_pty(const std::string& slave, uid_t uid, gid_t gid) {
   if (::fchown(fd.get(), uid, gid) != 0) sys_error("cannot hand " + slave + " to the cell's user", errno);
   for (int std_fd = 0; std_fd < 3; ++std_fd)
     if (::dup2(fd.get(), std_fd) < 0) sys_error("dup2 of the cell's pty", errno);
+}
+
+int connect_console(const std::string& path) {
+  sys::Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) sys_error("socket", errno);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    usage_error("--console-socket " + path + " is too long for a unix socket");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+    sys_error("cannot connect to --console-socket " + path, errno);
+  return sock.release();
+}
+
+void send_console_fd(int sock, int master, const std::string& name) {
+  if (!sys::send_with_fds(sock, name, {master}))
+    sys_error("cannot send the terminal to the console socket", errno);
+}
+
+void send_console(const std::string& path, int master, const std::string& name) {
+  sys::Fd sock(connect_console(path));
+  send_console_fd(sock.get(), master, name);
 }
 
 void copy_window_size(int master) {

@@ -28,6 +28,15 @@ void take_pty(const std::string& slave, uid_t uid, gid_t gid);
 // Copies this process's terminal size to the pty (no-op without a terminal).
 void copy_window_size(int master);
 
+// runc's console-socket protocol: connects to the unix socket at `path`
+// and sends `master` with SCM_RIGHTS, the pty's name as the data (conmon
+// and containerd's shim take the fd). Throws rtcell::Error naming the path.
+void send_console(const std::string& path, int master, const std::string& name);
+// The same in two steps, for a process that connects before it leaves the
+// host's mount namespace: the connected socket, then the send on it.
+int connect_console(const std::string& path);
+void send_console_fd(int sock, int master, const std::string& name);
+
 // In the creator: this process's stdin in raw mode for as long as the
 // object lives (no-op when stdin is not a terminal), so that keystrokes,
 // ^C included, reach the cell's pty as they are.

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,7 @@
 #include "rtcell/error.hpp"
 #include "rtcell/rt/sched.hpp"
 #include "sys/caps.hpp"
+#include "sys/fd.hpp"
 #include "sys/seccomp.hpp"
 #include "sys/syscalls.hpp"
 
@@ -39,11 +41,27 @@ void setup_process(const Prepared& p) {
   const CpuSet& cpus = proc.exec_cpus.empty() ? p.spec.resources.cpus : proc.exec_cpus;
   if (!cpus.empty()) rt::set_affinity(cpus);
   if (proc.scheduler) rt::set_policy(*proc.scheduler, {proc.allow_prio_99});
+  if (proc.oom_score_adj) {
+    // Lowering it needs CAP_SYS_RESOURCE (proc(5)).
+    const std::string v = std::to_string(*proc.oom_score_adj);
+    sys::Fd fd = sys::Fd::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (::write(fd.get(), v.data(), v.size()) != static_cast<ssize_t>(v.size()))
+      sys_error("process.oomScoreAdj " + v + (errno == EACCES ? " (lowering it needs CAP_SYS_RESOURCE)" : ""),
+                errno);
+  }
+  if (proc.umask) ::umask(*proc.umask);
   if (::chdir(proc.cwd.c_str()) != 0) sys_error("cannot enter process.cwd " + proc.cwd, errno);
 }
 
 void take_identity(const Prepared& p) {
   const Process& proc = p.spec.process;
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN
+  // (seccomp(2)), which the identity below may drop: load it now, as runc
+  // does; the rest of the set-up then runs under it.
+  if (!proc.no_new_privileges && !p.seccomp_bpf.empty()) {
+    int rc = sys::load_seccomp_bpf(p.seccomp_bpf);
+    if (rc != 0) sys_error("cannot load the seccomp filter", -rc);
+  }
   const Capabilities& caps = proc.capabilities;
   const uid_t uid = proc.user.uid;
   sys::limit_bounding_set(caps.bounding);
@@ -89,7 +107,7 @@ void exec_process(const Prepared& p) {
   envp.push_back(nullptr);
 
   mark_fds_cloexec();
-  if (!p.seccomp_bpf.empty()) {
+  if (!p.seccomp_bpf.empty() && p.spec.process.no_new_privileges) {
     int rc = sys::load_seccomp_bpf(p.seccomp_bpf);
     if (rc != 0) sys_error("cannot load the seccomp filter", -rc);
   }

@@ -13,6 +13,8 @@ void setup_process(const Prepared& p);
 
 // Then, inside the cell's user namespace when it has one: the bounding set,
 // groups, uid/gid (the cell's ids), the capability sets and no_new_privs.
+// Without no_new_privs the seccomp filter is loaded first (it needs
+// CAP_SYS_ADMIN then); with it, exec_process() loads it last.
 // Throws rtcell::Error.
 void take_identity(const Prepared& p);
 

@@ -462,6 +462,7 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
   st.status = Status::Creating;
   st.creator = self_ref();
   st.bundle = o.bundle;
+  st.rootfs = p.spec.root_path;
   st.die_with_creator = o.die_with_creator;
   st.command = p.spec.process.args;
   st.created_ns = now_ns();
@@ -556,7 +557,12 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
     std::string tag;
     std::vector<int> got;
     if (sys::recv_with_fds(recorded.w.get(), tag, got, 1) && got.size() == 1) c.master = sys::Fd(got[0]);
-    if (c.master) copy_window_size(c.master.get());
+    if (c.master && !o.console_socket.empty()) {
+      send_console(o.console_socket, c.master.get(), "/dev/ptmx");
+      c.master.reset();
+    } else if (c.master) {
+      copy_window_size(c.master.get());
+    }
   }
   recorded.w.reset();
   attach.clear();
@@ -573,6 +579,7 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
     throw_cell_failure(failure);
   }
   c.step("ready");
+  if (o.on_created_namespaces) o.on_created_namespaces(st);
   st.status = Status::Created;
   c.save();
   c.lock.release();

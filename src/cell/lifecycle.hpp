@@ -47,6 +47,14 @@ struct CreateOptions {
   std::function<void(std::string_view phase)> on_phase;
   // Lines to show once (cgroup layout, RT budget given).
   std::function<void(const std::string&)> note;
+  // An interactive cell (process.terminal) that outlives its creator: its
+  // pty master goes to this unix socket (runc's --console-socket) instead
+  // of being relayed by wait().
+  std::string console_socket;
+  // Run once the init is recorded and its namespaces exist, before the
+  // command is ready (the OCI prestart/createRuntime/createContainer
+  // hooks); an exception aborts create and undoes it.
+  std::function<void(const CellState&)> on_created_namespaces;
 };
 
 // A cell this process created. Destroying the handle without detach()

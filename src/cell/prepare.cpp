@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 
 #include "rtcell/error.hpp"
@@ -44,7 +45,8 @@ bool destination_ok(const Spec& s, size_t index) {
         under(dst, m.destination))
       return true;
   }
-  return !s.root_readonly && exists(in_root(s.root_path, dst.substr(0, dst.rfind('/') + 1)));
+  // A writable root: the builder creates the mount point (as runc does).
+  return !s.root_readonly;
 }
 
 // Where the cell path `path` lies on the host while the init builds the
@@ -270,7 +272,7 @@ void check_resources(const Spec& s) {
 
 CgroupRequest cgroup_request(const std::string& id, const Spec& s) {
   CgroupRequest req;
-  req.id = id;
+  req.id = s.resources.cgroup_name.empty() ? id : s.resources.cgroup_name;
   req.parent = s.resources.cgroup_parent;
   req.cpus = s.resources.cpus;
   req.mems = s.resources.mems;
@@ -363,13 +365,11 @@ void validate_cell_id(std::string_view id) {
       bad(c == '/' ? "contains '/'" : "contains a character outside the set");
 }
 
-std::string resolve_command(const std::string& rootfs, const std::string& command,
-                            const std::string& path_var, const std::string& workdir) {
-  auto executable = [&](const std::string& inside) {
-    std::string host = in_root(rootfs, inside);
-    struct stat st {};
-    return ::stat(host.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
-  };
+namespace {
+
+std::string search_command(const std::function<bool(const std::string&)>& executable,
+                           const std::string& command, const std::string& path_var,
+                           const std::string& workdir) {
   if (command.find('/') != std::string::npos) {
     // A relative path is relative to the cell's working directory, as execve sees it.
     std::string inside = command[0] == '/' ? command : (workdir == "/" ? "" : workdir) + "/" + command;
@@ -389,6 +389,28 @@ std::string resolve_command(const std::string& rootfs, const std::string& comman
     i = j + 1;
   }
   return "";
+}
+
+bool executable_file(const std::string& host) {
+  struct stat st {};
+  return ::stat(host.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+}
+
+}  // namespace
+
+std::string resolve_command(const std::string& rootfs, const std::string& command,
+                            const std::string& path_var, const std::string& workdir) {
+  return search_command([&](const std::string& inside) { return executable_file(in_root(rootfs, inside)); },
+                        command, path_var, workdir);
+}
+
+std::string resolve_command(const Spec& s, const std::string& command, const std::string& path_var,
+                            const std::string& workdir) {
+  auto executable = [&](const std::string& inside) {
+    const CellPath c = resolve_in_cell(s, s.mounts.size(), inside, "the command");
+    return c.host && executable_file(*c.host);
+  };
+  return search_command(executable, command, path_var, workdir);
 }
 
 CellPath resolve_in_cell(const Spec& s, size_t upto, const std::string& path, const std::string& what) {
@@ -425,7 +447,7 @@ Prepared prepare(std::string id, Spec spec, const host::HostFacts& facts) {
   std::string path_var = kCellPath;
   for (const auto& e : spec.process.env)
     if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
-  p.executable = resolve_command(spec.root_path, spec.process.args[0], path_var, spec.process.cwd);
+  p.executable = resolve_command(spec, spec.process.args[0], path_var, spec.process.cwd);
   if (p.executable.empty())
     usage_error("command '" + spec.process.args[0] +
                 "' is not an executable file in the cell's root filesystem (" + spec.root_path +

@@ -38,6 +38,10 @@ void check_hostname(std::string_view name, const std::string& what);
 
 // Finds `command` inside `rootfs` ("/" = host) along `path_var`; returns its
 // absolute path inside the cell or "" when not found / not executable.
+// The Spec form looks through the spec's mounts too (a command on a bind
+// mount), resolving symlinks as the cell will.
+std::string resolve_command(const Spec& s, const std::string& command, const std::string& path_var,
+                            const std::string& workdir);
 std::string resolve_command(const std::string& rootfs, const std::string& command,
                             const std::string& path_var, const std::string& workdir = "/");
 

@@ -346,6 +346,15 @@ void build(const Spec& s) {
   const std::string src = s.root_path == "/" ? std::string(kOld) : std::string(kOld) + s.root_path;
   sys::bind_mount(src, kNew, true, false);
   if (s.root_readonly) sys::remount_tree_read_only(kNew, kOldMountinfo);
+  if (!s.root_propagation.empty()) {
+    Mount prop;
+    prop.options = {s.root_propagation};
+    const MountOptions o = parse_options(prop);
+    if (o.propagation == 0)
+      usage_error("linux.rootfsPropagation '" + s.root_propagation + "' is not a propagation");
+    if (::mount("", kNew, "", o.propagation, nullptr) != 0)
+      sys_error("cannot set linux.rootfsPropagation " + s.root_propagation, errno);
+  }
   // With a user namespace mapping the cell's uid 0, its tmpfs mounts (/run,
   // /tmp, /dev/shm, ...) are that uid's, as if it had made them itself.
   std::string owner;
@@ -411,7 +420,7 @@ sys::Fd hold_dma_latency(const Spec& s) {
 }
 
 void enter_root(const Spec& s, const CgroupView& view) {
-  if (s.has_namespace(NamespaceType::Cgroup)) cgroup_view(view);
+  if (s.has_namespace(NamespaceType::Cgroup) || s.cgroup_mount) cgroup_view(view);
 
   if (::chdir(kNew) != 0) sys_error(std::string("chdir ") + kNew, errno);
   if (sys::pivot_root(".", ".") != 0) sys_error("pivot_root into the cell's root", errno);

@@ -91,6 +91,23 @@ struct Process {
   // process.terminal: the command gets a pty of the cell's own devpts as
   // its controlling terminal; its creator relays the master (rtcell run).
   bool terminal = false;
+  std::optional<mode_t> umask;       // process.user.umask
+  std::optional<int> oom_score_adj;  // process.oomScoreAdj
+};
+
+// hooks.<kind>[]: a program the runtime runs with the state on stdin.
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::optional<int> timeout_s;
+};
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
+  bool empty() const {
+    return prestart.empty() && create_runtime.empty() && create_container.empty() &&
+           start_container.empty() && poststart.empty() && poststop.empty();
+  }
 };
 
 // linux.uidMappings[] / gidMappings[]: with a user namespace, the ids
@@ -117,7 +134,8 @@ struct DeviceNode {
 
 // linux.resources and linux.cgroupsPath.
 struct Resources {
-  std::string cgroup_parent = "rtcell";  // the cell's groups live at <parent>/<id>
+  std::string cgroup_parent = "rtcell";  // the cell's groups live at <parent>/<name>
+  std::string cgroup_name;               // empty: the cell id (linux.cgroupsPath's last part)
   CpuSet cpus;                           // empty: the parent's
   std::string mems;
   std::optional<uint64_t> memory_bytes;
@@ -153,6 +171,12 @@ struct Spec {
   // scheduler and limits; the init writes these maps (docs/security.md).
   std::vector<IdMapping> uid_mappings;
   std::vector<IdMapping> gid_mappings;
+  // A "cgroup" mount at /sys/fs/cgroup: the cell's read-only view of its
+  // own groups there, with or without a cgroup namespace.
+  bool cgroup_mount = false;
+  // linux.rootfsPropagation: "" (private) or a propagation word.
+  std::string root_propagation;
+  Hooks hooks;
 
   bool has_namespace(NamespaceType t) const;
   // process.user as the host sees it: through the maps with a user

@@ -112,6 +112,7 @@ std::string state_to_json(const CellState& s) {
   j["creator"] = proc_json(s.creator);
   j["init"] = proc_json(s.init);
   j["bundle"] = s.bundle;
+  j["rootfs"] = s.rootfs;
   j["die_with_creator"] = s.die_with_creator;
   j["command"] = s.command;
   j["created_ns"] = s.created_ns;
@@ -155,6 +156,7 @@ CellState state_from_json(std::string_view text, const std::string& where) {
     s.creator = proc_from(j.at("creator"));
     s.init = proc_from(j.at("init"));
     s.bundle = j.at("bundle").get<std::string>();
+    s.rootfs = j.value("rootfs", std::string());
     s.die_with_creator = j.at("die_with_creator").get<bool>();
     s.command = j.at("command").get<std::vector<std::string>>();
     s.created_ns = j.at("created_ns").get<int64_t>();
@@ -188,6 +190,10 @@ Registry::Registry(std::string root) : root_(std::move(root)) {
 }
 
 sys::DirLock Registry::claim(const std::string& id) const {
+  // Missing parents too (an OCI caller's --root, as runc makes it); only
+  // the root itself is private.
+  for (size_t i = root_.find('/', 1); i != std::string::npos; i = root_.find('/', i + 1))
+    if (::mkdir(root_.substr(0, i).c_str(), 0711) != 0 && errno != EEXIST) break;
   if (::mkdir(root_.c_str(), 0700) != 0 && errno != EEXIST) {
     int e = errno;
     if (e == EROFS || e == EACCES || e == EPERM)

@@ -65,6 +65,7 @@ struct CellState {
   ProcRef creator;                   // the process running create
   ProcRef init;                      // the cell's pid 1 (0 until cloned)
   std::string bundle;                // OCI bundle directory, or ""
+  std::string rootfs;                // root.path on the host
   bool die_with_creator = false;     // rtcell run: the cell ends with its creator
   std::vector<std::string> command;
   int64_t created_ns = 0;  // CLOCK_REALTIME

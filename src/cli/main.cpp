@@ -39,8 +39,18 @@ void note(const std::string& msg) {
 
 }  // namespace rtcell::cli
 
+namespace rtcell::cli {
+int runtime_main(int argc, char** argv);
+}
+
 int main(int argc, char** argv) {
   using namespace rtcell;
+  // rtcell-runtime (a symlink to this binary): the OCI runtime face, with
+  // runc's command line (src/cli/runtime.cpp).
+  const std::string_view self = argv[0];
+  const size_t slash = self.rfind('/');
+  if (self.substr(slash == std::string_view::npos ? 0 : slash + 1) == "rtcell-runtime")
+    return cli::runtime_main(argc, argv);
   CLI::App app{"rtcell: deterministic and safe real-time workloads on edge Linux"};
   app.set_version_flag("--version", "rtcell 0.1.0");
   app.require_subcommand(1);

@@ -62,6 +62,9 @@ nlohmann::json cell_state_json(const cell::CellState& s) {
   j["status"] = cell::to_string(s.status);
   j["pid"] = alive(s) ? s.init.pid : 0;
   j["bundle"] = s.bundle;
+  j["rootfs"] = s.rootfs;
+  j["created"] = iso_time(s.created_ns);
+  j["owner"] = "";
   j["annotations"] = s.annotations;
   nlohmann::json r;
   r["created"] = iso_time(s.created_ns);
