@@ -216,7 +216,27 @@ constexpr int kMaxAttachFds = 8;
   }
 }
 
+// Closes every descriptor above stderr but `keep`: the init never execs,
+// so nothing its creator had open (a caller's pipe, a lock) may live on in
+// the cell; the command forked from it inherits only stdio.
+void close_all_but(std::vector<int> keep) noexcept {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3;
+  bool ok = true;
+  for (int k : keep) {
+    if (k < 3 || static_cast<unsigned>(k) < from) continue;
+    if (static_cast<unsigned>(k) > from)
+      ok = ok && sys::close_range(from, static_cast<unsigned>(k) - 1, 0) == 0;
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ok = ok && sys::close_range(from, ~0U, 0) == 0;
+  if (ok) return;
+  for (int fd = 3; fd < 4096; ++fd)  // before Linux 5.9
+    if (std::find(keep.begin(), keep.end(), fd) == keep.end()) ::close(fd);
+}
+
 [[noreturn]] void init_main(const Prepared& p, const CellFds& fds) noexcept {
+  close_all_but({fds.status, fds.recorded, fds.go});
   try {
     // Die with the creator until it has recorded this process, so that a
     // creator killed before that leaves no cell nobody knows of.
@@ -288,6 +308,17 @@ constexpr int kMaxAttachFds = 8;
     userns.r.reset();
     ::close(fds.go);
     ::close(fds.status);
+    // The command has the stdio (or its pty); the init keeps none, so that
+    // a caller reading the creator's pipes to EOF (containerd's shim after
+    // create, a shell's $(...)) sees it once the command is done with them.
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int std_fd = 0; std_fd < 3; ++std_fd) {
+      if (null >= 0)
+        ::dup2(null, std_fd);
+      else
+        ::close(std_fd);
+    }
+    if (null > 2) ::close(null);
     drop_init_privileges(p);
     // Changing credentials cleared the parent-death signal (prctl(2)): set
     // it again for a cell that dies with its creator. A creator that died

@@ -233,8 +233,18 @@ void fit_rlimits(cell::Process& proc, const Log& log) {
   }
 }
 
+// rtcell.io/KEY as an annotation (Podman, ctr), or as the variable
+// RTCELL_KEY in the container's environment for engines that pass no
+// annotations (Docker 20.10, docker-compose 1.29: -e RTCELL_SCHED=fifo:80).
 void apply_annotations(cell::Spec& s, const Log& log) {
-  const auto& a = s.annotations;
+  std::map<std::string, std::string> a = s.annotations;
+  for (const auto& e : s.process.env) {
+    if (e.rfind("RTCELL_", 0) != 0 || e.find('=') == std::string::npos) continue;
+    std::string key = e.substr(7, e.find('=') - 7);
+    for (char& ch : key)
+      ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    a.emplace("rtcell.io/" + key, e.substr(e.find('=') + 1));
+  }
   auto get = [&a](const char* k) -> const std::string* {
     auto it = a.find(k);
     return it == a.end() ? nullptr : &it->second;

@@ -1,0 +1,298 @@
+// rtcell-runtime driven the way conmon and containerd's shim drive it, on the
+// real kernel as root: bundles with a runc-like config.json, the whole
+// lifecycle by id, runc's state JSON and error texts, --pid-file,
+// --console-socket, exec, hooks, and every bad config as one line naming
+// the field. The clients themselves (podman, dockerd, containerd,
+// docker-compose) are in oci_clients_test.cpp.
+#include <gtest/gtest.h>
+#include <sys/syscall.h>
+
+#include <functional>
+
+#include "integration/oci_support.hpp"
+
+namespace rtcell::test {
+namespace {
+
+using nlohmann::json;
+
+class OciRuntime : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "rtcell-runtime needs root (namespaces, cgroups)";
+    if (!have(kRuntime)) GTEST_SKIP() << "rtcell-runtime not built: " << kRuntime;
+  }
+  TempDir state;  // --root
+  std::string root() const { return state.path + "/runtime"; }
+};
+
+TEST_F(OciRuntime, CreateStartStateKillDelete) {
+  Bundle b(base_config({"/bin/sh", "-c", "read line; echo got-$line; exit 3"}));
+  const std::string id = unique_name("oci");
+  const std::string pid_file = b.path + "/pid";
+  // create: stdio passes through to the container; the init waits.
+  int in[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  Spawned c;
+  {
+    int o[2];
+    ASSERT_EQ(pipe2(o, O_CLOEXEC), 0);
+    c.pid = fork();
+    if (c.pid == 0) {
+      dup2(in[0], 0);
+      dup2(o[1], 1);
+      execl(kRuntime.c_str(), "rtcell-runtime", "--root", root().c_str(), "create", "--bundle",
+            b.path.c_str(), "--pid-file", pid_file.c_str(), id.c_str(), nullptr);
+      _exit(127);
+    }
+    close(o[1]);
+    c.out = o[0];
+  }
+  close(in[0]);
+  ASSERT_EQ(wait_exit(c.pid), 0);
+  const std::string pid = slurp_value(pid_file);
+  ASSERT_FALSE(pid.empty());
+  Result s = runtime(root(), {"state", id});
+  ASSERT_EQ(s.code, 0) << s.err;
+  json st = json::parse(s.out);
+  EXPECT_EQ(st["status"], "created");
+  EXPECT_EQ(std::to_string(st["pid"].get<int>()), pid);
+  EXPECT_EQ(st["bundle"], b.path);
+  for (const char* k : {"ociVersion", "id", "rootfs", "created", "owner", "annotations"})
+    EXPECT_TRUE(st.contains(k)) << k;
+  // The init is not the runtime's child: it is reparented, as conmon
+  // expects. This test process is its subreaper-less grandparent, so the
+  // init's exit is watched through a pidfd.
+  int pfd = static_cast<int>(syscall(SYS_pidfd_open, std::stoi(pid), 0));
+  ASSERT_GE(pfd, 0);
+  EXPECT_EQ(runtime(root(), {"start", id}).code, 0);
+  EXPECT_EQ(json::parse(runtime(root(), {"state", id}).out)["status"], "running");
+  ASSERT_EQ(write(in[1], "x\n", 2), 2);
+  close(in[1]);
+  pollfd p{pfd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 30'000), 1);
+  close(pfd);
+  EXPECT_EQ(read_to_end(c.out), "got-x\n");
+  close(c.out);
+  EXPECT_EQ(json::parse(runtime(root(), {"state", id}).out)["status"], "stopped");
+  // What callers match: "container not running", "does not exist".
+  Result k = runtime(root(), {"kill", id, "KILL"});
+  EXPECT_NE(k.code, 0);
+  EXPECT_NE(k.err.find("container not running"), std::string::npos) << k.err;
+  EXPECT_EQ(runtime(root(), {"delete", id}).code, 0);
+  Result gone = runtime(root(), {"state", id});
+  EXPECT_NE(gone.err.find("does not exist"), std::string::npos) << gone.err;
+  EXPECT_EQ(runtime(root(), {"delete", "--force", id}).code, 0)
+      << "delete --force of nothing succeeds, as runc";
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+}
+
+TEST_F(OciRuntime, KillAndDeleteARunningContainer) {
+  Bundle b(base_config({"/bin/sleep", "1000"}));
+  const std::string id = unique_name("okill");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", b.path, id}).code, 0);
+  ASSERT_EQ(runtime(root(), {"start", id}).code, 0);
+  Result ps = runtime(root(), {"ps", "--format", "json", id});
+  ASSERT_EQ(ps.code, 0) << ps.err;
+  EXPECT_EQ(json::parse(ps.out).size(), 2U) << "the init and sleep: " << ps.out;
+  Result d = runtime(root(), {"delete", id});
+  EXPECT_NE(d.code, 0) << "a running container needs --force";
+  EXPECT_EQ(runtime(root(), {"kill", id, "9"}).code, 0);
+  EXPECT_EQ(runtime(root(), {"delete", "--force", id}).code, 0);
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+}
+
+TEST_F(OciRuntime, ConsoleSocketGetsThePty) {
+  json c = base_config({"/bin/sh", "-c", "tty; test -t 0 && echo has-tty"});
+  c["process"]["terminal"] = true;
+  Bundle b(c);
+  ConsoleSocket cs;
+  const std::string id = unique_name("otty");
+  // No socket: refused before anything exists.
+  Result none = runtime_detached(root(), {"create", "--bundle", b.path, id});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("console-socket"), std::string::npos) << none.err;
+  // The send completes on the listening socket's backlog: create returns
+  // before the receiver accepts.
+  Result cr = runtime_detached(root(), {"create", "--bundle", b.path, "--console-socket", cs.sock, id});
+  ASSERT_EQ(cr.code, 0) << cr.err;
+  const int master = cs.receive();
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(runtime(root(), {"start", id}).code, 0);
+  const std::string text = read_to_end(master);
+  close(master);
+  EXPECT_NE(text.find("/dev/pts/0"), std::string::npos) << text;
+  EXPECT_NE(text.find("has-tty"), std::string::npos) << text;
+  EXPECT_EQ(runtime(root(), {"delete", "--force", id}).code, 0);
+}
+
+TEST_F(OciRuntime, ExecJoinsTheContainer) {
+  Bundle b(base_config({"/bin/sleep", "1000"}));
+  const std::string id = unique_name("oexec");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", b.path, id}).code, 0);
+  ASSERT_EQ(runtime(root(), {"start", id}).code, 0);
+  // Its pid namespace (sleep is pid 2), its hostname, its cgroups; the exit
+  // status comes back when the runtime waits.
+  Result e = runtime(root(), {"exec", id, "/bin/sh", "-c", "hostname; cat /proc/2/comm; exit 4"});
+  EXPECT_EQ(e.code, 4) << e.err;
+  EXPECT_EQ(e.out, "oci\nsleep\n");
+  // --process FILE --detach --pid-file, as conmon and the shim call it.
+  TempDir t;
+  json proc{{"args", {"/bin/sleep", "1000"}}, {"cwd", "/"}, {"user", {{"uid", 65534}, {"gid", 65534}}}};
+  std::ofstream(t.path + "/process.json") << proc.dump();
+  Result d = runtime_detached(
+      root(), {"exec", "--process", t.path + "/process.json", "--detach", "--pid-file", t.path + "/pid", id});
+  ASSERT_EQ(d.code, 0) << d.err;
+  const std::string pid = slurp_value(t.path + "/pid");
+  EXPECT_NE(slurp("/proc/" + pid + "/status").find("Uid:\t65534"), std::string::npos);
+  Result ps = runtime(root(), {"ps", "--format", "json", id});
+  EXPECT_NE(ps.out.find(pid), std::string::npos) << "the exec'd process is in the cell's cgroups: " << ps.out;
+  Result bad = runtime(root(), {"exec", id, "/no/such/thing"});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_TRUE(only_line(bad.err)) << bad.err;
+  EXPECT_EQ(runtime(root(), {"delete", "--force", id}).code, 0);
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+}
+
+TEST_F(OciRuntime, HooksGetTheStateOnStdin) {
+  TempDir t;
+  const std::string hook = t.path + "/hook.sh";
+  std::ofstream(hook) << "#!/bin/sh\ncat > " << t.path << "/$1.json\n";
+  chmod(hook.c_str(), 0755);
+  json c = base_config({"/bin/true"});
+  for (const char* kind :
+       {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"})
+    c["hooks"][kind] = json::array({{{"path", hook}, {"args", {"hook.sh", kind}}}});
+  Bundle b(c);
+  const std::string id = unique_name("ohook");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", b.path, id}).code, 0);
+  ASSERT_EQ(runtime(root(), {"start", id}).code, 0);
+  ASSERT_EQ(runtime(root(), {"delete", "--force", id}).code, 0);
+  for (const char* kind :
+       {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}) {
+    const std::string text = slurp(t.path + "/" + kind + ".json");
+    ASSERT_FALSE(text.empty()) << kind << " did not run";
+    json s = json::parse(text);
+    EXPECT_EQ(s["id"], id) << kind;
+    EXPECT_EQ(s["bundle"], b.path) << kind;
+  }
+  // A failing hook fails create and leaves nothing.
+  c["hooks"] = {{"createRuntime", json::array({{{"path", "/bin/false"}}})}};
+  b.write(c);
+  const std::string id2 = unique_name("ohookfail");
+  Result r = runtime_detached(root(), {"create", "--bundle", b.path, id2});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("hooks.createRuntime[0]"), std::string::npos) << r.err;
+  EXPECT_FALSE(path_exists(root() + "/" + id2));
+  EXPECT_TRUE(leftover_cgroups(id2).empty());
+}
+
+TEST_F(OciRuntime, SchedulerAndRtBudgetWithoutCapabilities) {
+  if (!path_exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us"))
+    GTEST_SKIP() << "no RT group scheduling (cpu.rt_runtime_us) on this host";
+  json c = base_config({"/bin/sh", "-c", "chrt -p $$; grep CapEff /proc/self/status"});
+  c["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}, {"priority", 80}};
+  c["linux"]["resources"] = {{"cpu", {{"realtimeRuntime", 20000}, {"realtimePeriod", 1000000}}}};
+  c["linux"]["cgroupsPath"] = "/rtcell-oci-test/" + unique_name("osched");
+  Bundle b(c);
+  const std::string id = unique_name("osched");
+  Result r = runtime(root(), {"run", "--bundle", b.path, id});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("SCHED_FIFO"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("priority: 80"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapEff:\t0000000000000000"), std::string::npos) << r.out;
+  // The budget went back along the chain: the parent level is gone.
+  EXPECT_FALSE(path_exists("/sys/fs/cgroup/cpu/rtcell-oci-test"));
+}
+
+TEST_F(OciRuntime, BadConfigsAreOneLineNamingTheField) {
+  struct Case {
+    const char* name;
+    std::function<void(json&)> edit;
+    const char* expect;
+  };
+  const std::vector<Case> cases = {
+      {"malformed", nullptr, "not valid JSON"},
+      {"namespace",
+       [](json& c) {
+         c["linux"]["namespaces"].push_back({{"type", "time"}});
+       },
+       "linux.namespaces[5].type"},
+      {"blockio",
+       [](json& c) {
+         c["linux"]["resources"]["blockIO"] = {{"weight", 500}};
+       },
+       "linux.resources.blockIO"},
+      {"field",
+       [](json& c) {
+         c["linux"]["intelRdt"] = {{"closID", "x"}};
+       },
+       "linux.intelRdt"},
+      {"unknown", [](json& c) { c["process"]["frobnicate"] = true; }, "process.frobnicate"},
+      {"systemd", [](json& c) { c["linux"]["cgroupsPath"] = "system.slice:docker:abc"; }, "cgroupfs"},
+      {"rtprio",
+       [](json& c) {
+         c["process"]["rlimits"] = {{{"type", "RLIMIT_RTPRIO"}, {"soft", 99}, {"hard", 99}}};
+       },
+       "RLIMIT_RTPRIO"},
+      {"prio99",
+       [](json& c) {
+         c["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}, {"priority", 99}};
+       },
+       "99"},
+      {"sched",
+       [](json& c) {
+         c["annotations"] = {{"rtcell.io/sched", "fast"}};
+       },
+       "fast"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.name);
+    json c = base_config({"/bin/true"});
+    Bundle b(c);
+    if (k.edit) {
+      k.edit(c);
+      b.write(c);
+    } else {
+      std::ofstream(b.path + "/config.json") << "{\"ociVersion\": ";
+    }
+    if (std::string(k.name) == "rtprio") {
+      rlimit rl{};
+      getrlimit(RLIMIT_RTPRIO, &rl);
+      if (rl.rlim_max >= 99) continue;  // this host lets rtcell grant it
+    }
+    const std::string id = unique_name("obad");
+    Result r = runtime_detached(root(), {"create", "--bundle", b.path, id});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_TRUE(only_line(r.err)) << r.err;
+    EXPECT_NE(r.err.find(k.expect), std::string::npos) << r.err;
+    EXPECT_FALSE(path_exists(root() + "/" + id));
+    EXPECT_TRUE(leftover_cgroups(id).empty());
+  }
+  // The global flags callers pass: --systemd-cgroup refused with what to do,
+  // --log-format json writes {"level","msg","time"} lines.
+  Result sd = run_argv({kRuntime, "--systemd-cgroup", "state", "x"});
+  EXPECT_EQ(sd.code, 2);
+  EXPECT_NE(sd.err.find("cgroupfs"), std::string::npos) << sd.err;
+  TempDir t;
+  run_argv(
+      {kRuntime, "--root", root(), "--log", t.path + "/log", "--log-format", "json", "state", "nothing"});
+  const std::string log = slurp_value(t.path + "/log");
+  json line = json::parse(log.substr(log.rfind('\n') + 1));  // the last line
+  EXPECT_EQ(line["level"], "error");
+  EXPECT_NE(line["msg"].get<std::string>().find("does not exist"), std::string::npos);
+  EXPECT_TRUE(line.contains("time"));
+}
+
+TEST_F(OciRuntime, FeaturesAndVersion) {
+  Result f = run_argv({kRuntime, "features"});
+  ASSERT_EQ(f.code, 0) << f.err;
+  json j = json::parse(f.out);
+  EXPECT_EQ(j["hooks"].size(), 6U);
+  EXPECT_FALSE(j["linux"]["cgroup"]["systemd"].get<bool>());
+  Result v = run_argv({kRuntime, "--version"});
+  EXPECT_NE(v.out.find("spec: 1.0.2"), std::string::npos) << v.out;
+}
+
+}  // namespace
+}  // namespace rtcell::test
