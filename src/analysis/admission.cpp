@@ -38,6 +38,30 @@ bool test(std::span<const Task> tasks, LocalScheduler s, const Supply& sup) {
   return schedulable_on(tasks, s, sup);
 }
 
+// A budget the declared tasks can never reach: with rt_time reset by each
+// replenishment, a charge in period k covers at most the run since the last
+// charge before the period began (a tick earlier at most), so the group is
+// never throttled if every CPU's tasks run at most Θ in any window of Π + τ.
+// A job of task j runs between its nominal release and its deadline (the
+// cell is admitted), so at most ⌈(t + D_j)/T_j⌉ jobs of j run in a window
+// of length t: W(t) = Σ_j ⌈(t + D_j)/T_j⌉·C_j. Period Π (the global one,
+// 1 s by default), Θ = max over CPUs of W(Π + τ), rounded up to µs.
+// nullopt if that is not below Π.
+std::optional<std::pair<Time, Time>> guard_budget(const std::vector<CpuWork>& work, Time period, Time tick) {
+  if (period <= 0) return std::nullopt;
+  Time window = sat_add(period, tick);
+  Time theta = 0;
+  for (const auto& w : work) {
+    Time sum = 0;
+    for (const auto& t : w.tasks)
+      sum = sat_add(sum, sat_mul(ceil_div(sat_add(window, t.deadline), t.period), t.wcet));
+    theta = std::max(theta, sum);
+  }
+  theta = ceil_div(theta, 1000) * 1000;
+  if (theta >= period) return std::nullopt;
+  return std::make_pair(period, theta);
+}
+
 // Largest C in [1, C_i) for tasks[i] that makes the set schedulable, by
 // binary search (sustainability: lowering one WCET never breaks a schedulable
 // set). nullopt if none does.
@@ -361,26 +385,34 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
           best_theta = theta;
         }
       }
-      v.rt = rt_bandwidth(best_pi, best_theta);
       std::string hz = "HZ=" + std::to_string(opts.hz);
-      if (best_theta >= best_pi) {
-        v.notes.push_back(
-            "no cgroup v1 budget below the whole CPU holds at " + hz + ": a throttled group may wait " +
-            "2(Π − Θ) + 1 tick >= 3 ticks (" + format_time_ns(sat_mul(3, tick)) +
-            ") and the shortest deadline " + format_time_ns(dmin) +
-            " does not allow it, so cpu.rt_runtime_us = cpu.rt_period_us (never throttled); the kernel "
-            "accepts that only with sched_rt_runtime_us = sched_rt_period_us (or -1)" +
-            (opts.hz < 1000 ? std::string(", or use a kernel with a finer tick (CONFIG_HZ_1000)") : ""));
-      } else {
+      std::string why_not = "no throttled cgroup v1 budget holds at " + hz + ": one may stop the cell for " +
+                            "2(Π − Θ) + 1 tick >= 3 ticks (" + format_time_ns(sat_mul(3, tick)) +
+                            ") and the shortest deadline is " + format_time_ns(dmin);
+      if (best_theta < best_pi) {
+        v.rt = rt_bandwidth(best_pi, best_theta);
         // The verdict holds under this budget (min_budget proves it), but
         // the response times above assume the whole CPU: throttled at Θ per
         // Π, a job may finish as late as its deadline.
         v.notes.push_back("the cgroup v1 budget " + std::to_string(v.rt->runtime_us) + " us per " +
                           std::to_string(v.rt->period_us) + " us" +
                           " is the least ratio that still meets every deadline under " + hz +
-                          " tick accounting (docs/analysis.md); under it responses may grow up to the "
-                          "deadlines, the responses shown assume the whole CPU. Give the cell a budget: "
-                          "{period: ...} to choose the trade-off yourself");
+                          " tick accounting, whatever else in the cell spends it (docs/analysis.md); under "
+                          "it responses may grow up to the deadlines, the responses shown assume the whole "
+                          "CPU. Give the cell a budget: {period: ...} to choose the trade-off yourself");
+      } else if (auto guard = guard_budget(work, opts.global.period_us * 1000, tick)) {
+        v.rt = rt_bandwidth(guard->first, guard->second);
+        v.notes.push_back(why_not + ". The budget " + std::to_string(v.rt->runtime_us) + " us per " +
+                          std::to_string(v.rt->period_us) +
+                          " us is a guard instead: the declared tasks never reach it (what they run in a "
+                          "period and a tick, Σ⌈(Π + τ + D)/T⌉·C, fits), so the cell runs as on a dedicated "
+                          "CPU as long as nothing else in it runs at RT priority (docs/analysis.md)");
+      } else {
+        v.rt = rt_bandwidth(best_pi, best_pi);
+        v.notes.push_back(why_not + ", so cpu.rt_runtime_us = cpu.rt_period_us (never throttled); the kernel "
+                          "accepts that only with sched_rt_runtime_us = sched_rt_period_us (or -1)" +
+                          (opts.hz < 1000 ? std::string(", or use a kernel with a finer tick (CONFIG_HZ_1000)")
+                                          : std::string()));
       }
     }
   }

@@ -193,7 +193,8 @@ TEST(AnalysisTick, PeriodicResourceBudgetsMissUnderTickAccounting) {
 // The sensors cell of examples/ros2-robot.yaml on CPU 2 (imu above camera,
 // deadline-monotonic), in µs. admit used to print 57 us per 156 us: in the
 // kernel model at HZ=1000 that misses. The budget derived for HZ=1000 holds;
-// at HZ=250 no throttled budget does (imu's 5 ms is within 3 ticks).
+// at HZ=250 no throttled budget does (imu's 5 ms is within 3 ticks), and the
+// cell gets a guard its declared tasks never reach.
 TEST(AnalysisTick, RobotSensorsCellBudgetHolds) {
   CellSpec c;
   c.name = "sensors";
@@ -217,8 +218,15 @@ TEST(AnalysisTick, RobotSensorsCellBudgetHolds) {
   auto r250 = admit({c}, opts);
   ASSERT_TRUE(r250.admitted);
   ASSERT_TRUE(r250.cells[0].rt);
-  EXPECT_EQ(r250.cells[0].rt->runtime_us, r250.cells[0].rt->period_us);  // never throttled
   EXPECT_EQ(r250.hz, 250);
+  // At HZ=250 the cell gets a guard instead: 1 s, more than the declared
+  // tasks can run in 1 s and a tick on either CPU (CPU 2: imu and camera,
+  // ⌈(1004 + 5)/5⌉·0.4 ms + ⌈(1004 + 33)/33⌉·9 ms = 80.8 + 288 ms).
+  EXPECT_EQ(r250.cells[0].rt->period_us, 1'000'000);
+  EXPECT_EQ(r250.cells[0].rt->runtime_us, 368'800);
+  bool guard_note = false;
+  for (const auto& n : r250.cells[0].notes) guard_note |= n.find("is a guard instead") != std::string::npos;
+  EXPECT_TRUE(guard_note);
   opts.hz = 1000;
   auto r = admit({c}, opts);
   ASSERT_TRUE(r.admitted);
@@ -236,4 +244,8 @@ TEST(AnalysisTick, RobotSensorsCellBudgetHolds) {
   std::mt19937_64 rng(20260414);
   EXPECT_TRUE(some_run_misses({group_of(cpu2, 156, 57, false)}, 1000, 140'000, 2, rng));
   EXPECT_FALSE(some_run_misses({group_of(cpu2, pi, theta, true)}, 1000, 140'000, 4, rng));
+  // The HZ=250 guard is never reached by the declared tasks (tick 4000 µs):
+  // no throttling, no miss, over two periods of the guard.
+  Time gp = r250.cells[0].rt->period_us, gt = r250.cells[0].rt->runtime_us;
+  EXPECT_FALSE(some_run_misses({group_of(cpu2, gp, gt, false)}, 4000, 2'100'000, 2, rng));
 }
