@@ -409,10 +409,12 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
                           "CPU as long as nothing else in it runs at RT priority (docs/analysis.md)");
       } else {
         v.rt = rt_bandwidth(best_pi, best_pi);
-        v.notes.push_back(why_not + ", so cpu.rt_runtime_us = cpu.rt_period_us (never throttled); the kernel "
+        v.notes.push_back(why_not +
+                          ", so cpu.rt_runtime_us = cpu.rt_period_us (never throttled); the kernel "
                           "accepts that only with sched_rt_runtime_us = sched_rt_period_us (or -1)" +
-                          (opts.hz < 1000 ? std::string(", or use a kernel with a finer tick (CONFIG_HZ_1000)")
-                                          : std::string()));
+                          (opts.hz < 1000
+                               ? std::string(", or use a kernel with a finer tick (CONFIG_HZ_1000)")
+                               : std::string()));
       }
     }
   }

@@ -119,8 +119,8 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
       out.flags.rt_runtime_us = v.rt->runtime_us;
       out.flags.rt_period_us = v.rt->period_us;
       out.notes.push_back("RT budget from the admission analysis: " + std::to_string(v.rt->runtime_us) +
-                          " us per " + std::to_string(v.rt->period_us) + " us, valid for HZ=" +
-                          std::to_string(result.hz) + " tick accounting");
+                          " us per " + std::to_string(v.rt->period_us) +
+                          " us, valid for HZ=" + std::to_string(result.hz) + " tick accounting");
     }
   }
   return out;

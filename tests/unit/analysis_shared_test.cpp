@@ -23,8 +23,7 @@ namespace {
 constexpr Time us = 1000;
 constexpr Time ms = 1000 * us;
 
-TaskSpec spec(const char* name, Time t, Time c, int prio, Time d = 0,
-              TaskPolicy p = TaskPolicy::Fifo) {
+TaskSpec spec(const char* name, Time t, Time c, int prio, Time d = 0, TaskPolicy p = TaskPolicy::Fifo) {
   TaskSpec s;
   s.task.name = name;
   s.task.period = t;
@@ -76,7 +75,8 @@ TEST(AnalysisShared, HigherPriorityCellStarvesLowerOne) {
             std::string::npos)
       << v.diagnosis->problem;
   bool named = false;
-  for (const auto& n : v.notes) named |= n.find("shared with cell hi (priority up to 90 >= 40") != std::string::npos;
+  for (const auto& n : v.notes)
+    named |= n.find("shared with cell hi (priority up to 90 >= 40") != std::string::npos;
   EXPECT_TRUE(named);
 
   // The kernel model agrees (1 unit = 100 µs, tick 10): the 45 ms job runs
@@ -117,7 +117,8 @@ TEST(AnalysisShared, DeadlineTasksPreemptEveryFifoCell) {
   auto r = admit({dl, fifo}, hz(1000));
   EXPECT_FALSE(r.cells[1].admitted);
   bool named = false;
-  for (const auto& n : r.cells[1].notes) named |= n.find("SCHED_DEADLINE task d of cell dl") != std::string::npos;
+  for (const auto& n : r.cells[1].notes)
+    named |= n.find("SCHED_DEADLINE task d of cell dl") != std::string::npos;
   EXPECT_TRUE(named);
 }
 

@@ -239,7 +239,8 @@ TEST(AnalysisTick, RobotSensorsCellBudgetHolds) {
   // CPU 2's group in the model (1 unit = 1 µs, tick 1000).
   std::vector<Task> cpu2;
   for (const auto& t : v.tasks)
-    if (t.cpu == 2) cpu2.push_back(task(t.name.c_str(), t.period / us, t.wcet / us, t.deadline / us, *t.priority));
+    if (t.cpu == 2)
+      cpu2.push_back(task(t.name.c_str(), t.period / us, t.wcet / us, t.deadline / us, *t.priority));
   ASSERT_EQ(cpu2.size(), 2u);
   std::mt19937_64 rng(20260414);
   EXPECT_TRUE(some_run_misses({group_of(cpu2, 156, 57, false)}, 1000, 140'000, 2, rng));
