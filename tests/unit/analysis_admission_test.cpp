@@ -59,18 +59,24 @@ TEST(AnalysisAdmission, BudgetDerivedAndMinimumBudgetSuggested) {
   c.cpus = CpuSet::parse("4");
   c.tasks = {spec("a", 50 * ms, 8 * ms), spec("b", 200 * ms, 40 * ms)};
   c.budget = BudgetSpec{10 * ms, std::nullopt, std::nullopt};
-  auto r = admit({c});
+  // At the default HZ=100 a 10 ms period is one tick and only the whole
+  // period would do (Supply::throttled); HZ=1000 leaves room for a search.
+  AdmitOptions opts;
+  opts.hz = 1000;
+  auto r = admit({c}, opts);
   ASSERT_TRUE(r.admitted);
   const auto& v = r.cells[0];
   EXPECT_FALSE(v.dedicated);
   Time theta = v.budget_runtime;
   ASSERT_GT(theta, 0);
+  ASSERT_LT(theta, 10 * ms);
+  EXPECT_EQ(admit({c}).cells[0].budget_runtime, 10 * ms);
   ASSERT_TRUE(v.rt);
   EXPECT_EQ(v.rt->period_us, 10'000);
   EXPECT_EQ(v.rt->runtime_us, (theta + 999) / 1000);
   // Given one nanosecond less, the cell is rejected and told the least budget.
   c.budget->runtime = theta - 1;
-  auto r2 = admit({c});
+  auto r2 = admit({c}, opts);
   EXPECT_FALSE(r2.admitted);
   ASSERT_TRUE(r2.cells[0].diagnosis);
   EXPECT_EQ(r2.cells[0].diagnosis->min_budget, theta);
