@@ -38,6 +38,30 @@ bool test(std::span<const Task> tasks, LocalScheduler s, const Supply& sup) {
   return schedulable_on(tasks, s, sup);
 }
 
+// A budget the declared tasks can never reach: with rt_time reset by each
+// replenishment, a charge in period k covers at most the run since the last
+// charge before the period began (a tick earlier at most), so the group is
+// never throttled if every CPU's tasks run at most Θ in any window of Π + τ.
+// A job of task j runs between its nominal release and its deadline (the
+// cell is admitted), so at most ⌈(t + D_j)/T_j⌉ jobs of j run in a window
+// of length t: W(t) = Σ_j ⌈(t + D_j)/T_j⌉·C_j. Period Π (the global one,
+// 1 s by default), Θ = max over CPUs of W(Π + τ), rounded up to µs.
+// nullopt if that is not below Π.
+std::optional<std::pair<Time, Time>> guard_budget(const std::vector<CpuWork>& work, Time period, Time tick) {
+  if (period <= 0) return std::nullopt;
+  Time window = sat_add(period, tick);
+  Time theta = 0;
+  for (const auto& w : work) {
+    Time sum = 0;
+    for (const auto& t : w.tasks)
+      sum = sat_add(sum, sat_mul(ceil_div(sat_add(window, t.deadline), t.period), t.wcet));
+    theta = std::max(theta, sum);
+  }
+  theta = ceil_div(theta, 1000) * 1000;
+  if (theta >= period) return std::nullopt;
+  return std::make_pair(period, theta);
+}
+
 // Largest C in [1, C_i) for tasks[i] that makes the set schedulable, by
 // binary search (sustainability: lowering one WCET never breaks a schedulable
 // set). nullopt if none does.
@@ -70,7 +94,10 @@ std::string wcet_fix(const std::string& task, const std::optional<Time>& w) {
   return "lower the WCET of task " + task + " to " + format_time_ns(*w) + " (" + std::to_string(*w) + " ns)";
 }
 
-void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v) {
+// `interference`: per CPU, the caps of other cells that may preempt this one
+// there (shared_cpu_interference below); empty for a cell alone on its CPUs.
+void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v,
+                  const std::map<int, std::vector<Cap>>& interference = {}) {
   v.name = spec.name;
   const auto& cpus = spec.cpus.cpus();
   size_t n = spec.tasks.size();
@@ -99,20 +126,28 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     for (size_t i = 0; i < n; ++i) tasks[i].priority = pr[i];
   }
 
-  // The supply each CPU gives the cell.
+  // The supply each CPU gives the cell. A FIFO/RR budget is what cgroup v1
+  // enforces: Θ per Π charged at the scheduler tick (Supply::throttled), less
+  // what capped cells that may preempt it on a shared CPU take; an EDF
+  // budget is the Ω(Π, Θ, Δ) of the analysis (no Linux server enforces it).
+  const bool rt_group = sched == LocalScheduler::FixedPriority;
+  auto shape_at = [&](int cpu) {
+    if (!rt_group) return Supply::edp(v.budget_period, v.budget_deadline, v.budget_deadline);
+    Supply s = Supply::throttled(v.budget_period, v.budget_period, tick_ns(opts.hz));
+    auto it = interference.find(cpu);
+    return it == interference.end() ? s : s.with_interference(it->second);
+  };
   Supply supply = Supply::dedicated();
   if (spec.budget) {
     v.dedicated = false;
     v.budget_period = spec.budget->period;
     v.budget_deadline = spec.budget->deadline.value_or(spec.budget->period);
-    if (spec.budget->runtime) {
-      v.budget_runtime = *spec.budget->runtime;
-      supply = Supply::edp(v.budget_period, v.budget_runtime, v.budget_deadline);
-    } else {
-      // Derive: place and test on the full share first (Θ = Δ).
-      supply = Supply::edp(v.budget_period, v.budget_deadline, v.budget_deadline);
-    }
+    if (spec.budget->runtime) v.budget_runtime = *spec.budget->runtime;
+    // Derive: place and test on the full share first (Θ = Π, or Δ).
+    Supply full = shape_at(-1);
+    supply = full.with_budget(spec.budget->runtime.value_or(full.budget()));
   }
+  auto supply_at = [&](int cpu) { return spec.budget ? shape_at(cpu).with_budget(supply.budget()) : supply; };
 
   // Placement.
   std::vector<int> slot_of_cpu(static_cast<size_t>(CpuSet::kMaxCpu) + 1, -1);
@@ -171,8 +206,9 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
   // not named.
   if (sched == LocalScheduler::FixedPriority && !named) {
     for (auto& w : work) {
-      if (w.tasks.empty() || w.tasks.size() > kOpaMaxTasks || test(w.tasks, sched, supply)) continue;
-      auto opa = audsley_opa(w.tasks, supply);
+      if (w.tasks.empty() || w.tasks.size() > kOpaMaxTasks || test(w.tasks, sched, supply_at(w.cpu)))
+        continue;
+      auto opa = audsley_opa(w.tasks, supply_at(w.cpu));
       if (!opa) continue;
       // Keep the cell's top priority for this CPU's most urgent task.
       auto pr = linux_priorities(*opa, spec.base_priority);
@@ -190,30 +226,27 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     Time theta = 0;
     bool feasible = true;
     for (auto& w : work) {
-      auto mb = min_budget(w.tasks, sched, v.budget_period, v.budget_deadline);
+      auto mb = min_budget(w.tasks, sched, shape_at(w.cpu));
       if (!mb) {
         feasible = false;
         continue;
       }
       theta = std::max(theta, *mb);
     }
-    if (feasible) {
-      v.budget_runtime = theta;
-      supply = Supply::edp(v.budget_period, theta, v.budget_deadline);
-    } else {
-      v.budget_runtime = v.budget_deadline;  // the full share, which still fails
-    }
+    if (feasible) supply = supply.with_budget(theta);
+    v.budget_runtime = supply.budget();  // else the full share, which still fails
   }
 
   // Per-CPU verdicts and per-task results.
   for (auto& w : work) {
+    const Supply sup = supply_at(w.cpu);
     CpuVerdict cv;
     cv.cpu = w.cpu;
     cv.utilization = utilization_double(w.tasks);
     if (sched == LocalScheduler::FixedPriority) {
       cv.liu_layland = liu_layland_test(w.tasks);
       cv.hyperbolic = hyperbolic_test(w.tasks);
-      auto r = fp_analysis(w.tasks, supply, true);
+      auto r = fp_analysis(w.tasks, sup, true);
       cv.ok = r.schedulable;
       for (size_t k = 0; k < w.idx.size(); ++k) {
         auto& tv = v.tasks[w.idx[k]];
@@ -237,12 +270,12 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
                       format_time_ns(*d.miss_by) + " (response " + format_time_ns(resp) + " > deadline " +
                       format_time_ns(t.deadline) + ")";
         }
-        d.max_wcet = max_wcet(w.tasks, k, sched, supply);
+        d.max_wcet = max_wcet(w.tasks, k, sched, sup);
         d.fix = wcet_fix(t.name, d.max_wcet);
         v.diagnosis = d;
       }
     } else {
-      auto r = qpa(w.tasks, supply);
+      auto r = qpa(w.tasks, sup);
       cv.ok = r.schedulable;
       for (size_t k = 0; k < w.idx.size(); ++k) v.tasks[w.idx[k]].ok = r.schedulable;
       if (!r.schedulable && !v.diagnosis) {
@@ -271,7 +304,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
         } else {
           d.problem = where + ": the EDF test could not decide exactly (treated as a miss)";
         }
-        d.max_wcet = max_wcet(w.tasks, k, sched, supply);
+        d.max_wcet = max_wcet(w.tasks, k, sched, sup);
         d.fix = wcet_fix(t.name, d.max_wcet);
         v.diagnosis = d;
       }
@@ -297,7 +330,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     Time theta = 0;
     bool feasible = true;
     for (auto& w : work) {
-      auto mb = min_budget(w.tasks, sched, v.budget_period, v.budget_deadline);
+      auto mb = min_budget(w.tasks, sched, shape_at(w.cpu));
       if (!mb) feasible = false;
       theta = std::max(theta, mb.value_or(0));
     }
@@ -309,7 +342,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
   }
   for (size_t s = 0; s < work.size(); ++s) {
     if (spec.budget && sched == LocalScheduler::FixedPriority)
-      v.cpus[s].min_budget = min_budget(work[s].tasks, sched, v.budget_period, v.budget_deadline);
+      v.cpus[s].min_budget = min_budget(work[s].tasks, sched, shape_at(work[s].cpu));
   }
 
   // Enforcement.
@@ -318,25 +351,33 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
       v.rt = rt_bandwidth(v.budget_period, v.budget_runtime);
       if (v.budget_deadline != v.budget_period)
         v.notes.push_back(
-            "cgroup v1 RT throttling has no budget deadline: cpu.rt_runtime_us is enforced as " +
-            std::string("Γ(Π, Θ), a weaker supply than the Ω(Π, Θ, Δ) analysed"));
+            "cgroup v1 RT throttling has no budget deadline: the budget is analysed as the kernel "
+            "enforces it, Θ per Π (the deadline " +
+            format_time_ns(v.budget_deadline) + " is not used for a fifo/rr cell)");
     } else if (v.admitted) {
       // Dedicated CPUs still need an RT budget in a cgroup v1 group (a new
       // group gets 0, Documentation/scheduler/sched-rt-group.rst), and the
       // kernel sums the groups' ratios as if they shared every CPU. So pick
-      // the period that needs the smallest ratio Θ/Π among the shortest
-      // deadline halved up to six times (whole µs, at least 100 µs): shorter
-      // periods shrink the periodic resource's blackout 2(Π − Θ).
+      // the budget of smallest ratio that still meets every deadline under
+      // tick-granular throttling (Supply::throttled), over periods of whole
+      // ticks (in µs, rounded up) from one tick to about the shortest
+      // deadline: a period shorter than the tick cannot be enforced at all
+      // (Θ' = 0), and a longer one only lengthens the blackout. Any
+      // throttled budget may block the cell for 2(Π − Θ') + τ >= 3 ticks;
+      // when no deadline tolerates that, runtime = period is the only budget
+      // that holds (the kernel never throttles it).
+      const Time tick = tick_ns(opts.hz);
       Time dmin = std::numeric_limits<Time>::max();
       for (const auto& t : tasks) dmin = std::min(dmin, std::min(t.deadline, t.period));
-      int tries = n > 1000 ? 1 : 7;
+      int tries = n > 1000 ? 2 : 16;
       Time best_pi = 0, best_theta = 0;
-      for (int k = 0; k < tries; ++k) {
-        Time pi = (dmin >> k) / 1000 * 1000;
-        if (pi < 100'000 && k > 0) break;
-        if (pi < 1000) pi = 1000;
+      for (int k = 1; k <= tries; ++k) {
+        Time pi = ceil_div(sat_mul(k, tick), 1000) * 1000;
+        if (k > 1 && pi > dmin) break;
         Time theta = 0;
-        for (auto& w : work) theta = std::max(theta, min_budget(w.tasks, sched, pi).value_or(pi));
+        for (auto& w : work)
+          theta = std::max(theta, min_budget(w.tasks, sched, Supply::throttled(pi, pi, tick)).value_or(pi));
+        theta = ceil_div(theta, 1000) * 1000;  // as cpu.rt_runtime_us will hold it
         if (best_pi == 0 ||
             kernel_to_ratio(static_cast<uint64_t>(pi), static_cast<uint64_t>(theta)) <
                 kernel_to_ratio(static_cast<uint64_t>(best_pi), static_cast<uint64_t>(best_theta))) {
@@ -344,15 +385,37 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
           best_theta = theta;
         }
       }
-      v.rt = rt_bandwidth(best_pi, best_theta);
-      // The verdict holds under this budget (min_budget proves it), but the
-      // response times above assume the whole CPU: throttled at Θ per Π, a
-      // job may finish as late as its deadline.
-      v.notes.push_back("the cgroup v1 budget " + std::to_string(v.rt->runtime_us) + " us per " +
-                        std::to_string(v.rt->period_us) + " us" +
-                        " is the least ratio that still meets every deadline (Shin & Lee 2003); under it "
-                        "responses may grow up to the deadlines, the responses shown assume the whole CPU. "
-                        "Give the cell a budget: {period: ...} to choose the trade-off yourself");
+      std::string hz = "HZ=" + std::to_string(opts.hz);
+      std::string why_not = "no throttled cgroup v1 budget holds at " + hz + ": one may stop the cell for " +
+                            "2(Π − Θ) + 1 tick >= 3 ticks (" + format_time_ns(sat_mul(3, tick)) +
+                            ") and the shortest deadline is " + format_time_ns(dmin);
+      if (best_theta < best_pi) {
+        v.rt = rt_bandwidth(best_pi, best_theta);
+        // The verdict holds under this budget (min_budget proves it), but
+        // the response times above assume the whole CPU: throttled at Θ per
+        // Π, a job may finish as late as its deadline.
+        v.notes.push_back("the cgroup v1 budget " + std::to_string(v.rt->runtime_us) + " us per " +
+                          std::to_string(v.rt->period_us) + " us" +
+                          " is the least ratio that still meets every deadline under " + hz +
+                          " tick accounting, whatever else in the cell spends it (docs/analysis.md); under "
+                          "it responses may grow up to the deadlines, the responses shown assume the whole "
+                          "CPU. Give the cell a budget: {period: ...} to choose the trade-off yourself");
+      } else if (auto guard = guard_budget(work, opts.global.period_us * 1000, tick)) {
+        v.rt = rt_bandwidth(guard->first, guard->second);
+        v.notes.push_back(why_not + ". The budget " + std::to_string(v.rt->runtime_us) + " us per " +
+                          std::to_string(v.rt->period_us) +
+                          " us is a guard instead: the declared tasks never reach it (what they run in a "
+                          "period and a tick, Σ⌈(Π + τ + D)/T⌉·C, fits), so the cell runs as on a dedicated "
+                          "CPU as long as nothing else in it runs at RT priority (docs/analysis.md)");
+      } else {
+        v.rt = rt_bandwidth(best_pi, best_pi);
+        v.notes.push_back(why_not +
+                          ", so cpu.rt_runtime_us = cpu.rt_period_us (never throttled); the kernel "
+                          "accepts that only with sched_rt_runtime_us = sched_rt_period_us (or -1)" +
+                          (opts.hz < 1000
+                               ? std::string(", or use a kernel with a finer tick (CONFIG_HZ_1000)")
+                               : std::string()));
+      }
     }
   }
   if (sched == LocalScheduler::Edf && n > 0) {
@@ -374,6 +437,135 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
   }
 }
 
+// Cells sharing a CPU (issue 12, item 3). Linux budgets cap a group, they
+// do not reserve one: on a shared CPU a cell gets what the groups that may
+// preempt it leave. kernel/sched/rt.c queues a group at the priority of its
+// most urgent runnable task (rt_se_prio), so a FIFO/RR cell may be preempted
+// on `cpu` by a FIFO/RR cell whose top priority is at least the lowest
+// priority of this cell's tasks there (ties included: groups of equal
+// priority run in arrival order), up to that cell's enforced cgroup budget;
+// and by every SCHED_DEADLINE task there (deadline runs before any RT
+// group), up to its reservation. Both are caps charged at the tick
+// (Cap::max_in). `who` collects one line per interfering cell.
+std::pair<int, int> priority_range(const CellVerdict& v, int cpu) {
+  int top = 0, low = 100;
+  for (const auto& t : v.tasks) {
+    if (!t.priority || (cpu >= 0 && t.cpu != cpu)) continue;
+    top = std::max(top, *t.priority);
+    low = std::min(low, *t.priority);
+  }
+  return {top, low};
+}
+
+std::string cap_text(const Cap& c) {
+  if (c.budget >= c.period) return "no cap (never throttled)";
+  return "cap " + format_time_ns(c.budget) + " per " + format_time_ns(c.period);
+}
+
+std::map<int, std::vector<Cap>> shared_cpu_interference(size_t c, const std::vector<CellVerdict>& cells,
+                                                        const std::map<int, std::vector<size_t>>& users,
+                                                        Time tick, std::vector<std::string>* who) {
+  std::map<int, std::vector<Cap>> out;
+  for (const auto& [cpu, us] : users) {
+    if (us.size() < 2 || std::find(us.begin(), us.end(), c) == us.end()) continue;
+    int low = priority_range(cells[c], cpu).second;
+    if (low > 99) continue;  // none of this cell's tasks runs here
+    for (size_t d : us) {
+      if (d == c) continue;
+      const CellVerdict& o = cells[d];
+      if (o.scheduler == LocalScheduler::Edf) {
+        for (const auto& t : o.tasks) {
+          if (t.cpu != cpu || !t.dl) continue;
+          out[cpu].push_back(Cap{t.dl->period, t.dl->runtime, tick});
+          if (who)
+            who->push_back("CPU " + std::to_string(cpu) + " is shared with SCHED_DEADLINE task " + t.name +
+                           " of cell " + o.name + ", which runs before any fifo/rr task: its reservation " +
+                           format_time_ns(t.dl->runtime) + " per " + format_time_ns(t.dl->period) +
+                           " is taken from this cell's supply");
+        }
+        continue;
+      }
+      int top = priority_range(o, -1).first;
+      if (top < low) continue;
+      // What the kernel enforces: the cgroup budget; a cell with none
+      // (rejected elsewhere for sharing) takes the whole CPU.
+      Cap cap = o.rt ? Cap{o.rt->period_us * 1000, o.rt->runtime_us * 1000, tick} : Cap{1, 1, 0};
+      out[cpu].push_back(cap);
+      if (who)
+        who->push_back("CPU " + std::to_string(cpu) + " is shared with cell " + o.name + " (priority up to " +
+                       std::to_string(top) + " >= " + std::to_string(low) + " here): its " + cap_text(cap) +
+                       ", overrun by up to a tick, is taken from this cell's supply");
+    }
+  }
+  return out;
+}
+
+bool same_caps(const std::map<int, std::vector<Cap>>& a, const std::map<int, std::vector<Cap>>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [cpu, caps] : a) {
+    auto it = b.find(cpu);
+    if (it == b.end() || it->second.size() != caps.size()) return false;
+    for (size_t i = 0; i < caps.size(); ++i)
+      if (caps[i].period != it->second[i].period || caps[i].budget != it->second[i].budget ||
+          caps[i].tick != it->second[i].tick)
+        return false;
+  }
+  return true;
+}
+
+// Re-analyses every budgeted FIFO/RR cell that shares a CPU with the
+// interference of the others, most urgent cell first, so that a derived
+// budget is known before the cells below it are analysed. Cells whose
+// priorities interleave may change each other's derived budgets: repeat
+// until nothing changes, and reject what has not settled after a few rounds.
+void analyse_shared_cpus(const std::vector<CellSpec>& specs, const AdmitOptions& opts,
+                         const std::map<int, std::vector<size_t>>& users, std::vector<CellVerdict>& cells) {
+  Time tick = tick_ns(opts.hz);
+  std::vector<size_t> order;
+  for (size_t c = 0; c < cells.size(); ++c) {
+    if (cells[c].scheduler != LocalScheduler::FixedPriority || cells[c].dedicated || specs[c].tasks.empty())
+      continue;
+    if (!shared_cpu_interference(c, cells, users, tick, nullptr).empty()) order.push_back(c);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return priority_range(cells[a], -1).first > priority_range(cells[b], -1).first;
+  });
+  std::map<size_t, std::map<int, std::vector<Cap>>> used;
+  constexpr int kRounds = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    bool changed = false;
+    for (size_t c : order) {
+      std::vector<std::string> who;
+      auto inf = shared_cpu_interference(c, cells, users, tick, &who);
+      if (used.count(c) && same_caps(used[c], inf)) continue;
+      CellVerdict v;
+      analyse_cell(specs[c], opts, v, inf);
+      for (auto& line : who) v.notes.push_back(std::move(line));
+      if (!v.admitted && v.diagnosis && inf.count(v.diagnosis->cpu)) {
+        v.diagnosis->problem += " under the interference of the cells that may preempt it there";
+        v.diagnosis->fix += ", or move this cell or the cells above it to other cpus";
+      }
+      cells[c] = std::move(v);
+      used[c] = std::move(inf);
+      changed = true;
+    }
+    if (!changed) return;
+  }
+  for (size_t c : order) {
+    if (same_caps(used[c], shared_cpu_interference(c, cells, users, tick, nullptr))) continue;
+    auto& v = cells[c];
+    v.admitted = false;
+    v.diagnosis = Diagnosis{"",
+                            -1,
+                            "the derived budgets of the cells sharing its CPUs depend on each other (their "
+                            "priorities interleave) and did not settle",
+                            {},
+                            {},
+                            {},
+                            "give these cells explicit budget runtimes"};
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(TaskPolicy p) {
@@ -388,8 +580,14 @@ std::string_view to_string(TaskPolicy p) {
   return "?";
 }
 
+Time tick_ns(int hz) {
+  return ceil_div(1'000'000'000, hz > 0 ? hz : kDefaultHz);
+}
+
 AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) {
   AdmitResult res;
+  res.hz = opts.hz > 0 ? opts.hz : kDefaultHz;
+  res.hz_source = opts.hz > 0 ? opts.hz_source : "default";
   std::vector<RtBandwidth> bws;
   // CPUs shared by cells: without budgets the dedicated-CPU verdicts would be
   // wrong; with budgets the shares must fit in the CPU.
@@ -403,6 +601,7 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
     analyse_cell(cells[c], opts, v);
     res.cells.push_back(std::move(v));
   }
+  analyse_shared_cpus(cells, opts, users, res.cells);
   for (const auto& [cpu, us] : users) {
     if (us.size() < 2) continue;
     uint64_t total = 0;
@@ -433,9 +632,12 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
       if (!res.cells[c].dedicated)
         res.cells[c].notes.push_back(
             "CPU " + std::to_string(cpu) + " is shared by cells " + names +
-            ": Linux caps each cell at its budget and serves the cells in priority "
-            "order; the verdict assumes each cell still receives its budget in every "
-            "period (docs/analysis.md)");
+            ": Linux caps each cell at its budget and serves the cells in priority order; " +
+            (res.cells[c].scheduler == LocalScheduler::FixedPriority
+                 ? "a fifo/rr cell is analysed with the caps of the cells that may preempt it "
+                   "(docs/analysis.md)"
+                 : "the verdict assumes this EDF cell still receives its budget in every period "
+                   "(docs/analysis.md)"));
     if (total > (1ULL << 20)) {
       for (size_t c : us) {
         auto& cv = res.cells[c];

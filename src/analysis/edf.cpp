@@ -66,7 +66,9 @@ std::optional<Time> linear_bound(std::span<const Task> tasks, const Supply& s) {
   Ratio rate = s.rate();
   UWide r_lo = (static_cast<UWide>(rate.num) << kFix) / static_cast<UWide>(rate.den);
   if (r_lo <= u_hi) return std::nullopt;
-  Wide x = s.is_dedicated() ? 0 : static_cast<Wide>(s.period()) + s.deadline() - 2 * s.budget();
+  auto offset = s.linear_offset();
+  if (!offset) return std::nullopt;
+  Wide x = *offset;
   Wide num = a_hi + x;  // rate <= 1, so rate·x <= x
   if (num >= (static_cast<Wide>(1) << 86)) return std::nullopt;
   UWide n = static_cast<UWide>(num) << kFix;
@@ -134,6 +136,13 @@ EdfResult qpa(std::span<const Task> tasks, const Supply& supply) {
     d_min = std::min(d_min, d);
   }
 
+  // A supply shared with capped groups has no linear lower bound here: not
+  // decided (reported as a miss, never as schedulable).
+  if (!supply.interference().empty()) {
+    res.schedulable = false;
+    res.undecided = true;
+    return res;
+  }
   Compare cmp = compare_utilization(tasks, supply.rate());
   if (cmp == Compare::Greater) {
     res.schedulable = false;

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "host/probe.hpp"
 #include "manifest/manifest.hpp"
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/error.hpp"
@@ -21,6 +22,7 @@ struct Options {
   std::string fit;
   int64_t rt_runtime_us = 950'000;
   int64_t rt_period_us = 1'000'000;
+  int hz = 0;  // 0: the manifest's hz, else this host's CONFIG_HZ, else the default
 };
 
 Registrar reg{
@@ -35,6 +37,10 @@ Registrar reg{
                           "target host's /proc/sys/kernel/sched_rt_runtime_us (default 950000)");
            app.add_option("--sched-rt-period-us", o->rt_period_us,
                           "target host's /proc/sys/kernel/sched_rt_period_us (default 1000000)");
+           app.add_option("--hz", o->hz,
+                          "target kernel's CONFIG_HZ, the tick at which cgroup RT budgets are charged "
+                          "(default: the manifest's hz, else this host's kernel config, else 100)")
+               ->check(CLI::Range(1, 100'000));
            return [o]() -> int {
              auto m = manifest::load(o->file);
              auto opts = manifest::admit_options(m);
@@ -51,6 +57,17 @@ Registrar reg{
              if (o->rt_period_us <= 0 || o->rt_runtime_us < 0 || o->rt_runtime_us > o->rt_period_us)
                usage_error("--sched-rt-runtime-us must be within [0, --sched-rt-period-us]");
              opts.global = analysis::RtBandwidth{o->rt_period_us, o->rt_runtime_us};
+             if (o->hz > 0) {
+               opts.hz = o->hz;
+               opts.hz_source = "--hz";
+             } else if (!m.hz) {
+               if (auto k = host::kernel_hz(host::Probe("/"))) {
+                 opts.hz = k->hz;
+                 opts.hz_source = "CONFIG_HZ of this host's kernel (" + k->file + ")";
+               } else {
+                 opts.hz_source = "default: no hz: in the manifest, no --hz, no readable kernel config";
+               }
+             }
              auto result = analysis::admit(manifest::to_cell_specs(m), opts);
              if (o->json)
                std::cout << report::admit_json(o->file, result).dump(2) << "\n";

@@ -1,5 +1,6 @@
 #include "front/manifest_cell.hpp"
 
+#include "host/probe.hpp"
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/error.hpp"
 
@@ -82,7 +83,17 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
     out.notes.push_back("admission skipped (--no-admit): cell '" + cell_name + "' starts unchecked");
     return out;
   }
-  analysis::AdmitResult result = analysis::admit(manifest::to_cell_specs(m), manifest::admit_options(m));
+  // The budget is enforced by this kernel: derive it for this kernel's tick,
+  // whatever tick the manifest was written for.
+  analysis::AdmitOptions opts = manifest::admit_options(m);
+  if (auto k = host::kernel_hz(host::Probe("/"))) {
+    if (m.hz && *m.hz != k->hz)
+      out.notes.push_back("the manifest says hz: " + std::to_string(*m.hz) + "; this kernel ticks at HZ=" +
+                          std::to_string(k->hz) + " (" + k->file + "), and the budget is derived for that");
+    opts.hz = k->hz;
+    opts.hz_source = "CONFIG_HZ of this host's kernel (" + k->file + ")";
+  }
+  analysis::AdmitResult result = analysis::admit(manifest::to_cell_specs(m), opts);
   for (const auto& v : result.cells) {
     if (v.name != cell_name) continue;
     if (!v.admitted) {
@@ -108,7 +119,8 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
       out.flags.rt_runtime_us = v.rt->runtime_us;
       out.flags.rt_period_us = v.rt->period_us;
       out.notes.push_back("RT budget from the admission analysis: " + std::to_string(v.rt->runtime_us) +
-                          " us per " + std::to_string(v.rt->period_us) + " us");
+                          " us per " + std::to_string(v.rt->period_us) +
+                          " us, valid for HZ=" + std::to_string(result.hz) + " tick accounting");
     }
   }
   return out;

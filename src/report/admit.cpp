@@ -102,7 +102,7 @@ std::string admit_text(const std::string& file, const AdmitResult& r) {
     }
     if (c.rt)
       out << "  enforce (cgroup v1): cpu.rt_period_us=" << c.rt->period_us
-          << " cpu.rt_runtime_us=" << c.rt->runtime_us << "\n";
+          << " cpu.rt_runtime_us=" << c.rt->runtime_us << " (valid for HZ=" << r.hz << " tick accounting)\n";
     if (c.scheduler == LocalScheduler::Edf) {
       for (const auto& t : c.tasks) {
         if (!t.dl) continue;
@@ -124,6 +124,8 @@ std::string admit_text(const std::string& file, const AdmitResult& r) {
   out << "\ncgroup v1 RT bandwidth of all cells: " << fixed3(static_cast<double>(r.rt_sum.total) / (1 << 20))
       << " of " << fixed3(static_cast<double>(r.rt_sum.limit) / (1 << 20))
       << (r.rt_sum.fits ? " (fits)" : " (too much)") << "\n";
+  out << "cgroup v1 RT budgets hold for HZ=" << r.hz << " tick accounting (" << r.hz_source
+      << "); a coarser tick needs new ones\n";
   for (const auto& n : r.notes) out << "note: " << n << "\n";
   if (r.first_rejected) {
     const auto& c = r.cells[*r.first_rejected];
@@ -185,7 +187,9 @@ nlohmann::json admit_json(const std::string& file, const AdmitResult& r) {
       jc["tasks"].push_back(jt);
     }
     if (c.rt)
-      jc["cgroup_v1"] = {{"cpu.rt_period_us", c.rt->period_us}, {"cpu.rt_runtime_us", c.rt->runtime_us}};
+      jc["cgroup_v1"] = {{"cpu.rt_period_us", c.rt->period_us},
+                         {"cpu.rt_runtime_us", c.rt->runtime_us},
+                         {"valid_for_hz", r.hz}};
     if (c.dl_sum)
       jc["sched_deadline_bandwidth"] = {{"total", c.dl_sum->total},
                                         {"limit", c.dl_sum->limit},
@@ -206,6 +210,7 @@ nlohmann::json admit_json(const std::string& file, const AdmitResult& r) {
   }
   j["cgroup_v1_rt_bandwidth"] = {
       {"total", r.rt_sum.total}, {"limit", r.rt_sum.limit}, {"fits", r.rt_sum.fits}, {"unit", "2^-20"}};
+  j["tick"] = {{"hz", r.hz}, {"source", r.hz_source}};
   j["notes"] = r.notes;
   j["first_rejected"] = r.first_rejected ? json(r.cells[*r.first_rejected].name) : json(nullptr);
   return j;

@@ -96,6 +96,24 @@ TEST(AdmitCli, JsonIsParseableAndComplete) {
   EXPECT_EQ(d.at("max_wcet_ns").get<int64_t>(), 800'000);
 }
 
+// Issue 12: budgets are derived for a tick, and admit says which and from
+// where; --hz wins over the manifest's hz:. mixed-criticality.yaml says
+// hz: 1000; at HZ=250 vision's 5 ms reservation no longer fits beside
+// telemetry on CPU 5.
+TEST(AdmitCli, BudgetsSayWhichTickTheyHoldFor) {
+  auto r = run("admit " + example("mixed-criticality.yaml"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("(valid for HZ=1000 tick accounting)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hold for HZ=1000 tick accounting (hz: in "), std::string::npos) << r.out;
+  auto coarse = run("admit --hz 250 " + example("mixed-criticality.yaml"));
+  EXPECT_EQ(coarse.code, 1) << coarse.out;
+  EXPECT_NE(coarse.out.find("(valid for HZ=250 tick accounting)"), std::string::npos) << coarse.out;
+  EXPECT_NE(coarse.out.find("rejected: cell vision"), std::string::npos) << coarse.out;
+  auto j = nlohmann::json::parse(run_stdout("admit --json --hz 300 " + example("control.yaml")).out);
+  EXPECT_EQ(j.at("tick").at("hz"), 300);
+  EXPECT_EQ(j.at("tick").at("source"), "--hz");
+}
+
 TEST(AdmitCli, BadManifestExitsTwoWithLocation) {
   TempManifest m(
       "cells:\n  - name: a\n    cpus: \"1\"\n    tasks:\n      - {name: t, period: 1ms, wcett: 1us}\n");

@@ -59,18 +59,24 @@ TEST(AnalysisAdmission, BudgetDerivedAndMinimumBudgetSuggested) {
   c.cpus = CpuSet::parse("4");
   c.tasks = {spec("a", 50 * ms, 8 * ms), spec("b", 200 * ms, 40 * ms)};
   c.budget = BudgetSpec{10 * ms, std::nullopt, std::nullopt};
-  auto r = admit({c});
+  // At the default HZ=100 a 10 ms period is one tick and only the whole
+  // period would do (Supply::throttled); HZ=1000 leaves room for a search.
+  AdmitOptions opts;
+  opts.hz = 1000;
+  auto r = admit({c}, opts);
   ASSERT_TRUE(r.admitted);
   const auto& v = r.cells[0];
   EXPECT_FALSE(v.dedicated);
   Time theta = v.budget_runtime;
   ASSERT_GT(theta, 0);
+  ASSERT_LT(theta, 10 * ms);
+  EXPECT_EQ(admit({c}).cells[0].budget_runtime, 10 * ms);
   ASSERT_TRUE(v.rt);
   EXPECT_EQ(v.rt->period_us, 10'000);
   EXPECT_EQ(v.rt->runtime_us, (theta + 999) / 1000);
   // Given one nanosecond less, the cell is rejected and told the least budget.
   c.budget->runtime = theta - 1;
-  auto r2 = admit({c});
+  auto r2 = admit({c}, opts);
   EXPECT_FALSE(r2.admitted);
   ASSERT_TRUE(r2.cells[0].diagnosis);
   EXPECT_EQ(r2.cells[0].diagnosis->min_budget, theta);
@@ -131,12 +137,20 @@ TEST(AnalysisAdmission, SharedCpuWithoutBudgetIsRejected) {
   EXPECT_FALSE(r.admitted);
   ASSERT_TRUE(r.cells[0].diagnosis);
   EXPECT_NE(r.cells[0].diagnosis->problem.find("shares CPU 1 with cell b"), std::string::npos);
-  // With budgets that fit in the CPU, both are admitted.
-  a.budget = BudgetSpec{5 * ms, 2 * ms, std::nullopt};
-  b.budget = BudgetSpec{5 * ms, 2 * ms, std::nullopt};
-  EXPECT_TRUE(admit({a, b}).admitted);
-  a.budget->runtime = 3500 * us;  // 0.7 + 0.4 > 1
-  EXPECT_FALSE(admit({a, b}).admitted);
+  // With budgets that fit in the CPU, both are admitted. Each cell's tasks
+  // share its priority (80), so each may be preempted by the other's whole
+  // cap, overrun by a tick (issue 12, item 3): at HZ=1000 that leaves a 1 ms
+  // job room within 100 ms, not within the 10 ms this test used before.
+  a.tasks = {spec("t", 100 * ms, 1 * ms)};
+  b.tasks = a.tasks;
+  a.budget = BudgetSpec{3 * ms, 1400 * us, std::nullopt};
+  b.budget = BudgetSpec{3 * ms, 1400 * us, std::nullopt};
+  AdmitOptions hz1000;
+  hz1000.hz = 1000;
+  auto both = admit({a, b}, hz1000);
+  EXPECT_TRUE(both.admitted) << both.cells[0].diagnosis->problem;
+  a.budget->runtime = 2100 * us;  // 0.7 + 0.47 > 1
+  EXPECT_FALSE(admit({a, b}, hz1000).admitted);
 }
 
 TEST(AnalysisAdmission, PathologicalInputsAreAnswers) {

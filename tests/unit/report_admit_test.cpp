@@ -73,5 +73,27 @@ TEST(ReportAdmit, JsonCarriesVerdictResponseAndDiagnosis) {
   EXPECT_EQ(j["cgroup_v1_rt_bandwidth"]["unit"], "2^-20");
 }
 
+// Issue 12: the budget says which tick accounting it holds for.
+TEST(ReportAdmit, BudgetSaysWhichTickItHoldsFor) {
+  analysis::CellSpec c;
+  c.name = "nav";
+  c.cpus = CpuSet::parse("4");
+  c.tasks = {task("plan", 100 * kMs, 10 * kMs, 60)};
+  c.budget = analysis::BudgetSpec{20 * kMs, std::nullopt, std::nullopt};
+  analysis::AdmitOptions o;
+  o.hz = 250;
+  o.hz_source = "hz: in cells.yaml";
+  auto r = analysis::admit({c}, o);
+  ASSERT_TRUE(r.admitted);
+  std::string t = admit_text("cells.yaml", r);
+  EXPECT_NE(t.find(" (valid for HZ=250 tick accounting)\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("cgroup v1 RT budgets hold for HZ=250 tick accounting (hz: in cells.yaml)"),
+            std::string::npos)
+      << t;
+  auto j = admit_json("cells.yaml", r);
+  EXPECT_EQ(j["tick"]["hz"], 250);
+  EXPECT_EQ(j["cells"][0]["cgroup_v1"]["valid_for_hz"], 250);
+}
+
 }  // namespace
 }  // namespace rtcell::report

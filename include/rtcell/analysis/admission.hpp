@@ -42,11 +42,23 @@ struct CellSpec {
   int base_priority = 80;
 };
 
+// The tick assumed when the target kernel's CONFIG_HZ is unknown: 100 is the
+// coarsest tick of the common configurations (HZ_100/250/300/1000), and a
+// coarser tick only makes the budgets derived under it safer (supply.hpp).
+inline constexpr int kDefaultHz = 100;
+
 struct AdmitOptions {
   Fit fit = Fit::First;
   // /proc/sys/kernel/sched_rt_{period,runtime}_us of the target host.
   RtBandwidth global{1'000'000, 950'000};
+  // CONFIG_HZ of the target kernel: cgroup v1 charges RT group runtime at
+  // the tick, so every FIFO/RR budget is derived and checked for it.
+  int hz = kDefaultHz;
+  std::string hz_source = "default";  // where `hz` came from, for the report
 };
+
+// The scheduler tick of `hz`, rounded up (HZ=300: 3 333 334 ns).
+Time tick_ns(int hz);
 
 struct TaskVerdict {
   std::string name;
@@ -99,6 +111,9 @@ struct CellVerdict {
 
 struct AdmitResult {
   bool admitted = true;
+  // The tick the FIFO/RR budgets hold for (AdmitOptions::hz and its source).
+  int hz = kDefaultHz;
+  std::string hz_source;
   std::vector<CellVerdict> cells;
   BandwidthSum rt_sum;  // the cells' rt bandwidths under the root group
   std::vector<std::string> notes;
