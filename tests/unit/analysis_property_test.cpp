@@ -176,3 +176,33 @@ TEST(AnalysisProperty, MinimumBudgetSufficientInSimulation) {
   }
   EXPECT_GT(checked, 50);
 }
+
+// Issue 12, item 1: with blocking, QPA's walk and bounds agree with checking
+// dbf(t) + b(t) ≤ t at every t. For U ≤ 1 and t ≥ max D, dbf(t + H) =
+// dbf(t) + U·H and b(t) is constant, so t ≤ max D + H covers every window.
+TEST(AnalysisProperty, EdfWithBlockingAgreesWithEveryWindow) {
+  std::mt19937_64 rng(20260412);
+  int yes = 0, no = 0;
+  for (int iter = 0; iter < 400; ++iter) {
+    auto ts = random_set(rng);
+    if (compare_utilization(ts, Ratio{1, 1}) == Compare::Greater) continue;
+    std::uniform_int_distribution<Time> bd(0, 6);
+    for (auto& t : ts) t.blocking = bd(rng) < 3 ? 0 : bd(rng);
+    Time max_d = 0;
+    for (const auto& t : ts) max_d = std::max(max_d, t.deadline);
+    bool every = true;
+    for (Time t = 1; t <= max_d + hyperperiod(ts) && every; ++t)
+      every = dbf(ts, t) + edf_blocking(ts, t) <= t;
+    bool analysed = qpa(ts).schedulable;
+    ASSERT_EQ(analysed, every) << "iteration " << iter;
+    // Blocking never helps.
+    auto plain = ts;
+    for (auto& t : plain) t.blocking = 0;
+    if (analysed) {
+      EXPECT_TRUE(qpa(plain).schedulable) << "iteration " << iter;
+    }
+    (analysed ? yes : no)++;
+  }
+  EXPECT_GT(yes, 20);
+  EXPECT_GT(no, 20);
+}

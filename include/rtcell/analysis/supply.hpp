@@ -25,6 +25,9 @@ class Supply {
   static Supply edp(Time period, Time budget, Time deadline);
 
   bool is_dedicated() const noexcept { return dedicated_; }
+  // A dedicated CPU, or a budget that is the whole period (Θ = Δ = Π): then
+  // x = Π + Δ − 2Θ = 0 and sbf(t) = t, the same supply as a dedicated CPU.
+  bool is_full() const noexcept { return dedicated_ || (budget_ == period_ && deadline_ == period_); }
   Time period() const noexcept { return period_; }
   Time budget() const noexcept { return budget_; }
   Time deadline() const noexcept { return deadline_; }
