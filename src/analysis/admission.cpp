@@ -90,6 +90,24 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
   std::vector<Task> tasks;
   tasks.reserve(n);
   for (const auto& t : spec.tasks) tasks.push_back(t.task);
+  // SCHED_DEADLINE tasks are analysed as the kernel runs them (deadline
+  // min(D, T) − J, no jitter: enforce.hpp deadline_task), so the triple
+  // printed and applied is the one analysed.
+  if (sched == LocalScheduler::Edf) {
+    std::string changed;
+    size_t count = 0;
+    for (auto& t : tasks) {
+      Task k = deadline_task(t);
+      if (k.deadline != t.deadline && ++count <= 4)
+        changed += (changed.empty() ? "" : ", ") + t.name + " " + format_time_ns(k.deadline);
+      t = std::move(k);
+    }
+    if (count > 4) changed += " and " + std::to_string(count - 4) + " more";
+    if (count > 0)
+      v.notes.push_back("SCHED_DEADLINE deadlines analysed and applied as min(D, T) - J (the kernel counts a "
+                        "deadline from the wake-up and clamps it to the period): " +
+                        changed);
+  }
 
   // Priorities for fixed priority: named, or deadline-monotonic.
   bool named =
@@ -150,7 +168,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
         tv.priority = tasks[i].priority;
         tv.period = tasks[i].period;
         tv.wcet = tasks[i].wcet;
-        tv.deadline = tasks[i].deadline;
+        tv.deadline = spec.tasks[i].task.deadline;
         tv.utilization = utilization(tasks[i]).to_double();
         tv.cpu = part.bin[i] >= 0 ? cpus[static_cast<size_t>(part.bin[i])] : -1;
         tv.ok = part.bin[i] >= 0;
@@ -265,6 +283,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
           d.problem = "task " + t.name + " on " + where + " misses its deadline under EDF: jobs due within " +
                       format_time_ns(*r.miss_at) + " need " + format_time_ns(r.overload) +
                       " more than the CPU supplies";
+          if (r.blocking > 0) d.problem += " (with " + format_time_ns(r.blocking) + " of blocking)";
         } else if (r.over_utilized) {
           d.problem = where + " is over-utilized: utilization " + std::to_string(cv.utilization) +
                       " exceeds the supply rate";
@@ -287,7 +306,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     if (sched == LocalScheduler::FixedPriority) tv.priority = tasks[i].priority;
     tv.period = tasks[i].period;
     tv.wcet = tasks[i].wcet;
-    tv.deadline = tasks[i].deadline;
+    tv.deadline = spec.tasks[i].task.deadline;
     tv.utilization = utilization(tasks[i]).to_double();
     if (sched == LocalScheduler::Edf) tv.dl = deadline_params(tasks[i]);
   }

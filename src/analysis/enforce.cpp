@@ -1,12 +1,12 @@
 #include "rtcell/analysis/enforce.hpp"
 
+#include <algorithm>
+
 namespace rtcell::analysis {
 
 namespace {
-constexpr int kBwShift = 20;                  // kernel/sched/sched.h BW_SHIFT
-constexpr Time kDlMinRuntime = 1024;          // 1 << DL_SCALE
-constexpr Time kDlPeriodMin = 100'000;        // ns, sysctl_sched_dl_period_min = 100 us
-constexpr Time kDlPeriodMax = 4'194'304'000;  // ns, sysctl_sched_dl_period_max = 1 << 22 us
+constexpr int kBwShift = 20;          // kernel/sched/sched.h BW_SHIFT
+constexpr Time kDlMinRuntime = 1024;  // 1 << DL_SCALE
 }  // namespace
 
 uint64_t kernel_to_ratio(uint64_t period_ns, uint64_t runtime_ns) {
@@ -36,17 +36,29 @@ BandwidthSum rt_bandwidth_sum(std::span<const RtBandwidth> children, RtBandwidth
   return s;
 }
 
-DeadlineParams deadline_params(const Task& task) {
+Task deadline_task(const Task& task) {
+  Task t = task;
+  t.deadline = std::min(task.deadline, task.period) - task.jitter;
+  t.jitter = 0;
+  return t;
+}
+
+DeadlineParams deadline_params(const Task& task, const DeadlineLimits& limits) {
   DeadlineParams p;
-  p.runtime = task.wcet < kDlMinRuntime ? kDlMinRuntime : task.wcet;
+  p.runtime = std::max(task.wcet, kDlMinRuntime);
   p.period = task.period;
-  p.deadline = task.deadline < task.period ? task.deadline : task.period;
-  if (p.period < kDlPeriodMin || p.period > kDlPeriodMax) {
+  p.deadline = deadline_task(task).deadline;
+  const Time min_ns = sat_mul(limits.period_min_us, 1000);
+  const Time max_ns = sat_mul(limits.period_max_us, 1000);
+  if (p.period < min_ns || p.period > max_ns) {
     p.ok = false;
-    p.why = "SCHED_DEADLINE needs a period in [100 us, 4.194304 s]";
-  } else if (p.runtime > p.deadline) {
+    p.why = "SCHED_DEADLINE needs a period in [" + std::to_string(limits.period_min_us) + " us, " +
+            std::to_string(limits.period_max_us) + " us] (sched_deadline_period_min_us/max_us), not " +
+            std::to_string(p.period) + " ns";
+  } else if (p.deadline <= 0 || p.runtime > p.deadline) {
     p.ok = false;
-    p.why = "SCHED_DEADLINE needs runtime (at least 1024 ns) <= deadline";
+    p.why = "SCHED_DEADLINE needs runtime (at least 1024 ns) <= deadline min(D, T) - J = " +
+            std::to_string(p.deadline) + " ns";
   }
   return p;
 }

@@ -166,3 +166,54 @@ TEST(AnalysisAdmission, TenThousandTasks) {
   c.tasks[0].task.wcet = 50 * ms;  // U ≈ 0.55 + 0.5 > 1
   EXPECT_FALSE(admit({c}).admitted);
 }
+
+// Issue 12, item 1, at the cell level: blocking on deadline tasks counts.
+TEST(AnalysisAdmission, DeadlineBlockingIsAnalysed) {
+  CellSpec c;
+  c.name = "dl";
+  c.cpus = CpuSet::parse("2");
+  c.tasks = {spec("a", 10 * ms, 5 * ms, std::nullopt, 0, TaskPolicy::Deadline),
+             spec("b", 100 * ms, 7 * ms, std::nullopt, 0, TaskPolicy::Deadline)};
+  c.tasks[0].task.blocking = 6 * ms;
+  auto r = admit({c});
+  EXPECT_FALSE(r.admitted);
+  ASSERT_TRUE(r.cells[0].diagnosis);
+  EXPECT_EQ(r.cells[0].diagnosis->task, "a");
+  EXPECT_EQ(r.cells[0].diagnosis->miss_by, 1 * ms);
+  EXPECT_NE(r.cells[0].diagnosis->problem.find("6 ms of blocking"), std::string::npos)
+      << r.cells[0].diagnosis->problem;
+  EXPECT_EQ(r.cells[0].diagnosis->max_wcet, 4 * ms);
+  c.tasks[0].task.blocking = 5 * ms;
+  EXPECT_TRUE(admit({c}).admitted);
+}
+
+// Issue 12, item 4: a SCHED_DEADLINE task with release jitter gets the
+// deadline that was analysed, min(D, T) − J; a deadline above the period is
+// analysed as the kernel clamps it.
+TEST(AnalysisAdmission, DeadlineTripleCarriesTheJitter) {
+  CellSpec c;
+  c.name = "dl";
+  c.cpus = CpuSet::parse("1");
+  c.tasks = {spec("a", 10 * ms, 2 * ms, std::nullopt, 4 * ms, TaskPolicy::Deadline),
+             spec("b", 10 * ms, 2 * ms, std::nullopt, 4 * ms, TaskPolicy::Deadline)};
+  c.tasks[0].task.jitter = 2 * ms;
+  auto r = admit({c});
+  ASSERT_TRUE(r.admitted);
+  const auto& v = r.cells[0];
+  ASSERT_TRUE(v.tasks[0].dl && v.tasks[1].dl);
+  EXPECT_EQ(v.tasks[0].dl->deadline, 2 * ms);
+  EXPECT_EQ(v.tasks[0].dl->runtime, 2 * ms);
+  EXPECT_EQ(v.tasks[1].dl->deadline, 4 * ms);
+  EXPECT_EQ(v.tasks[0].deadline, 4 * ms);  // the table keeps the manifest's D
+  bool noted = false;
+  for (const auto& n : v.notes) noted = noted || n.find("a 2 ms") != std::string::npos;
+  EXPECT_TRUE(noted);
+  // D > T: a (T 10, C 6, D 16) passes with D = 16 next to b (T 20, C 6,
+  // D 6), but the kernel runs it with D = 10: dbf(10) = 12 > 10.
+  c.tasks = {spec("a", 10 * ms, 6 * ms, std::nullopt, 16 * ms, TaskPolicy::Deadline),
+             spec("b", 20 * ms, 6 * ms, std::nullopt, 6 * ms, TaskPolicy::Deadline)};
+  r = admit({c});
+  EXPECT_FALSE(r.admitted);
+  ASSERT_TRUE(r.cells[0].tasks[0].dl);
+  EXPECT_EQ(r.cells[0].tasks[0].dl->deadline, 10 * ms);
+}
