@@ -393,6 +393,20 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
   }
 }
 
+// A cell's budget on one CPU as a task Θ/Π: what the kernel caps it at, the
+// cgroup runtime rounded up to whole µs where there is one.
+Task budget_share(const CellVerdict& v) {
+  Task t;
+  t.name = v.name;
+  t.period = v.budget_period;
+  t.wcet = v.budget_runtime;
+  if (v.rt && v.rt->period_us > 0 && Ratio{t.wcet, t.period} < Ratio{v.rt->runtime_us, v.rt->period_us}) {
+    t.period = v.rt->period_us * 1000;
+    t.wcet = v.rt->runtime_us * 1000;
+  }
+  return t;
+}
+
 }  // namespace
 
 std::string_view to_string(TaskPolicy p) {
@@ -424,7 +438,7 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
   }
   for (const auto& [cpu, us] : users) {
     if (us.size() < 2) continue;
-    uint64_t total = 0;
+    std::vector<Task> shares;  // each budget as a "task" Θ/Π, summed exactly
     for (size_t c : us) {
       const auto& v = res.cells[c];
       if (v.dedicated) {
@@ -443,8 +457,7 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
         }
         continue;
       }
-      total +=
-          kernel_to_ratio(static_cast<uint64_t>(v.budget_period), static_cast<uint64_t>(v.budget_runtime));
+      shares.push_back(budget_share(v));
     }
     std::string names;
     for (size_t c : us) names += (names.empty() ? "" : ", ") + res.cells[c].name;
@@ -455,7 +468,10 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
             ": Linux caps each cell at its budget and serves the cells in priority "
             "order; the verdict assumes each cell still receives its budget in every "
             "period (docs/analysis.md)");
-    if (total > (1ULL << 20)) {
+    // Exact: the kernel's floor(Θ·2^20/Π) summed two cells of 1 500 001 ns
+    // per 3 ms to exactly 1.0 and admitted them (issue 12, item 5).
+    Compare sum = compare_utilization(shares, Ratio{1, 1});
+    if (sum == Compare::Greater || sum == Compare::Unknown) {
       for (size_t c : us) {
         auto& cv = res.cells[c];
         if (!cv.admitted) continue;

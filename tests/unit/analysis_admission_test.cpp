@@ -217,3 +217,28 @@ TEST(AnalysisAdmission, DeadlineTripleCarriesTheJitter) {
   ASSERT_TRUE(r.cells[0].tasks[0].dl);
   EXPECT_EQ(r.cells[0].tasks[0].dl->deadline, 10 * ms);
 }
+
+// Issue 12, item 5: budgets on a shared CPU are summed exactly. Two cells
+// of 1 500 001 ns per 3 ms are over one CPU; the kernel's floor(Θ·2^20/Π)
+// made each exactly 2^19 and the sum exactly 1.0. Exactly 1.0 still fits.
+TEST(AnalysisAdmission, SharedBudgetsRoundAgainstAdmission) {
+  CellSpec a;
+  a.name = "a";
+  a.cpus = CpuSet::parse("1");
+  a.tasks = {spec("t", 30 * ms, 1 * ms)};
+  a.budget = BudgetSpec{3 * ms, 1'500'001, std::nullopt};
+  CellSpec b = a;
+  b.name = "b";
+  EXPECT_EQ(kernel_to_ratio(3'000'000, 1'500'001), 1u << 19);
+  auto r = admit({a, b});
+  EXPECT_FALSE(r.admitted);
+  ASSERT_TRUE(r.cells[0].diagnosis);
+  EXPECT_NE(r.cells[0].diagnosis->problem.find("add up to more than the CPU"), std::string::npos);
+  a.budget->runtime = b.budget->runtime = 1'500'000;
+  EXPECT_TRUE(admit({a, b}).admitted);
+  // 1 499 001 + 1 500 001 ns fit in 3 ms, but the cgroup runtimes the
+  // kernel enforces are rounded up to 1 500 us and 1 501 us: over.
+  a.budget->runtime = 1'499'001;
+  b.budget->runtime = 1'500'001;
+  EXPECT_FALSE(admit({a, b}).admitted);
+}
