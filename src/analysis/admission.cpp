@@ -66,8 +66,47 @@ std::vector<int> linux_priorities(const std::vector<int>& ranks, int base) {
 }
 
 std::string wcet_fix(const std::string& task, const std::optional<Time>& w) {
-  if (!w) return "no WCET of task " + task + " admits the cell: move other tasks off its CPU";
+  if (!w)
+    return "task " + task +
+           " misses even with a 1 ns WCET: the work of the tasks sharing its CPU (at or above its priority, "
+           "or due before it) leaves it no time; lower their WCETs or move tasks to another CPU";
   return "lower the WCET of task " + task + " to " + format_time_ns(*w) + " (" + std::to_string(*w) + " ns)";
+}
+
+// Puts one CPU's tasks of a cell with more tasks than priority levels on the
+// levels base, base − 1, ..., 1: distinct deadline-monotonic priorities when
+// the CPU has few enough, else bands found by the exact test (fp.hpp), and
+// the cell says so.
+void assign_levels(CpuWork& w, std::vector<Task>& tasks, int levels, int base, const Supply& supply,
+                   CellVerdict& v) {
+  if (w.tasks.empty()) return;
+  std::vector<int> lv;
+  if (static_cast<int>(w.tasks.size()) <= levels) {
+    lv = deadline_monotonic(w.tasks);
+  } else {
+    std::string how = "deadline-monotonic bands";
+    auto a = deadline_monotonic_levels(w.tasks, levels, supply);
+    if (!a && w.tasks.size() <= kOpaMaxTasks) {
+      a = audsley_levels(w.tasks, levels, supply);
+      how = "Audsley's assignment over levels";
+    }
+    if (!a) {
+      a = deadline_monotonic_bands(w.tasks, levels);
+      how = "deadline-monotonic bands of equal size (no assignment of the levels passes)";
+    }
+    lv = std::move(*a);
+    v.notes.push_back("CPU " + std::to_string(w.cpu) + " has " + std::to_string(w.tasks.size()) +
+                      " tasks for the cell's " + std::to_string(levels) + " priority levels (" +
+                      std::to_string(base) + " down to " + std::to_string(base - levels + 1) +
+                      "; Linux has 99, 99 only with allow_prio_99): tasks share levels by " + how +
+                      ", and tasks of one level are analysed as delaying each other in full");
+  }
+  int top = *std::max_element(lv.begin(), lv.end());
+  for (size_t k = 0; k < w.tasks.size(); ++k) {
+    int p = base - (top - lv[k]);
+    w.tasks[k].priority = p;
+    tasks[w.idx[k]].priority = p;
+  }
 }
 
 void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v) {
@@ -109,11 +148,17 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
                         changed);
   }
 
-  // Priorities for fixed priority: named, or deadline-monotonic.
+  // Priorities for fixed priority: named, or deadline-monotonic from the
+  // cell's top priority down. A cell with more tasks than that keeps distinct
+  // ranks here (placement only compares them); each CPU's tasks are put on
+  // the levels after placement (assign_levels).
+  const int levels = std::clamp(spec.base_priority, 1, 99);
   bool named =
       !tasks.empty() && std::all_of(tasks.begin(), tasks.end(), [](const Task& t) { return t.priority; });
+  const bool over_levels = sched == LocalScheduler::FixedPriority && !named && static_cast<int>(n) > levels;
   if (sched == LocalScheduler::FixedPriority && !named) {
-    auto pr = linux_priorities(deadline_monotonic(tasks), spec.base_priority);
+    auto ranks = deadline_monotonic(tasks);
+    auto pr = over_levels ? ranks : linux_priorities(ranks, spec.base_priority);
     for (size_t i = 0; i < n; ++i) tasks[i].priority = pr[i];
   }
 
@@ -185,11 +230,16 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     work[static_cast<size_t>(bin[i])].tasks.push_back(tasks[i]);
   }
 
+  if (over_levels)
+    for (auto& w : work) assign_levels(w, tasks, levels, spec.base_priority, supply, v);
+
   // Audsley's assignment where deadline-monotonic fails and priorities were
   // not named.
   if (sched == LocalScheduler::FixedPriority && !named) {
     for (auto& w : work) {
-      if (w.tasks.empty() || w.tasks.size() > kOpaMaxTasks || test(w.tasks, sched, supply)) continue;
+      if (w.tasks.empty() || w.tasks.size() > kOpaMaxTasks || static_cast<int>(w.tasks.size()) > levels ||
+          test(w.tasks, sched, supply))
+        continue;
       auto opa = audsley_opa(w.tasks, supply);
       if (!opa) continue;
       // Keep the cell's top priority for this CPU's most urgent task.
@@ -257,6 +307,11 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
         }
         d.max_wcet = max_wcet(w.tasks, k, sched, supply);
         d.fix = wcet_fix(t.name, d.max_wcet);
+        if (over_levels && static_cast<int>(w.tasks.size()) > levels)
+          d.fix += "; CPU " + std::to_string(w.cpu) + " has " + std::to_string(w.tasks.size()) +
+                   " tasks for " + std::to_string(levels) +
+                   " priority levels, so some share one: a higher top priority (sched: fifo:98) or more CPUs "
+                   "gives them more";
         v.diagnosis = d;
       }
     } else {

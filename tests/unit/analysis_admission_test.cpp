@@ -242,3 +242,61 @@ TEST(AnalysisAdmission, SharedBudgetsRoundAgainstAdmission) {
   b.budget->runtime = 1'500'001;
   EXPECT_FALSE(admit({a, b}).admitted);
 }
+
+// Issue 12, item 7: 1 000 FIFO tasks at U = 0.02 on one CPU, 80 levels.
+// Task i: T 1 s, C 20 us, D 1 ms + 30 us·i. Distinct priorities would admit
+// it ((i + 1)·20 us ≤ D_i); deadline-monotonic priorities 80 down to 1 with
+// the last 921 tasks sharing 1 did not (task 79 waits for all 999 others,
+// 20 ms > 3.37 ms). Bands found by the exact test admit it, and the output
+// says that the cell has more tasks than levels.
+TEST(AnalysisAdmission, MoreTasksThanPriorityLevels) {
+  CellSpec c;
+  c.name = "many";
+  c.cpus = CpuSet::parse("3");
+  for (int i = 0; i < 1000; ++i)
+    c.tasks.push_back(spec("t", 1000 * ms, 20 * us, std::nullopt, 1 * ms + 30 * us * i));
+  auto r = admit({c});
+  ASSERT_TRUE(r.admitted) << r.cells[0].diagnosis->problem;
+  const auto& v = r.cells[0];
+  int lo = 99, hi = 0;
+  for (const auto& t : v.tasks) {
+    ASSERT_TRUE(t.priority);
+    lo = std::min(lo, *t.priority);
+    hi = std::max(hi, *t.priority);
+  }
+  EXPECT_EQ(hi, 80);
+  EXPECT_GE(lo, 1);
+  EXPECT_EQ(v.tasks[0].priority, 80);  // the most urgent task keeps the top
+  bool said = false;
+  for (const auto& n : v.notes) said = said || n.find("1000 tasks for the cell's 80 priority levels") != std::string::npos;
+  EXPECT_TRUE(said);
+  // The old assignment (80 down to 1, the rest on 1) misses.
+  std::vector<Task> old;
+  for (size_t i = 0; i < c.tasks.size(); ++i) {
+    old.push_back(c.tasks[i].task);
+    old.back().priority = std::max(1, 80 - static_cast<int>(i));
+  }
+  EXPECT_FALSE(fp_analysis(old).schedulable);
+  // A top priority of 98 gives 98 levels.
+  c.base_priority = 98;
+  r = admit({c});
+  ASSERT_TRUE(r.admitted);
+  EXPECT_EQ(r.cells[0].tasks[0].priority, 98);
+}
+
+// A task that misses even with a 1 ns WCET is told why, not "no WCET of
+// task t admits the cell".
+TEST(AnalysisAdmission, NoWcetFitsSaysWhy) {
+  CellSpec c;
+  c.name = "x";
+  c.cpus = CpuSet::parse("0");
+  c.tasks = {spec("hog", 10 * ms, 10 * ms, 2), spec("t", 10 * ms, 1 * ms, 1)};
+  auto r = admit({c});
+  ASSERT_FALSE(r.admitted);
+  ASSERT_TRUE(r.cells[0].diagnosis);
+  EXPECT_EQ(r.cells[0].diagnosis->task, "t");
+  EXPECT_FALSE(r.cells[0].diagnosis->max_wcet);
+  EXPECT_NE(r.cells[0].diagnosis->fix.find("misses even with a 1 ns WCET"), std::string::npos)
+      << r.cells[0].diagnosis->fix;
+  EXPECT_EQ(r.cells[0].diagnosis->fix.find("no WCET of task"), std::string::npos);
+}

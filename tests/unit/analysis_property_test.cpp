@@ -311,3 +311,59 @@ TEST(AnalysisProperty, DeadlineTasksMeetRealDeadlinesWithJitter) {
   }
   EXPECT_GT(checked, 50);
 }
+
+// Issue 12, item 7: with fewer levels than tasks, audsley_levels finds an
+// assignment exactly when one of the k^n assignments passes fp_analysis,
+// and deadline_monotonic_levels whenever a DM-contiguous banding passes;
+// what either returns passes and uses at most k levels.
+TEST(AnalysisProperty, LevelAssignmentsAgreeWithEnumeration) {
+  std::mt19937_64 rng(20260414);
+  int found = 0, none = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    auto ts = random_set(rng);
+    std::uniform_int_distribution<Time> jd(0, 2);
+    for (auto& t : ts) {
+      t.jitter = std::min(jd(rng), t.deadline - 1);
+      t.blocking = jd(rng);
+    }
+    std::uniform_int_distribution<int> kd(1, std::max<int>(1, static_cast<int>(ts.size()) - 1));
+    int k = kd(rng);
+    auto passes = [&](const std::vector<int>& lv) {
+      auto x = ts;
+      for (size_t i = 0; i < x.size(); ++i) x[i].priority = lv[i];
+      return fp_analysis(x).schedulable;
+    };
+    // Every assignment, and every DM-contiguous banding, by enumeration.
+    size_t n = ts.size();
+    bool any = false, any_dm = false;
+    std::vector<int> lv(n, 1);
+    auto order = deadline_monotonic(ts);
+    for (;;) {
+      if (passes(lv)) {
+        any = true;
+        bool contiguous = true;  // more urgent in DM never on a lower level
+        for (size_t a = 0; a < n; ++a)
+          for (size_t b = 0; b < n; ++b)
+            if (order[a] > order[b] && lv[a] < lv[b]) contiguous = false;
+        any_dm = any_dm || contiguous;
+      }
+      size_t d = 0;
+      while (d < n && lv[d] == k) lv[d++] = 1;
+      if (d == n) break;
+      ++lv[d];
+    }
+    auto au = audsley_levels(ts, k);
+    ASSERT_EQ(au.has_value(), any) << "iteration " << iter;
+    auto dm = deadline_monotonic_levels(ts, k);
+    ASSERT_EQ(dm.has_value(), any_dm) << "iteration " << iter;
+    for (const auto& a : {au, dm}) {
+      if (!a) continue;
+      EXPECT_TRUE(passes(*a)) << "iteration " << iter;
+      EXPECT_LE(*std::max_element(a->begin(), a->end()), k);
+      EXPECT_GE(*std::min_element(a->begin(), a->end()), 1);
+    }
+    (any ? found : none)++;
+  }
+  EXPECT_GT(found, 20);
+  EXPECT_GT(none, 20);
+}
