@@ -143,9 +143,10 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     }
     if (count > 4) changed += " and " + std::to_string(count - 4) + " more";
     if (count > 0)
-      v.notes.push_back("SCHED_DEADLINE deadlines analysed and applied as min(D, T) - J (the kernel counts a "
-                        "deadline from the wake-up and clamps it to the period): " +
-                        changed);
+      v.notes.push_back(
+          "SCHED_DEADLINE deadlines analysed and applied as min(D, T) - J (the kernel counts a "
+          "deadline from the wake-up and clamps it to the period): " +
+          changed);
   }
 
   // Priorities for fixed priority: named, or deadline-monotonic from the

@@ -343,7 +343,8 @@ std::optional<std::vector<int>> deadline_monotonic_levels(std::span<const Task> 
   return number_bands(bands, levels, tasks.size());
 }
 
-std::optional<std::vector<int>> audsley_levels(std::span<const Task> tasks, int levels, const Supply& supply) {
+std::optional<std::vector<int>> audsley_levels(std::span<const Task> tasks, int levels,
+                                               const Supply& supply) {
   auto rest = dm_order(tasks);
   std::vector<std::vector<size_t>> bands;
   while (!rest.empty()) {

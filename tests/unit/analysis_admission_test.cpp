@@ -268,7 +268,8 @@ TEST(AnalysisAdmission, MoreTasksThanPriorityLevels) {
   EXPECT_GE(lo, 1);
   EXPECT_EQ(v.tasks[0].priority, 80);  // the most urgent task keeps the top
   bool said = false;
-  for (const auto& n : v.notes) said = said || n.find("1000 tasks for the cell's 80 priority levels") != std::string::npos;
+  for (const auto& n : v.notes)
+    said = said || n.find("1000 tasks for the cell's 80 priority levels") != std::string::npos;
   EXPECT_TRUE(said);
   // The old assignment (80 down to 1, the rest on 1) misses.
   std::vector<Task> old;

@@ -305,7 +305,8 @@ TEST(AnalysisProperty, DeadlineTasksMeetRealDeadlinesWithJitter) {
         for (Time k = 0; k * ts[i].period < horizon; ++k)
           late[i].push_back(pattern == 0 ? 0 : pattern == 1 ? ts[i].jitter : ld(rng));
       }
-      ASSERT_TRUE(simulate_deadline(ts, kdl, offset, late, horizon)) << "iteration " << iter << " pattern " << pattern;
+      ASSERT_TRUE(simulate_deadline(ts, kdl, offset, late, horizon))
+          << "iteration " << iter << " pattern " << pattern;
     }
     ++checked;
   }
