@@ -13,6 +13,7 @@
 #include "rtcell/analysis/admission.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "rtcell/analysis/edf.hpp"
@@ -364,7 +365,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     tv.wcet = tasks[i].wcet;
     tv.deadline = spec.tasks[i].task.deadline;
     tv.utilization = utilization(tasks[i]).to_double();
-    if (sched == LocalScheduler::Edf) tv.dl = deadline_params(tasks[i]);
+    if (sched == LocalScheduler::Edf) tv.dl = deadline_params(tasks[i], opts.dl_limits);
   }
 
   // The budget that would admit a rejected budgeted cell.
@@ -432,10 +433,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
   }
   if (sched == LocalScheduler::Edf && n > 0) {
     std::vector<DeadlineParams> dls;
-    for (const auto& tv : v.tasks) {
-      dls.push_back(*tv.dl);
-      if (!tv.dl->ok) v.notes.push_back("task " + tv.name + " cannot be enforced: " + tv.dl->why);
-    }
+    for (const auto& tv : v.tasks) dls.push_back(*tv.dl);
     v.dl_sum = deadline_bandwidth_sum(dls, static_cast<int>(cpus.size()), opts.global);
     if (cpus.size() > 1)
       v.notes.push_back(
@@ -461,6 +459,86 @@ Task budget_share(const CellVerdict& v) {
     t.wcet = v.rt->runtime_us * 1000;
   }
   return t;
+}
+
+std::string ratio_text(uint64_t r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(r) / (1 << 20));  // for printing only
+  return buf;
+}
+
+// "Admitted" must mean "can start as printed": each parameter derived above
+// that the target host's kernel would refuse becomes one reason on its cell,
+// which turns an admitted cell into a NotEnforceable one (docs/errors.md).
+// The kernel's own integer arithmetic is mirrored (enforce.hpp), since the
+// question is what it accepts.
+void check_enforceable(AdmitResult& res, const AdmitOptions& opts) {
+  const std::string on = " on " + opts.host;
+  // SCHED_DEADLINE: each triple (__checkparam_dl), then the bandwidth of
+  // every cell's deadline tasks on each CPU (__dl_overflow). The verdicts
+  // assume partitioned EDF, each CPU an exclusive cpuset and so a root
+  // domain of its own: the limit is one CPU's to_ratio(sched_rt_period,
+  // sched_rt_runtime). On a larger root domain the same sums fit as well.
+  std::map<int, std::vector<DeadlineParams>> dl_on_cpu;
+  std::map<int, std::vector<size_t>> dl_cells;
+  for (size_t c = 0; c < res.cells.size(); ++c) {
+    auto& v = res.cells[c];
+    if (!v.admitted) continue;  // a rejected cell never starts
+    for (const auto& tv : v.tasks) {
+      if (!tv.dl) continue;
+      if (!tv.dl->ok) v.not_enforceable.push_back("task " + tv.name + ": " + tv.dl->why + on);
+      if (tv.cpu < 0) continue;
+      dl_on_cpu[tv.cpu].push_back(*tv.dl);
+      auto& cs = dl_cells[tv.cpu];
+      if (cs.empty() || cs.back() != c) cs.push_back(c);
+    }
+  }
+  for (const auto& [cpu, dls] : dl_on_cpu) {
+    BandwidthSum sum = deadline_bandwidth_sum(dls, 1, opts.global);
+    if (sum.fits) continue;
+    for (size_t c : dl_cells[cpu])
+      res.cells[c].not_enforceable.push_back(
+          "the SCHED_DEADLINE tasks on CPU " + std::to_string(cpu) + " need " + ratio_text(sum.total) +
+          " of it, more than sched_rt_runtime_us/sched_rt_period_us = " + ratio_text(sum.limit) + on +
+          " (kernel/sched/deadline.c __dl_overflow refuses them): raise sched_rt_runtime_us or move tasks "
+          "to other CPUs");
+  }
+  // cgroup v1 RT budgets, where the target has them (kernel/sched/rt.c
+  // tg_rt_schedulable): a group's own ratio may not exceed the global one,
+  // and rtcell's cells are children of one parent whose ratio may not either,
+  // so their ratios must add up under it too. Cells start in manifest order,
+  // and a cell over the limit is refused and holds nothing.
+  if (!opts.rt_groups) return;
+  const uint64_t limit = kernel_to_ratio(opts.global);
+  uint64_t total = 0;
+  std::string before;  // the first few cells counted so far
+  size_t counted = 0;
+  for (auto& v : res.cells) {
+    if (!v.rt || !v.admitted) continue;  // a rejected cell never starts
+    const uint64_t r = kernel_to_ratio(*v.rt);
+    const std::string setting = "cpu.rt_runtime_us=" + std::to_string(v.rt->runtime_us) +
+                                " per cpu.rt_period_us=" + std::to_string(v.rt->period_us);
+    if (v.rt->period_us < 1)
+      v.not_enforceable.push_back(setting + ": the kernel takes no RT period below 1 us");
+    else if (r > limit)
+      v.not_enforceable.push_back("the cgroup RT budget " + setting + " is " + ratio_text(r) +
+                                  " of a CPU, more than sched_rt_runtime_us/sched_rt_period_us = " +
+                                  ratio_text(limit) + on + ": raise sched_rt_runtime_us or lower the load");
+    else if (total + r > limit)
+      v.not_enforceable.push_back(
+          "the cgroup RT budget " + setting + " brings the sum with the cells before it (" + before +
+          ") to " + ratio_text(total + r) +
+          ", more than sched_rt_runtime_us/sched_rt_period_us = " + ratio_text(limit) + on +
+          " (cgroup v1 sums the groups' ratios as if they shared each CPU): raise "
+          "sched_rt_runtime_us (-1 allows a sum of 1.0) or give cells budgets of "
+          "lower ratio");
+    if (!v.not_enforceable.empty()) continue;  // refused: it holds nothing
+    total += r;
+    if (++counted <= 3)
+      before += (before.empty() ? "" : ", ") + v.name;
+    else if (counted == 4)
+      before += ", ...";
+  }
 }
 
 }  // namespace
@@ -543,21 +621,43 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
       }
     }
   }
+  for (const auto& v : res.cells)
+    if (v.rt) bws.push_back(*v.rt);
+  res.rt_sum = rt_bandwidth_sum(bws, opts.global);
+  check_enforceable(res, opts);
+  res.target = opts;
   for (size_t c = 0; c < res.cells.size(); ++c) {
     auto& v = res.cells[c];
-    if (v.rt) bws.push_back(*v.rt);
     if (!v.admitted) {
       res.admitted = false;
       if (!res.first_rejected) res.first_rejected = c;
+    } else if (!v.not_enforceable.empty() && !res.first_not_enforceable) {
+      res.first_not_enforceable = c;
     }
   }
-  res.rt_sum = rt_bandwidth_sum(bws, opts.global);
-  if (!res.rt_sum.fits)
-    res.notes.push_back(
-        "cgroup v1 would refuse these cpu.rt_runtime_us values: the cells' RT bandwidths add up to more than "
-        "sched_rt_runtime_us/sched_rt_period_us (kernel/sched/rt.c tg_rt_schedulable); raise "
-        "/proc/sys/kernel/sched_rt_runtime_us or give cells longer periods");
   return res;
+}
+
+Verdict verdict(const CellVerdict& c) {
+  if (!c.admitted) return Verdict::Rejected;
+  return c.not_enforceable.empty() ? Verdict::Admitted : Verdict::NotEnforceable;
+}
+
+Verdict verdict(const AdmitResult& r) {
+  if (!r.admitted) return Verdict::Rejected;
+  return r.first_not_enforceable ? Verdict::NotEnforceable : Verdict::Admitted;
+}
+
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::Admitted:
+      return "admitted";
+    case Verdict::NotEnforceable:
+      return "not enforceable";
+    case Verdict::Rejected:
+      return "rejected";
+  }
+  return "?";
 }
 
 }  // namespace rtcell::analysis

@@ -14,6 +14,12 @@ uint64_t kernel_to_ratio(uint64_t period_ns, uint64_t runtime_ns) {
   return static_cast<uint64_t>((static_cast<UWide>(runtime_ns) << kBwShift) / period_ns);
 }
 
+uint64_t kernel_to_ratio(const RtBandwidth& b) {
+  if (b.runtime_us < 0) return uint64_t{1} << kBwShift;
+  return kernel_to_ratio(static_cast<uint64_t>(b.period_us) * 1000,
+                         static_cast<uint64_t>(b.runtime_us) * 1000);
+}
+
 RtBandwidth rt_bandwidth(Time period, Time budget) {
   RtBandwidth b;
   b.period_us = period / 1000;
@@ -24,11 +30,9 @@ RtBandwidth rt_bandwidth(Time period, Time budget) {
 
 BandwidthSum rt_bandwidth_sum(std::span<const RtBandwidth> children, RtBandwidth parent) {
   BandwidthSum s;
-  s.limit = kernel_to_ratio(static_cast<uint64_t>(parent.period_us) * 1000,
-                            static_cast<uint64_t>(parent.runtime_us) * 1000);
+  s.limit = kernel_to_ratio(parent);
   for (const auto& c : children) {
-    uint64_t r = kernel_to_ratio(static_cast<uint64_t>(c.period_us) * 1000,
-                                 static_cast<uint64_t>(c.runtime_us) * 1000);
+    uint64_t r = kernel_to_ratio(c);
     if (r > s.limit) s.fits = false;
     s.total += r;
   }
@@ -65,12 +69,11 @@ DeadlineParams deadline_params(const Task& task, const DeadlineLimits& limits) {
 
 BandwidthSum deadline_bandwidth_sum(std::span<const DeadlineParams> tasks, int cpus, RtBandwidth global) {
   BandwidthSum s;
-  s.limit = kernel_to_ratio(static_cast<uint64_t>(global.period_us) * 1000,
-                            static_cast<uint64_t>(global.runtime_us) * 1000) *
-            static_cast<uint64_t>(cpus);
+  s.unlimited = global.runtime_us < 0;  // dl_b->bw = -1: __dl_overflow never refuses
+  s.limit = s.unlimited ? 0 : kernel_to_ratio(global) * static_cast<uint64_t>(cpus);
   for (const auto& t : tasks)
     s.total += kernel_to_ratio(static_cast<uint64_t>(t.period), static_cast<uint64_t>(t.runtime));
-  s.fits = s.total <= s.limit;
+  s.fits = s.unlimited || s.total <= s.limit;
   return s;
 }
 

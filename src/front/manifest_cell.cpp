@@ -1,5 +1,6 @@
 #include "front/manifest_cell.hpp"
 
+#include "host/sched_limits.hpp"
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/error.hpp"
 
@@ -62,7 +63,26 @@ RunFlags flags_from_decl(const manifest::CellDecl& c) {
   return f;
 }
 
-ManifestCell load_manifest_cell(const std::string& file, const std::string& cell_name, bool no_admit) {
+analysis::AdmitOptions host_admit_options(const manifest::Manifest& m, const std::string& root,
+                                          const std::string& name) {
+  analysis::AdmitOptions o = manifest::admit_options(m);
+  const host::Probe probe(root);
+  if (!probe.exists("/proc")) usage_error("host root " + root + " has no /proc: give / or a captured tree");
+  const host::SchedLimits l = host::read_sched_limits(probe);
+  o.global = analysis::RtBandwidth{l.rt_period_us, l.rt_runtime_us};
+  o.dl_limits = analysis::DeadlineLimits{l.dl_period_min_us, l.dl_period_max_us};
+  o.rt_groups = l.rt_groups;
+  o.host = name;
+  if (!l.defaulted.empty()) {
+    o.host += " (kernel default for";
+    for (const auto& f : l.defaulted) o.host += " " + f.substr(f.rfind('/') + 1);
+    o.host += ")";
+  }
+  return o;
+}
+
+ManifestCell load_manifest_cell(const std::string& file, const std::string& cell_name, bool no_admit,
+                                const std::string& host_root) {
   manifest::Manifest m = manifest::load(file);
   const manifest::CellDecl* c = manifest::find_cell(m, cell_name);
   if (c == nullptr) {
@@ -82,7 +102,9 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
     out.notes.push_back("admission skipped (--no-admit): cell '" + cell_name + "' starts unchecked");
     return out;
   }
-  analysis::AdmitResult result = analysis::admit(manifest::to_cell_specs(m), manifest::admit_options(m));
+  const std::string here = host_root == "/" ? "this host" : host_root;
+  analysis::AdmitResult result =
+      analysis::admit(manifest::to_cell_specs(m), host_admit_options(m, host_root, here));
   for (const auto& v : result.cells) {
     if (v.name != cell_name) continue;
     if (!v.admitted) {
@@ -97,6 +119,25 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
       msg += file;
       msg += " explains; --no-admit starts it anyway)";
       usage_error(msg);
+    }
+    // Admitted on paper, but this host's kernel would refuse what the cell
+    // needs: starting it would fail part-way or run it unprotected.
+    if (!v.not_enforceable.empty())
+      usage_error("cell '" + cell_name + "' is admitted but not enforceable on " + here + ": " +
+                  v.not_enforceable.front() + " (rtcell admit --root " + host_root + " " + file +
+                  " explains; --no-admit starts it anyway)");
+    // A declared rt_runtime replaces the derived budget: it must give the
+    // tasks at least the supply they were admitted under (the same period and
+    // no less runtime: sbf grows with Θ), or the cell runs on less.
+    if (v.rt && c->rt_runtime_ns) {
+      const int64_t rt_us = *c->rt_runtime_ns / 1000;
+      const int64_t per_us = c->rt_period_ns.value_or(1'000'000'000) / 1000;
+      if (per_us != v.rt->period_us || rt_us < v.rt->runtime_us)
+        usage_error(
+            "cell '" + cell_name + "' declares rt_runtime " + std::to_string(rt_us) + " us per " +
+            std::to_string(per_us) + " us, but its tasks were admitted under " +
+            std::to_string(v.rt->runtime_us) + " us per " + std::to_string(v.rt->period_us) +
+            " us: drop rt_runtime/rt_period (the budget is derived) or declare budget: {period: ...}");
     }
     std::string admitted =
         "admitted: every task of cell '" + cell_name + "' meets its deadline (rtcell admit ";

@@ -301,3 +301,111 @@ TEST(AnalysisAdmission, NoWcetFitsSaysWhy) {
       << r.cells[0].diagnosis->fix;
   EXPECT_EQ(r.cells[0].diagnosis->fix.find("no WCET of task"), std::string::npos);
 }
+
+// Issue 12, item 6: "admitted" means "can start as printed". Each parameter
+// the target host's kernel would refuse makes an admitted cell
+// NotEnforceable, with the reason; the analysis verdict is unchanged.
+TEST(AnalysisAdmission, DeadlinePeriodOutsideTheHostsRangeIsNotEnforceable) {
+  CellSpec c;
+  c.name = "fast";
+  c.cpus = CpuSet::parse("2");
+  c.tasks = {spec("t", 50 * us, 10 * us, std::nullopt, 0, TaskPolicy::Deadline)};
+  auto r = admit({c});
+  EXPECT_TRUE(r.admitted);
+  EXPECT_EQ(verdict(r), Verdict::NotEnforceable);
+  EXPECT_EQ(verdict(r.cells[0]), Verdict::NotEnforceable);
+  ASSERT_EQ(r.cells[0].not_enforceable.size(), 1u);
+  EXPECT_NE(r.cells[0].not_enforceable[0].find("sched_deadline_period_min_us"), std::string::npos)
+      << r.cells[0].not_enforceable[0];
+  EXPECT_EQ(r.first_not_enforceable, std::optional<size_t>(0));
+  AdmitOptions o;
+  o.dl_limits.period_min_us = 10;  // a host that allows it
+  EXPECT_EQ(verdict(admit({c}, o)), Verdict::Admitted);
+  c.tasks[0].task.period = 5 * 1000 * ms;  // above 4.194304 s
+  c.tasks[0].task.deadline = 5 * 1000 * ms;
+  EXPECT_EQ(verdict(admit({c})), Verdict::NotEnforceable);
+}
+
+// EDF at U = 0.97 on one CPU: schedulable, but __dl_overflow refuses more
+// than sched_rt_runtime_us/sched_rt_period_us = 0.95 of a root domain, here
+// one CPU (partitioned EDF), summed over every cell's deadline tasks there.
+TEST(AnalysisAdmission, DeadlineBandwidthOverTheRootDomainIsNotEnforceable) {
+  CellSpec c;
+  c.name = "dl";
+  c.cpus = CpuSet::parse("2");
+  c.tasks = {spec("a", 10 * ms, 5 * ms, std::nullopt, 0, TaskPolicy::Deadline),
+             spec("b", 10 * ms, 4700 * us, std::nullopt, 0, TaskPolicy::Deadline)};
+  auto r = admit({c});
+  EXPECT_TRUE(r.admitted);
+  EXPECT_EQ(verdict(r), Verdict::NotEnforceable);
+  ASSERT_FALSE(r.cells[0].not_enforceable.empty());
+  EXPECT_NE(r.cells[0].not_enforceable[0].find("on CPU 2 need 0.970"), std::string::npos)
+      << r.cells[0].not_enforceable[0];
+  AdmitOptions o;
+  o.global.runtime_us = -1;  // no RT throttling: no SCHED_DEADLINE limit either
+  EXPECT_EQ(verdict(admit({c}, o)), Verdict::Admitted);
+  c.tasks[1].task.wcet = 4500 * us;  // 0.95
+  EXPECT_EQ(verdict(admit({c})), Verdict::Admitted);
+  // Two EDF cells sharing the CPU on budgets of 0.5 each: 0.48 + 0.48 of
+  // SCHED_DEADLINE reservations together are over 0.95.
+  CellSpec a = c, b = c;
+  a.name = "a";
+  b.name = "b";
+  a.tasks = {spec("x", 10 * ms, 4800 * us, std::nullopt, 0, TaskPolicy::Deadline)};
+  b.tasks = {spec("y", 10 * ms, 4800 * us, std::nullopt, 0, TaskPolicy::Deadline)};
+  a.budget = BudgetSpec{100 * us, 50 * us, std::nullopt};
+  b.budget = BudgetSpec{100 * us, 50 * us, std::nullopt};
+  r = admit({a, b});
+  ASSERT_TRUE(r.admitted) << (r.cells[0].diagnosis ? r.cells[0].diagnosis->problem : "");
+  EXPECT_EQ(verdict(r.cells[0]), Verdict::NotEnforceable);
+  EXPECT_EQ(verdict(r.cells[1]), Verdict::NotEnforceable);
+}
+
+// A dedicated FIFO cell at U = 0.97 needs a cgroup RT ratio of at least
+// 0.97: more than sched_rt_runtime_us/sched_rt_period_us on a cgroup v1
+// host with RT group scheduling, nothing to refuse on one without.
+TEST(AnalysisAdmission, CgroupRatioOverTheGlobalLimitIsNotEnforceable) {
+  CellSpec c;
+  c.name = "busy";
+  c.cpus = CpuSet::parse("1");
+  c.tasks = {spec("t", 1 * ms, 970 * us)};
+  auto r = admit({c});
+  EXPECT_TRUE(r.admitted);
+  ASSERT_TRUE(r.cells[0].rt);
+  EXPECT_EQ(verdict(r), Verdict::NotEnforceable);
+  EXPECT_NE(r.cells[0].not_enforceable.at(0).find("more than sched_rt_runtime_us/sched_rt_period_us = 0.950"),
+            std::string::npos)
+      << r.cells[0].not_enforceable[0];
+  AdmitOptions o;
+  o.rt_groups = false;
+  EXPECT_EQ(verdict(admit({c}, o)), Verdict::Admitted);
+}
+
+// cgroup v1 sums every group's ratio under one limit, as if the groups
+// shared each CPU: three cells of 0.4 on three CPUs are refused at the third
+// (cells start in manifest order), and a refused cell holds nothing.
+TEST(AnalysisAdmission, CgroupRatiosOfAllCellsAddUp) {
+  std::vector<CellSpec> cells;
+  for (const char* name : {"a", "b", "c"}) {
+    CellSpec c;
+    c.name = name;
+    c.cpus = CpuSet::parse(std::to_string(cells.size() + 1));
+    c.tasks = {spec("t", 10 * ms, 1 * ms)};
+    c.budget = BudgetSpec{1 * ms, 400 * us, std::nullopt};
+    cells.push_back(c);
+  }
+  auto r = admit(cells);
+  EXPECT_TRUE(r.admitted);
+  EXPECT_EQ(verdict(r.cells[0]), Verdict::Admitted);
+  EXPECT_EQ(verdict(r.cells[1]), Verdict::Admitted);
+  EXPECT_EQ(verdict(r.cells[2]), Verdict::NotEnforceable);
+  EXPECT_NE(r.cells[2].not_enforceable.at(0).find("with the cells before it (a, b) to 1.200"),
+            std::string::npos)
+      << r.cells[2].not_enforceable[0];
+  EXPECT_EQ(r.first_not_enforceable, std::optional<size_t>(2));
+  // A rejection is the stronger answer.
+  cells[0].tasks[0].task.wcet = 20 * ms;
+  r = admit(cells);
+  EXPECT_EQ(verdict(r), Verdict::Rejected);
+  EXPECT_EQ(verdict(r.cells[2]), Verdict::Admitted);  // a never starts, so b and c fit
+}

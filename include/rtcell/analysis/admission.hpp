@@ -42,11 +42,26 @@ struct CellSpec {
   int base_priority = 80;
 };
 
+// The target host: what its kernel accepts. Unknown, it is a default kernel
+// with cgroup v1 RT group scheduling, the strictest case.
 struct AdmitOptions {
   Fit fit = Fit::First;
-  // /proc/sys/kernel/sched_rt_{period,runtime}_us of the target host.
+  // /proc/sys/kernel/sched_rt_{period,runtime}_us of the target host;
+  // runtime_us -1 is RUNTIME_INF (no RT throttling).
   RtBandwidth global{1'000'000, 950'000};
+  // /proc/sys/kernel/sched_deadline_period_{min,max}_us.
+  DeadlineLimits dl_limits;
+  // cgroup v1 with CONFIG_RT_GROUP_SCHED: the cells' cpu.rt_* budgets are
+  // written and the kernel checks their ratios (kernel/sched/rt.c).
+  bool rt_groups = true;
+  // Names the target host in reasons ("a default kernel", "this host", a root).
+  std::string host = "a default kernel";
 };
+
+// Admitted: the analysis admits and the kernel accepts every derived
+// parameter. NotEnforceable: the analysis admits, but the target host's
+// kernel would refuse a parameter as printed. Rejected: the analysis says no.
+enum class Verdict { Admitted, NotEnforceable, Rejected };
 
 struct TaskVerdict {
   std::string name;
@@ -95,6 +110,9 @@ struct CellVerdict {
   std::optional<BandwidthSum> dl_sum;  // SCHED_DEADLINE admission of the cell's tasks
   std::optional<Diagnosis> diagnosis;
   std::vector<std::string> notes;
+  // One line per parameter the target host's kernel would refuse; non-empty
+  // makes an admitted cell NotEnforceable.
+  std::vector<std::string> not_enforceable;
 };
 
 struct AdmitResult {
@@ -104,10 +122,20 @@ struct AdmitResult {
   std::vector<std::string> notes;
   // Index of the first rejected cell.
   std::optional<size_t> first_rejected;
+  // Index of the first cell admitted but not enforceable.
+  std::optional<size_t> first_not_enforceable;
+  // What the parameters were checked against (the options admit() got).
+  AdmitOptions target;
 };
 
 AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts = {});
 
+// Rejected if the analysis rejects, else NotEnforceable if a reason says so.
+Verdict verdict(const CellVerdict& c);
+// Rejected if any cell is, else NotEnforceable if any cell is.
+Verdict verdict(const AdmitResult& r);
+
 std::string_view to_string(TaskPolicy p);
+std::string_view to_string(Verdict v);  // "admitted", "not enforceable", "rejected"
 
 }  // namespace rtcell::analysis

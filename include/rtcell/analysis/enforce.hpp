@@ -21,6 +21,9 @@ struct RtBandwidth {
   int64_t period_us = 1'000'000;
   int64_t runtime_us = 950'000;
 };
+// kernel_to_ratio of a setting in µs; a runtime of -1 (RUNTIME_INF, no
+// throttling) is BW_UNIT, as the kernel's to_ratio() has it.
+uint64_t kernel_to_ratio(const RtBandwidth& b);
 
 // The cgroup setting for a budget Θ per period Π (ns): Π must be a whole
 // number of µs; Θ is rounded up to the next µs (more supply never hurts a
@@ -31,11 +34,13 @@ RtBandwidth rt_bandwidth(Time period, Time budget);
 // together exceed the group's ratio, and no group may exceed the global
 // sched_rt_runtime_us/sched_rt_period_us (950000/1000000 by default; see
 // Documentation/scheduler/sched-rt-group.rst). Returns the children's summed
-// ratio and whether it fits under `parent`.
+// ratio and whether it fits under `parent`. A parent runtime of -1
+// (RUNTIME_INF) is the ratio 1 (to_ratio returns BW_UNIT for it).
 struct BandwidthSum {
   uint64_t total = 0;  // 2^-20 units
   uint64_t limit = 0;
   bool fits = true;
+  bool unlimited = false;  // sched_rt_runtime_us = -1: no SCHED_DEADLINE limit
 };
 BandwidthSum rt_bandwidth_sum(std::span<const RtBandwidth> children, RtBandwidth parent = {});
 
@@ -76,7 +81,8 @@ DeadlineParams deadline_params(const Task& task, const DeadlineLimits& limits = 
 
 // SCHED_DEADLINE admission in a root domain of `cpus` CPUs
 // (kernel/sched/deadline.c __dl_overflow): Σ to_ratio(T, runtime) must not
-// exceed cpus × to_ratio(sched_rt_period, sched_rt_runtime).
+// exceed cpus × to_ratio(sched_rt_period, sched_rt_runtime); no limit when
+// sched_rt_runtime_us is -1.
 BandwidthSum deadline_bandwidth_sum(std::span<const DeadlineParams> tasks, int cpus, RtBandwidth global = {});
 
 }  // namespace rtcell::analysis
