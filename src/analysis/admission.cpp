@@ -518,20 +518,24 @@ void check_enforceable(AdmitResult& res, const AdmitOptions& opts) {
     const uint64_t r = kernel_to_ratio(*v.rt);
     const std::string setting = "cpu.rt_runtime_us=" + std::to_string(v.rt->runtime_us) +
                                 " per cpu.rt_period_us=" + std::to_string(v.rt->period_us);
-    if (v.rt->period_us < 1)
-      v.not_enforceable.push_back(setting + ": the kernel takes no RT period below 1 us");
-    else if (r > limit)
-      v.not_enforceable.push_back("the cgroup RT budget " + setting + " is " + ratio_text(r) +
-                                  " of a CPU, more than sched_rt_runtime_us/sched_rt_period_us = " +
-                                  ratio_text(limit) + on + ": raise sched_rt_runtime_us or lower the load");
-    else if (total + r > limit)
-      v.not_enforceable.push_back(
-          "the cgroup RT budget " + setting + " brings the sum with the cells before it (" + before +
-          ") to " + ratio_text(total + r) +
-          ", more than sched_rt_runtime_us/sched_rt_period_us = " + ratio_text(limit) + on +
-          " (cgroup v1 sums the groups' ratios as if they shared each CPU): raise "
-          "sched_rt_runtime_us (-1 allows a sum of 1.0) or give cells budgets of "
-          "lower ratio");
+    const std::string over = ", more than sched_rt_runtime_us/sched_rt_period_us = " + ratio_text(limit) + on;
+    std::string why;
+    if (v.rt->period_us < 1) {
+      why = setting + ": the kernel takes no RT period below 1 us";
+    } else if (r > limit) {
+      why = "the cgroup RT budget " + setting + " is " + ratio_text(r) + " of a CPU";
+      why += over;
+      why += ": raise sched_rt_runtime_us or lower the load";
+    } else if (total + r > limit) {
+      why = "the cgroup RT budget " + setting + " brings the sum with the cells before it (";
+      why += before;
+      why += ") to " + ratio_text(total + r);
+      why += over;
+      why +=
+          " (cgroup v1 sums the groups' ratios as if they shared each CPU): raise sched_rt_runtime_us (-1 "
+          "allows a sum of 1.0) or give cells budgets of lower ratio";
+    }
+    if (!why.empty()) v.not_enforceable.push_back(std::move(why));
     if (!v.not_enforceable.empty()) continue;  // refused: it holds nothing
     total += r;
     if (++counted <= 3)

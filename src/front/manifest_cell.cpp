@@ -122,10 +122,18 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
     }
     // Admitted on paper, but this host's kernel would refuse what the cell
     // needs: starting it would fail part-way or run it unprotected.
-    if (!v.not_enforceable.empty())
-      usage_error("cell '" + cell_name + "' is admitted but not enforceable on " + here + ": " +
-                  v.not_enforceable.front() + " (rtcell admit --root " + host_root + " " + file +
-                  " explains; --no-admit starts it anyway)");
+    if (!v.not_enforceable.empty()) {
+      std::string msg = "cell '" + cell_name + "' is admitted but not enforceable on ";
+      msg += here;
+      msg += ": ";
+      msg += v.not_enforceable.front();
+      msg += " (rtcell admit --root ";
+      msg += host_root;
+      msg += ' ';
+      msg += file;
+      msg += " explains; --no-admit starts it anyway)";
+      usage_error(msg);
+    }
     // A declared rt_runtime replaces the derived budget: it must give the
     // tasks at least the supply they were admitted under (the same period and
     // no less runtime: sbf grows with Θ), or the cell runs on less.
