@@ -409,3 +409,23 @@ TEST(AnalysisAdmission, CgroupRatiosOfAllCellsAddUp) {
   EXPECT_EQ(verdict(r), Verdict::Rejected);
   EXPECT_EQ(verdict(r.cells[2]), Verdict::Admitted);  // a never starts, so b and c fit
 }
+
+// Issue 12, item 8, at the cell level: an EDF cell at U = 1 on a full
+// budget (Θ = Π) is admitted, as on the dedicated CPU it is; and the least
+// budget derived for it is the full period.
+TEST(AnalysisAdmission, EdfAtUtilizationOneOnAFullBudget) {
+  CellSpec c;
+  c.name = "full";
+  c.cpus = CpuSet::parse("2");
+  c.tasks = {spec("a", 3 * ms, 1 * ms, std::nullopt, 0, TaskPolicy::Deadline),
+             spec("b", 3 * ms, 2 * ms, std::nullopt, 0, TaskPolicy::Deadline)};
+  c.budget = BudgetSpec{1 * ms, 1 * ms, std::nullopt};
+  EXPECT_TRUE(admit({c}).admitted);
+  c.budget->runtime.reset();
+  auto r = admit({c});
+  ASSERT_TRUE(r.admitted);
+  EXPECT_EQ(r.cells[0].budget_runtime, 1 * ms);
+  // Its SCHED_DEADLINE reservations (1.0 of the CPU) are over a default
+  // kernel's 0.95, though: admitted, not enforceable there.
+  EXPECT_EQ(verdict(r), Verdict::NotEnforceable);
+}
