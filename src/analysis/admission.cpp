@@ -1,10 +1,14 @@
 // Admission of cells (see admission.hpp).
 //
 // Per cell: pick the local scheduler (all SCHED_FIFO/RR tasks: fixed
-// priority; all SCHED_DEADLINE: EDF), give priorities where none are named
-// (deadline-monotonic, then Audsley's assignment if that fails), place
+// priority; all SCHED_DEADLINE: EDF, each task taken as the kernel runs it,
+// enforce.hpp deadline_task), give priorities where none are named
+// (deadline-monotonic, then Audsley's assignment if that fails; shared
+// levels on a CPU with more tasks than the cell's priorities), place
 // unpinned tasks onto the cell's CPUs, run the exact test per CPU on the
-// cell's supply, then derive the kernel parameters. A rejection names the
+// cell's supply, then derive the kernel parameters. Across cells: budgets on
+// a shared CPU must fit it (exactly), and every derived parameter must be
+// one the target host's kernel accepts (check_enforceable). A rejection names the
 // first task that misses in manifest order of cells and ascending CPUs and
 // searches for the smallest change: the largest WCET of that task and, for a
 // budgeted cell, the least budget. Both searches are binary searches over a
@@ -212,7 +216,8 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
         auto& tv = v.tasks[i];
         tv.name = tasks[i].name;
         tv.policy = spec.tasks[i].policy;
-        tv.priority = tasks[i].priority;
+        // Unplaced, a cell with more tasks than levels has ranks, not priorities.
+        if (!over_levels) tv.priority = tasks[i].priority;
         tv.period = tasks[i].period;
         tv.wcet = tasks[i].wcet;
         tv.deadline = spec.tasks[i].task.deadline;
