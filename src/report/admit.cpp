@@ -146,9 +146,10 @@ std::string admit_text(const std::string& file, const AdmitResult& r) {
       }
       if (c.dl_sum)
         out << "  SCHED_DEADLINE bandwidth " << fixed3(static_cast<double>(c.dl_sum->total) / (1 << 20))
-            << (c.dl_sum->unlimited ? " (no limit)"
-                                    : " of " + fixed3(static_cast<double>(c.dl_sum->limit) / (1 << 20)) +
-                                          " on " + std::to_string(c.cpus.size()) + " CPUs")
+            << (c.dl_sum->unlimited
+                    ? " (no limit)"
+                    : " of " + fixed3(static_cast<double>(c.dl_sum->limit) / (1 << 20)) + " on " +
+                          std::to_string(c.cpus.size()) + (c.cpus.size() == 1 ? " CPU" : " CPUs"))
             << "\n";
     }
     for (const auto& n : c.notes) out << "  note: " << n << "\n";
