@@ -3,7 +3,9 @@
 // hierarchical budget search (budget.hpp), partitioning (partition.hpp) and
 // the kernel parameters (enforce.hpp) into a verdict per cell and per task,
 // and, for a rejection, the first task that misses, by how much, and the
-// smallest change that would admit it. Pure: no I/O.
+// smallest change that would admit it. An admitted cell whose parameters the
+// target host's kernel would refuse is "not enforceable", with the reasons
+// (Verdict). Pure: no I/O; the target's limits come in AdmitOptions.
 #pragma once
 
 #include <optional>
