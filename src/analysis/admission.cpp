@@ -1,18 +1,27 @@
 // Admission of cells (see admission.hpp).
 //
 // Per cell: pick the local scheduler (all SCHED_FIFO/RR tasks: fixed
-// priority; all SCHED_DEADLINE: EDF), give priorities where none are named
-// (deadline-monotonic, then Audsley's assignment if that fails), place
+// priority; all SCHED_DEADLINE: EDF, each task taken as the kernel runs it,
+// enforce.hpp deadline_task), give priorities where none are named
+// (deadline-monotonic, then Audsley's assignment if that fails; shared
+// levels on a CPU with more tasks than the cell's priorities), place
 // unpinned tasks onto the cell's CPUs, run the exact test per CPU on the
-// cell's supply, then derive the kernel parameters. A rejection names the
-// first task that misses in manifest order of cells and ascending CPUs and
-// searches for the smallest change: the largest WCET of that task and, for a
-// budgeted cell, the least budget. Both searches are binary searches over a
-// monotone verdict (fixed priority and EDF are sustainable in C, sbf is
-// monotone in Θ), so their answers are exact.
+// cell's supply (a FIFO/RR budget as the kernel's tick-granular throttling
+// delivers it, Supply::throttled), then derive the kernel parameters. Across
+// cells: a FIFO/RR cell on a CPU shared with others is analysed again with
+// the caps of those that may preempt it (analyse_shared_cpus), budgets on a
+// shared CPU must fit it (exactly), and every derived parameter must be one
+// the target host's kernel accepts (check_enforceable). A rejection names
+// the first task that misses in manifest order of cells and ascending CPUs
+// and searches for the smallest change: the largest WCET of that task and,
+// for a budgeted cell, the least budget. Both searches are binary searches
+// over a monotone verdict (fixed priority and EDF are sustainable in C, sbf
+// is monotone in Θ), so their answers are exact; with interference the
+// budget found passes but may not be the least (budget.hpp).
 #include "rtcell/analysis/admission.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "rtcell/analysis/edf.hpp"
@@ -90,8 +99,47 @@ std::vector<int> linux_priorities(const std::vector<int>& ranks, int base) {
 }
 
 std::string wcet_fix(const std::string& task, const std::optional<Time>& w) {
-  if (!w) return "no WCET of task " + task + " admits the cell: move other tasks off its CPU";
+  if (!w)
+    return "task " + task +
+           " misses even with a 1 ns WCET: the work of the tasks sharing its CPU (at or above its priority, "
+           "or due before it) leaves it no time; lower their WCETs or move tasks to another CPU";
   return "lower the WCET of task " + task + " to " + format_time_ns(*w) + " (" + std::to_string(*w) + " ns)";
+}
+
+// Puts one CPU's tasks of a cell with more tasks than priority levels on the
+// levels base, base − 1, ..., 1: distinct deadline-monotonic priorities when
+// the CPU has few enough, else bands found by the exact test (fp.hpp), and
+// the cell says so.
+void assign_levels(CpuWork& w, std::vector<Task>& tasks, int levels, int base, const Supply& supply,
+                   CellVerdict& v) {
+  if (w.tasks.empty()) return;
+  std::vector<int> lv;
+  if (static_cast<int>(w.tasks.size()) <= levels) {
+    lv = deadline_monotonic(w.tasks);
+  } else {
+    std::string how = "deadline-monotonic bands";
+    auto a = deadline_monotonic_levels(w.tasks, levels, supply);
+    if (!a && w.tasks.size() <= kOpaMaxTasks) {
+      a = audsley_levels(w.tasks, levels, supply);
+      how = "Audsley's assignment over levels";
+    }
+    if (!a) {
+      a = deadline_monotonic_bands(w.tasks, levels);
+      how = "deadline-monotonic bands of equal size (no assignment of the levels passes)";
+    }
+    lv = std::move(*a);
+    v.notes.push_back("CPU " + std::to_string(w.cpu) + " has " + std::to_string(w.tasks.size()) +
+                      " tasks for the cell's " + std::to_string(levels) + " priority levels (" +
+                      std::to_string(base) + " down to " + std::to_string(base - levels + 1) +
+                      "; Linux has 99, 99 only with allow_prio_99): tasks share levels by " + how +
+                      ", and tasks of one level are analysed as delaying each other in full");
+  }
+  int top = *std::max_element(lv.begin(), lv.end());
+  for (size_t k = 0; k < w.tasks.size(); ++k) {
+    int p = base - (top - lv[k]);
+    w.tasks[k].priority = p;
+    tasks[w.idx[k]].priority = p;
+  }
 }
 
 // `interference`: per CPU, the caps of other cells that may preempt this one
@@ -117,12 +165,37 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
   std::vector<Task> tasks;
   tasks.reserve(n);
   for (const auto& t : spec.tasks) tasks.push_back(t.task);
+  // SCHED_DEADLINE tasks are analysed as the kernel runs them (deadline
+  // min(D, T) − J, no jitter: enforce.hpp deadline_task), so the triple
+  // printed and applied is the one analysed.
+  if (sched == LocalScheduler::Edf) {
+    std::string changed;
+    size_t count = 0;
+    for (auto& t : tasks) {
+      Task k = deadline_task(t);
+      if (k.deadline != t.deadline && ++count <= 4)
+        changed += (changed.empty() ? "" : ", ") + t.name + " " + format_time_ns(k.deadline);
+      t = std::move(k);
+    }
+    if (count > 4) changed += " and " + std::to_string(count - 4) + " more";
+    if (count > 0)
+      v.notes.push_back(
+          "SCHED_DEADLINE deadlines analysed and applied as min(D, T) - J (the kernel counts a "
+          "deadline from the wake-up and clamps it to the period): " +
+          changed);
+  }
 
-  // Priorities for fixed priority: named, or deadline-monotonic.
+  // Priorities for fixed priority: named, or deadline-monotonic from the
+  // cell's top priority down. A cell with more tasks than that keeps distinct
+  // ranks here (placement only compares them); each CPU's tasks are put on
+  // the levels after placement (assign_levels).
+  const int levels = std::clamp(spec.base_priority, 1, 99);
   bool named =
       !tasks.empty() && std::all_of(tasks.begin(), tasks.end(), [](const Task& t) { return t.priority; });
+  const bool over_levels = sched == LocalScheduler::FixedPriority && !named && static_cast<int>(n) > levels;
   if (sched == LocalScheduler::FixedPriority && !named) {
-    auto pr = linux_priorities(deadline_monotonic(tasks), spec.base_priority);
+    auto ranks = deadline_monotonic(tasks);
+    auto pr = over_levels ? ranks : linux_priorities(ranks, spec.base_priority);
     for (size_t i = 0; i < n; ++i) tasks[i].priority = pr[i];
   }
 
@@ -182,10 +255,11 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
         auto& tv = v.tasks[i];
         tv.name = tasks[i].name;
         tv.policy = spec.tasks[i].policy;
-        tv.priority = tasks[i].priority;
+        // Unplaced, a cell with more tasks than levels has ranks, not priorities.
+        if (!over_levels) tv.priority = tasks[i].priority;
         tv.period = tasks[i].period;
         tv.wcet = tasks[i].wcet;
-        tv.deadline = tasks[i].deadline;
+        tv.deadline = spec.tasks[i].task.deadline;
         tv.utilization = utilization(tasks[i]).to_double();
         tv.cpu = part.bin[i] >= 0 ? cpus[static_cast<size_t>(part.bin[i])] : -1;
         tv.ok = part.bin[i] >= 0;
@@ -202,11 +276,15 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     work[static_cast<size_t>(bin[i])].tasks.push_back(tasks[i]);
   }
 
+  if (over_levels)
+    for (auto& w : work) assign_levels(w, tasks, levels, spec.base_priority, supply_at(w.cpu), v);
+
   // Audsley's assignment where deadline-monotonic fails and priorities were
   // not named.
   if (sched == LocalScheduler::FixedPriority && !named) {
     for (auto& w : work) {
-      if (w.tasks.empty() || w.tasks.size() > kOpaMaxTasks || test(w.tasks, sched, supply_at(w.cpu)))
+      if (w.tasks.empty() || w.tasks.size() > kOpaMaxTasks || static_cast<int>(w.tasks.size()) > levels ||
+          test(w.tasks, sched, supply_at(w.cpu)))
         continue;
       auto opa = audsley_opa(w.tasks, supply_at(w.cpu));
       if (!opa) continue;
@@ -272,6 +350,11 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
         }
         d.max_wcet = max_wcet(w.tasks, k, sched, sup);
         d.fix = wcet_fix(t.name, d.max_wcet);
+        if (over_levels && static_cast<int>(w.tasks.size()) > levels)
+          d.fix += "; CPU " + std::to_string(w.cpu) + " has " + std::to_string(w.tasks.size()) +
+                   " tasks for " + std::to_string(levels) +
+                   " priority levels, so some share one: a higher top priority (sched: fifo:98) or more CPUs "
+                   "gives them more";
         v.diagnosis = d;
       }
     } else {
@@ -298,6 +381,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
           d.problem = "task " + t.name + " on " + where + " misses its deadline under EDF: jobs due within " +
                       format_time_ns(*r.miss_at) + " need " + format_time_ns(r.overload) +
                       " more than the CPU supplies";
+          if (r.blocking > 0) d.problem += " (with " + format_time_ns(r.blocking) + " of blocking)";
         } else if (r.over_utilized) {
           d.problem = where + " is over-utilized: utilization " + std::to_string(cv.utilization) +
                       " exceeds the supply rate";
@@ -320,9 +404,9 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
     if (sched == LocalScheduler::FixedPriority) tv.priority = tasks[i].priority;
     tv.period = tasks[i].period;
     tv.wcet = tasks[i].wcet;
-    tv.deadline = tasks[i].deadline;
+    tv.deadline = spec.tasks[i].task.deadline;
     tv.utilization = utilization(tasks[i]).to_double();
-    if (sched == LocalScheduler::Edf) tv.dl = deadline_params(tasks[i]);
+    if (sched == LocalScheduler::Edf) tv.dl = deadline_params(tasks[i], opts.dl_limits);
   }
 
   // The budget that would admit a rejected budgeted cell.
@@ -420,10 +504,7 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
   }
   if (sched == LocalScheduler::Edf && n > 0) {
     std::vector<DeadlineParams> dls;
-    for (const auto& tv : v.tasks) {
-      dls.push_back(*tv.dl);
-      if (!tv.dl->ok) v.notes.push_back("task " + tv.name + " cannot be enforced: " + tv.dl->why);
-    }
+    for (const auto& tv : v.tasks) dls.push_back(*tv.dl);
     v.dl_sum = deadline_bandwidth_sum(dls, static_cast<int>(cpus.size()), opts.global);
     if (cpus.size() > 1)
       v.notes.push_back(
@@ -566,6 +647,104 @@ void analyse_shared_cpus(const std::vector<CellSpec>& specs, const AdmitOptions&
   }
 }
 
+// A cell's budget on one CPU as a task Θ/Π: what the kernel caps it at, the
+// cgroup runtime rounded up to whole µs where there is one.
+Task budget_share(const CellVerdict& v) {
+  Task t;
+  t.name = v.name;
+  t.period = v.budget_period;
+  t.wcet = v.budget_runtime;
+  if (v.rt && v.rt->period_us > 0 && Ratio{t.wcet, t.period} < Ratio{v.rt->runtime_us, v.rt->period_us}) {
+    t.period = v.rt->period_us * 1000;
+    t.wcet = v.rt->runtime_us * 1000;
+  }
+  return t;
+}
+
+std::string ratio_text(uint64_t r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(r) / (1 << 20));  // for printing only
+  return buf;
+}
+
+// "Admitted" must mean "can start as printed": each parameter derived above
+// that the target host's kernel would refuse becomes one reason on its cell,
+// which turns an admitted cell into a NotEnforceable one (docs/errors.md).
+// The kernel's own integer arithmetic is mirrored (enforce.hpp), since the
+// question is what it accepts.
+void check_enforceable(AdmitResult& res, const AdmitOptions& opts) {
+  const std::string on = " on " + opts.host;
+  // SCHED_DEADLINE: each triple (__checkparam_dl), then the bandwidth of
+  // every cell's deadline tasks on each CPU (__dl_overflow). The verdicts
+  // assume partitioned EDF, each CPU an exclusive cpuset and so a root
+  // domain of its own: the limit is one CPU's to_ratio(sched_rt_period,
+  // sched_rt_runtime). On a larger root domain the same sums fit as well.
+  std::map<int, std::vector<DeadlineParams>> dl_on_cpu;
+  std::map<int, std::vector<size_t>> dl_cells;
+  for (size_t c = 0; c < res.cells.size(); ++c) {
+    auto& v = res.cells[c];
+    if (!v.admitted) continue;  // a rejected cell never starts
+    for (const auto& tv : v.tasks) {
+      if (!tv.dl) continue;
+      if (!tv.dl->ok) v.not_enforceable.push_back("task " + tv.name + ": " + tv.dl->why + on);
+      if (tv.cpu < 0) continue;
+      dl_on_cpu[tv.cpu].push_back(*tv.dl);
+      auto& cs = dl_cells[tv.cpu];
+      if (cs.empty() || cs.back() != c) cs.push_back(c);
+    }
+  }
+  for (const auto& [cpu, dls] : dl_on_cpu) {
+    BandwidthSum sum = deadline_bandwidth_sum(dls, 1, opts.global);
+    if (sum.fits) continue;
+    for (size_t c : dl_cells[cpu])
+      res.cells[c].not_enforceable.push_back(
+          "the SCHED_DEADLINE tasks on CPU " + std::to_string(cpu) + " need " + ratio_text(sum.total) +
+          " of it, more than sched_rt_runtime_us/sched_rt_period_us = " + ratio_text(sum.limit) + on +
+          " (kernel/sched/deadline.c __dl_overflow refuses them): raise sched_rt_runtime_us or move tasks "
+          "to other CPUs");
+  }
+  // cgroup v1 RT budgets, where the target has them (kernel/sched/rt.c
+  // tg_rt_schedulable): a group's own ratio may not exceed the global one,
+  // and rtcell's cells are children of one parent whose ratio may not either,
+  // so their ratios must add up under it too. Cells start in manifest order,
+  // and a cell over the limit is refused and holds nothing.
+  if (!opts.rt_groups) return;
+  const uint64_t limit = kernel_to_ratio(opts.global);
+  uint64_t total = 0;
+  std::string before;  // the first few cells counted so far
+  size_t counted = 0;
+  for (auto& v : res.cells) {
+    if (!v.rt || !v.admitted) continue;  // a rejected cell never starts
+    const uint64_t r = kernel_to_ratio(*v.rt);
+    const std::string setting = "cpu.rt_runtime_us=" + std::to_string(v.rt->runtime_us) +
+                                " per cpu.rt_period_us=" + std::to_string(v.rt->period_us);
+    const std::string over = ", more than sched_rt_runtime_us/sched_rt_period_us = " + ratio_text(limit) + on;
+    std::string why;
+    if (v.rt->period_us < 1) {
+      why = setting + ": the kernel takes no RT period below 1 us";
+    } else if (r > limit) {
+      why = "the cgroup RT budget " + setting + " is " + ratio_text(r) + " of a CPU";
+      why += over;
+      why += ": raise sched_rt_runtime_us or lower the load";
+    } else if (total + r > limit) {
+      why = "the cgroup RT budget " + setting + " brings the sum with the cells before it (";
+      why += before;
+      why += ") to " + ratio_text(total + r);
+      why += over;
+      why +=
+          " (cgroup v1 sums the groups' ratios as if they shared each CPU): raise sched_rt_runtime_us (-1 "
+          "allows a sum of 1.0) or give cells budgets of lower ratio";
+    }
+    if (!why.empty()) v.not_enforceable.push_back(std::move(why));
+    if (!v.not_enforceable.empty()) continue;  // refused: it holds nothing
+    total += r;
+    if (++counted <= 3)
+      before += (before.empty() ? "" : ", ") + v.name;
+    else if (counted == 4)
+      before += ", ...";
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(TaskPolicy p) {
@@ -604,7 +783,7 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
   analyse_shared_cpus(cells, opts, users, res.cells);
   for (const auto& [cpu, us] : users) {
     if (us.size() < 2) continue;
-    uint64_t total = 0;
+    std::vector<Task> shares;  // each budget as a "task" Θ/Π, summed exactly
     for (size_t c : us) {
       const auto& v = res.cells[c];
       if (v.dedicated) {
@@ -623,8 +802,7 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
         }
         continue;
       }
-      total +=
-          kernel_to_ratio(static_cast<uint64_t>(v.budget_period), static_cast<uint64_t>(v.budget_runtime));
+      shares.push_back(budget_share(v));
     }
     std::string names;
     for (size_t c : us) names += (names.empty() ? "" : ", ") + res.cells[c].name;
@@ -638,7 +816,10 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
                    "(docs/analysis.md)"
                  : "the verdict assumes this EDF cell still receives its budget in every period "
                    "(docs/analysis.md)"));
-    if (total > (1ULL << 20)) {
+    // Exact: the kernel's floor(Θ·2^20/Π) summed two cells of 1 500 001 ns
+    // per 3 ms to exactly 1.0 and admitted them (issue 12, item 5).
+    Compare sum = compare_utilization(shares, Ratio{1, 1});
+    if (sum == Compare::Greater || sum == Compare::Unknown) {
       for (size_t c : us) {
         auto& cv = res.cells[c];
         if (!cv.admitted) continue;
@@ -654,21 +835,43 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
       }
     }
   }
+  for (const auto& v : res.cells)
+    if (v.rt) bws.push_back(*v.rt);
+  res.rt_sum = rt_bandwidth_sum(bws, opts.global);
+  check_enforceable(res, opts);
+  res.target = opts;
   for (size_t c = 0; c < res.cells.size(); ++c) {
     auto& v = res.cells[c];
-    if (v.rt) bws.push_back(*v.rt);
     if (!v.admitted) {
       res.admitted = false;
       if (!res.first_rejected) res.first_rejected = c;
+    } else if (!v.not_enforceable.empty() && !res.first_not_enforceable) {
+      res.first_not_enforceable = c;
     }
   }
-  res.rt_sum = rt_bandwidth_sum(bws, opts.global);
-  if (!res.rt_sum.fits)
-    res.notes.push_back(
-        "cgroup v1 would refuse these cpu.rt_runtime_us values: the cells' RT bandwidths add up to more than "
-        "sched_rt_runtime_us/sched_rt_period_us (kernel/sched/rt.c tg_rt_schedulable); raise "
-        "/proc/sys/kernel/sched_rt_runtime_us or give cells longer periods");
   return res;
+}
+
+Verdict verdict(const CellVerdict& c) {
+  if (!c.admitted) return Verdict::Rejected;
+  return c.not_enforceable.empty() ? Verdict::Admitted : Verdict::NotEnforceable;
+}
+
+Verdict verdict(const AdmitResult& r) {
+  if (!r.admitted) return Verdict::Rejected;
+  return r.first_not_enforceable ? Verdict::NotEnforceable : Verdict::Admitted;
+}
+
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::Admitted:
+      return "admitted";
+    case Verdict::NotEnforceable:
+      return "not enforceable";
+    case Verdict::Rejected:
+      return "rejected";
+  }
+  return "?";
 }
 
 }  // namespace rtcell::analysis

@@ -85,6 +85,11 @@ bool Supply::is_dedicated() const noexcept {
   return kind_ == Kind::Dedicated || (kind_ == Kind::Throttled && budget_ >= period_);
 }
 
+bool Supply::is_full() const noexcept {
+  if (is_dedicated()) return true;
+  return interference_.empty() && kind_ == Kind::Edp && budget_ == period_ && deadline_ == period_;
+}
+
 Time Supply::usable_budget() const noexcept {
   if (kind_ != Kind::Throttled) return budget_;
   return std::max<Time>(0, std::min(budget_, period_ - tick_));

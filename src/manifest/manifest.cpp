@@ -140,9 +140,13 @@ class Parser {
   }
 
   // rt_runtime / rt_period take µs when bare, as `docker --cpu-rt-runtime`.
+  // Whole µs only: cpu.rt_*_us could not hold the rest, and rounding it
+  // either way would apply something other than what was declared.
   int64_t micros_or_time(const YAML::Node& n, const std::string& key) const {
     std::string s = scalar(n, key);
-    return with_location(n, key, [&] { return util::parse_time_ns(s, "us"); });
+    int64_t v = with_location(n, key, [&] { return util::parse_time_ns(s, "us"); });
+    if (v % 1000 != 0) fail(n, key + " must be a whole number of microseconds (cgroup cpu." + key + "_us)");
+    return v;
   }
 
   int64_t integer(const YAML::Node& n, const std::string& key, int64_t lo, int64_t hi) const {

@@ -177,6 +177,10 @@ TEST(Manifest, SemanticErrors) {
             "m.yaml:3:22: budget period must be a whole number of microseconds (cgroup cpu.rt_period_us)");
   EXPECT_EQ(error_of("cells:\n  - name: a\n    budget: {period: 1ms, runtime: 2ms}\n"),
             "m.yaml:3:13: budget runtime must not exceed its deadline (or period)");
+  // Issue 12, item 5: a cgroup runtime is never rounded (down, it would
+  // apply less than declared).
+  EXPECT_EQ(error_of("cells:\n  - name: a\n    rt_runtime: 1500ns\n"),
+            "m.yaml:3:17: rt_runtime must be a whole number of microseconds (cgroup cpu.rt_runtime_us)");
 }
 
 TEST(Manifest, YamlSyntaxAndShapeErrors) {

@@ -70,6 +70,10 @@ class Supply {
   // sbf(t) = t: a dedicated CPU, or a group the kernel never throttles, with
   // nothing above it.
   bool is_dedicated() const noexcept;
+  // is_dedicated(), or an EDP budget that is the whole period (Θ = Δ = Π):
+  // then x = Π + Δ − 2Θ = 0 and sbf(t) = t, the same supply as a dedicated
+  // CPU.
+  bool is_full() const noexcept;
   bool is_throttled() const noexcept { return kind_ == Kind::Throttled; }
   Time period() const noexcept { return period_; }
   Time budget() const noexcept { return budget_; }
