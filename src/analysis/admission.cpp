@@ -462,9 +462,9 @@ void analyse_cell(const CellSpec& spec, const AdmitOptions& opts, CellVerdict& v
         for (auto& w : work)
           theta = std::max(theta, min_budget(w.tasks, sched, Supply::throttled(pi, pi, tick)).value_or(pi));
         theta = ceil_div(theta, 1000) * 1000;  // as cpu.rt_runtime_us will hold it
-        if (best_pi == 0 ||
-            kernel_to_ratio(static_cast<uint64_t>(pi), static_cast<uint64_t>(theta)) <
-                kernel_to_ratio(static_cast<uint64_t>(best_pi), static_cast<uint64_t>(best_theta))) {
+        // The enforced µs values compared exactly: the kernel's floored
+        // 2^-20 ratios could tie a larger share with a smaller one.
+        if (best_pi == 0 || Ratio{theta, pi} < Ratio{best_theta, best_pi}) {
           best_pi = pi;
           best_theta = theta;
         }
