@@ -672,7 +672,8 @@ std::string ratio_text(uint64_t r) {
 // which turns an admitted cell into a NotEnforceable one (docs/errors.md).
 // The kernel's own integer arithmetic is mirrored (enforce.hpp), since the
 // question is what it accepts.
-void check_enforceable(AdmitResult& res, const AdmitOptions& opts) {
+void check_enforceable(AdmitResult& res, const AdmitOptions& opts,
+                       const std::map<int, std::vector<size_t>>& users) {
   const std::string on = " on " + opts.host;
   // SCHED_DEADLINE: each triple (__checkparam_dl), then the bandwidth of
   // every cell's deadline tasks on each CPU (__dl_overflow). The verdicts
@@ -702,6 +703,33 @@ void check_enforceable(AdmitResult& res, const AdmitOptions& opts) {
           " of it, more than sched_rt_runtime_us/sched_rt_period_us = " + ratio_text(sum.limit) + on +
           " (kernel/sched/deadline.c __dl_overflow refuses them): raise sched_rt_runtime_us or move tasks "
           "to other CPUs");
+  }
+  // A FIFO/RR cell on a shared CPU was analysed with the caps of the cells
+  // that may preempt it there (analyse_shared_cpus). Without cgroup RT group
+  // scheduling nothing applies those caps: such a cell may take the whole
+  // CPU, and the verdict of the cell below it does not hold as printed.
+  if (!opts.rt_groups) {
+    for (const auto& [cpu, us] : users) {
+      for (size_t c : us) {
+        auto& v = res.cells[c];
+        if (!v.admitted || v.scheduler != LocalScheduler::FixedPriority) continue;
+        const int low = priority_range(v, cpu).second;
+        if (low > 99) continue;  // none of its tasks runs here
+        for (size_t d : us) {
+          const auto& o = res.cells[d];
+          if (d == c || !o.admitted || !o.rt || o.scheduler != LocalScheduler::FixedPriority ||
+              priority_range(o, -1).first < low)
+            continue;
+          std::string why = "on CPU " + std::to_string(cpu) + " its supply assumes cell " + o.name +
+                            " (priority up to " + std::to_string(priority_range(o, -1).first) +
+                            ") is capped at cpu.rt_runtime_us=" + std::to_string(o.rt->runtime_us) +
+                            " per cpu.rt_period_us=" + std::to_string(o.rt->period_us);
+          why += ", but there is no cgroup RT group scheduling" + on;
+          why += " to cap it: give the cells disjoint cpus or use a kernel with CONFIG_RT_GROUP_SCHED";
+          v.not_enforceable.push_back(std::move(why));
+        }
+      }
+    }
   }
   // cgroup v1 RT budgets, where the target has them (kernel/sched/rt.c
   // tg_rt_schedulable): a group's own ratio may not exceed the global one,
@@ -838,7 +866,7 @@ AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts) 
   for (const auto& v : res.cells)
     if (v.rt) bws.push_back(*v.rt);
   res.rt_sum = rt_bandwidth_sum(bws, opts.global);
-  check_enforceable(res, opts);
+  check_enforceable(res, opts, users);
   res.target = opts;
   for (size_t c = 0; c < res.cells.size(); ++c) {
     auto& v = res.cells[c];

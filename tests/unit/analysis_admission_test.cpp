@@ -386,7 +386,11 @@ TEST(AnalysisAdmission, DeadlineBandwidthOverTheRootDomainIsNotEnforceable) {
 
 // A dedicated FIFO cell at U = 0.97 needs a cgroup RT ratio of at least
 // 0.97: more than sched_rt_runtime_us/sched_rt_period_us on a cgroup v1
-// host with RT group scheduling, nothing to refuse on one without.
+// host with RT group scheduling, nothing to refuse on one without. At the
+// default HZ=100 no throttled budget holds for its 1 ms deadline, so the
+// budget is a guard over sched_rt_period_us (admit-tick), and the guard is
+// checked like any other budget (admit-exact): Σ⌈(Π + τ + D)/T⌉·C =
+// ⌈1.011 s / 1 ms⌉ × 970 us = 980 670 us per 1 s, 0.981 of a CPU.
 TEST(AnalysisAdmission, CgroupRatioOverTheGlobalLimitIsNotEnforceable) {
   CellSpec c;
   c.name = "busy";
@@ -395,6 +399,8 @@ TEST(AnalysisAdmission, CgroupRatioOverTheGlobalLimitIsNotEnforceable) {
   auto r = admit({c});
   EXPECT_TRUE(r.admitted);
   ASSERT_TRUE(r.cells[0].rt);
+  EXPECT_EQ(r.cells[0].rt->period_us, 1'000'000);
+  EXPECT_EQ(r.cells[0].rt->runtime_us, 980'670);
   EXPECT_EQ(verdict(r), Verdict::NotEnforceable);
   EXPECT_NE(r.cells[0].not_enforceable.at(0).find("more than sched_rt_runtime_us/sched_rt_period_us = 0.950"),
             std::string::npos)
@@ -402,6 +408,53 @@ TEST(AnalysisAdmission, CgroupRatioOverTheGlobalLimitIsNotEnforceable) {
   AdmitOptions o;
   o.rt_groups = false;
   EXPECT_EQ(verdict(admit({c}, o)), Verdict::Admitted);
+  // The same guard under a global limit of 0.99 (or none) can start.
+  o.rt_groups = true;
+  o.global = RtBandwidth{1'000'000, 990'000};
+  EXPECT_EQ(verdict(admit({c}, o)), Verdict::Admitted);
+  o.global = RtBandwidth{1'000'000, -1};
+  EXPECT_EQ(verdict(admit({c}, o)), Verdict::Admitted);
+  // Where even the guard would reach the period, the budget is the whole
+  // period (never throttled): the kernel takes that only with no RT
+  // throttling at all.
+  c.tasks = {spec("t", 1 * ms, 995 * us)};
+  r = admit({c});
+  ASSERT_TRUE(r.admitted);
+  ASSERT_TRUE(r.cells[0].rt);
+  EXPECT_EQ(r.cells[0].rt->runtime_us, r.cells[0].rt->period_us);
+  EXPECT_EQ(verdict(r), Verdict::NotEnforceable);
+  EXPECT_EQ(verdict(admit({c}, o)), Verdict::Admitted);
+}
+
+// A FIFO cell on a shared CPU is analysed with the cgroup caps of the cells
+// above it (admit-tick). A target without cgroup RT group scheduling has no
+// caps: the cell above may take the whole CPU, so the verdict of the cell
+// below is not enforceable there (admit-exact's third verdict); the cell
+// above, which nothing preempts, still is.
+TEST(AnalysisAdmission, SharedCpuCapsNeedRtGroupScheduling) {
+  CellSpec hi;
+  hi.name = "hi";
+  hi.cpus = CpuSet::parse("1");
+  hi.tasks = {spec("a", 20 * ms, 2 * ms, 90), spec("b", 50 * ms, 5 * ms, 85)};
+  hi.budget = BudgetSpec{10 * ms, std::nullopt, std::nullopt};
+  CellSpec lo;
+  lo.name = "lo";
+  lo.cpus = CpuSet::parse("1");
+  lo.tasks = {spec("c", 100 * ms, 1 * ms, 40)};
+  lo.budget = BudgetSpec{10 * ms, 4 * ms, std::nullopt};
+  AdmitOptions o;
+  o.hz = 1000;
+  auto r = admit({hi, lo}, o);
+  ASSERT_TRUE(r.admitted) << (r.cells[1].diagnosis ? r.cells[1].diagnosis->problem : "");
+  EXPECT_EQ(verdict(r), Verdict::Admitted);
+  o.rt_groups = false;
+  r = admit({hi, lo}, o);
+  EXPECT_EQ(verdict(r.cells[0]), Verdict::Admitted);
+  EXPECT_EQ(verdict(r.cells[1]), Verdict::NotEnforceable);
+  EXPECT_NE(r.cells[1].not_enforceable.at(0).find("assumes cell hi (priority up to 90) is capped"),
+            std::string::npos)
+      << r.cells[1].not_enforceable[0];
+  EXPECT_EQ(r.first_not_enforceable, std::optional<size_t>(1));
 }
 
 // cgroup v1 sums every group's ratio under one limit, as if the groups
