@@ -23,6 +23,10 @@ inline constexpr int kExitNegative = 1;  // a "no" answer: rejected, failing che
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitPrivilege = 3;
 inline constexpr int kExitSystem = 4;
+// `admit`: the analysis admits, but the target host's kernel would refuse a
+// derived parameter (a "no" of another kind than 1: the host, not the task
+// set, is what has to change or be chosen).
+inline constexpr int kExitNotEnforceable = 5;
 
 class Error : public std::runtime_error {
  public:

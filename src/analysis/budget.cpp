@@ -10,18 +10,14 @@ bool schedulable_on(std::span<const Task> tasks, LocalScheduler sched, const Sup
   return fp_analysis(tasks, supply).schedulable;
 }
 
-std::optional<Time> min_budget(std::span<const Task> tasks, LocalScheduler sched, Time period,
-                               std::optional<Time> deadline) {
-  Time delta = deadline.value_or(period);
-  if (period <= 0 || delta <= 0 || delta > period) return std::nullopt;
-  if (tasks.empty()) return 0;
-  auto ok = [&](Time theta) { return schedulable_on(tasks, sched, Supply::edp(period, theta, delta)); };
-  if (!ok(delta)) return std::nullopt;
-  // The long-run rate Θ/Π must reach U: start the search there.
+namespace {
+
+// Least Θ in [1, hi] with ok(Θ), given ok(hi); `rate_reaches(Θ)` is false
+// where the long-run rate Θ/Π is below U (no such Θ passes).
+template <typename Ok, typename Rate>
+Time least_passing(Time hi, Ok ok, Rate rate_reaches) {
   Time lo = 0;  // fails (or is below every feasible Θ)
-  Time hi = delta;
-  for (Time step = delta / 2; step > 0 && compare_utilization(tasks, Ratio{step, period}) == Compare::Greater;
-       step = lo + (hi - lo) / 2) {
+  for (Time step = hi / 2; step > 0 && !rate_reaches(step); step = lo + (hi - lo) / 2) {
     lo = step;
     if (hi - lo <= 1) break;
   }
@@ -33,6 +29,28 @@ std::optional<Time> min_budget(std::span<const Task> tasks, LocalScheduler sched
       lo = mid;
   }
   return hi;
+}
+
+}  // namespace
+
+std::optional<Time> min_budget(std::span<const Task> tasks, LocalScheduler sched, Time period,
+                               std::optional<Time> deadline) {
+  Time delta = deadline.value_or(period);
+  if (period <= 0 || delta <= 0 || delta > period) return std::nullopt;
+  return min_budget(tasks, sched, Supply::edp(period, delta, delta));
+}
+
+std::optional<Time> min_budget(std::span<const Task> tasks, LocalScheduler sched, const Supply& shape) {
+  Time period = shape.period();
+  Time hi = shape.is_throttled() ? period : shape.deadline();
+  if (period <= 0 || hi <= 0) return std::nullopt;
+  if (tasks.empty()) return 0;
+  auto ok = [&](Time theta) { return schedulable_on(tasks, sched, shape.with_budget(theta)); };
+  if (!ok(hi)) return std::nullopt;
+  // The long-run rate Θ/Π must reach U: start the search there.
+  return least_passing(hi, ok, [&](Time theta) {
+    return compare_utilization(tasks, Ratio{theta, period}) != Compare::Greater;
+  });
 }
 
 }  // namespace rtcell::analysis

@@ -27,15 +27,24 @@ Time last_deadline_le(std::span<const Task> tasks, Time t) {
   return best;
 }
 
+Wide total_blocking(std::span<const Task> tasks) {
+  Wide b = 0;
+  for (const auto& t : tasks) b += t.blocking;
+  return b;
+}
+
 // Synchronous busy period on a dedicated CPU (Zhang & Burns 2009, Eq. (8)):
 // w = Σ ⌈(w + J_i)/T_i⌉ C_i from w = Σ C_i; nullopt if it does not settle
-// within the iteration cap (then La is used alone).
+// within the iteration cap (then La is used alone). Blocking adds ΣB: a
+// processor busy period begins after idle time, when no lock is held, so
+// the bound without it already holds; with it L is only larger (safe).
 std::optional<Time> busy_period(std::span<const Task> tasks) {
-  Wide w = 0;
+  const Wide b = total_blocking(tasks);
+  Wide w = b;
   for (const auto& t : tasks) w += t.wcet;
   if (w >= kInfinity) return std::nullopt;
   for (int it = 0; it < 100'000; ++it) {
-    Wide next = 0;
+    Wide next = b;
     for (const auto& t : tasks) {
       Time x = static_cast<Time>(w) + t.jitter;
       next += static_cast<Wide>(x <= t.period ? 1 : ceil_div(x, t.period)) * t.wcet;
@@ -49,11 +58,11 @@ std::optional<Time> busy_period(std::span<const Task> tasks) {
 
 // L where U·t + A <= rate·(t − x) for all larger t, computed in 2^-40 fixed
 // point rounded toward larger L. nullopt if the fixed point cannot separate
-// U from the rate or L would not fit.
+// U from the rate or L would not fit. A includes ΣB, the most b(t) can be.
 std::optional<Time> linear_bound(std::span<const Task> tasks, const Supply& s) {
   constexpr int kFix = 40;
   UWide u_hi = 0;
-  Wide a_hi = 0;  // Σ U_i·max(0, T_i − D_eff_i), ns, rounded up
+  Wide a_hi = total_blocking(tasks);  // + Σ U_i·max(0, T_i − D_eff_i), ns, rounded up
   for (const auto& t : tasks) {
     UWide c = static_cast<UWide>(t.wcet) << kFix;
     u_hi += c / static_cast<UWide>(t.period) + (c % static_cast<UWide>(t.period) != 0 ? 1 : 0);
@@ -66,7 +75,11 @@ std::optional<Time> linear_bound(std::span<const Task> tasks, const Supply& s) {
   Ratio rate = s.rate();
   UWide r_lo = (static_cast<UWide>(rate.num) << kFix) / static_cast<UWide>(rate.den);
   if (r_lo <= u_hi) return std::nullopt;
-  Wide x = s.is_dedicated() ? 0 : static_cast<Wide>(s.period()) + s.deadline() - 2 * s.budget();
+  // 0 for a dedicated CPU or a full budget (Θ = Π), Π + Δ − 2Θ for EDP, the
+  // tick-accounting offset for a throttled group (supply.hpp).
+  auto offset = s.linear_offset();
+  if (!offset) return std::nullopt;
+  Wide x = *offset;
   Wide num = a_hi + x;  // rate <= 1, so rate·x <= x
   if (num >= (static_cast<Wide>(1) << 86)) return std::nullopt;
   UWide n = static_cast<UWide>(num) << kFix;
@@ -84,6 +97,16 @@ Time dbf(std::span<const Task> tasks, Time t) {
     Time d = effective_deadline(task);
     if (t < d) continue;
     sum += static_cast<Wide>((t - d) / task.period + 1) * task.wcet;
+    if (sum >= kInfinity) return kInfinity;
+  }
+  return static_cast<Time>(sum);
+}
+
+Time edf_blocking(std::span<const Task> tasks, Time t) {
+  Wide sum = 0;
+  for (const auto& task : tasks) {
+    if (task.blocking == 0 || t < effective_deadline(task)) continue;
+    sum += task.blocking;
     if (sum >= kInfinity) return kInfinity;
   }
   return static_cast<Time>(sum);
@@ -107,10 +130,18 @@ std::optional<bool> edf_utilization_test(std::span<const Task> tasks) {
 EdfResult qpa(std::span<const Task> tasks, const Supply& supply) {
   EdfResult res;
   if (tasks.empty()) return res;
+  const bool blocking = total_blocking(tasks) > 0;
+  // h(t) of Zhang & Burns with the blocking term: still a non-decreasing
+  // step function with steps only at deadlines, so QPA's jumps stay valid.
+  auto demand = [&](Time t) {
+    Time h = dbf(tasks, t);
+    return blocking ? sat_add(h, edf_blocking(tasks, t)) : h;
+  };
   auto fail_at = [&](Time t) {
     res.schedulable = false;
     res.miss_at = t;
-    res.overload = dbf(tasks, t) - supply.sbf(t);
+    res.overload = demand(t) - supply.sbf(t);
+    res.blocking = blocking ? edf_blocking(tasks, t) : 0;
     for (size_t i = 0; i < tasks.size(); ++i) {
       Time d = effective_deadline(tasks[i]);
       if (t >= d && (t - d) % tasks[i].period == 0) {
@@ -134,6 +165,13 @@ EdfResult qpa(std::span<const Task> tasks, const Supply& supply) {
     d_min = std::min(d_min, d);
   }
 
+  // A supply shared with capped groups has no linear lower bound here: not
+  // decided (reported as a miss, never as schedulable).
+  if (!supply.interference().empty()) {
+    res.schedulable = false;
+    res.undecided = true;
+    return res;
+  }
   Compare cmp = compare_utilization(tasks, supply.rate());
   if (cmp == Compare::Greater) {
     res.schedulable = false;
@@ -145,14 +183,19 @@ EdfResult qpa(std::span<const Task> tasks, const Supply& supply) {
     res.undecided = true;
     return res;
   }
+  // A full budget (Θ = Π) supplies sbf(t) = t: the dedicated-CPU bounds
+  // apply to it, U = 1 included.
+  const bool full = supply.is_full();
   // Every D − J ≥ T on a dedicated CPU: U ≤ 1 is exact (Liu & Layland 1973,
   // Theorem 7, extended to D ≥ T by Baruah et al. 1990), no walk needed —
-  // this keeps 10 000-task sets and the WCET search on them linear.
-  if (supply.is_dedicated() && std::all_of(tasks.begin(), tasks.end(),
-                                           [](const Task& t) { return effective_deadline(t) >= t.period; }))
+  // this keeps 10 000-task sets and the WCET search on them linear. Not with
+  // blocking: a job can still be blocked past its deadline.
+  if (full && !blocking && std::all_of(tasks.begin(), tasks.end(), [](const Task& t) {
+        return effective_deadline(t) >= t.period;
+      }))
     return res;
   std::optional<Time> bound;
-  if (supply.is_dedicated()) {
+  if (full) {
     auto lb = busy_period(tasks);
     auto la = cmp == Compare::Less ? linear_bound(tasks, supply) : std::nullopt;
     if (la) {
@@ -173,7 +216,7 @@ EdfResult qpa(std::span<const Task> tasks, const Supply& supply) {
     bool constrained = std::all_of(tasks.begin(), tasks.end(),
                                    [](const Task& t) { return effective_deadline(t) <= t.period; });
     res.schedulable = false;
-    if (cmp == Compare::Equal && constrained && !supply.is_dedicated())
+    if (cmp == Compare::Equal && constrained && !full)
       res.over_utilized = true;
     else
       res.undecided = true;
@@ -182,7 +225,7 @@ EdfResult qpa(std::span<const Task> tasks, const Supply& supply) {
 
   Time t = last_deadline_le(tasks, *bound);
   while (t >= d_min) {
-    Time h = dbf(tasks, t);
+    Time h = demand(t);
     if (h > supply.sbf(t)) return fail_at(t);
     Time next = supply.inverse(h);
     t = next < t ? next : last_deadline_le(tasks, t - 1);

@@ -282,6 +282,94 @@ std::optional<std::vector<int>> audsley_opa(std::span<const Task> tasks, const S
 
 namespace {
 
+// DM order, most urgent first: by D − J, then by period (deadline_monotonic's).
+std::vector<size_t> dm_order(std::span<const Task> tasks) {
+  auto rank = deadline_monotonic(tasks);
+  std::vector<size_t> idx(tasks.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return rank[a] > rank[b]; });
+  return idx;
+}
+
+// Does task i meet its deadline with every task of `group` but itself at its
+// level or above?
+bool meets_below(std::span<const Task> tasks, size_t i, std::span<const size_t> group, const Supply& supply) {
+  std::vector<Hp> hp;
+  hp.reserve(group.size());
+  for (size_t j : group)
+    if (j != i) hp.push_back({tasks[j].period, tasks[j].wcet, tasks[j].jitter});
+  const Task& t = tasks[i];
+  return response_time_hp(t, hp, supply, t.deadline, 0) <= t.deadline;
+}
+
+// Numbers bands given bottom first, each in DM order (most urgent first),
+// after splitting them with the spare levels from the top down (a task
+// lifted above the rest of its band interferes with them as before and
+// suffers less itself).
+std::vector<int> number_bands(const std::vector<std::vector<size_t>>& bottom_first, int levels, size_t n) {
+  std::vector<std::vector<size_t>> top_first;
+  int spare = levels - static_cast<int>(bottom_first.size());
+  for (auto b = bottom_first.rbegin(); b != bottom_first.rend(); ++b) {
+    size_t k = 0;
+    for (; spare > 0 && b->size() - k > 1; ++k, --spare) top_first.push_back({(*b)[k]});
+    top_first.emplace_back(b->begin() + static_cast<std::ptrdiff_t>(k), b->end());
+  }
+  std::vector<int> level(n, 0);
+  int l = static_cast<int>(top_first.size());
+  for (const auto& band : top_first) {
+    for (size_t i : band) level[i] = l;
+    --l;
+  }
+  return level;
+}
+
+}  // namespace
+
+std::optional<std::vector<int>> deadline_monotonic_levels(std::span<const Task> tasks, int levels,
+                                                          const Supply& supply) {
+  auto order = dm_order(tasks);
+  std::vector<std::vector<size_t>> bands;
+  size_t end = order.size();
+  while (end > 0) {
+    if (static_cast<int>(bands.size()) >= levels) return std::nullopt;
+    std::span<const size_t> rest(order.data(), end);
+    size_t start = end;
+    while (start > 0 && meets_below(tasks, order[start - 1], rest, supply)) --start;
+    if (start == end) return std::nullopt;
+    bands.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(start),
+                       order.begin() + static_cast<std::ptrdiff_t>(end));
+    end = start;
+  }
+  return number_bands(bands, levels, tasks.size());
+}
+
+std::optional<std::vector<int>> audsley_levels(std::span<const Task> tasks, int levels,
+                                               const Supply& supply) {
+  auto rest = dm_order(tasks);
+  std::vector<std::vector<size_t>> bands;
+  while (!rest.empty()) {
+    if (static_cast<int>(bands.size()) >= levels) return std::nullopt;
+    std::vector<size_t> band, above;
+    for (size_t i : rest) (meets_below(tasks, i, rest, supply) ? band : above).push_back(i);
+    if (band.empty()) return std::nullopt;
+    bands.push_back(std::move(band));
+    rest = std::move(above);
+  }
+  return number_bands(bands, levels, tasks.size());
+}
+
+std::vector<int> deadline_monotonic_bands(std::span<const Task> tasks, int levels) {
+  auto order = dm_order(tasks);
+  size_t n = order.size();
+  size_t k = static_cast<size_t>(std::max(levels, 1));
+  std::vector<int> level(n, 0);
+  // Position p (0 = most urgent) falls in band p·k/n, counted from the top.
+  for (size_t p = 0; p < n; ++p) level[order[p]] = static_cast<int>(k - (k >= n ? p : p * k / n));
+  return level;
+}
+
+namespace {
+
 constexpr int kFix = 60;
 constexpr UWide kOne = static_cast<UWide>(1) << kFix;
 constexpr UWide kTwo = kOne * 2;

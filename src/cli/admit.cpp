@@ -1,12 +1,16 @@
-// rtcell admit FILE [--json]: decide before anything runs whether the tasks
-// of a cell manifest meet their deadlines on the CPUs and budgets given,
-// and print what the kernel must be told to enforce it. Exit 0 admitted,
-// 1 rejected (an answer, not an error), 2 bad manifest.
+// rtcell admit FILE [--json] [--root DIR] [--hz N]: decide before anything runs
+// whether the tasks of a cell manifest meet their deadlines on the CPUs and
+// budgets given, and print what the kernel must be told to enforce it.
+// Exit 0 admitted, 1 rejected (an answer, not an error), 5 admitted but not
+// enforceable on the target host (its kernel would refuse a parameter),
+// 2 bad manifest (docs/errors.md).
 #include "report/admit.hpp"
 
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "front/manifest_cell.hpp"
+#include "host/probe.hpp"
 #include "manifest/manifest.hpp"
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/error.hpp"
@@ -19,46 +23,85 @@ struct Options {
   std::string file;
   bool json = false;
   std::string fit;
-  int64_t rt_runtime_us = 950'000;
-  int64_t rt_period_us = 1'000'000;
+  std::string root;
+  std::optional<int64_t> rt_runtime_us;
+  std::optional<int64_t> rt_period_us;
+  int hz = 0;  // 0: the target's CONFIG_HZ / the manifest's hz, else the default
 };
 
-Registrar reg{
-    Verb{"admit", "Decide whether a cell manifest's tasks meet their deadlines (exit 0 yes, 1 no)", 30,
-         [](CLI::App& app) -> Run {
-           auto o = std::make_shared<Options>();
-           app.add_option("FILE", o->file, "cell manifest (YAML), see docs/manifest.md")->required();
-           app.add_flag("--json", o->json, "print the verdict as JSON");
-           app.add_option("--fit", o->fit,
-                          "partitioning heuristic: first, worst or best (default: the manifest's)");
-           app.add_option("--sched-rt-runtime-us", o->rt_runtime_us,
-                          "target host's /proc/sys/kernel/sched_rt_runtime_us (default 950000)");
-           app.add_option("--sched-rt-period-us", o->rt_period_us,
-                          "target host's /proc/sys/kernel/sched_rt_period_us (default 1000000)");
-           return [o]() -> int {
-             auto m = manifest::load(o->file);
-             auto opts = manifest::admit_options(m);
-             if (!o->fit.empty()) {
-               if (o->fit == "first")
-                 opts.fit = analysis::Fit::First;
-               else if (o->fit == "worst")
-                 opts.fit = analysis::Fit::Worst;
-               else if (o->fit == "best")
-                 opts.fit = analysis::Fit::Best;
-               else
-                 usage_error("--fit must be first, worst or best");
-             }
-             if (o->rt_period_us <= 0 || o->rt_runtime_us < 0 || o->rt_runtime_us > o->rt_period_us)
-               usage_error("--sched-rt-runtime-us must be within [0, --sched-rt-period-us]");
-             opts.global = analysis::RtBandwidth{o->rt_period_us, o->rt_runtime_us};
-             auto result = analysis::admit(manifest::to_cell_specs(m), opts);
-             if (o->json)
-               std::cout << report::admit_json(o->file, result).dump(2) << "\n";
-             else
-               std::cout << report::admit_text(o->file, result);
-             return result.admitted ? kExitOk : kExitNegative;
-           };
-         }}};
+int exit_code(analysis::Verdict v) {
+  switch (v) {
+    case analysis::Verdict::Admitted:
+      return kExitOk;
+    case analysis::Verdict::NotEnforceable:
+      return kExitNotEnforceable;
+    case analysis::Verdict::Rejected:
+      break;
+  }
+  return kExitNegative;
+}
+
+Registrar reg{Verb{
+    "admit",
+    "Decide whether a cell manifest's tasks meet their deadlines (exit 0 yes, 1 no, 5 not enforceable here)",
+    30, [](CLI::App& app) -> Run {
+      auto o = std::make_shared<Options>();
+      app.add_option("FILE", o->file, "cell manifest (YAML), see docs/manifest.md")->required();
+      app.add_flag("--json", o->json, "print the verdict as JSON");
+      app.add_option("--fit", o->fit,
+                     "partitioning heuristic: first, worst or best (default: the manifest's)");
+      app.add_option("--root", o->root,
+                     "the target host: read its scheduler limits under DIR (/ for this host, or a captured "
+                     "tree); default: a default kernel with cgroup v1 RT group scheduling");
+      app.add_option("--sched-rt-runtime-us", o->rt_runtime_us,
+                     "target host's /proc/sys/kernel/sched_rt_runtime_us (-1: no RT throttling)");
+      app.add_option("--sched-rt-period-us", o->rt_period_us,
+                     "target host's /proc/sys/kernel/sched_rt_period_us");
+      app.add_option("--hz", o->hz,
+                     "target kernel's CONFIG_HZ, the tick at which cgroup RT budgets are charged (default: "
+                     "with --root that kernel's config; else the manifest's hz, else this host's kernel "
+                     "config, else 100)")
+          ->check(CLI::Range(1, 100'000));
+      return [o]() -> int {
+        auto m = manifest::load(o->file);
+        auto opts = o->root.empty()
+                        ? manifest::admit_options(m)
+                        : front::host_admit_options(m, o->root, o->root == "/" ? "this host" : o->root);
+        if (!o->fit.empty()) {
+          if (o->fit == "first")
+            opts.fit = analysis::Fit::First;
+          else if (o->fit == "worst")
+            opts.fit = analysis::Fit::Worst;
+          else if (o->fit == "best")
+            opts.fit = analysis::Fit::Best;
+          else
+            usage_error("--fit must be first, worst or best");
+        }
+        if (o->rt_period_us) opts.global.period_us = *o->rt_period_us;
+        if (o->rt_runtime_us) opts.global.runtime_us = *o->rt_runtime_us;
+        if (opts.global.period_us <= 0 || opts.global.runtime_us < -1 ||
+            opts.global.runtime_us > opts.global.period_us)
+          usage_error("--sched-rt-runtime-us must be -1 or within [0, --sched-rt-period-us]");
+        if (o->rt_period_us || o->rt_runtime_us) opts.host += " (sched_rt_* as given)";
+        if (o->hz > 0) {
+          opts.hz = o->hz;
+          opts.hz_source = "--hz";
+        } else if (o->root.empty() && !m.hz) {
+          if (auto k = host::kernel_hz(host::Probe("/"))) {
+            opts.hz = k->hz;
+            opts.hz_source = "CONFIG_HZ of this host's kernel (" + k->file + ")";
+          } else {
+            opts.hz_source = "default: no hz: in the manifest, no --hz, no readable kernel config";
+          }
+        }
+        auto result = analysis::admit(manifest::to_cell_specs(m), opts);
+        if (o->json)
+          std::cout << report::admit_json(o->file, result).dump(2) << "\n";
+        else
+          std::cout << report::admit_text(o->file, result);
+        return exit_code(analysis::verdict(result));
+      };
+    }}};
 
 }  // namespace
 

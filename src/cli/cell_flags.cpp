@@ -103,11 +103,17 @@ front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags s) {
   if (!f.dma_latency.empty())
     s.dma_latency_us =
         static_cast<int32_t>(util::parse_int(f.dma_latency, 0, 2'000'000'000, "--dma-latency"));
+  // Whole µs, as cpu.rt_*_us take them: never rounded to something else.
+  auto micros = [](const std::string& text, const char* flag) {
+    int64_t ns = util::parse_time_ns(text, "us");
+    if (ns % 1000 != 0) usage_error(std::string(flag) + " must be a whole number of microseconds");
+    return ns / 1000;
+  };
   if (!f.rt_runtime.empty()) {
-    s.rt_runtime_us = util::parse_time_ns(f.rt_runtime, "us") / 1000;
+    s.rt_runtime_us = micros(f.rt_runtime, "--rt-runtime");
     s.rt_period_us.reset();
   }
-  if (!f.rt_period.empty()) s.rt_period_us = util::parse_time_ns(f.rt_period, "us") / 1000;
+  if (!f.rt_period.empty()) s.rt_period_us = micros(f.rt_period, "--rt-period");
   s.allow_prio_99 = s.allow_prio_99 || f.allow_prio_99;
   s.host_root = s.host_root || f.host_root;
   auto add = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };

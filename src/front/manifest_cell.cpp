@@ -1,5 +1,7 @@
 #include "front/manifest_cell.hpp"
 
+#include "host/probe.hpp"
+#include "host/sched_limits.hpp"
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/error.hpp"
 
@@ -62,7 +64,39 @@ RunFlags flags_from_decl(const manifest::CellDecl& c) {
   return f;
 }
 
-ManifestCell load_manifest_cell(const std::string& file, const std::string& cell_name, bool no_admit) {
+analysis::AdmitOptions host_admit_options(const manifest::Manifest& m, const std::string& root,
+                                          const std::string& name) {
+  analysis::AdmitOptions o = manifest::admit_options(m);
+  const host::Probe probe(root);
+  if (!probe.exists("/proc")) usage_error("host root " + root + " has no /proc: give / or a captured tree");
+  const host::SchedLimits l = host::read_sched_limits(probe);
+  o.global = analysis::RtBandwidth{l.rt_period_us, l.rt_runtime_us};
+  o.dl_limits = analysis::DeadlineLimits{l.dl_period_min_us, l.dl_period_max_us};
+  o.rt_groups = l.rt_groups;
+  o.host = name;
+  // The budgets are enforced by that kernel's tick: derive them for it,
+  // unless the manifest names a coarser one (hz: 1 for nohz_full CPUs),
+  // which only makes them safer (supply.hpp).
+  if (auto k = host::kernel_hz(probe)) {
+    if (m.hz && *m.hz < k->hz) {
+      o.hz_source +=
+          ", coarser than CONFIG_HZ=" + std::to_string(k->hz) + " of " + name + " (" + k->file + ")";
+    } else {
+      o.hz = k->hz;
+      o.hz_source = "CONFIG_HZ of " + (name == "this host" ? std::string("this host's kernel") : name) +
+                    " (" + k->file + ")";
+    }
+  }
+  if (!l.defaulted.empty()) {
+    o.host += " (kernel default for";
+    for (const auto& f : l.defaulted) o.host += " " + f.substr(f.rfind('/') + 1);
+    o.host += ")";
+  }
+  return o;
+}
+
+ManifestCell load_manifest_cell(const std::string& file, const std::string& cell_name, bool no_admit,
+                                const std::string& host_root) {
   manifest::Manifest m = manifest::load(file);
   const manifest::CellDecl* c = manifest::find_cell(m, cell_name);
   if (c == nullptr) {
@@ -82,7 +116,12 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
     out.notes.push_back("admission skipped (--no-admit): cell '" + cell_name + "' starts unchecked");
     return out;
   }
-  analysis::AdmitResult result = analysis::admit(manifest::to_cell_specs(m), manifest::admit_options(m));
+  const std::string here = host_root == "/" ? "this host" : host_root;
+  analysis::AdmitOptions opts = host_admit_options(m, host_root, here);
+  if (m.hz && *m.hz != opts.hz)
+    out.notes.push_back("the manifest says hz: " + std::to_string(*m.hz) + "; the budget is derived for HZ=" +
+                        std::to_string(opts.hz) + " (" + opts.hz_source + ")");
+  analysis::AdmitResult result = analysis::admit(manifest::to_cell_specs(m), opts);
   for (const auto& v : result.cells) {
     if (v.name != cell_name) continue;
     if (!v.admitted) {
@@ -98,6 +137,33 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
       msg += " explains; --no-admit starts it anyway)";
       usage_error(msg);
     }
+    // Admitted on paper, but this host's kernel would refuse what the cell
+    // needs: starting it would fail part-way or run it unprotected.
+    if (!v.not_enforceable.empty()) {
+      std::string msg = "cell '" + cell_name + "' is admitted but not enforceable on ";
+      msg += here;
+      msg += ": ";
+      msg += v.not_enforceable.front();
+      msg += " (rtcell admit --root ";
+      msg += host_root;
+      msg += ' ';
+      msg += file;
+      msg += " explains; --no-admit starts it anyway)";
+      usage_error(msg);
+    }
+    // A declared rt_runtime replaces the derived budget: it must give the
+    // tasks at least the supply they were admitted under (the same period and
+    // no less runtime: sbf grows with Θ), or the cell runs on less.
+    if (v.rt && c->rt_runtime_ns) {
+      const int64_t rt_us = *c->rt_runtime_ns / 1000;
+      const int64_t per_us = c->rt_period_ns.value_or(1'000'000'000) / 1000;
+      if (per_us != v.rt->period_us || rt_us < v.rt->runtime_us)
+        usage_error(
+            "cell '" + cell_name + "' declares rt_runtime " + std::to_string(rt_us) + " us per " +
+            std::to_string(per_us) + " us, but its tasks were admitted under " +
+            std::to_string(v.rt->runtime_us) + " us per " + std::to_string(v.rt->period_us) +
+            " us: drop rt_runtime/rt_period (the budget is derived) or declare budget: {period: ...}");
+    }
     std::string admitted =
         "admitted: every task of cell '" + cell_name + "' meets its deadline (rtcell admit ";
     admitted += file;
@@ -108,7 +174,8 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
       out.flags.rt_runtime_us = v.rt->runtime_us;
       out.flags.rt_period_us = v.rt->period_us;
       out.notes.push_back("RT budget from the admission analysis: " + std::to_string(v.rt->runtime_us) +
-                          " us per " + std::to_string(v.rt->period_us) + " us");
+                          " us per " + std::to_string(v.rt->period_us) +
+                          " us, valid for HZ=" + std::to_string(result.hz) + " tick accounting");
     }
   }
   return out;

@@ -18,10 +18,22 @@ struct ManifestCell {
 };
 
 // Loads `file`, finds `cell`, runs the admission test over the whole
-// manifest (unless `no_admit`) and returns the cell's flags. Throws Usage:
-// no such cell (naming the cells there), not admitted (the diagnosis and
-// its fix), a bad device/volume/user value (FILE:LINE:COL).
-ManifestCell load_manifest_cell(const std::string& file, const std::string& cell, bool no_admit);
+// manifest (unless `no_admit`) against the host under `host_root` (this
+// one by default) and returns the cell's flags. Throws Usage: no such cell
+// (naming the cells there), not admitted (the diagnosis and its fix),
+// admitted but not enforceable on the host (the first reason), a declared
+// rt_runtime weaker than the admitted budget, a bad device/volume/user
+// value (FILE:LINE:COL).
+ManifestCell load_manifest_cell(const std::string& file, const std::string& cell, bool no_admit,
+                                const std::string& host_root = "/");
+
+// The admission options for manifest `m` on the host under `root` ("/":
+// this host, named `name` in reasons): its sched_rt_*, SCHED_DEADLINE period
+// limits, whether it has cgroup RT group scheduling, and its kernel's
+// CONFIG_HZ for the tick-granular RT budgets (the manifest's hz: where that
+// is coarser; the manifest's or the default where no config is readable).
+analysis::AdmitOptions host_admit_options(const manifest::Manifest& m, const std::string& root,
+                                          const std::string& name);
 
 // The declaration alone, typed (no admission).
 RunFlags flags_from_decl(const manifest::CellDecl& c);

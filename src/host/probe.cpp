@@ -77,4 +77,18 @@ std::optional<KernelConfigSource> read_kernel_config(const Probe& probe, const s
   return std::nullopt;
 }
 
+std::optional<KernelHz> kernel_hz(const Probe& probe) {
+  auto cfg = read_kernel_config(probe, probe.value("/proc/sys/kernel/osrelease"));
+  if (!cfg) return std::nullopt;
+  auto it = cfg->config.find("CONFIG_HZ");
+  if (it == cfg->config.end()) return std::nullopt;
+  int hz = 0;
+  for (char ch : it->second) {
+    if (ch < '0' || ch > '9' || hz > 1'000'000) return std::nullopt;
+    hz = hz * 10 + (ch - '0');
+  }
+  if (hz <= 0) return std::nullopt;
+  return KernelHz{hz, cfg->file};
+}
+
 }  // namespace rtcell::host

@@ -39,6 +39,16 @@ struct KernelConfigSource {
 };
 std::optional<KernelConfigSource> read_kernel_config(const Probe& probe, const std::string& release);
 
+// CONFIG_HZ of the kernel (read_kernel_config, release from
+// /proc/sys/kernel/osrelease) and the file it came from; nullopt when no
+// config is readable or it has no usable CONFIG_HZ. `rtcell admit` derives
+// the cgroup RT budgets for this tick.
+struct KernelHz {
+  int hz = 0;
+  std::string file;
+};
+std::optional<KernelHz> kernel_hz(const Probe& probe);
+
 // Decompresses gzip data; nullopt when it is not valid gzip. Public for tests.
 std::optional<std::string> gunzip(std::string_view data);
 

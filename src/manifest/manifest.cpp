@@ -23,7 +23,7 @@ namespace rtcell::manifest {
 
 namespace {
 
-constexpr const char* kTopKeys[] = {"version", "cells", "partition"};
+constexpr const char* kTopKeys[] = {"version", "cells", "partition", "hz"};
 constexpr const char* kCellKeys[] = {
     "name",    "cpus",          "mems",       "memory",    "pids_max", "sched",    "rtprio",
     "cap_add", "cap_drop",      "rt_runtime", "rt_period", "memlock",  "net",      "rootfs",
@@ -140,9 +140,13 @@ class Parser {
   }
 
   // rt_runtime / rt_period take µs when bare, as `docker --cpu-rt-runtime`.
+  // Whole µs only: cpu.rt_*_us could not hold the rest, and rounding it
+  // either way would apply something other than what was declared.
   int64_t micros_or_time(const YAML::Node& n, const std::string& key) const {
     std::string s = scalar(n, key);
-    return with_location(n, key, [&] { return util::parse_time_ns(s, "us"); });
+    int64_t v = with_location(n, key, [&] { return util::parse_time_ns(s, "us"); });
+    if (v % 1000 != 0) fail(n, key + " must be a whole number of microseconds (cgroup cpu." + key + "_us)");
+    return v;
   }
 
   int64_t integer(const YAML::Node& n, const std::string& key, int64_t lo, int64_t hi) const {
@@ -407,6 +411,10 @@ class Parser {
           m.partition = Partition::BestFit;
         else
           fail(v, "partition must be first-fit, worst-fit or best-fit");
+      } else if (k == "hz") {
+        // CONFIG_HZ of the target kernel; the kernel offers 100..1000, some
+        // boards 24..1200: anything from 1 (nohz_full's residual 1 Hz tick) up.
+        m.hz = static_cast<int>(integer(v, k, 1, 100'000));
       } else if (k == "cells") {
         cells.emplace(v);
       }
@@ -563,6 +571,10 @@ std::vector<analysis::CellSpec> to_cell_specs(const Manifest& m) {
 
 analysis::AdmitOptions admit_options(const Manifest& m) {
   analysis::AdmitOptions o;
+  if (m.hz) {
+    o.hz = *m.hz;
+    o.hz_source = "hz: in " + m.file;
+  }
   switch (m.partition) {
     case Partition::FirstFit:
       o.fit = analysis::Fit::First;

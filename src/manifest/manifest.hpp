@@ -95,6 +95,10 @@ struct Manifest {
   std::string file;
   std::vector<CellDecl> cells;
   Partition partition = Partition::FirstFit;
+  // CONFIG_HZ of the kernel the cells are meant for: the tick at which the
+  // FIFO/RR budgets must hold (docs/analysis.md). Unset: `rtcell admit`
+  // uses this host's kernel config, else analysis::kDefaultHz.
+  std::optional<int> hz;
 };
 
 // Parses manifest text; `filename` only names it in messages.
@@ -113,6 +117,7 @@ CpuSet rt_cpus(const Manifest& m);
 // policy of a task defaults to the cell's sched; a cell's base priority is
 // its sched priority, else rtprio, else 80).
 std::vector<analysis::CellSpec> to_cell_specs(const Manifest& m);
+// The partitioning heuristic and, when the manifest names one, the tick.
 analysis::AdmitOptions admit_options(const Manifest& m);
 
 // Levenshtein distance; the closest-key suggestion uses it.

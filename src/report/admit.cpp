@@ -55,16 +55,50 @@ std::string supply_text(const CellVerdict& c) {
   return s + " on each CPU";
 }
 
+std::string verdict_word(analysis::Verdict v) {
+  switch (v) {
+    case analysis::Verdict::Admitted:
+      return "ADMITTED";
+    case analysis::Verdict::NotEnforceable:
+      return "NOT ENFORCEABLE";
+    case analysis::Verdict::Rejected:
+      return "REJECTED";
+  }
+  return "?";
+}
+
+std::string cell_word(const CellVerdict& c) {
+  switch (analysis::verdict(c)) {
+    case analysis::Verdict::Admitted:
+      return "admitted";
+    case analysis::Verdict::NotEnforceable:
+      return "admitted, NOT ENFORCEABLE";
+    case analysis::Verdict::Rejected:
+      return "REJECTED";
+  }
+  return "?";
+}
+
+// The target host's limits in one line.
+std::string target_text(const analysis::AdmitOptions& t) {
+  std::string s = t.host + ": sched_rt_runtime_us " + std::to_string(t.global.runtime_us) +
+                  " of sched_rt_period_us " + std::to_string(t.global.period_us) +
+                  ", SCHED_DEADLINE periods " + std::to_string(t.dl_limits.period_min_us) + "-" +
+                  std::to_string(t.dl_limits.period_max_us) + " us, ";
+  return s + (t.rt_groups ? "cgroup v1 RT group scheduling" : "no cgroup RT group scheduling");
+}
+
 }  // namespace
 
 std::string admit_text(const std::string& file, const AdmitResult& r) {
   std::ostringstream out;
   size_t ntasks = 0;
   for (const auto& c : r.cells) ntasks += c.tasks.size();
-  out << file << ": " << (r.admitted ? "ADMITTED" : "REJECTED") << " (" << r.cells.size() << " cells, "
-      << ntasks << " tasks)\n";
+  out << file << ": " << verdict_word(analysis::verdict(r)) << " (" << r.cells.size() << " cells, " << ntasks
+      << " tasks)\n";
+  out << "target: " << target_text(r.target) << "\n";
   for (const auto& c : r.cells) {
-    out << "\ncell " << c.name << ": " << (c.admitted ? "admitted" : "REJECTED");
+    out << "\ncell " << c.name << ": " << cell_word(c);
     if (!c.tasks.empty()) out << ", " << scheduler_name(c) << ", " << supply_text(c);
     out << "\n";
     if (c.tasks.empty()) {
@@ -102,7 +136,7 @@ std::string admit_text(const std::string& file, const AdmitResult& r) {
     }
     if (c.rt)
       out << "  enforce (cgroup v1): cpu.rt_period_us=" << c.rt->period_us
-          << " cpu.rt_runtime_us=" << c.rt->runtime_us << "\n";
+          << " cpu.rt_runtime_us=" << c.rt->runtime_us << " (valid for HZ=" << r.hz << " tick accounting)\n";
     if (c.scheduler == LocalScheduler::Edf) {
       for (const auto& t : c.tasks) {
         if (!t.dl) continue;
@@ -112,24 +146,36 @@ std::string admit_text(const std::string& file, const AdmitResult& r) {
       }
       if (c.dl_sum)
         out << "  SCHED_DEADLINE bandwidth " << fixed3(static_cast<double>(c.dl_sum->total) / (1 << 20))
-            << " of " << fixed3(static_cast<double>(c.dl_sum->limit) / (1 << 20))
-            << (c.dl_sum->fits ? "" : ": the kernel would refuse it") << "\n";
+            << (c.dl_sum->unlimited
+                    ? " (no limit)"
+                    : " of " + fixed3(static_cast<double>(c.dl_sum->limit) / (1 << 20)) + " on " +
+                          std::to_string(c.cpus.size()) + (c.cpus.size() == 1 ? " CPU" : " CPUs"))
+            << "\n";
     }
     for (const auto& n : c.notes) out << "  note: " << n << "\n";
+    for (const auto& n : c.not_enforceable) out << "  not enforceable: " << n << "\n";
     if (c.diagnosis) {
       out << "  problem: " << c.diagnosis->problem << "\n";
       out << "  smallest change: " << c.diagnosis->fix << "\n";
     }
   }
   out << "\ncgroup v1 RT bandwidth of all cells: " << fixed3(static_cast<double>(r.rt_sum.total) / (1 << 20))
-      << " of " << fixed3(static_cast<double>(r.rt_sum.limit) / (1 << 20))
-      << (r.rt_sum.fits ? " (fits)" : " (too much)") << "\n";
+      << " of " << fixed3(static_cast<double>(r.rt_sum.limit) / (1 << 20));
+  if (!r.target.rt_groups)
+    out << " (not applied: no cgroup RT group scheduling on the target)\n";
+  else
+    out << (r.rt_sum.fits ? " (fits)" : " (too much)") << "\n";
+  out << "cgroup v1 RT budgets hold for HZ=" << r.hz << " tick accounting (" << r.hz_source
+      << "); a coarser tick needs new ones\n";
   for (const auto& n : r.notes) out << "note: " << n << "\n";
   if (r.first_rejected) {
     const auto& c = r.cells[*r.first_rejected];
     out << "\nrejected: cell " << c.name;
     if (c.diagnosis) out << ": " << c.diagnosis->problem << "\nsmallest change: " << c.diagnosis->fix;
     out << "\n";
+  } else if (r.first_not_enforceable) {
+    const auto& c = r.cells[*r.first_not_enforceable];
+    out << "\nnot enforceable: cell " << c.name << ": " << c.not_enforceable.front() << "\n";
   }
   return out.str();
 }
@@ -139,11 +185,20 @@ nlohmann::json admit_json(const std::string& file, const AdmitResult& r) {
   json j;
   j["file"] = file;
   j["admitted"] = r.admitted;
+  j["verdict"] = std::string(analysis::to_string(analysis::verdict(r)));
+  j["target"] = {{"host", r.target.host},
+                 {"sched_rt_period_us", r.target.global.period_us},
+                 {"sched_rt_runtime_us", r.target.global.runtime_us},
+                 {"sched_deadline_period_min_us", r.target.dl_limits.period_min_us},
+                 {"sched_deadline_period_max_us", r.target.dl_limits.period_max_us},
+                 {"rt_group_sched", r.target.rt_groups}};
   j["cells"] = json::array();
   for (const auto& c : r.cells) {
     json jc;
     jc["name"] = c.name;
     jc["admitted"] = c.admitted;
+    jc["verdict"] = std::string(analysis::to_string(analysis::verdict(c)));
+    jc["not_enforceable"] = c.not_enforceable;
     jc["scheduler"] = c.scheduler == LocalScheduler::Edf ? "edf" : "fixed-priority";
     jc["supply"] = c.dedicated ? json{{"dedicated", true}}
                                : json{{"dedicated", false},
@@ -185,12 +240,15 @@ nlohmann::json admit_json(const std::string& file, const AdmitResult& r) {
       jc["tasks"].push_back(jt);
     }
     if (c.rt)
-      jc["cgroup_v1"] = {{"cpu.rt_period_us", c.rt->period_us}, {"cpu.rt_runtime_us", c.rt->runtime_us}};
+      jc["cgroup_v1"] = {{"cpu.rt_period_us", c.rt->period_us},
+                         {"cpu.rt_runtime_us", c.rt->runtime_us},
+                         {"valid_for_hz", r.hz}};
     if (c.dl_sum)
-      jc["sched_deadline_bandwidth"] = {{"total", c.dl_sum->total},
-                                        {"limit", c.dl_sum->limit},
-                                        {"fits", c.dl_sum->fits},
-                                        {"unit", "2^-20"}};
+      jc["sched_deadline_bandwidth"] = {
+          {"total", c.dl_sum->total},
+          {"limit", c.dl_sum->unlimited ? json(nullptr) : json(c.dl_sum->limit)},
+          {"fits", c.dl_sum->fits},
+          {"unit", "2^-20"}};
     if (c.diagnosis) {
       const auto& d = *c.diagnosis;
       json jd{{"problem", d.problem}, {"fix", d.fix}};
@@ -206,8 +264,11 @@ nlohmann::json admit_json(const std::string& file, const AdmitResult& r) {
   }
   j["cgroup_v1_rt_bandwidth"] = {
       {"total", r.rt_sum.total}, {"limit", r.rt_sum.limit}, {"fits", r.rt_sum.fits}, {"unit", "2^-20"}};
+  j["tick"] = {{"hz", r.hz}, {"source", r.hz_source}};
   j["notes"] = r.notes;
   j["first_rejected"] = r.first_rejected ? json(r.cells[*r.first_rejected].name) : json(nullptr);
+  j["first_not_enforceable"] =
+      r.first_not_enforceable ? json(r.cells[*r.first_not_enforceable].name) : json(nullptr);
   return j;
 }
 

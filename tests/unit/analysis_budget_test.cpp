@@ -47,6 +47,14 @@ TEST(AnalysisBudget, EdpDeadlineShortensBlackout) {
   EXPECT_FALSE(schedulable_on(ts, LocalScheduler::Edf, Supply::edp(10, *edp - 1, 4)));
 }
 
+// Issue 12, item 8: a task set at U = 1 needs the whole period, and the
+// whole period is enough (Θ = Π supplies sbf(t) = t, a dedicated CPU).
+TEST(AnalysisBudget, UtilizationOneNeedsAndGetsTheFullBudget) {
+  std::vector<Task> ts{task("a", 3, 1, 2), task("b", 3, 2, 1)};
+  EXPECT_EQ(min_budget(ts, LocalScheduler::Edf, 6), std::optional<Time>(6));
+  EXPECT_EQ(min_budget(ts, LocalScheduler::FixedPriority, 6), std::optional<Time>(6));
+}
+
 // Budget search on a realistic cell in ns: 20 tasks, Π = 1 ms.
 TEST(AnalysisBudget, NanosecondScaleSearch) {
   std::vector<Task> ts;

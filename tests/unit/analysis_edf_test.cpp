@@ -137,3 +137,69 @@ TEST(AnalysisEdf, TenThousandTasks) {
   ts[0].wcet = 1'000'000;  // U > 1 now
   EXPECT_FALSE(qpa(ts).schedulable);
 }
+
+// Issue 12, item 1: blocking counts under EDF. a (T 10, C 5, B 6) and
+// b (T 100, C 7): dbf(10) = 5, and a lock held by b when a is released adds
+// 6: 11 > 10 (Baker 1991; Baruah 2006, dbf(t) + b(t) ≤ t). Without the
+// blocking term the set passed (U = 0.57).
+TEST(AnalysisEdf, BlockingCountsAgainstTheDeadline) {
+  std::vector<Task> ts{task("a", 10, 5), task("b", 100, 7)};
+  ts[0].blocking = 6;
+  EXPECT_EQ(edf_blocking(ts, 9), 0);
+  EXPECT_EQ(edf_blocking(ts, 10), 6);
+  auto r = qpa(ts);
+  EXPECT_FALSE(r.schedulable);
+  ASSERT_TRUE(r.miss_at);
+  EXPECT_EQ(*r.miss_at, 10);
+  EXPECT_EQ(r.overload, 1);
+  EXPECT_EQ(r.blocking, 6);
+  ASSERT_TRUE(r.missing_task);
+  EXPECT_EQ(*r.missing_task, 0u);
+  ts[0].blocking = 5;  // 5 + 5 = 10: just fits
+  EXPECT_TRUE(qpa(ts).schedulable);
+  // The same with every D ≥ T, where U ≤ 1 alone used to decide.
+  EXPECT_TRUE(qpa(std::vector<Task>{task("a", 10, 5), task("b", 100, 7)}).schedulable);
+}
+
+// Blocking of a task with a longer deadline does not enter windows shorter
+// than that deadline: b(t) sums B_i over D_i − J_i ≤ t only.
+TEST(AnalysisEdf, BlockingOnlyInWindowsThatHoldTheTask) {
+  std::vector<Task> ts{task("a", 10, 3, 4), task("b", 20, 2, 20)};
+  ts[1].blocking = 12;
+  EXPECT_EQ(edf_blocking(ts, 4), 0);
+  EXPECT_EQ(edf_blocking(ts, 20), 12);
+  // dbf(4) = 3; dbf(20) = 2·3 + 2 = 8, + 12 = 20 ≤ 20.
+  EXPECT_TRUE(qpa(ts).schedulable);
+  ts[1].blocking = 13;
+  EXPECT_FALSE(qpa(ts).schedulable);
+}
+
+// Linux blocks SCHED_DEADLINE tasks through priority inheritance, not SRP:
+// two later-deadline jobs that each hold a lock (one that a needs, one that
+// b needs) both block the window, so their terms add up. a and b (T 10, C 2,
+// B 4): dbf(10) = 4, b(10) = 8, 12 > 10, although Baker's one-section form
+// (4 + 4 = 8) would pass it.
+TEST(AnalysisEdf, InheritanceBlockingAddsUpPerTask) {
+  std::vector<Task> ts{task("a", 10, 2), task("b", 10, 2)};
+  ts[0].blocking = ts[1].blocking = 4;
+  EXPECT_EQ(edf_blocking(ts, 10), 8);
+  EXPECT_FALSE(qpa(ts).schedulable);
+  ts[0].blocking = ts[1].blocking = 3;  // 4 + 6 = 10
+  EXPECT_TRUE(qpa(ts).schedulable);
+}
+
+// Issue 12, item 8: a full budget (Θ = Π) is a dedicated CPU, sbf(t) = t,
+// so U = 1 is schedulable on it as on the CPU itself (Liu & Layland 1973,
+// Theorem 7), with constrained deadlines too; one unit less is not.
+TEST(AnalysisEdf, FullBudgetIsADedicatedCpu) {
+  std::vector<Task> ts{task("a", 3, 1), task("b", 3, 2)};
+  auto full = Supply::periodic(10, 10);
+  EXPECT_TRUE(full.is_full());
+  for (Time t : {0, 1, 7, 10, 23}) EXPECT_EQ(full.sbf(t), t);
+  EXPECT_TRUE(qpa(ts, full).schedulable);
+  EXPECT_FALSE(qpa(ts, Supply::periodic(10, 9)).schedulable);
+  std::vector<Task> constrained{task("a", 4, 1, 2), task("b", 4, 3)};  // U = 1, dbf(2) = 1, dbf(4) = 4
+  EXPECT_TRUE(qpa(constrained).schedulable);
+  EXPECT_TRUE(qpa(constrained, Supply::edp(8, 8, 8)).schedulable);
+  EXPECT_FALSE(Supply::edp(8, 7, 8).is_full());
+}

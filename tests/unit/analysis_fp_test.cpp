@@ -141,3 +141,29 @@ TEST(AnalysisFp, HugeValuesSaturate) {
   EXPECT_FALSE(r.schedulable);
   EXPECT_GT(r.response[1], big);
 }
+
+// Issue 12, item 7: fewer priority levels than tasks. a (4, 1), b (5, 1),
+// c (20, 2), d (20, 2), e (40, 4), hand-worked with Joseph & Pandya's
+// recurrence, every other task at or above the one tested:
+//   R_e = 4 + ⌈w/4⌉ + ⌈w/5⌉ + 4: 10, 13, 15, 15 ≤ 40; R_d = R_c = 15 ≤ 20;
+//   R_b = 1 + ⌈w/4⌉ + 8: 10, 12, 12 > 5.
+// So the lowest band is {c, d, e}, then {a, b} (R_b = 2, R_a = 2): two
+// levels. A third splits the top band, a first; one level is not enough.
+TEST(AnalysisFp, DeadlineMonotonicLevels) {
+  std::vector<Task> ts{task("a", 4, 1, 0), task("b", 5, 1, 0), task("c", 20, 2, 0), task("d", 20, 2, 0),
+                       task("e", 40, 4, 0)};
+  EXPECT_EQ(deadline_monotonic_levels(ts, 2), (std::optional<std::vector<int>>{{2, 2, 1, 1, 1}}));
+  EXPECT_EQ(deadline_monotonic_levels(ts, 3), (std::optional<std::vector<int>>{{3, 2, 1, 1, 1}}));
+  EXPECT_EQ(deadline_monotonic_levels(ts, 5), (std::optional<std::vector<int>>{{5, 4, 3, 2, 1}}));
+  EXPECT_FALSE(deadline_monotonic_levels(ts, 1).has_value());
+  EXPECT_EQ(audsley_levels(ts, 2), (std::optional<std::vector<int>>{{2, 2, 1, 1, 1}}));
+  EXPECT_FALSE(audsley_levels(ts, 1).has_value());
+  auto lv = *deadline_monotonic_levels(ts, 2);
+  for (size_t i = 0; i < ts.size(); ++i) ts[i].priority = lv[i];
+  auto r = fp_analysis(ts);
+  EXPECT_TRUE(r.schedulable);
+  EXPECT_EQ(r.response[4], 15);
+  // Equal-size bands, untested: 5 tasks on 2 levels = 3 + 2.
+  EXPECT_EQ(deadline_monotonic_bands(ts, 2), (std::vector<int>{2, 2, 2, 1, 1}));
+  EXPECT_EQ(deadline_monotonic_bands(ts, 9), (std::vector<int>{9, 8, 7, 6, 5}));
+}

@@ -595,5 +595,63 @@ TEST(FrontFlags, ExitCodeOfWaitStatus) {
   EXPECT_EQ(sys::exit_code_of(15), 143);  // SIGTERM
 }
 
+// Issue 12, item 6: `run -f` starts a cell only if it can run as admitted
+// on the host: the analysis admits this one (U = 0.97 on its own CPU), but
+// its cgroup RT ratio is over 0.95, which a JetPack 5 host (cgroup v1 with
+// RT group scheduling) refuses and a JetPack 6 host (cgroup v2) never sees.
+TEST(FrontFlags, ManifestCellNotEnforceableOnTheHostIsRefused) {
+  TempRoot r;
+  const std::string file = r.path + "/m.yaml";
+  std::ofstream(file) << "cells:\n  - name: busy\n    cpus: \"1\"\n    command: [/bin/true]\n"
+                         "    tasks:\n      - {name: t, period: 1ms, wcet: 970us}\n";
+  const std::string hosts = std::string(RTCELL_FIXTURES) + "/hosts/";
+  const std::string msg =
+      message_of([&] { load_manifest_cell(file, "busy", false, hosts + "jetson-orin-nx-jp5"); });
+  EXPECT_NE(msg.find("cell 'busy' is admitted but not enforceable on " + hosts + "jetson-orin-nx-jp5"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("sched_rt_runtime_us/sched_rt_period_us = 0.950"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  auto ok = load_manifest_cell(file, "busy", false, hosts + "jetson-agx-orin-jp6-stock");
+  EXPECT_TRUE(ok.flags.rt_runtime_us.has_value());
+  EXPECT_TRUE(load_manifest_cell(file, "busy", true, hosts + "jetson-orin-nx-jp5")
+                  .notes.at(0)
+                  .find("admission skipped") != std::string::npos);
+}
+
+// The target host's tick: its kernel config's CONFIG_HZ, which charges the
+// RT budgets there, wins over the manifest's hz: unless that is coarser
+// (a coarser tick only makes the budgets safer).
+TEST(FrontFlags, HostAdmitOptionsTakeTheHostsTick) {
+  const std::string hosts = std::string(RTCELL_FIXTURES) + "/hosts/";
+  auto m = manifest::parse("hz: 1000\ncells:\n  - name: a\n    cpus: \"1\"\n", "m.yaml");
+  auto o = host_admit_options(m, hosts + "jetson-agx-orin-jp6-stock", "jp6");
+  EXPECT_EQ(o.hz, 250);
+  EXPECT_EQ(o.hz_source, "CONFIG_HZ of jp6 (/boot/config-5.15.136-tegra)");
+  EXPECT_FALSE(o.rt_groups);
+  o = host_admit_options(m, hosts + "jetson-agx-orin-jp6-rt-tuned", "rt");
+  EXPECT_EQ(o.hz, 1000);
+  m = manifest::parse("hz: 100\ncells:\n  - name: a\n    cpus: \"1\"\n", "m.yaml");
+  o = host_admit_options(m, hosts + "jetson-agx-orin-jp6-stock", "jp6");
+  EXPECT_EQ(o.hz, 100);
+  EXPECT_NE(o.hz_source.find("hz: in m.yaml, coarser than CONFIG_HZ=250 of jp6"), std::string::npos)
+      << o.hz_source;
+}
+
+// A declared rt_runtime replaces the derived budget only if it gives at
+// least the supply the tasks were admitted under.
+TEST(FrontFlags, ManifestRtRuntimeBelowTheAdmittedBudgetIsRefused) {
+  TempRoot r;
+  const std::string file = r.path + "/m.yaml";
+  std::ofstream(file) << "cells:\n  - name: c\n    cpus: \"1\"\n    command: [/bin/true]\n"
+                         "    rt_runtime: 100\n    rt_period: 1000\n"
+                         "    tasks:\n      - {name: t, period: 1ms, wcet: 500us}\n";
+  const std::string jp6 = std::string(RTCELL_FIXTURES) + "/hosts/jetson-agx-orin-jp6-stock";
+  const std::string msg = message_of([&] { load_manifest_cell(file, "c", false, jp6); });
+  EXPECT_NE(msg.find("declares rt_runtime 100 us per 1000 us, but its tasks were admitted under"),
+            std::string::npos)
+      << msg;
+}
+
 }  // namespace
 }  // namespace rtcell::front

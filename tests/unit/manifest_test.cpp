@@ -94,6 +94,19 @@ cells:
   EXPECT_TRUE(c.is_rt());
 }
 
+// hz: the target kernel's CONFIG_HZ, for the RT budgets (docs/analysis.md).
+TEST(Manifest, TickOfTheTargetKernel) {
+  auto m = parse("hz: 250\ncells:\n  - name: a\n    cpus: \"1\"\n", "m.yaml");
+  ASSERT_TRUE(m.hz);
+  EXPECT_EQ(*m.hz, 250);
+  auto o = admit_options(m);
+  EXPECT_EQ(o.hz, 250);
+  EXPECT_NE(o.hz_source.find("m.yaml"), std::string::npos);
+  EXPECT_FALSE(parse("cells: []\n", "m.yaml").hz);
+  EXPECT_EQ(admit_options(parse("cells: []\n", "m.yaml")).hz, analysis::kDefaultHz);
+  EXPECT_NE(error_of("hz: 0\ncells: []\n").find("m.yaml:1:5"), std::string::npos);
+}
+
 TEST(Manifest, UnknownKeySuggestsClosest) {
   auto msg = error_of("cells:\n  - name: a\n    cpu: \"1\"\n");
   EXPECT_EQ(msg, "m.yaml:3:5: unknown key 'cpu' in cell; did you mean 'cpus'?");
@@ -106,7 +119,7 @@ TEST(Manifest, UnknownKeySuggestsClosest) {
             std::string::npos);
   msg = error_of("cells: []\nxylophone: 1\n");
   EXPECT_NE(
-      msg.find("m.yaml:2:1: unknown key 'xylophone' in manifest (valid keys: version, cells, partition)"),
+      msg.find("m.yaml:2:1: unknown key 'xylophone' in manifest (valid keys: version, cells, partition, hz)"),
       std::string::npos);
 }
 
@@ -164,6 +177,10 @@ TEST(Manifest, SemanticErrors) {
             "m.yaml:3:22: budget period must be a whole number of microseconds (cgroup cpu.rt_period_us)");
   EXPECT_EQ(error_of("cells:\n  - name: a\n    budget: {period: 1ms, runtime: 2ms}\n"),
             "m.yaml:3:13: budget runtime must not exceed its deadline (or period)");
+  // Issue 12, item 5: a cgroup runtime is never rounded (down, it would
+  // apply less than declared).
+  EXPECT_EQ(error_of("cells:\n  - name: a\n    rt_runtime: 1500ns\n"),
+            "m.yaml:3:17: rt_runtime must be a whole number of microseconds (cgroup cpu.rt_runtime_us)");
 }
 
 TEST(Manifest, YamlSyntaxAndShapeErrors) {

@@ -3,7 +3,9 @@
 // hierarchical budget search (budget.hpp), partitioning (partition.hpp) and
 // the kernel parameters (enforce.hpp) into a verdict per cell and per task,
 // and, for a rejection, the first task that misses, by how much, and the
-// smallest change that would admit it. Pure: no I/O.
+// smallest change that would admit it. An admitted cell whose parameters the
+// target host's kernel would refuse is "not enforceable", with the reasons
+// (Verdict). Pure: no I/O; the target's limits come in AdmitOptions.
 #pragma once
 
 #include <optional>
@@ -42,11 +44,38 @@ struct CellSpec {
   int base_priority = 80;
 };
 
+// The tick assumed when the target kernel's CONFIG_HZ is unknown: 100 is the
+// coarsest tick of the common configurations (HZ_100/250/300/1000), and a
+// coarser tick only makes the budgets derived under it safer (supply.hpp).
+inline constexpr int kDefaultHz = 100;
+
+// The target host: what its kernel accepts. Unknown, it is a default kernel
+// with cgroup v1 RT group scheduling, the strictest case.
 struct AdmitOptions {
   Fit fit = Fit::First;
-  // /proc/sys/kernel/sched_rt_{period,runtime}_us of the target host.
+  // /proc/sys/kernel/sched_rt_{period,runtime}_us of the target host;
+  // runtime_us -1 is RUNTIME_INF (no RT throttling).
   RtBandwidth global{1'000'000, 950'000};
+  // CONFIG_HZ of the target kernel: cgroup v1 charges RT group runtime at
+  // the tick, so every FIFO/RR budget is derived and checked for it.
+  int hz = kDefaultHz;
+  std::string hz_source = "default";  // where `hz` came from, for the report
+  // /proc/sys/kernel/sched_deadline_period_{min,max}_us.
+  DeadlineLimits dl_limits;
+  // cgroup v1 with CONFIG_RT_GROUP_SCHED: the cells' cpu.rt_* budgets are
+  // written and the kernel checks their ratios (kernel/sched/rt.c).
+  bool rt_groups = true;
+  // Names the target host in reasons ("a default kernel", "this host", a root).
+  std::string host = "a default kernel";
 };
+
+// The scheduler tick of `hz`, rounded up (HZ=300: 3 333 334 ns).
+Time tick_ns(int hz);
+
+// Admitted: the analysis admits and the kernel accepts every derived
+// parameter. NotEnforceable: the analysis admits, but the target host's
+// kernel would refuse a parameter as printed. Rejected: the analysis says no.
+enum class Verdict { Admitted, NotEnforceable, Rejected };
 
 struct TaskVerdict {
   std::string name;
@@ -95,19 +124,35 @@ struct CellVerdict {
   std::optional<BandwidthSum> dl_sum;  // SCHED_DEADLINE admission of the cell's tasks
   std::optional<Diagnosis> diagnosis;
   std::vector<std::string> notes;
+  // One line per parameter the target host's kernel would refuse; non-empty
+  // makes an admitted cell NotEnforceable.
+  std::vector<std::string> not_enforceable;
 };
 
 struct AdmitResult {
   bool admitted = true;
+  // The tick the FIFO/RR budgets hold for (AdmitOptions::hz and its source).
+  int hz = kDefaultHz;
+  std::string hz_source;
   std::vector<CellVerdict> cells;
   BandwidthSum rt_sum;  // the cells' rt bandwidths under the root group
   std::vector<std::string> notes;
   // Index of the first rejected cell.
   std::optional<size_t> first_rejected;
+  // Index of the first cell admitted but not enforceable.
+  std::optional<size_t> first_not_enforceable;
+  // What the parameters were checked against (the options admit() got).
+  AdmitOptions target;
 };
 
 AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts = {});
 
+// Rejected if the analysis rejects, else NotEnforceable if a reason says so.
+Verdict verdict(const CellVerdict& c);
+// Rejected if any cell is, else NotEnforceable if any cell is.
+Verdict verdict(const AdmitResult& r);
+
 std::string_view to_string(TaskPolicy p);
+std::string_view to_string(Verdict v);  // "admitted", "not enforceable", "rejected"
 
 }  // namespace rtcell::analysis

@@ -26,4 +26,13 @@ bool schedulable_on(std::span<const Task> tasks, LocalScheduler sched, const Sup
 std::optional<Time> min_budget(std::span<const Task> tasks, LocalScheduler sched, Time period,
                                std::optional<Time> deadline = std::nullopt);
 
+// The same search over the budgets of `shape` (shape.with_budget(Θ)), e.g. a
+// Supply::throttled group under tick accounting, possibly with interference.
+// Θ ranges over [1, Π] for a throttled group (Θ = Π: never throttled) and
+// [1, Δ] for Ω. Without interference sbf is non-decreasing in Θ, so the
+// answer is exact; with interference the bound of supply.hpp may dip by a
+// hair where a larger Θ shrinks the slack, and the answer is a Θ that passes
+// (never one that fails), not always the least.
+std::optional<Time> min_budget(std::span<const Task> tasks, LocalScheduler sched, const Supply& shape);
+
 }  // namespace rtcell::analysis

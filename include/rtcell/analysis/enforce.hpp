@@ -21,6 +21,9 @@ struct RtBandwidth {
   int64_t period_us = 1'000'000;
   int64_t runtime_us = 950'000;
 };
+// kernel_to_ratio of a setting in µs; a runtime of -1 (RUNTIME_INF, no
+// throttling) is BW_UNIT, as the kernel's to_ratio() has it.
+uint64_t kernel_to_ratio(const RtBandwidth& b);
 
 // The cgroup setting for a budget Θ per period Π (ns): Π must be a whole
 // number of µs; Θ is rounded up to the next µs (more supply never hurts a
@@ -31,21 +34,42 @@ RtBandwidth rt_bandwidth(Time period, Time budget);
 // together exceed the group's ratio, and no group may exceed the global
 // sched_rt_runtime_us/sched_rt_period_us (950000/1000000 by default; see
 // Documentation/scheduler/sched-rt-group.rst). Returns the children's summed
-// ratio and whether it fits under `parent`.
+// ratio and whether it fits under `parent`. A parent runtime of -1
+// (RUNTIME_INF) is the ratio 1 (to_ratio returns BW_UNIT for it).
 struct BandwidthSum {
   uint64_t total = 0;  // 2^-20 units
   uint64_t limit = 0;
   bool fits = true;
+  bool unlimited = false;  // sched_rt_runtime_us = -1: no SCHED_DEADLINE limit
 };
 BandwidthSum rt_bandwidth_sum(std::span<const RtBandwidth> children, RtBandwidth parent = {});
 
-// A SCHED_DEADLINE reservation for an EDF task. The kernel requires
-// runtime >= 1024 ns, runtime <= deadline <= period and period within
-// [sched_deadline_period_min_us, _max_us] = [100 µs, 4.194304 s] by default
-// (kernel/sched/deadline.c __checkparam_dl, sysctl_sched_dl_period_{min,max}).
-// The triple is (max(C, 1024), min(D, T), T): a deadline above the period is
-// tightened to the period, which the kernel requires and which only adds
-// margin. `ok` false with `why` when no legal triple exists.
+// The task the kernel schedules for a SCHED_DEADLINE task (T, C, D, J): the
+// sporadic task (T, C, min(D, T) − J) without jitter. It is what `admit`
+// analyses and applies, so the two cannot differ.
+//  - The kernel sets a job's deadline from its wake-up, not from its nominal
+//    release: a job woken J late must be given D − J to end by release + D.
+//  - A deadline above the period is clamped to it (__checkparam_dl wants
+//    deadline ≤ period), so D > T is analysed as D = T.
+//  - With that deadline a job ends before the next one can be released
+//    (min(D, T) − J ≤ T − J), so each job wakes the thread; a wake-up after
+//    the old deadline but before the end of the old period is held until
+//    then (kernel/sched/deadline.c dl_check_constrained_dl). The kernel's
+//    releases are thus at least T apart and at most J late, and its EDF runs
+//    over jobs of (T, C, min(D, T) − J) with no jitter left.
+Task deadline_task(const Task& task);
+
+// The target host's sched_deadline_period_{min,max}_us (kernel defaults).
+struct DeadlineLimits {
+  int64_t period_min_us = 100;
+  int64_t period_max_us = 4'194'304;
+};
+
+// A SCHED_DEADLINE reservation for an EDF task: (max(C, 1024 ns),
+// min(D, T) − J, T), see deadline_task(). The kernel requires runtime >=
+// 1024 ns, runtime <= deadline <= period and period within
+// [sched_deadline_period_min_us, _max_us] (kernel/sched/deadline.c
+// __checkparam_dl). `ok` false with `why` when no legal triple exists.
 struct DeadlineParams {
   Time runtime = 0;
   Time deadline = 0;
@@ -53,11 +77,12 @@ struct DeadlineParams {
   bool ok = true;
   std::string why;
 };
-DeadlineParams deadline_params(const Task& task);
+DeadlineParams deadline_params(const Task& task, const DeadlineLimits& limits = {});
 
 // SCHED_DEADLINE admission in a root domain of `cpus` CPUs
 // (kernel/sched/deadline.c __dl_overflow): Σ to_ratio(T, runtime) must not
-// exceed cpus × to_ratio(sched_rt_period, sched_rt_runtime).
+// exceed cpus × to_ratio(sched_rt_period, sched_rt_runtime); no limit when
+// sched_rt_runtime_us is -1.
 BandwidthSum deadline_bandwidth_sum(std::span<const DeadlineParams> tasks, int cpus, RtBandwidth global = {});
 
 }  // namespace rtcell::analysis

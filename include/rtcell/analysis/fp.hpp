@@ -68,6 +68,36 @@ std::vector<int> rate_monotonic(std::span<const Task> tasks);
 std::optional<std::vector<int>> audsley_opa(std::span<const Task> tasks,
                                             const Supply& supply = Supply::dedicated());
 
+// Fewer priority levels than tasks: Linux has 99 SCHED_FIFO/RR levels and a
+// cell uses 1 up to its top priority. Both functions return one level per task
+// (input order), larger = more urgent, from 1 to at most `levels`; tasks of
+// equal level share it, which fp_analysis counts as interference in full
+// both ways. nullopt when no assignment of that kind fits in `levels`.
+//
+// Deadline-monotonic bands: the tasks in DM order (by D − J) are cut into
+// contiguous bands, found from the bottom: the lowest band is the longest
+// DM suffix whose every task meets its deadline with all the other remaining
+// tasks at its level or above; then the same on what is left. This uses the
+// fewest bands of any DM-contiguous banding that passes the test (the lowest
+// band of such a banding is one of these suffixes, and without it the rest
+// still passes, with less interference). Spare levels then split bands, most
+// urgent task first, which only takes interference away. n + bands tests.
+std::optional<std::vector<int>> deadline_monotonic_levels(std::span<const Task> tasks, int levels,
+                                                          const Supply& supply = Supply::dedicated());
+// Audsley's assignment over levels (Audsley 2001, applied to a level at a
+// time): the lowest level takes every remaining task that meets its deadline
+// with all other remaining tasks at its level or above; repeat. A task's
+// verdict depends only on the set at or above its level, so a lowest level
+// of any passing assignment is a subset of the one taken here, and this uses
+// the fewest levels of any assignment (nullopt: more than `levels` needed).
+// O(n) tests per level used.
+std::optional<std::vector<int>> audsley_levels(std::span<const Task> tasks, int levels,
+                                               const Supply& supply = Supply::dedicated());
+// `levels` deadline-monotonic bands of near-equal size (the first bands one
+// task larger), with no test: what is analysed when neither assignment
+// above passes, so that the miss can still be reported.
+std::vector<int> deadline_monotonic_bands(std::span<const Task> tasks, int levels);
+
 // Quick sufficient checks for implicit deadlines under rate-monotonic, no
 // jitter or blocking. Evaluated in fixed point rounded against passing, so a
 // true answer is sound; false means "try the exact test".

@@ -2,8 +2,11 @@
 // least `period` apart, each job runs at most `wcet` and must finish within
 // `deadline` of its (nominal) release. `jitter` is the release jitter J
 // (a job may become ready up to J after its nominal release, Audsley et al.
-// 1993), `blocking` the longest time B a lower-priority task can hold a
-// resource this task needs (priority inheritance / ceiling).
+// 1993), `blocking` the longest time B one job can wait for lower-priority
+// tasks holding locks it takes: under a ceiling protocol the longest such
+// critical section, under priority inheritance (Linux PI futexes) the sum
+// over its locks (Sha, Rajkumar & Lehoczky 1990). For EDF, lower priority
+// means a longer relative deadline.
 #pragma once
 
 #include <optional>
