@@ -24,11 +24,13 @@ void run_one(const Hook& h, const std::string& what, const std::string& state_js
   sys::Fd r(in[0]);
   sys::Fd w(in[1]);
   std::vector<char*> argv;
+  argv.reserve(h.args.size() + 2);
   std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env = h.env;
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   const pid_t pid = ::fork();
