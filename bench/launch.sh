@@ -16,9 +16,13 @@
 #      csd      rtcell create + start + delete --force of /bin/true (the
 #               lifecycle by id, three processes, state in a temp root)
 #      runccsd  runc create + start + delete -f on the probe's bundle
+#      podrt    podman --runtime rtcell-runtime run --rm --rootfs (issue 13)
+#      ctrrunc  ctr run --rm --runc-binary runc on a containerd started here
+#      ctrrt    the same with --runc-binary rtcell-runtime
 #    A tool that does not work here is reported and left out.
 #    Targets (issue 3): rtcell <= bwrap, <= 0.3 x runc, <= 2 x unshare;
-#    (issue 10): csd <= 0.3 x runccsd.
+#    (issue 10): csd <= 0.3 x runccsd; (issue 13): podrt <= 0.5 x podman,
+#    ctrrt <= 0.5 x ctrrunc (the same client, only the runtime differs).
 #    RTCELL_DEBUG=timing rtcell run -q -- /bin/true prints where one launch
 #    spends its time, phase by phase.
 # 2. `rtcell latency` natively and inside a cell (--sched fifo:80, IPC_LOCK,
@@ -46,8 +50,10 @@ fi
 
 work=$(mktemp -d /tmp/rtcell-launch-bench.XXXXXX)
 stress_pid=
+containerd_pid=
 cleanup() {
     if [ -n "$stress_pid" ]; then kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null; fi
+    if [ -n "$containerd_pid" ]; then kill "$containerd_pid" 2>/dev/null; wait "$containerd_pid" 2>/dev/null; fi
     runc delete -f rtcell-bench >/dev/null 2>&1
     runc delete -f rtcell-csd >/dev/null 2>&1
     [ -d "$work/state" ] && "$RTCELL" gc --root "$work/state" >/dev/null 2>&1
@@ -86,8 +92,25 @@ run_runc()    { runc run --bundle "$work/bundle" rtcell-bench; }
 run_podman()  { podman --runtime runc run --rm --network host --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
                        --rootfs "$root" /probe exit 0; }
 
+RUNTIME=$(dirname "$RTCELL")/rtcell-runtime
+run_podrt()   { podman --runtime "$RUNTIME" run --rm --network host --rootfs "$root" /probe exit 0; }
+# A containerd of its own (temporary root, state and socket), for ctr.
+ctr_sock=$work/containerd/containerd.sock
+if command -v containerd >/dev/null && command -v ctr >/dev/null; then
+    mkdir -p "$work/containerd"
+    printf 'version = 2\nroot = "%s/root"\nstate = "%s/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n[ttrpc]\n  address = "%s.ttrpc"\n' \
+        "$work/containerd" "$work/containerd" "$ctr_sock" "$ctr_sock" >"$work/containerd/config.toml"
+    containerd --config "$work/containerd/config.toml" >"$work/containerd/log" 2>&1 &
+    containerd_pid=$!
+    for ((i = 0; i < 100; i++)); do ctr -a "$ctr_sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+ctr_n=0
+run_ctr() { ctr_n=$((ctr_n + 1)); ctr -a "$ctr_sock" run --rm --runc-binary "$1" --rootfs "$root" "b$ctr_n" /probe exit 0; }
+run_ctrrunc() { run_ctr "$(command -v runc)"; }
+run_ctrrt()   { run_ctr "$RUNTIME"; }
+
 tools=""
-for t in rtcell bwrap unshare runc podman csd runccsd; do
+for t in rtcell bwrap unshare runc podman csd runccsd podrt ctrrunc ctrrt; do
     if "run_$t" >"$work/$t.check" 2>&1; then
         tools="$tools $t"
     else
@@ -124,6 +147,34 @@ ratio rtcell bwrap 1
 ratio rtcell runc 0.3
 ratio rtcell unshare 2
 ratio csd runccsd 0.3
+ratio podrt podman 0.5
+ratio ctrrt ctrrunc 0.5
+
+# The runtime's own share of a podman run: each runtime call (create,
+# start, state, delete, ...) timed by a wrapper, summed per container.
+# The client's own work is the same for both and is left out.
+share() { # $1 runtime binary, $2 name
+    local w=$work/wrap-$2 log=$work/share-$2
+    printf '#!/bin/bash\ns=$EPOCHREALTIME\n"%s" "$@"\nrc=$?\necho "$s $EPOCHREALTIME" >>"%s"\nexit $rc\n' "$1" "$log" >"$w"
+    chmod +x "$w"
+    : >"$log"
+    echo "$w"
+}
+if [[ " $tools " == *" podman "* && " $tools " == *" podrt "* ]]; then
+    wr=$(share "$(command -v runc)" runc)
+    wt=$(share "$RUNTIME" rtcell)
+    n=$((RUNS < 20 ? RUNS : 20))
+    for ((i = 0; i < n; i++)); do
+        podman --runtime "$wr" run --rm --network host --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
+            --rootfs "$root" /probe exit 0 >/dev/null 2>&1
+        podman --runtime "$wt" run --rm --network host --rootfs "$root" /probe exit 0 >/dev/null 2>&1
+    done
+    sum() { awk -v n="$n" '{t += ($2 - $1) * 1e6} END {printf "%.0f", t / n}' "$1"; }
+    a=$(sum "$work/share-runc")
+    b=$(sum "$work/share-rtcell")
+    awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN {r = b / a; printf "runtime share of a podman run (%d runs): runc %.0f us, rtcell %.0f us, rtcell/runc %.2f (target <= 0.5: %s)\n",
+        n, a, b, r, (r <= 0.5) ? "ok" : "over target"}'
+fi
 
 [ "${SKIP_LATENCY:-0}" = 1 ] && exit 0
 
