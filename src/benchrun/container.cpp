@@ -24,7 +24,13 @@ constexpr const char* kParentBudgetUs = "200000";
 constexpr const char* kContainerBudgetUs = "150000";
 constexpr long kCgroup2Magic = 0x63677270;
 
-const char* runtime_name(RowKind k) {
+// podman's --runtime: a name it finds in PATH, or rtcell-runtime beside
+// the rtcell binary that runs the bench.
+std::string runtime_name(RowKind k, const std::string& rtcell_bin = "") {
+  if (k == RowKind::PodmanRtcell) {
+    const size_t slash = rtcell_bin.rfind('/');
+    return (slash == std::string::npos ? std::string() : rtcell_bin.substr(0, slash + 1)) + "rtcell-runtime";
+  }
   return k == RowKind::PodmanCrun ? "crun" : "runc";
 }
 
@@ -45,7 +51,8 @@ std::string short_reason(std::string line) {
 
 std::string podman_unavailable_reason(RowKind kind) {
   if (find_in_path("podman").empty()) return "podman not installed";
-  if (find_in_path(runtime_name(kind)).empty()) return std::string(runtime_name(kind)) + " not installed";
+  if (kind != RowKind::PodmanRtcell && find_in_path(runtime_name(kind)).empty())
+    return runtime_name(kind) + " not installed";
   // crun 1.8 (Debian 12) refuses the hybrid layout (v1 controllers plus a
   // cgroup2 mount at /sys/fs/cgroup/unified), which JetPack 5 boots with.
   if (kind == RowKind::PodmanCrun && hybrid_cgroups())
@@ -64,8 +71,8 @@ std::vector<std::string> ContainerHost::base_args(RowKind kind, const std::strin
   ::getrlimit(RLIMIT_NPROC, &nproc);
   auto lim = [](rlim_t v) { return v == RLIM_INFINITY ? std::string("-1") : std::to_string(v); };
   std::vector<std::string> a = {
-      "podman", "--runtime", runtime_name(kind), "run", "--rm", "--name", name, "--rootfs", rootfs_,
-      "--volume", "/usr:/usr:ro", "--volume", opt.rtcell_bin + ":/rtcell:ro",
+      "podman", "--runtime", runtime_name(kind, opt.rtcell_bin), "run", "--rm", "--name", name, "--volume",
+      "/usr:/usr:ro", "--volume", opt.rtcell_bin + ":/rtcell:ro",
       // The runtime cannot raise rlimits without CAP_SYS_RESOURCE:
       // ask for exactly the ones we have.
       "--ulimit", "nofile=" + lim(nofile.rlim_cur) + ":" + lim(nofile.rlim_max), "--ulimit",
@@ -79,6 +86,10 @@ std::vector<std::string> ContainerHost::base_args(RowKind kind, const std::strin
     a.emplace_back("--cpu-rt-runtime");
     a.emplace_back(kContainerBudgetUs);
   }
+  // Last: with --rootfs, podman takes the next word as the root and the
+  // one after as the command.
+  a.emplace_back("--rootfs");
+  a.emplace_back(rootfs_);
   return a;
 }
 
@@ -92,7 +103,7 @@ std::vector<std::string> ContainerHost::command(RowKind kind, const std::string&
 
 std::string ContainerHost::prepare(RowKind kind, const BenchOptions& opt, SignalPipe& sp) {
   if (std::string why = podman_unavailable_reason(kind); !why.empty()) return why;
-  std::string& pre = preflight_[kind == RowKind::PodmanCrun ? 1 : 0];
+  std::string& pre = preflight_[static_cast<int>(kind) - static_cast<int>(RowKind::PodmanRunc)];
   if (!pre.empty()) return pre == "ok" ? "" : pre;
   if (rootfs_.empty()) {
     // A throw-away root: /usr comes in read-only, the merged-usr links make
@@ -129,7 +140,7 @@ std::string ContainerHost::prepare(RowKind kind, const BenchOptions& opt, Signal
     pre = "ok";
     return "";
   }
-  pre = std::string("podman --runtime ") + runtime_name(kind) +
+  pre = std::string("podman --runtime ") + runtime_name(kind, opt.rtcell_bin) +
         " cannot start here: " + short_reason(last_line(c.err));
   return pre;
 }

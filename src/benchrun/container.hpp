@@ -43,7 +43,7 @@ class ContainerHost {
   std::string rt_parent_;  // the cgroup whose budget we raised
   std::string rt_old_;     // its value before
   bool created_parent_ = false;
-  std::string preflight_[2];  // per runtime: "" not tried, "ok", or the reason
+  std::string preflight_[3];  // per runtime (runc, crun, rtcell): "" not tried, "ok", or the reason
 };
 
 }  // namespace rtcell::benchrun

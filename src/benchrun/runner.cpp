@@ -100,8 +100,7 @@ void Runner::check_prerequisites() {
       skip_reason_[i] = "--no-load";
       continue;
     }
-    if (r.kind == RowKind::PodmanRunc || r.kind == RowKind::PodmanCrun)
-      skip_reason_[i] = podman_unavailable_reason(r.kind);
+    if (is_podman(r.kind)) skip_reason_[i] = podman_unavailable_reason(r.kind);
     if (skip_reason_[i].empty() && r.load) any_load = true;
   }
   if (any_load && find_in_path("stress-ng").empty())
@@ -179,6 +178,7 @@ std::vector<std::string> Runner::row_command(const RowSpec& spec, const std::str
       return argv;
     case RowKind::PodmanRunc:
     case RowKind::PodmanCrun:
+    case RowKind::PodmanRtcell:
       return containers_->command(spec.kind, container_name, opt_);
   }
   return argv;
@@ -192,7 +192,7 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
   const std::string err_file = opt_.work_dir + "/" + spec.id + "-" + std::to_string(p.repeat) + ".err";
   const std::string container_name =
       "rtcell-bench-" + std::to_string(::getpid()) + "-" + spec.id + "-" + std::to_string(p.repeat);
-  const bool podman = spec.kind == RowKind::PodmanRunc || spec.kind == RowKind::PodmanCrun;
+  const bool podman = is_podman(spec.kind);
   if (podman) {
     if (std::string why = containers_->prepare(spec.kind, opt_, sp_); !why.empty()) {
       skip_reason_[p.row] = why;
@@ -323,7 +323,7 @@ report::BenchRun Runner::run() {
     log(std::string("note: /dev/cpu_dma_latency not held: ") + e.what());
   }
   for (const auto& r : opt_.rows)
-    if (r.kind == RowKind::PodmanRunc || r.kind == RowKind::PodmanCrun) {
+    if (is_podman(r.kind)) {
       if (!containers_) containers_ = std::make_unique<ContainerHost>();
     }
   failures_.assign(opt_.rows.size(), 0);

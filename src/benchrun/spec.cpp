@@ -18,6 +18,8 @@ std::string to_string(RowKind k) {
       return "podman-runc";
     case RowKind::PodmanCrun:
       return "podman-crun";
+    case RowKind::PodmanRtcell:
+      return "podman-rtcell";
   }
   return "native";
 }
@@ -31,6 +33,7 @@ const std::vector<RowSpec>& all_rows() {
       {"cell-netns-load", "cell (private net), load", RowKind::CellNetns, true, "native-load"},
       {"podman-load", "podman runc, load", RowKind::PodmanRunc, true, "native-load"},
       {"crun-load", "podman crun, load", RowKind::PodmanCrun, true, "native-load"},
+      {"podman-rtcell-load", "podman rtcell-runtime, load", RowKind::PodmanRtcell, true, "native-load"},
   };
   return rows;
 }

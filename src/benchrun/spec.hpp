@@ -12,7 +12,11 @@
 
 namespace rtcell::benchrun {
 
-enum class RowKind { Native, Cell, CellNetns, PodmanRunc, PodmanCrun };
+enum class RowKind { Native, Cell, CellNetns, PodmanRunc, PodmanCrun, PodmanRtcell };
+// A row run through podman (with runc, crun or rtcell-runtime as its runtime).
+inline bool is_podman(RowKind k) {
+  return k == RowKind::PodmanRunc || k == RowKind::PodmanCrun || k == RowKind::PodmanRtcell;
+}
 
 struct RowSpec {
   std::string id;     // "cell-load"

@@ -359,7 +359,9 @@ void parse_linux(const Field& l, cell::Spec& s, std::vector<std::string>& notes)
       node.type = type == "b" ? 'b' : 'c';
       node.major = dev.has("major") ? dev.at("major").integer(0, INT32_MAX) : 0;
       node.minor = dev.has("minor") ? dev.at("minor").integer(0, INT32_MAX) : 0;
-      node.file_mode = static_cast<mode_t>(dev.has("fileMode") ? dev.at("fileMode").integer(0, 07777) : 0666);
+      // Podman writes the whole st_mode, file type bits included.
+      node.file_mode =
+          static_cast<mode_t>(dev.has("fileMode") ? dev.at("fileMode").integer(0, 0177777) & 07777 : 0666);
       node.uid = static_cast<uid_t>(dev.has("uid") ? dev.at("uid").integer(0, UINT32_MAX - 1) : 0);
       node.gid = static_cast<gid_t>(dev.has("gid") ? dev.at("gid").integer(0, UINT32_MAX - 1) : 0);
       s.devices.push_back(node);

@@ -10,8 +10,9 @@ namespace {
 TEST(BenchSpec, AllRowsInTable3Order) {
   std::vector<std::string> ids;
   for (const auto& r : select_rows("")) ids.push_back(r.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"native-idle", "native-load", "cell-idle", "cell-load",
-                                           "cell-netns-load", "podman-load", "crun-load"}));
+  EXPECT_EQ(ids,
+            (std::vector<std::string>{"native-idle", "native-load", "cell-idle", "cell-load",
+                                      "cell-netns-load", "podman-load", "crun-load", "podman-rtcell-load"}));
   for (const auto& r : all_rows()) {
     if (r.kind == RowKind::Native)
       EXPECT_TRUE(r.baseline.empty()) << r.id;
