@@ -51,9 +51,16 @@ fi
 work=$(mktemp -d /tmp/rtcell-launch-bench.XXXXXX)
 stress_pid=
 containerd_pid=
+# ctr's containers live under the "default" namespace's cgroup parent, which
+# runc makes and never removes: removed again when this run made it.
+had_default=0
+[ -d /sys/fs/cgroup/cpu/default ] || [ -d /sys/fs/cgroup/default ] && had_default=1
 cleanup() {
     if [ -n "$stress_pid" ]; then kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null; fi
     if [ -n "$containerd_pid" ]; then kill "$containerd_pid" 2>/dev/null; wait "$containerd_pid" 2>/dev/null; fi
+    if [ "$had_default" = 0 ]; then
+        for d in /sys/fs/cgroup/*/default /sys/fs/cgroup/default; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+    fi
     runc delete -f rtcell-bench >/dev/null 2>&1
     runc delete -f rtcell-csd >/dev/null 2>&1
     [ -d "$work/state" ] && "$RTCELL" gc --root "$work/state" >/dev/null 2>&1
