@@ -35,7 +35,8 @@ Run setup(CLI::App& app) {
     const cell::Hooks& hooks = pc.prepared.spec.hooks;
     if (!hooks.start_container.empty() || !hooks.poststart.empty() || !hooks.poststop.empty())
       usage_error(
-          "rtcell create: the CDI devices bring startContainer, poststart or poststop hooks, which rtcell start "
+          "rtcell create: the CDI devices bring startContainer, poststart or poststop hooks, which rtcell "
+          "start "
           "does not run yet: use rtcell run, or a CDI spec without them");
     add_create_hooks(opts, hooks);
     // Blocked only now: until here nothing exists, so SIGINT/SIGTERM may end

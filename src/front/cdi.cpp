@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -60,14 +61,14 @@ std::optional<int64_t> yaml_int(const std::string& s) {
   } else if (digits.size() > 1 && digits[0] == '0') {
     base = 8;
   }
-  if (digits.empty() || digits.size() > 18) return std::nullopt;
+  if (digits.empty()) return std::nullopt;
   int64_t v = 0;
   for (char c : digits) {
     const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
                   : (base == 16 && std::isxdigit(static_cast<unsigned char>(c)))
                       ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
                       : 99;
-    if (d >= base) return std::nullopt;
+    if (d >= base || v > (std::numeric_limits<int64_t>::max() - d) / base) return std::nullopt;
     v = v * base + d;
   }
   return neg ? -v : v;
@@ -119,10 +120,16 @@ class Walker {
       if (std::none_of(known.begin(), known.end(), [&k = k](const char* n) { return k == n; })) {
         std::string list;
         for (const char* n : known) list += (list.empty() ? "" : ", ") + std::string(n);
-        fail(field + "." + k,
-             k == "additionalGids" || k == "intelRdt"
-                 ? "is not supported by rtcell yet (docs/STATUS.md)"
-                 : "is not a field rtcell knows (it reads " + list + ")");
+        std::string why = "is not supported by rtcell yet (docs/STATUS.md)";
+        if (k != "additionalGids" && k != "intelRdt") {
+          why = "is not a field rtcell knows (it reads ";
+          why += list;
+          why += ")";
+        }
+        std::string at_field = field;
+        at_field += ".";
+        at_field += k;
+        fail(at_field, why);
       }
     }
   }
@@ -159,7 +166,8 @@ class Walker {
     std::vector<std::string> out;
     if (j.is_null()) return out;
     if (!j.is_array()) fail(field, "must be a list");
-    for (size_t i = 0; i < j.size(); ++i) out.push_back(str(j[i], field + "[" + std::to_string(i) + "]", true));
+    for (size_t i = 0; i < j.size(); ++i)
+      out.push_back(str(j[i], field + "[" + std::to_string(i) + "]", true));
     return out;
   }
 
@@ -187,10 +195,12 @@ class Walker {
     }
     const json& nodes = at(j, "deviceNodes");
     if (!nodes.is_null() && !nodes.is_array()) fail(field + ".deviceNodes", "must be a list");
-    for (size_t i = 0; i < nodes.size(); ++i) e.device_nodes.push_back(node(nodes[i], indexed(field + ".deviceNodes", i)));
+    for (size_t i = 0; i < nodes.size(); ++i)
+      e.device_nodes.push_back(node(nodes[i], indexed(field + ".deviceNodes", i)));
     const json& mounts = at(j, "mounts");
     if (!mounts.is_null() && !mounts.is_array()) fail(field + ".mounts", "must be a list");
-    for (size_t i = 0; i < mounts.size(); ++i) e.mounts.push_back(mount(mounts[i], indexed(field + ".mounts", i)));
+    for (size_t i = 0; i < mounts.size(); ++i)
+      e.mounts.push_back(mount(mounts[i], indexed(field + ".mounts", i)));
     const json& hooks = at(j, "hooks");
     if (!hooks.is_null() && !hooks.is_array()) fail(field + ".hooks", "must be a list");
     for (size_t i = 0; i < hooks.size(); ++i) e.hooks.push_back(hook(hooks[i], indexed(field + ".hooks", i)));
@@ -278,8 +288,9 @@ class Merger {
       out_.env.push_back(kv);
     }
     for (const auto& n : e.device_nodes) {
-      const std::string def = n.host() + "|" + n.type.value_or('-') + "|" + opt(n.major) + ":" + opt(n.minor) +
-                              "|" + opt(n.file_mode) + "|" + n.permissions + "|" + opt(n.uid) + ":" + opt(n.gid);
+      const std::string def = n.host() + "|" + n.type.value_or('-') + "|" + opt(n.major) + ":" +
+                              opt(n.minor) + "|" + opt(n.file_mode) + "|" + n.permissions + "|" + opt(n.uid) +
+                              ":" + opt(n.gid);
       if (!claim(nodes_, n.path, def, who, "device node " + n.path)) continue;
       out_.device_nodes.push_back(n);
     }
@@ -331,8 +342,9 @@ bool is_qualified_name(std::string_view text) {
 
 void split_name(std::string_view text, std::string& kind, std::string& name) {
   if (!is_qualified_name(text))
-    usage_error("--device '" + std::string(text) +
-                "' is not a CDI device name: use vendor.com/class=name (e.g. nvidia.com/gpu=0) or /dev/NAME[:rwm]");
+    usage_error(
+        "--device '" + std::string(text) +
+        "' is not a CDI device name: use vendor.com/class=name (e.g. nvidia.com/gpu=0) or /dev/NAME[:rwm]");
   const size_t eq = text.find('=');
   kind = text.substr(0, eq);
   name = text.substr(eq + 1);
@@ -362,7 +374,8 @@ Spec parse_spec(std::string_view text, const std::string& file) {
   s.version = w.str(Walker::at(doc, "cdiVersion"), "cdiVersion", true);
   // The versions of SPEC.md whose fields this parser reads; a newer one may
   // carry edits it would drop.
-  static const char* const kVersions[] = {"0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.7.0", "0.8.0", "1.0.0", "1.0.1"};
+  static const char* const kVersions[] = {"0.3.0", "0.4.0", "0.5.0", "0.6.0",
+                                          "0.7.0", "0.8.0", "1.0.0", "1.0.1"};
   if (std::none_of(std::begin(kVersions), std::end(kVersions), [&](const char* v) { return s.version == v; }))
     w.fail("cdiVersion", "'" + s.version + "' is not a version rtcell reads (0.3.0 to 1.0.1)");
   s.kind = w.str(Walker::at(doc, "kind"), "kind", true);
@@ -375,7 +388,8 @@ Spec parse_spec(std::string_view text, const std::string& file) {
     Device d;
     d.name = w.str(Walker::at(devices[i], "name"), f + ".name", true);
     if (!device_name_ok(d.name))
-      w.fail(f + ".name", "'" + d.name + "' must be letters, digits, '-', '_', '.' or ':' between alphanumerics");
+      w.fail(f + ".name",
+             "'" + d.name + "' must be letters, digits, '-', '_', '.' or ':' between alphanumerics");
     for (const auto& other : s.devices)
       if (other.name == d.name) w.fail(f + ".name", "'" + d.name + "' is defined twice");
     d.edits = w.edits(Walker::at(devices[i], "containerEdits"), f + ".containerEdits");
@@ -443,8 +457,8 @@ Resolved resolve(const Registry& reg, const std::vector<std::string>& names) {
       }
       const size_t before = it->second.spec;
       if (reg.dir_of[before] == reg.dir_of[s])
-        usage_error("CDI device " + q + " is defined in both " + reg.specs[before].file + " and " + spec.file +
-                    " (the same directory): remove one of the two definitions");
+        usage_error("CDI device " + q + " is defined in both " + reg.specs[before].file + " and " +
+                    spec.file + " (the same directory): remove one of the two definitions");
       it->second = Def{s, d};  // a later directory overrides an earlier one
     }
   }
@@ -468,22 +482,40 @@ Resolved resolve(const Registry& reg, const std::vector<std::string>& names) {
     auto k = names_of.find(kind);
     if (k == names_of.end()) {
       std::vector<std::string> kinds;
+      kinds.reserve(names_of.size());
       for (const auto& [found, unused] : names_of) kinds.push_back(found);
-      std::string dirs;
-      for (const auto& d : reg.dirs) dirs += (dirs.empty() ? "" : ":") + d;
-      usage_error("--device " + n + ": no CDI spec of kind " + kind + " in " + dirs + " (kinds found: " +
-                  list_words(kinds, "none") +
-                  "): install the vendor's spec there (e.g. nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml) "
-                  "or name its directory with --cdi-spec-dir or " +
-                  kSpecDirsEnv);
+      std::string m = "--device " + n + ": no CDI spec of kind ";
+      m += kind;
+      m += " in ";
+      for (size_t i = 0; i < reg.dirs.size(); ++i) m += (i == 0 ? "" : ":") + reg.dirs[i];
+      m += " (kinds found: ";
+      m += list_words(kinds, "none");
+      m += "): install the vendor's spec there (e.g. nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml) "
+           "or name its directory with --cdi-spec-dir or ";
+      m += kSpecDirsEnv;
+      usage_error(m);
     }
     if (name == "all" && defs.count(n) == 0) {
-      for (const auto& each : k->second) use(kind + "=" + each);
+      for (const auto& each : k->second) {
+        std::string q = kind;
+        q += "=";
+        q += each;
+        use(q);
+      }
       continue;
     }
-    if (defs.count(n) == 0)
-      usage_error("--device " + n + ": CDI kind " + kind + " has no device '" + name + "' (it has " +
-                  list_words(k->second, "none") + ", or all of them with " + kind + "=all)");
+    if (defs.count(n) == 0) {
+      std::string m = "--device " + n + ": CDI kind ";
+      m += kind;
+      m += " has no device '";
+      m += name;
+      m += "' (it has ";
+      m += list_words(k->second, "none");
+      m += ", or all of them with ";
+      m += kind;
+      m += "=all)";
+      usage_error(m);
+    }
     use(n);
   }
   out.edits = merged.take();

@@ -160,7 +160,6 @@ constexpr Dangerous kDangerous[] = {
     {CAP_SETGID, "join any group, root's included", true},
 };
 
-
 // A bind of host `source_in` at `target_in` in the cell, as --volume makes
 // it; `options` are the mount's own (ro, rw, nosuid, nodev, noexec).
 // `what` names the request in errors.
@@ -179,7 +178,8 @@ void add_bind(cell::Spec& s, const std::string& source_in, const std::string& ta
   // --tmpfs) the cell's builder makes a mount point of the source's kind.
   if (target.host) {
     if (::stat(target.host->c_str(), &st) != 0)
-      usage_error(what + " target " + target_in + " does not exist in the cell's root filesystem: create it first");
+      usage_error(what + " target " + target_in +
+                  " does not exist in the cell's root filesystem: create it first");
     if (is_dir(source) != S_ISDIR(st.st_mode))
       usage_error(what + " " + source_in + ":" + target_in + ": the source is " +
                   (is_dir(source) ? "a directory" : "a file") + " but the target is " +
@@ -242,7 +242,8 @@ cdi::Resolved resolve_cdi(const RunFlags& flags, std::vector<std::string>& notes
 // A CDI device node: the host's node bound (as --device does), its spec's
 // numbers checked against the host's, never used to make another node.
 void add_cdi_node(cell::Spec& s, const cdi::DeviceNode& d) {
-  const std::string what = "CDI device node " + d.path + (d.host_path.empty() ? "" : " (host " + d.host_path + ")");
+  const std::string what =
+      "CDI device node " + d.path + (d.host_path.empty() ? "" : " (host " + d.host_path + ")");
   if (!is_abs_clean(d.path) || d.path.rfind("/dev/", 0) != 0)
     usage_error(what + ": rtcell puts device nodes under /dev in the cell; fix the CDI spec");
   const struct stat st = add_device(s, d.host(), d.path, d.permissions.empty() ? "rwm" : d.permissions, what);
@@ -253,15 +254,17 @@ void add_cdi_node(cell::Spec& s, const cdi::DeviceNode& d) {
                   "): rtcell binds the host's node; regenerate the CDI spec for this host");
   };
   differs("type", d.type && *d.type != n.type, std::string(1, d.type.value_or('?')), std::string(1, n.type));
-  differs("major", d.major && *d.major != n.major, std::to_string(d.major.value_or(0)), std::to_string(n.major));
-  differs("minor", d.minor && *d.minor != n.minor, std::to_string(d.minor.value_or(0)), std::to_string(n.minor));
+  differs("major", d.major && *d.major != n.major, std::to_string(d.major.value_or(0)),
+          std::to_string(n.major));
+  differs("minor", d.minor && *d.minor != n.minor, std::to_string(d.minor.value_or(0)),
+          std::to_string(n.minor));
   auto octal = [](mode_t m) {
     char b[8];
     std::snprintf(b, sizeof b, "0%o", static_cast<unsigned>(m));
     return std::string(b);
   };
-  differs("fileMode", d.file_mode && (*d.file_mode & 07777) != (st.st_mode & 07777), octal(d.file_mode.value_or(0)),
-          octal(st.st_mode & 07777));
+  differs("fileMode", d.file_mode && (*d.file_mode & 07777) != (st.st_mode & 07777),
+          octal(d.file_mode.value_or(0)), octal(st.st_mode & 07777));
   differs("uid", d.uid && *d.uid != st.st_uid, std::to_string(d.uid.value_or(0)), std::to_string(st.st_uid));
   differs("gid", d.gid && *d.gid != st.st_gid, std::to_string(d.gid.value_or(0)), std::to_string(st.st_gid));
 }
@@ -280,8 +283,10 @@ void add_cdi_mount(cell::Spec& s, const cdi::Mount& m) {
     } else if (o == "nosuid" || o == "nodev" || o == "noexec") {
       opts.push_back(o);
     } else if (o != "ro" && o != "bind" && o != "rbind" && o != "private" && o != "rprivate") {
-      usage_error(what + ": option " + o + " is not one rtcell takes (ro, rw, bind, rbind, nosuid, nodev, noexec, "
-                  "rprivate)");
+      std::string m = what + ": option ";
+      m += o;
+      m += " is not one rtcell takes (ro, rw, bind, rbind, nosuid, nodev, noexec, rprivate)";
+      usage_error(m);
     }
   }
   if (!rw) opts.emplace_back("ro");
@@ -290,12 +295,18 @@ void add_cdi_mount(cell::Spec& s, const cdi::Mount& m) {
 
 void add_cdi_hook(cell::Hooks& hooks, const cdi::Hook& h) {
   cell::Hook c{h.path, h.args, h.env, h.timeout_s};
-  if (h.hook_name == "prestart") hooks.prestart.push_back(std::move(c));
-  else if (h.hook_name == "createRuntime") hooks.create_runtime.push_back(std::move(c));
-  else if (h.hook_name == "createContainer") hooks.create_container.push_back(std::move(c));
-  else if (h.hook_name == "startContainer") hooks.start_container.push_back(std::move(c));
-  else if (h.hook_name == "poststart") hooks.poststart.push_back(std::move(c));
-  else hooks.poststop.push_back(std::move(c));
+  if (h.hook_name == "prestart")
+    hooks.prestart.push_back(std::move(c));
+  else if (h.hook_name == "createRuntime")
+    hooks.create_runtime.push_back(std::move(c));
+  else if (h.hook_name == "createContainer")
+    hooks.create_container.push_back(std::move(c));
+  else if (h.hook_name == "startContainer")
+    hooks.start_container.push_back(std::move(c));
+  else if (h.hook_name == "poststart")
+    hooks.poststart.push_back(std::move(c));
+  else
+    hooks.poststop.push_back(std::move(c));
 }
 
 }  // namespace

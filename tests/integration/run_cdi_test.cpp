@@ -30,29 +30,30 @@ class RunCdi : public ::testing::Test {
   // One spec with a device "dev" (node, mount, env, hooks) and "wo" (the
   // same node, write-only in the device cgroup).
   void write_spec(const std::string& cdi_dir, const std::string& vol, const std::string& out) const {
-    std::ofstream(cdi_dir + "/test.yaml") << "cdiVersion: 0.6.0\n"
-                                             "kind: rtcell.test/dev\n"
-                                             "devices:\n"
-                                             "- name: dev\n"
-                                             "  containerEdits:\n"
-                                             "    deviceNodes: [{path: /dev/cdi-dev, hostPath: "
-                                          << dev_
-                                          << ", permissions: rw}]\n"
-                                             "    mounts: [{hostPath: "
-                                          << vol
-                                          << ", containerPath: /mnt, options: [bind]}]\n"
-                                             "    env: [CDI_TEST=from-spec]\n"
-                                             "    hooks:\n"
-                                             "    - {hookName: createContainer, path: /bin/sh, args: [sh, -c, 'cat > "
-                                          << out
-                                          << "/created.json']}\n"
-                                             "    - {hookName: poststop, path: /bin/sh, args: [sh, -c, 'cat > "
-                                          << out
-                                          << "/stopped.json']}\n"
-                                             "- name: wo\n"
-                                             "  containerEdits:\n"
-                                             "    deviceNodes: [{path: /dev/cdi-dev, hostPath: "
-                                          << dev_ << ", permissions: w}]\n";
+    std::ofstream(cdi_dir + "/test.yaml")
+        << "cdiVersion: 0.6.0\n"
+           "kind: rtcell.test/dev\n"
+           "devices:\n"
+           "- name: dev\n"
+           "  containerEdits:\n"
+           "    deviceNodes: [{path: /dev/cdi-dev, hostPath: "
+        << dev_
+        << ", permissions: rw}]\n"
+           "    mounts: [{hostPath: "
+        << vol
+        << ", containerPath: /mnt, options: [bind]}]\n"
+           "    env: [CDI_TEST=from-spec]\n"
+           "    hooks:\n"
+           "    - {hookName: createContainer, path: /bin/sh, args: [sh, -c, 'cat > "
+        << out
+        << "/created.json']}\n"
+           "    - {hookName: poststop, path: /bin/sh, args: [sh, -c, 'cat > "
+        << out
+        << "/stopped.json']}\n"
+           "- name: wo\n"
+           "  containerEdits:\n"
+           "    deviceNodes: [{path: /dev/cdi-dev, hostPath: "
+        << dev_ << ", permissions: w}]\n";
   }
 
   std::string dev_;
@@ -100,8 +101,8 @@ TEST_F(RunCdi, SpecDirsFromTheEnvironment) {
   ::mkdir(cdi.c_str(), 0755);
   std::ofstream(cdi + "/env.json") << R"({"cdiVersion": "0.6.0", "kind": "rtcell.test/env",
       "devices": [{"name": "a", "containerEdits": {"env": ["CDI_ENV=a"]}}]})";
-  Result r = run_argv({"/usr/bin/env", "RTCELL_CDI_SPEC_DIRS=/no/such/dir:" + cdi, kRtcell, "run", "-q", "--device",
-                       "rtcell.test/env=a", "--", "/bin/sh", "-c", "echo $CDI_ENV"});
+  Result r = run_argv({"/usr/bin/env", "RTCELL_CDI_SPEC_DIRS=/no/such/dir:" + cdi, kRtcell, "run", "-q",
+                       "--device", "rtcell.test/env=a", "--", "/bin/sh", "-c", "echo $CDI_ENV"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "a\n") << r.err;
 }
@@ -131,8 +132,8 @@ TEST_F(RunCdi, BadRequestsAreOneLineAndCreateNothing) {
     EXPECT_TRUE(leftover_cgroups(name).empty());
   }
   // rtcell create cannot carry hooks past itself (rtcell start runs none).
-  Result c = run({"create", unique_name("cdi-create"), "--cdi-spec-dir", cdi, "--device", "rtcell.test/dev=dev", "--",
-                  "/bin/true"});
+  Result c = run({"create", unique_name("cdi-create"), "--cdi-spec-dir", cdi, "--device",
+                  "rtcell.test/dev=dev", "--", "/bin/true"});
   EXPECT_EQ(c.code, 2) << c.err;
   EXPECT_NE(c.err.find("use rtcell run"), std::string::npos) << c.err;
 }

@@ -129,10 +129,11 @@ devices:
 }
 
 TEST(FrontCdi, QualifiedNames) {
-  for (const char* ok : {"nvidia.com/gpu=0", "nvidia.com/gpu=all", "vendor.com/class=MIG-0:1", "a.b-c/x_y.z=n"})
+  for (const char* ok :
+       {"nvidia.com/gpu=0", "nvidia.com/gpu=all", "vendor.com/class=MIG-0:1", "a.b-c/x_y.z=n"})
     EXPECT_TRUE(is_qualified_name(ok)) << ok;
-  for (const char* bad : {"nvidia.com/gpu", "gpu=0", "vendor.com/a/b=0", "-v.com/x=0", "v.com/x=", "v.com/x=a b",
-                          "v.com/x=-a"})
+  for (const char* bad :
+       {"nvidia.com/gpu", "gpu=0", "vendor.com/a/b=0", "-v.com/x=0", "v.com/x=", "v.com/x=a b", "v.com/x=-a"})
     EXPECT_FALSE(is_qualified_name(bad)) << bad;
   const front::Device d = parse_device("nvidia.com/gpu=0");
   EXPECT_EQ(d.cdi, "nvidia.com/gpu=0");
@@ -156,16 +157,22 @@ TEST(FrontCdi, MalformedSpecsAreOneLineNamingTheFile) {
       {"/d/n.yaml", "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: []\n", "devices"},
       {"/d/f.yaml", "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x, containerEdits: {devcies: []}}]\n",
        "devices[0].containerEdits.devcies"},
-      {"/d/g.yaml", "cdiVersion: 0.7.0\nkind: a.com/b\ndevices: [{name: x, containerEdits: {additionalGids: [5]}}]\n",
+      {"/d/g.yaml",
+       "cdiVersion: 0.7.0\nkind: a.com/b\ndevices: [{name: x, containerEdits: {additionalGids: [5]}}]\n",
        "not supported by rtcell yet"},
       {"/d/h.yaml",
-       "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x}]\ncontainerEdits: {hooks: [{hookName: boot, path: /x}]}\n",
+       "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x}]\ncontainerEdits: {hooks: [{hookName: boot, "
+       "path: /x}]}\n",
        "'boot' is not an OCI hook"},
-      {"/d/p.yaml", "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x, containerEdits: {deviceNodes: [{path: dev/x}]}}]\n",
+      {"/d/p.yaml",
+       "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x, containerEdits: {deviceNodes: [{path: "
+       "dev/x}]}}]\n",
        "must be an absolute path"},
-      {"/d/e.yaml", "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x, containerEdits: {env: [NOVALUE]}}]\n",
+      {"/d/e.yaml",
+       "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x, containerEdits: {env: [NOVALUE]}}]\n",
        "KEY=VALUE"},
-      {"/d/twice.yaml", "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x}, {name: x}]\n", "defined twice"},
+      {"/d/twice.yaml", "cdiVersion: 0.5.0\nkind: a.com/b\ndevices: [{name: x}, {name: x}]\n",
+       "defined twice"},
   };
   for (const auto& c : cases) {
     const std::string m = message_of([&] { parse_spec(c.text, c.file); });
@@ -254,7 +261,9 @@ TEST(FrontCdi, LaterDirectoryOverridesSameDirectoryConflicts) {
   EXPECT_EQ(r.edits.env, std::vector<std::string>{"FROM=etc"});
 
   d.write("run", "y.json", text("run-again"));
-  const std::string m = message_of([&] { resolve(load({d.path + "/etc", d.path + "/run"}), {"example.com/x=a"}); });
+  const std::string m = message_of([&] {
+    resolve(load({d.path + "/etc", d.path + "/run"}), {"example.com/x=a"});
+  });
   EXPECT_TRUE(has(m, "defined in both")) << m;
   EXPECT_TRUE(has(m, "/run/x.json") && has(m, "/run/y.json")) << m;
 }
@@ -311,19 +320,23 @@ RunFlags cdi_flags(const std::string& dir, std::vector<std::string> names) {
 TEST(FrontCdi, BuildSpecBindsNodesMountsEnvAndHooks) {
   SpecDirs d;
   const std::string vol = d.dir("vol");
-  d.write("etc", "t.yaml", "cdiVersion: 0.6.0\nkind: example.com/t\ndevices:\n- name: one\n  containerEdits:\n"
-                           "    deviceNodes: [{path: /dev/cdi-null, hostPath: /dev/null, permissions: rw}]\n"
-                           "    mounts: [{hostPath: " + vol + ", containerPath: /mnt, options: [bind, nosuid]}]\n"
-                           "    env: [CDI_TEST=yes, HOME=/cdi]\n"
-                           "    hooks: [{hookName: createContainer, path: /bin/true},"
-                           " {hookName: poststop, path: /bin/true}]\n");
+  d.write("etc", "t.yaml",
+          "cdiVersion: 0.6.0\nkind: example.com/t\ndevices:\n- name: one\n  containerEdits:\n"
+          "    deviceNodes: [{path: /dev/cdi-null, hostPath: /dev/null, permissions: rw}]\n"
+          "    mounts: [{hostPath: " +
+              vol +
+              ", containerPath: /mnt, options: [bind, nosuid]}]\n"
+              "    env: [CDI_TEST=yes, HOME=/cdi]\n"
+              "    hooks: [{hookName: createContainer, path: /bin/true},"
+              " {hookName: poststop, path: /bin/true}]\n");
   RunFlags f = cdi_flags(d.path + "/etc", {"example.com/t=one"});
   f.env = {"HOME=/flag"};
   const Built b = build_spec(f, facts());
   const cell::Spec& s = b.spec;
   struct stat null_st {};
   ASSERT_EQ(::stat("/dev/null", &null_st), 0);
-  auto node = std::find_if(s.devices.begin(), s.devices.end(), [](const auto& n) { return n.path == "/dev/cdi-null"; });
+  auto node = std::find_if(s.devices.begin(), s.devices.end(),
+                           [](const auto& n) { return n.path == "/dev/cdi-null"; });
   ASSERT_NE(node, s.devices.end());
   EXPECT_EQ(node->host_path, "/dev/null");
   EXPECT_EQ(node->type, 'c');
@@ -333,7 +346,8 @@ TEST(FrontCdi, BuildSpecBindsNodesMountsEnvAndHooks) {
     rule = rule || (r.type == 'c' && r.major == static_cast<int>(major(null_st.st_rdev)) &&
                     r.minor == static_cast<int>(minor(null_st.st_rdev)) && r.access == "rw");
   EXPECT_TRUE(rule);
-  auto mnt = std::find_if(s.mounts.begin(), s.mounts.end(), [](const auto& m) { return m.destination == "/mnt"; });
+  auto mnt =
+      std::find_if(s.mounts.begin(), s.mounts.end(), [](const auto& m) { return m.destination == "/mnt"; });
   ASSERT_NE(mnt, s.mounts.end());
   EXPECT_EQ(mnt->source, vol);
   EXPECT_TRUE(mnt->is_bind());
@@ -346,13 +360,15 @@ TEST(FrontCdi, BuildSpecBindsNodesMountsEnvAndHooks) {
   EXPECT_EQ(std::find(env.begin(), env.end(), "HOME=/cdi"), env.end());
   EXPECT_EQ(s.hooks.create_container.size(), 1U);
   EXPECT_EQ(s.hooks.poststop.size(), 1U);
-  EXPECT_TRUE(std::any_of(b.notes.begin(), b.notes.end(), [](const auto& n) { return has(n, "example.com/t=one"); }));
+  EXPECT_TRUE(
+      std::any_of(b.notes.begin(), b.notes.end(), [](const auto& n) { return has(n, "example.com/t=one"); }));
 }
 
 TEST(FrontCdi, BuildSpecRefusesWhatTheHostCannotGive) {
   SpecDirs d;
   auto spec = [&](const std::string& edits) {
-    d.write("etc", "t.yaml", "cdiVersion: 0.6.0\nkind: example.com/t\ndevices:\n- name: one\n  containerEdits:\n" + edits);
+    d.write("etc", "t.yaml",
+            "cdiVersion: 0.6.0\nkind: example.com/t\ndevices:\n- name: one\n  containerEdits:\n" + edits);
     return cdi_flags(d.path + "/etc", {"example.com/t=one"});
   };
   struct Case {
