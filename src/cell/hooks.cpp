@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "rtcell/error.hpp"
 #include "sys/fd.hpp"
@@ -77,6 +78,13 @@ void run_one(const Hook& h, const std::string& what, const std::string& state_js
 }
 
 }  // namespace
+
+std::string hook_state(const CellState& st, const char* status, pid_t pid) {
+  const nlohmann::json j{{"ociVersion", kOciVersion}, {"id", st.id},
+                         {"status", status},          {"pid", pid},
+                         {"bundle", st.bundle},       {"annotations", st.annotations}};
+  return j.dump();
+}
 
 void run_hooks(const std::vector<Hook>& hooks, const char* kind, const std::string& state_json) {
   for (size_t i = 0; i < hooks.size(); ++i)

@@ -7,8 +7,16 @@
 #include <vector>
 
 #include "cell/spec.hpp"
+#include "cell/state.hpp"
 
 namespace rtcell::cell {
+
+// The runtime-spec version rtcell speaks (state JSON, `features`).
+inline constexpr const char* kOciVersion = "1.0.2";
+
+// The state a hook reads on its stdin (runtime-spec runtime.md "State"):
+// `status` as the hook's kind sees it, `pid` the cell's init (0 once gone).
+std::string hook_state(const CellState& st, const char* status, pid_t pid);
 
 // Runs `hooks` one after the other, in this process's namespaces, with
 // `state_json` on each one's stdin and this process's stdout/stderr. A

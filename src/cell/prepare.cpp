@@ -196,6 +196,8 @@ void check_devices(const Spec& s) {
     const DeviceNode& d = s.devices[i];
     if (!is_abs_clean(d.path) || d.path.rfind("/dev/", 0) != 0)
       usage_error(field("linux.devices", i) + ".path '" + d.path + "' must be an absolute path under /dev");
+    if (!d.host_path.empty() && !is_abs_clean(d.host_path))
+      usage_error(field("linux.devices", i) + ".hostPath '" + d.host_path + "' must be an absolute path");
     if (d.type != 'c' && d.type != 'b')
       usage_error(field("linux.devices", i) + ".type of " + d.path + " must be c or b");
     // The cell's /dev holds these as symlinks into /proc (rtcell makes

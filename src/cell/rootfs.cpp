@@ -214,7 +214,7 @@ void make_device(const DeviceNode& d) {
   const std::string target = std::string(kNew) + d.path;
   if (exists(target)) return;
   make_dirs(target.substr(0, target.rfind('/')));
-  const std::string host = std::string(kOld) + d.path;
+  const std::string host = std::string(kOld) + (d.host_path.empty() ? d.path : d.host_path);
   struct stat st {};
   const mode_t kind = d.type == 'b' ? S_IFBLK : S_IFCHR;
   if (::stat(host.c_str(), &st) == 0 && (st.st_mode & S_IFMT) == kind &&

@@ -124,6 +124,9 @@ std::optional<uint32_t> map_to_host(const std::vector<IdMapping>& maps, uint32_t
 // linux.devices[]: a node created in the cell's /dev ('c' or 'b').
 struct DeviceNode {
   std::string path;
+  // rtcell: the host's node bound at `path` when it lives elsewhere on the
+  // host (a CDI deviceNode's hostPath); empty: the host's node at `path`.
+  std::string host_path;
   char type = 'c';
   int64_t major = 0;
   int64_t minor = 0;

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cell/hooks.hpp"
 #include "cli/command.hpp"
 #include "front/manifest_cell.hpp"
 #include "host/facts.hpp"
@@ -71,7 +72,13 @@ void add_cell_flags(CLI::App& app, CellFlagText& f) {
       "--dma-latency", f.dma_latency,
       "US: the cell's init holds a /dev/cpu_dma_latency request of US microseconds while it lives");
   app.add_option("--rootfs", f.rootfs, "root filesystem directory (default: the host's / read-only)");
-  app.add_option("--device", f.devices, "pass a device: /dev/X[:rwm]; repeatable")->allow_extra_args(false);
+  app.add_option("--device", f.devices,
+                 "pass a device: /dev/X[:rwm], or a CDI device vendor.com/class=name; repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--cdi-spec-dir", f.cdi_spec_dirs,
+                 "search CDI specs in DIR instead of /etc/cdi and /var/run/cdi (or $RTCELL_CDI_SPEC_DIRS); "
+                 "repeatable, later wins")
+      ->allow_extra_args(false);
   app.add_option("--volume,-v", f.volumes, "bind mount SRC:DST[:ro]; repeatable")->allow_extra_args(false);
   app.add_option("--tmpfs", f.tmpfs, "mount a tmpfs at DST[:OPTIONS]; repeatable")->allow_extra_args(false);
   app.add_option("--workdir,-w", f.workdir, "working directory in the cell (default /)");
@@ -122,6 +129,7 @@ front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags s) {
   if (!f.net.empty()) s.net_none = f.net == "none";
   if (!f.rootfs.empty()) s.rootfs = f.rootfs;
   for (const auto& d : f.devices) s.devices.push_back(front::parse_device(d));
+  if (!f.cdi_spec_dirs.empty()) s.cdi_spec_dirs = f.cdi_spec_dirs;
   for (const auto& v : f.volumes) s.volumes.push_back(front::parse_volume(v));
   add(s.tmpfs, f.tmpfs);
   if (!f.workdir.empty()) s.workdir = f.workdir;
@@ -190,6 +198,16 @@ cell::Cell create_cell(const cell::Registry& reg, const PreparedCell& pc, cell::
     for (const auto& n : cgroup_notes) note(n);
   }
   return c;
+}
+
+void add_create_hooks(cell::CreateOptions& opts, const cell::Hooks& hooks) {
+  if (hooks.prestart.empty() && hooks.create_runtime.empty() && hooks.create_container.empty()) return;
+  opts.on_created_namespaces = [hooks](const cell::CellState& st) {
+    const std::string state = cell::hook_state(st, "creating", st.init.pid);
+    cell::run_hooks(hooks.prestart, "prestart", state);
+    cell::run_hooks(hooks.create_runtime, "createRuntime", state);
+    cell::run_hooks(hooks.create_container, "createContainer", state);
+  };
 }
 
 void add_state_root(CLI::App& app, std::string& root) {

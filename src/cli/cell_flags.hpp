@@ -24,6 +24,7 @@ struct CellFlagText {
   std::string net;
   std::string rootfs;
   std::vector<std::string> devices, volumes, tmpfs, env;
+  std::vector<std::string> cdi_spec_dirs;
   std::string workdir, hostname, user, seccomp;
   std::vector<std::string> file_cell;  // -f cells.yaml CELL
   bool no_admit = false;
@@ -48,6 +49,11 @@ PreparedCell prepare_cell(CellFlagText& f);
 // printed only once every check has passed.
 cell::Cell create_cell(const cell::Registry& reg, const PreparedCell& pc, cell::CreateOptions opts,
                        bool quiet);
+
+// The OCI hooks a cell made from flags carries (its CDI devices'): prestart,
+// createRuntime and createContainer run from `opts` once its namespaces
+// exist, as rtcell-runtime runs a bundle's.
+void add_create_hooks(cell::CreateOptions& opts, const cell::Hooks& hooks);
 
 // --root DIR: the state root (default /run/rtcell).
 void add_state_root(CLI::App& app, std::string& root);

@@ -30,6 +30,15 @@ Run setup(CLI::App& app) {
   return [o]() {
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell);
+    // rtcell start reads no spec back (only a bundle's): hooks due at start
+    // or after it would be lost.
+    const cell::Hooks& hooks = pc.prepared.spec.hooks;
+    if (!hooks.start_container.empty() || !hooks.poststart.empty() || !hooks.poststop.empty())
+      usage_error(
+          "rtcell create: the CDI devices bring startContainer, poststart or poststop hooks, which rtcell "
+          "start "
+          "does not run yet: use rtcell run, or a CDI spec without them");
+    add_create_hooks(opts, hooks);
     // Blocked only now: until here nothing exists, so SIGINT/SIGTERM may end
     // rtcell outright (a FIFO or a slow manifest never hangs it unkillable).
     // From here on one is held pending while the cell is made, then relayed

@@ -8,6 +8,7 @@
 
 #include <iostream>
 
+#include "cell/hooks.hpp"
 #include "cell/lifecycle.hpp"
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
@@ -49,18 +50,26 @@ Run setup(CLI::App& app) {
     step("prepared");
     std::cout.flush();
     const cell::Registry reg(o->root);
+    // The CDI devices' OCI hooks, each at its step as rtcell-runtime runs
+    // them (docs/run.md, "CDI devices").
+    const cell::Hooks hooks = pc.prepared.spec.hooks;
+    add_create_hooks(opts, hooks);
     cell::Cell c = create_cell(reg, pc, opts, o->quiet);
     // Stopped before the command started: nothing to relay it to; tear down.
     if (int sig = cell::pending_stop_signal(); sig != 0) {
       c.destroy();
       return 128 + sig;
     }
+    const cell::CellState st = hooks.empty() ? cell::CellState{} : cell::state(reg, c.id());
+    cell::run_hooks(hooks.start_container, "startContainer", cell::hook_state(st, "created", c.pid()));
     c.start();
     step("started");
+    cell::run_hooks(hooks.poststart, "poststart", cell::hook_state(st, "running", c.pid()));
     int code = c.wait();
     step("exited");
     c.destroy();
     step("deleted");
+    cell::run_hooks(hooks.poststop, "poststop", cell::hook_state(st, "stopped", 0));
     return code;
   };
 }

@@ -46,7 +46,7 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kVersion = "0.1.0";
-constexpr const char* kSpecVersion = "1.0.2";
+constexpr const char* kSpecVersion = cell::kOciVersion;
 
 // ---- logging (runc's --log / --log-format) ----
 
@@ -183,13 +183,6 @@ std::string absolute(const std::string& p) {
   return p.empty() || p == "." ? std::string(cwd) : std::string(cwd) + "/" + p;
 }
 
-std::string hook_state(const cell::CellState& st, const char* status, pid_t pid) {
-  json j{{"ociVersion", kSpecVersion}, {"id", st.id},
-         {"status", status},           {"pid", pid},
-         {"bundle", st.bundle},        {"annotations", st.annotations}};
-  return j.dump();
-}
-
 // ---- what rtcell adds to a config: RT rights that work, annotations ----
 
 bool holds(int cap) {
@@ -323,7 +316,7 @@ int create_or_run(const Global& g, Args& a, bool run) {
   o.note = [&g](const std::string& n) { g.log.info(n); };
   const cell::Hooks hooks = p.spec.hooks;
   o.on_created_namespaces = [&hooks](const cell::CellState& st) {
-    const std::string state = hook_state(st, "creating", st.init.pid);
+    const std::string state = cell::hook_state(st, "creating", st.init.pid);
     cell::run_hooks(hooks.prestart, "prestart", state);
     cell::run_hooks(hooks.create_runtime, "createRuntime", state);
     cell::run_hooks(hooks.create_container, "createContainer", state);
@@ -336,16 +329,16 @@ int create_or_run(const Global& g, Args& a, bool run) {
     return kExitOk;
   }
   const cell::CellState st = cell::state(reg, id);
-  cell::run_hooks(hooks.start_container, "startContainer", hook_state(st, "created", c.pid()));
+  cell::run_hooks(hooks.start_container, "startContainer", cell::hook_state(st, "created", c.pid()));
   c.start();
-  cell::run_hooks(hooks.poststart, "poststart", hook_state(st, "running", c.pid()));
+  cell::run_hooks(hooks.poststart, "poststart", cell::hook_state(st, "running", c.pid()));
   if (detach) {
     c.detach();
     return kExitOk;
   }
   const int code = c.wait();
   c.destroy();
-  cell::run_hooks(hooks.poststop, "poststop", hook_state(st, "stopped", 0));
+  cell::run_hooks(hooks.poststop, "poststop", cell::hook_state(st, "stopped", 0));
   return code;
 }
 
@@ -368,9 +361,9 @@ int start(const Global& g, Args& a) {
   if (st.status == cell::Status::Stopped) usage_error("cannot start a container that has stopped");
   if (st.status == cell::Status::Running) usage_error("cannot start an already running container");
   const cell::Hooks hooks = bundle_hooks(st);
-  cell::run_hooks(hooks.start_container, "startContainer", hook_state(st, "created", st.init.pid));
+  cell::run_hooks(hooks.start_container, "startContainer", cell::hook_state(st, "created", st.init.pid));
   cell::start(reg, id);
-  cell::run_hooks(hooks.poststart, "poststart", hook_state(st, "running", st.init.pid));
+  cell::run_hooks(hooks.poststart, "poststart", cell::hook_state(st, "running", st.init.pid));
   return kExitOk;
 }
 
@@ -412,7 +405,7 @@ int remove(const Global& g, Args& a) {
   const cell::CellState st = cell::state(reg, id);
   const cell::Hooks hooks = bundle_hooks(st);
   cell::remove(reg, id, force);
-  cell::run_hooks(hooks.poststop, "poststop", hook_state(st, "stopped", 0));
+  cell::run_hooks(hooks.poststop, "poststop", cell::hook_state(st, "stopped", 0));
   return kExitOk;
 }
 

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "cell/prepare.hpp"
+#include "front/cdi.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
 #include "util/units.hpp"
@@ -159,6 +160,155 @@ constexpr Dangerous kDangerous[] = {
     {CAP_SETGID, "join any group, root's included", true},
 };
 
+// A bind of host `source_in` at `target_in` in the cell, as --volume makes
+// it; `options` are the mount's own (ro, rw, nosuid, nodev, noexec).
+// `what` names the request in errors.
+void add_bind(cell::Spec& s, const std::string& source_in, const std::string& target_in,
+              const std::vector<std::string>& options, const std::string& what) {
+  // The source lives on the host: resolved here, as the init reads it
+  // through the host's tree where an absolute symlink would lead
+  // elsewhere. The target is resolved inside the cell's root.
+  const std::string source = host_realpath(source_in);
+  if (source.empty()) usage_error(what + " source " + source_in + " does not exist");
+  const cell::CellPath target = cell::resolve_in_cell(s, s.mounts.size(), target_in, what + " target");
+  if (target.path == "/")
+    usage_error(what + " target " + target_in + " is a symlink to / in the cell's root filesystem");
+  struct stat st {};
+  // Inside a filesystem rtcell mounts fresh (the cell's /dev, /dev/shm, a
+  // --tmpfs) the cell's builder makes a mount point of the source's kind.
+  if (target.host) {
+    if (::stat(target.host->c_str(), &st) != 0)
+      usage_error(what + " target " + target_in +
+                  " does not exist in the cell's root filesystem: create it first");
+    if (is_dir(source) != S_ISDIR(st.st_mode))
+      usage_error(what + " " + source_in + ":" + target_in + ": the source is " +
+                  (is_dir(source) ? "a directory" : "a file") + " but the target is " +
+                  (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") +
+                  ": bind a file onto a file, a directory onto a directory");
+  }
+  std::vector<std::string> opts{"rbind"};
+  for (const auto& o : options)
+    if (o != "rw") opts.push_back(o);
+  s.mounts.push_back({target.path, "bind", source, std::move(opts)});
+}
+
+// The host's node `host_in` at `cell_path` (empty: where the host has it)
+// with cgroup `access`; returns the host's stat of it.
+struct stat add_device(cell::Spec& s, const std::string& host_in, const std::string& cell_path,
+                       const std::string& access, const std::string& what) {
+  struct stat st {};
+  if (::stat(host_in.c_str(), &st) != 0) usage_error(what + ": no such device on this host");
+  if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+    usage_error(what + ": " + host_in + " is not a character or block device");
+  // The node is bound from the host's /dev after the pivot, where an
+  // absolute symlink (/dev/fd -> /proc/self/fd) no longer resolves: the
+  // cell gets the node the link names, at that name.
+  const std::string real = host_realpath(host_in);
+  if (real.rfind("/dev/", 0) != 0)
+    usage_error(what + ": " + host_in + " resolves to " + real + ", outside /dev: name the device node");
+  cell::DeviceNode n;
+  n.path = cell_path.empty() ? real : cell_path;
+  if (n.path != real) n.host_path = real;
+  n.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+  n.major = major(st.st_rdev);
+  n.minor = minor(st.st_rdev);
+  n.file_mode = st.st_mode & 07777;
+  n.uid = st.st_uid;
+  n.gid = st.st_gid;
+  s.devices.push_back(n);
+  s.resources.devices.push_back(
+      cell::DeviceRule{n.type, static_cast<int>(n.major), static_cast<int>(n.minor), access});
+  return st;
+}
+
+// The CDI devices asked for, resolved from the spec directories; what they
+// brought goes into `notes`.
+cdi::Resolved resolve_cdi(const RunFlags& flags, std::vector<std::string>& notes) {
+  std::vector<std::string> names;
+  for (const auto& d : flags.devices)
+    if (!d.cdi.empty()) names.push_back(d.cdi);
+  if (names.empty()) return {};
+  const cdi::Registry reg = cdi::load(cdi::spec_dirs(flags.cdi_spec_dirs, std::getenv(cdi::kSpecDirsEnv)));
+  cdi::Resolved r = cdi::resolve(reg, names);
+  std::string n = "CDI: ";
+  for (size_t i = 0; i < r.from.size(); ++i) n += (i ? ", " : "") + r.from[i];
+  n += ": " + std::to_string(r.edits.device_nodes.size()) + " device nodes, " +
+       std::to_string(r.edits.mounts.size()) + " mounts, " + std::to_string(r.edits.env.size()) + " env, " +
+       std::to_string(r.edits.hooks.size()) + " hooks";
+  notes.push_back(std::move(n));
+  return r;
+}
+
+// A CDI device node: the host's node bound (as --device does), its spec's
+// numbers checked against the host's, never used to make another node.
+void add_cdi_node(cell::Spec& s, const cdi::DeviceNode& d) {
+  const std::string what =
+      "CDI device node " + d.path + (d.host_path.empty() ? "" : " (host " + d.host_path + ")");
+  if (!is_abs_clean(d.path) || d.path.rfind("/dev/", 0) != 0)
+    usage_error(what + ": rtcell puts device nodes under /dev in the cell; fix the CDI spec");
+  const struct stat st = add_device(s, d.host(), d.path, d.permissions.empty() ? "rwm" : d.permissions, what);
+  const cell::DeviceNode& n = s.devices.back();
+  auto differs = [&](const char* field, bool bad, const std::string& spec_v, const std::string& host_v) {
+    if (bad)
+      usage_error(what + ": the spec's " + field + " " + spec_v + " is not the host node's (" + host_v +
+                  "): rtcell binds the host's node; regenerate the CDI spec for this host");
+  };
+  differs("type", d.type && *d.type != n.type, std::string(1, d.type.value_or('?')), std::string(1, n.type));
+  differs("major", d.major && *d.major != n.major, std::to_string(d.major.value_or(0)),
+          std::to_string(n.major));
+  differs("minor", d.minor && *d.minor != n.minor, std::to_string(d.minor.value_or(0)),
+          std::to_string(n.minor));
+  auto octal = [](mode_t m) {
+    char b[8];
+    std::snprintf(b, sizeof b, "0%o", static_cast<unsigned>(m));
+    return std::string(b);
+  };
+  differs("fileMode", d.file_mode && (*d.file_mode & 07777) != (st.st_mode & 07777),
+          octal(d.file_mode.value_or(0)), octal(st.st_mode & 07777));
+  differs("uid", d.uid && *d.uid != st.st_uid, std::to_string(d.uid.value_or(0)), std::to_string(st.st_uid));
+  differs("gid", d.gid && *d.gid != st.st_gid, std::to_string(d.gid.value_or(0)), std::to_string(st.st_gid));
+}
+
+// A CDI mount: a bind, read-only unless its options say rw.
+void add_cdi_mount(cell::Spec& s, const cdi::Mount& m) {
+  const std::string what = "CDI mount " + m.host_path + ":" + m.container_path;
+  if (!m.type.empty() && m.type != "bind")
+    usage_error(what + ": type " + m.type + " is not a bind mount, the only kind rtcell takes from CDI");
+  if (m.container_path == "/") usage_error(what + ": cannot mount over the cell's /");
+  std::vector<std::string> opts;
+  bool rw = false;
+  for (const auto& o : m.options) {
+    if (o == "rw") {
+      rw = true;
+    } else if (o == "nosuid" || o == "nodev" || o == "noexec") {
+      opts.push_back(o);
+    } else if (o != "ro" && o != "bind" && o != "rbind" && o != "private" && o != "rprivate") {
+      std::string m = what + ": option ";
+      m += o;
+      m += " is not one rtcell takes (ro, rw, bind, rbind, nosuid, nodev, noexec, rprivate)";
+      usage_error(m);
+    }
+  }
+  if (!rw) opts.emplace_back("ro");
+  add_bind(s, m.host_path, m.container_path, opts, what);
+}
+
+void add_cdi_hook(cell::Hooks& hooks, const cdi::Hook& h) {
+  cell::Hook c{h.path, h.args, h.env, h.timeout_s};
+  if (h.hook_name == "prestart")
+    hooks.prestart.push_back(std::move(c));
+  else if (h.hook_name == "createRuntime")
+    hooks.create_runtime.push_back(std::move(c));
+  else if (h.hook_name == "createContainer")
+    hooks.create_container.push_back(std::move(c));
+  else if (h.hook_name == "startContainer")
+    hooks.start_container.push_back(std::move(c));
+  else if (h.hook_name == "poststart")
+    hooks.poststart.push_back(std::move(c));
+  else
+    hooks.poststop.push_back(std::move(c));
+}
+
 }  // namespace
 
 std::vector<std::string> capability_warnings(const sys::CapSet& caps, bool as_root) {
@@ -216,11 +366,18 @@ Volume parse_volume(std::string_view text) {
 Device parse_device(std::string_view text) {
   Device d;
   std::string s(text);
+  // A CDI name: no leading '/', a '=' after the kind.
+  if (!s.empty() && s[0] != '/' && s.find('=') != std::string::npos) {
+    std::string kind, name;
+    cdi::split_name(s, kind, name);
+    d.cdi = s;
+    return d;
+  }
   size_t c = s.find(':');
   d.path = s.substr(0, c);
   if (c != std::string::npos) d.access = s.substr(c + 1);
   if (!is_abs_clean(d.path) || d.path.rfind("/dev/", 0) != 0)
-    usage_error("--device '" + s + "': use /dev/NAME[:rwm]");
+    usage_error("--device '" + s + "': use /dev/NAME[:rwm] or a CDI name vendor.com/class=name");
   if (d.access.empty() || d.access.find_first_not_of("rwm") != std::string::npos)
     usage_error("--device '" + s + "': access must be a combination of r, w and m");
   return d;
@@ -324,32 +481,9 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
                 "): use an absolute path, --rootfs DIR holding it, or --volume to bring it in");
   if (!is_abs_clean(spec.workdir)) usage_error("--workdir " + spec.workdir + " must be an absolute path");
   const std::vector<std::string> hidden = hide_host_dirs(rootfs, exe, s, p.notes);
-  for (const auto& v : spec.volumes) {
-    // The source lives on the host: resolved here, as the init reads it
-    // through the host's tree where an absolute symlink would lead
-    // elsewhere. The target is resolved inside the cell's root.
-    const std::string source = host_realpath(v.source);
-    if (source.empty()) usage_error("--volume source " + v.source + " does not exist");
-    const cell::CellPath target = cell::resolve_in_cell(s, s.mounts.size(), v.target, "--volume target");
-    if (target.path == "/")
-      usage_error("--volume target " + v.target + " is a symlink to / in the cell's root filesystem");
-    struct stat st {};
-    // Inside a filesystem rtcell mounts fresh (the cell's /dev, /dev/shm, a
-    // --tmpfs) the cell's builder makes a mount point of the source's kind.
-    if (target.host) {
-      if (::stat(target.host->c_str(), &st) != 0)
-        usage_error("--volume target " + v.target +
-                    " does not exist in the cell's root filesystem: create it first");
-      if (is_dir(source) != S_ISDIR(st.st_mode))
-        usage_error("--volume " + v.source + ":" + v.target + ": the source is " +
-                    (is_dir(source) ? "a directory" : "a file") + " but the target is " +
-                    (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") +
-                    ": bind a file onto a file, a directory onto a directory");
-    }
-    std::vector<std::string> opts{"rbind"};
-    if (v.read_only) opts.emplace_back("ro");
-    s.mounts.push_back({target.path, "bind", source, std::move(opts)});
-  }
+  for (const auto& v : spec.volumes) add_bind(s, v.source, v.target, {v.read_only ? "ro" : "rw"}, "--volume");
+  const cdi::Resolved cdi_edits = resolve_cdi(spec, p.notes);
+  for (const auto& m : cdi_edits.edits.mounts) add_cdi_mount(s, m);
   std::vector<std::string> tmpfs_dirs;
   for (const auto& entry : spec.tmpfs) {
     // DST[:OPTIONS], options as mount(8) takes them for tmpfs (size=64M,mode=0700).
@@ -386,29 +520,10 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   if (!workdir_ok)
     usage_error("--workdir " + spec.workdir + " is not a directory in the cell's root filesystem");
   s.process.cwd = spec.workdir;
-  for (const auto& d : spec.devices) {
-    struct stat st {};
-    if (::stat(d.path.c_str(), &st) != 0) usage_error("--device " + d.path + ": no such device on this host");
-    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-      usage_error("--device " + d.path + " is not a character or block device");
-    // The node is bound from the host's /dev after the pivot, where an
-    // absolute symlink (/dev/fd -> /proc/self/fd) no longer resolves: the
-    // cell gets the node the link names, at that name.
-    const std::string real = host_realpath(d.path);
-    if (real.rfind("/dev/", 0) != 0)
-      usage_error("--device " + d.path + " resolves to " + real + ", outside /dev: name the device node");
-    cell::DeviceNode n;
-    n.path = real;
-    n.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
-    n.major = major(st.st_rdev);
-    n.minor = minor(st.st_rdev);
-    n.file_mode = st.st_mode & 07777;
-    n.uid = st.st_uid;
-    n.gid = st.st_gid;
-    s.devices.push_back(n);
-    s.resources.devices.push_back(
-        cell::DeviceRule{n.type, static_cast<int>(n.major), static_cast<int>(n.minor), d.access});
-  }
+  for (const auto& d : spec.devices)
+    if (d.cdi.empty()) add_device(s, d.path, "", d.access, "--device " + d.path);
+  for (const auto& n : cdi_edits.edits.device_nodes) add_cdi_node(s, n);
+  for (const auto& h : cdi_edits.edits.hooks) add_cdi_hook(s.hooks, h);
 
   // Placement.
   if (!spec.cpus.empty()) {
@@ -590,7 +705,10 @@ Built build_spec(const RunFlags& spec, const host::HostFacts& facts) {
   env.push_back("HOSTNAME=" + s.hostname);
   env.push_back("HOME=/");
   if (const char* term = std::getenv("TERM")) env.push_back(std::string("TERM=") + term);
-  for (const auto& e : spec.env) {
+  // CDI's env, then --env: a flag overrides what a device spec sets.
+  std::vector<std::string> wanted = cdi_edits.edits.env;
+  wanted.insert(wanted.end(), spec.env.begin(), spec.env.end());
+  for (const auto& e : wanted) {
     std::string kv = e;
     if (kv.find('=') == std::string::npos) {
       const char* v = std::getenv(kv.c_str());

@@ -33,9 +33,12 @@ struct Volume {
 
 // --device /dev/X[:rwm]: build_spec() makes it a cell::DeviceNode (type and
 // numbers from the host's node) and a cell::DeviceRule with `access`.
+// --device vendor.com/class=name: `cdi` holds the name, resolved from the
+// CDI specs (front/cdi.hpp) into nodes, mounts, env and hooks.
 struct Device {
   std::string path;
   std::string access = "rwm";
+  std::string cdi;
 };
 
 enum class SeccompMode { Default, Unconfined, File };
@@ -70,6 +73,9 @@ struct RunFlags {
   bool net_none = true;  // least privilege: only a loopback of its own; --net host is the explicit choice
   std::string rootfs;    // empty = the host's / read-only
   std::vector<Device> devices;
+  // Where CDI specs are searched (--cdi-spec-dir); empty: RTCELL_CDI_SPEC_DIRS
+  // or /etc/cdi and /var/run/cdi.
+  std::vector<std::string> cdi_spec_dirs;
   std::vector<Volume> volumes;
   std::vector<std::string> tmpfs;
   std::string workdir = "/";
@@ -95,7 +101,7 @@ struct Built {
 // ---- flag value parsers (pure; throw rtcell::Error Usage) ----
 // "SRC:DST[:ro|rw]", both absolute.
 Volume parse_volume(std::string_view text);
-// "/dev/X[:rwm]".
+// "/dev/X[:rwm]" or a CDI name "vendor.com/class=name".
 Device parse_device(std::string_view text);
 // "UID[:GID]" numeric; GID defaults to UID.
 void parse_user(std::string_view text, uid_t& uid, gid_t& gid);
