@@ -491,6 +491,9 @@ int exec(const Global& g, Args& a) {
     unsupported_error("container \"" + id + "\" was not made from a bundle: exec needs one");
   const cell::Prepared cellp = prepare_bundle(id, st.bundle, Log{});
   cell::Process proc = cellp.spec.process;
+  // As runc: an exec'd process gets a scheduler only when its own process
+  // spec asks (a shell exec'd into a FIFO 80 container must not spin at 80).
+  proc.scheduler.reset();
   if (!process_file.empty()) {
     proc = front::parse_oci_process(sys::read_input_file(process_file, "--process " + process_file), proc);
   } else {

@@ -154,6 +154,31 @@ TEST_F(OciRuntime, ExecJoinsTheContainer) {
   EXPECT_TRUE(leftover_cgroups(id).empty());
 }
 
+TEST_F(OciRuntime, ExecGetsASchedulerOnlyWhenItAsks) {
+  if (!path_exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us"))
+    GTEST_SKIP() << "no RT group scheduling (cpu.rt_runtime_us) on this host";
+  json c = base_config({"/bin/sleep", "1000"});
+  c["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}, {"priority", 80}};
+  Bundle b(c);
+  const std::string id = unique_name("oexecs");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", b.path, id}).code, 0);
+  ASSERT_EQ(runtime(root(), {"start", id}).code, 0);
+  Result e = runtime(root(), {"exec", id, "/bin/sh", "-c", "chrt -p $$; chrt -p 2"});
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("SCHED_OTHER"), std::string::npos) << "the exec'd shell: " << e.out;
+  EXPECT_NE(e.out.find("SCHED_FIFO"), std::string::npos) << "the container's command: " << e.out;
+  TempDir t;
+  json proc{{"args", {"/bin/sh", "-c", "chrt -p $$"}},
+            {"cwd", "/"},
+            {"scheduler", {{"policy", "SCHED_RR"}, {"priority", 10}}}};
+  std::ofstream(t.path + "/process.json") << proc.dump();
+  Result r = runtime(root(), {"exec", "--process", t.path + "/process.json", id});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("SCHED_RR"), std::string::npos) << r.out;
+  EXPECT_EQ(runtime(root(), {"delete", "--force", id}).code, 0);
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+}
+
 TEST_F(OciRuntime, HooksGetTheStateOnStdin) {
   TempDir t;
   const std::string hook = t.path + "/hook.sh";
