@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -118,6 +119,48 @@ void exec_process(const Prepared& p) {
   int e = errno;
   throw Error(e == EACCES || e == EPERM ? ErrorKind::Privilege : ErrorKind::Usage,
               "cannot execute " + p.executable + " in the cell: " + std::strerror(e), e);
+}
+
+namespace {
+
+void write_all(int fd, const std::string& s) noexcept {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void report_and_exit(int status_fd, ErrorKind kind, const std::string& msg, int code) noexcept {
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string text = "E" + std::to_string(static_cast<int>(kind)) + "\n" + msg;
+  if (::write(status_fd, text.data(), text.size()) < 0) write_all(STDERR_FILENO, "rtcell: " + msg + "\n");
+  ::_exit(code);
+}
+
+std::string read_all(int fd) {
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+void throw_cell_failure(const std::string& failure) {
+  if (failure.empty()) return;
+  size_t nl = failure.find('\n');
+  int kind = nl == std::string::npos ? 3 : std::atoi(failure.substr(1, nl - 1).c_str());
+  std::string msg = nl == std::string::npos ? failure : failure.substr(nl + 1);
+  if (kind < 0 || kind > 3) kind = 3;
+  throw Error(static_cast<ErrorKind>(kind), msg);
 }
 
 }  // namespace rtcell::cell

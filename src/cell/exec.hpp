@@ -2,7 +2,10 @@
 // everything spec.process asks for, split at the start handshake.
 #pragma once
 
+#include <string>
+
 #include "cell/prepare.hpp"
+#include "rtcell/error.hpp"
 
 namespace rtcell::cell {
 
@@ -29,5 +32,15 @@ void take_identity(const Prepared& p);
 // a signal) gains nothing by it. Reaping and relaying signals to the
 // command need no privilege. Throws rtcell::Error.
 void drop_init_privileges(const Prepared& p);
+
+// The status pipe between a process in the cell and the one that made it:
+// EOF after execve (the pipe is close-on-exec), or "E<kind>\n<message>".
+// report_and_exit() writes the failure (on stderr when nobody listens any
+// more) and exits with `code`; read_all() reads the pipe to EOF;
+// throw_cell_failure() rethrows a non-empty failure as the rtcell::Error it
+// was.
+[[noreturn]] void report_and_exit(int status_fd, ErrorKind kind, const std::string& msg, int code) noexcept;
+std::string read_all(int fd);
+void throw_cell_failure(const std::string& failure);
 
 }  // namespace rtcell::cell

@@ -31,13 +31,6 @@ constexpr NsName kJoinable[] = {
     {NamespaceType::Pid, CLONE_NEWPID, "pid"},          {NamespaceType::Mount, CLONE_NEWNS, "mnt"},
 };
 
-[[noreturn]] void fail(int fd, ErrorKind kind, const std::string& msg, int code) noexcept {
-  const std::string text = "E" + std::to_string(static_cast<int>(kind)) + "\n" + msg;
-  if (::write(fd, text.data(), text.size()) < 0) {
-  }
-  ::_exit(code);
-}
-
 // Joins the namespaces of the process `pidfd` names: one setns(2) with the
 // pidfd (Linux 5.8), else one /proc/PID/ns file at a time.
 void enter_namespaces(const sys::PidFd& init, const Spec& s) {
@@ -71,9 +64,9 @@ void enter_namespaces(const sys::PidFd& init, const Spec& s) {
     take_identity(p);
     exec_process(p);
   } catch (const Error& e) {
-    fail(status, e.kind(), e.what(), e.err() == ENOENT || e.err() == EACCES ? 127 : 126);
+    report_and_exit(status, e.kind(), e.what(), e.err() == ENOENT || e.err() == EACCES ? 127 : 126);
   } catch (const std::exception& e) {
-    fail(status, ErrorKind::System, e.what(), 126);
+    report_and_exit(status, ErrorKind::System, e.what(), 126);
   }
 }
 
@@ -102,9 +95,9 @@ void enter_namespaces(const sys::PidFd& init, const Spec& s) {
     if (::write(report, &v, sizeof v) != sizeof v) ::_exit(125);
     ::_exit(0);
   } catch (const Error& e) {
-    fail(status, e.kind(), e.what(), 126);
+    report_and_exit(status, e.kind(), e.what(), 126);
   } catch (const std::exception& e) {
-    fail(status, ErrorKind::System, e.what(), 126);
+    report_and_exit(status, ErrorKind::System, e.what(), 126);
   }
 }
 
@@ -148,20 +141,7 @@ pid_t join(const Registry& reg, const std::string& id, const Prepared& cell, con
   int ws = 0;
   while (::waitpid(a, &ws, 0) < 0 && errno == EINTR) {
   }
-  std::string failure;
-  char buf[512];
-  for (;;) {
-    ssize_t m = ::read(status_r.get(), buf, sizeof buf);
-    if (m < 0 && errno == EINTR) continue;
-    if (m <= 0) break;
-    failure.append(buf, static_cast<size_t>(m));
-  }
-  if (!failure.empty()) {
-    const size_t nl = failure.find('\n');
-    int kind = nl == std::string::npos ? 3 : std::atoi(failure.substr(1, nl - 1).c_str());
-    if (kind < 0 || kind > 3) kind = 3;
-    throw Error(static_cast<ErrorKind>(kind), nl == std::string::npos ? failure : failure.substr(nl + 1));
-  }
+  throw_cell_failure(read_all(status_r.get()));
   if (n != sizeof b)
     throw Error(ErrorKind::System, "the process joining cell '" + id + "' died before it started");
   return b;

@@ -74,25 +74,6 @@ int64_t now_ns() {
 
 // ---- in the cell (after clone): never return, never throw out ----
 
-void write_all(int fd, const std::string& s) noexcept {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
-}
-
-// Tells the creator (if it still listens) what failed, and exits. A cell
-// whose creator is gone (rtcell create returned) says it on its stderr.
-[[noreturn]] void report_and_exit(int status_fd, ErrorKind kind, const std::string& msg, int code) noexcept {
-  ::signal(SIGPIPE, SIG_IGN);
-  const std::string text = "E" + std::to_string(static_cast<int>(kind)) + "\n" + msg;
-  if (::write(status_fd, text.data(), text.size()) < 0) write_all(STDERR_FILENO, "rtcell: " + msg + "\n");
-  ::_exit(code);
-}
-
 bool read_byte(int fd) noexcept {
   char c = 0;
   ssize_t n;
@@ -361,28 +342,6 @@ uint64_t clone_flags(const Spec& s) {
     }
   }
   return flags;
-}
-
-std::string read_all(int fd) {
-  std::string out;
-  char buf[512];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-// Rethrows an error the cell reported ("E<kind>\n<message>").
-void throw_cell_failure(const std::string& failure) {
-  if (failure.empty()) return;
-  size_t nl = failure.find('\n');
-  int kind = nl == std::string::npos ? 3 : std::atoi(failure.substr(1, nl - 1).c_str());
-  std::string msg = nl == std::string::npos ? failure : failure.substr(nl + 1);
-  if (kind < 0 || kind > 3) kind = 3;
-  throw Error(static_cast<ErrorKind>(kind), msg);
 }
 
 // Waits (poll on the pidfd, no sleep) until the process is gone.

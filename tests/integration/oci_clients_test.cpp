@@ -62,7 +62,8 @@ class PodmanRuntime : public ::testing::Test {
     if (!have("/usr/bin/podman")) GTEST_SKIP() << "podman is not installed";
     if (!have(kRuntime)) GTEST_SKIP() << "rtcell-runtime not built";
   }
-  static std::vector<std::string> podman(const std::vector<std::string>& args) {
+  static std::vector<std::string> podman(const std::vector<std::string>& args,
+                                         const std::string& runtime = kRuntime) {
     std::vector<std::string> a{"podman",
                                "--root",
                                dir_->path + "/storage",
@@ -73,7 +74,7 @@ class PodmanRuntime : public ::testing::Test {
                                "--events-backend",
                                "file",
                                "--runtime",
-                               kRuntime};
+                               runtime};
     a.insert(a.end(), args.begin(), args.end());
     return a;
   }
@@ -113,25 +114,8 @@ TEST_F(PodmanRuntime, RtBudgetWhereRuncFails) {
   EXPECT_NE(r.out.find("40000"), std::string::npos) << "the container's own budget: " << r.out;
   // runc on the same request, for the record (it fails on hosts without
   // CAP_SYS_RESOURCE or without a budget in podman's parent group).
-  std::vector<std::string> a{"podman",
-                             "--root",
-                             dir_->path + "/storage",
-                             "--runroot",
-                             dir_->path + "/run",
-                             "--cgroup-manager",
-                             "cgroupfs",
-                             "--events-backend",
-                             "file",
-                             "--runtime",
-                             "runc",
-                             "run",
-                             "--rm",
-                             "--cpu-rt-runtime",
-                             "40000",
-                             "--rootfs",
-                             root_->path,
-                             "/bin/true"};
-  Result runc = run_argv(a);
+  Result runc = run_argv(
+      podman({"run", "--rm", "--cpu-rt-runtime", "40000", "--rootfs", root_->path, "/bin/true"}, "runc"));
   RecordProperty("runc_exit", runc.code);
   std::cout << "[ note     ] podman --runtime runc with --cpu-rt-runtime: exit " << runc.code << ": "
             << runc.err.substr(0, runc.err.find('\n')) << "\n";
