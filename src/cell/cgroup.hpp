@@ -189,6 +189,21 @@ class Cgroup {
   std::unique_ptr<State> state_;
 };
 
+// New limits for a running cell's groups (rtcell-runtime update, as `docker
+// update` asks). Only a limit whose group the cell has can change: a cell
+// made without a memory limit has no memory group on v1, and a v2 group
+// whose controller was not switched on has no memory.max; either is a Usage
+// error saying to recreate the cell with the limit. Unset fields stay.
+// Throws rtcell::Error naming the file when the kernel refuses a value
+// (e.g. memory below what is in use).
+struct CgroupUpdate {
+  std::optional<uint64_t> memory_bytes;
+  std::optional<int64_t> pids_max;
+  CpuSet cpus;       // empty: unchanged
+  std::string mems;  // empty: unchanged
+};
+void update_cgroups(const CgroupJournal& j, const CgroupUpdate& u);
+
 // Auto-detects the layout from statfs(2): cgroup2 at `root` = V2; cgroup2 at
 // root/unified = Hybrid; else V1. A plain directory that holds
 // cgroup.controllers at its top is taken for V2 too (the fake root of the

@@ -286,3 +286,33 @@ const ControllerWriter* find_writer(const std::string& name) {
 }
 
 }  // namespace rtcell::cell::detail
+
+namespace rtcell::cell {
+
+namespace {
+
+// The cell's leaf that holds `file` (v1: one leaf per controller).
+std::string leaf_with(const CgroupJournal& j, const std::string& file, const std::string& what) {
+  for (const auto& m : j.made)
+    if (m.leaf && detail::path_exists(m.path + "/" + file)) return m.path + "/" + file;
+  usage_error("the cell has no " + what +
+              " cgroup (it was created without that limit): recreate it with the limit to change it later");
+}
+
+}  // namespace
+
+void update_cgroups(const CgroupJournal& j, const CgroupUpdate& u) {
+  const bool v2 = j.layout == CgroupLayout::V2;
+  // Every file is found before anything is written: a cell that cannot take
+  // one of the limits gets none of them.
+  std::vector<std::pair<std::string, std::string>> writes;
+  if (!u.cpus.empty()) writes.emplace_back(leaf_with(j, "cpuset.cpus", "cpuset"), u.cpus.to_string());
+  if (!u.mems.empty()) writes.emplace_back(leaf_with(j, "cpuset.mems", "cpuset"), u.mems);
+  if (u.memory_bytes)
+    writes.emplace_back(leaf_with(j, v2 ? "memory.max" : "memory.limit_in_bytes", "memory"),
+                        std::to_string(*u.memory_bytes));
+  if (u.pids_max) writes.emplace_back(leaf_with(j, "pids.max", "pids"), std::to_string(*u.pids_max));
+  for (const auto& [file, value] : writes) CgroupFs::kernel().write(file, value);
+}
+
+}  // namespace rtcell::cell

@@ -20,6 +20,7 @@
 
 #include "cell/console.hpp"
 #include "cell/exec.hpp"
+#include "cell/freezer.hpp"
 #include "cell/rootfs.hpp"
 #include "rtcell/error.hpp"
 #include "sys/fd.hpp"
@@ -375,6 +376,12 @@ void teardown(const Registry& reg, const CellState& st) {
   // A creator still alive here (delete --force of a cell being created) is
   // an rtcell that would go on making it.
   if (st.status == Status::Creating) kill_and_wait(st.creator, "the creating rtcell");
+  if (st.status == Status::Paused) {
+    // A frozen v1 task does not act on SIGKILL until thawed: kill, then thaw.
+    sys::PidFd init = open_process(st.init);
+    if (init.valid()) init.send_signal(SIGKILL);
+    thaw(st.cgroups);
+  }
   kill_and_wait(st.init, "the cell's init");
   if (!st.cgroups.root.empty()) Cgroup::adopt(st.cgroups).destroy_checked();
   reg.remove(st.id);
@@ -673,6 +680,8 @@ void start(const Registry& reg, const std::string& id) {
       usage_error("cell '" + id + "' is still being created: start it once rtcell create returned");
     case Status::Stopped:
       usage_error("cell '" + id + "' is stopped: rtcell delete " + id + ", then create it again");
+    case Status::Paused:
+      usage_error("cell '" + id + "' is paused: resume it first");
     case Status::Created:
       break;
   }
@@ -701,6 +710,8 @@ void kill(const Registry& reg, const std::string& id, int signal, bool all) {
     if (errno == ESRCH || !init.valid()) usage_error("cell '" + id + "' is stopped: nothing to signal");
     sys_error("cannot signal cell " + id, errno);
   }
+  // Frozen tasks act on SIGKILL only once thawed (v1 freezer), as runc.
+  if (live == Status::Paused && signal == SIGKILL) thaw(st.cgroups);
   if (!all) return;
   for (const auto& dir : leaf_dirs(st.cgroups)) {
     auto procs = sys::try_read_file(dir + "/cgroup.procs");
@@ -716,6 +727,31 @@ void kill(const Registry& reg, const std::string& id, int signal, bool all) {
   }
 }
 
+void pause(const Registry& reg, const std::string& id) {
+  sys::DirLock lock = reg.lock(id);
+  CellState st = reg.load(id);
+  const Status live = live_status(st);
+  if (live == Status::Paused) usage_error("cell '" + id + "' is already paused");
+  if (live != Status::Running)
+    usage_error("cell '" + id + "' is not running: only a running cell can be paused");
+  freeze(st.cgroups, [&](const CgroupJournal& j) {
+    CellState ahead = st;
+    ahead.cgroups = j;
+    reg.save(ahead);
+  });
+  st.status = Status::Paused;
+  reg.save(st);
+}
+
+void resume(const Registry& reg, const std::string& id) {
+  sys::DirLock lock = reg.lock(id);
+  CellState st = reg.load(id);
+  if (live_status(st) != Status::Paused) usage_error("cell '" + id + "' is not paused");
+  thaw(st.cgroups);
+  st.status = Status::Running;
+  reg.save(st);
+}
+
 CellState state(const Registry& reg, const std::string& id) {
   CellState st = reg.load(id);
   st.status = live_status(st);
@@ -726,9 +762,9 @@ void remove(const Registry& reg, const std::string& id, bool force) {
   sys::DirLock lock = reg.lock(id);
   CellState st = reg.load(id);
   const Status live = live_status(st);
-  if (!force && live == Status::Running)
-    usage_error("cell '" + id + "' is running: stop it (rtcell kill " + id + ") or rtcell delete --force " +
-                id);
+  if (!force && (live == Status::Running || live == Status::Paused))
+    usage_error("cell '" + id + "' is " + to_string(live) + ": stop it (rtcell kill " + id +
+                ") or rtcell delete --force " + id);
   if (!force && live == Status::Creating)
     usage_error("cell '" + id + "' is still being created: wait for it, or rtcell delete --force " + id);
   teardown(reg, st);

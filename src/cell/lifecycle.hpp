@@ -104,6 +104,10 @@ int pending_stop_signal();
 void start(const Registry& reg, const std::string& id);
 // `all`: every process in the cell's cgroups, not only its init.
 void kill(const Registry& reg, const std::string& id, int signal, bool all = false);
+// Freezes every process of a running cell / thaws a paused one
+// (cell/freezer.hpp); the status becomes paused / running.
+void pause(const Registry& reg, const std::string& id);
+void resume(const Registry& reg, const std::string& id);
 // The record with `status` replaced by the live status.
 CellState state(const Registry& reg, const std::string& id);
 // A created or stopped cell goes; a running one only with `force` (it is

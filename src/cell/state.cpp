@@ -23,7 +23,7 @@ namespace {
 
 constexpr int kStateVersion = 1;
 
-const char* status_names[] = {"creating", "created", "running", "stopped"};
+const char* status_names[] = {"creating", "created", "running", "stopped", "paused"};
 
 json proc_json(const ProcRef& p) {
   return json{{"pid", p.pid}, {"start_time", p.start_time}};

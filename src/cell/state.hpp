@@ -56,7 +56,7 @@ bool exited(const sys::PidFd& p);
 // open_process(ref) names a process that has not exited.
 bool alive(const ProcRef& ref);
 
-enum class Status { Creating, Created, Running, Stopped };
+enum class Status { Creating, Created, Running, Stopped, Paused };
 const char* to_string(Status s);
 
 struct CellState {

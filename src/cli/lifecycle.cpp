@@ -1,4 +1,4 @@
-// rtcell start / kill / state / delete / ps: a created cell by id, from any
+// rtcell start / kill / pause / resume / state / delete / ps: a created cell by id, from any
 // process (cell/lifecycle.hpp). Each verb is a few lines over the library.
 #include "cell/lifecycle.hpp"
 
@@ -42,6 +42,18 @@ Run setup_kill(CLI::App& app) {
   add_state_root(app, o->root);
   return [o]() {
     cell::kill(cell::Registry(o->root), o->id, cell::parse_signal(o->signal), o->all);
+    return kExitOk;
+  };
+}
+
+// pause and resume: the same few lines, one library call each.
+template <void (*Op)(const cell::Registry&, const std::string&)>
+Run setup_by_id(CLI::App& app) {
+  auto o = std::make_shared<ById>();
+  app.add_option("id", o->id, "the cell's id")->required();
+  add_state_root(app, o->root);
+  return [o]() {
+    Op(cell::Registry(o->root), o->id);
     return kExitOk;
   };
 }
@@ -90,6 +102,8 @@ const Registrar kState{
     Verb{"state", "print a cell's state as JSON (OCI state plus rtcell's)", 34, setup_state}};
 const Registrar kDelete{
     Verb{"delete", "remove a cell and give back its cgroups and RT budget", 35, setup_delete}};
+const Registrar kPause{Verb{"pause", "freeze every process of a running cell", 37, setup_by_id<cell::pause>}};
+const Registrar kResume{Verb{"resume", "thaw a paused cell", 38, setup_by_id<cell::resume>}};
 const Registrar kPs{Verb{"ps", "list the cells of this host", 36, setup_ps}};
 
 }  // namespace

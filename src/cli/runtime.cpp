@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cell/cgroup.hpp"
 #include "cell/hooks.hpp"
 #include "cell/join.hpp"
 #include "cell/lifecycle.hpp"
@@ -38,6 +39,7 @@
 #include "sys/caps.hpp"
 #include "sys/file.hpp"
 #include "sys/process.hpp"
+#include "util/units.hpp"
 
 namespace rtcell::cli {
 
@@ -486,6 +488,7 @@ int exec(const Global& g, Args& a) {
   const cell::Registry reg(g.root);
   require_exists(reg, id);
   const cell::CellState st = cell::state(reg, id);
+  if (st.status == cell::Status::Paused) usage_error("cannot exec in a paused container: resume it first");
   if (st.status != cell::Status::Running) usage_error("cannot exec in a stopped container");
   if (st.bundle.empty())
     unsupported_error("container \"" + id + "\" was not made from a bundle: exec needs one");
@@ -532,6 +535,101 @@ int exec(const Global& g, Args& a) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return sys::exit_code_of(status);
+}
+
+int pause_or_resume(const Global& g, Args& a, bool pause) {
+  const char* verb = pause ? "pause" : "resume";
+  if (a.at_option()) unknown_option(a, verb);
+  const std::string id = take_id(a, verb);
+  const cell::Registry reg(g.root);
+  require_exists(reg, id);
+  const cell::Status live = cell::state(reg, id).status;
+  if (pause) {
+    if (live == cell::Status::Paused) usage_error("container already paused");
+    if (live != cell::Status::Running) usage_error("container not running");
+    cell::pause(reg, id);
+  } else {
+    if (live != cell::Status::Paused) usage_error("container not paused");
+    cell::resume(reg, id);
+  }
+  return kExitOk;
+}
+
+// runc update: --resources FILE|- (containerd-shim-runc-v2 passes the
+// LinuxResources on stdin) and/or runc's single-value flags. What a running
+// cell's groups cannot take is refused naming it; nothing is half-applied.
+int update(const Global& g, Args& a) {
+  std::string resources_file, memory, pids, cpus, mems, rt_runtime, rt_period, v;
+  while (a.at_option()) {
+    if (a.option({"resources", "r"}, resources_file) || a.option({"memory", "m"}, memory) ||
+        a.option({"pids-limit"}, pids) || a.option({"cpuset-cpus"}, cpus) ||
+        a.option({"cpuset-mems"}, mems) || a.option({"cpu-rt-runtime"}, rt_runtime) ||
+        a.option({"cpu-rt-period"}, rt_period))
+      continue;
+    bool set = false;
+    for (const char* f :
+         {"cpu-period", "cpu-quota", "cpu-share", "cpu-idle", "blkio-weight", "kernel-memory",
+          "kernel-memory-tcp", "memory-reservation", "memory-swap", "l3-cache-schema", "mem-bw-schema"}) {
+      if (!a.option({f}, v)) continue;
+      set = true;
+      if (!v.empty() && v != "0" && v != "-1")
+        unsupported_error(std::string("update --") + f +
+                          " is not supported: rtcell-runtime updates memory, " + "pids and cpuset only");
+    }
+    if (!set) unknown_option(a, "update");
+  }
+  const std::string id = take_id(a, "update");
+  const cell::Registry reg(g.root);
+  require_exists(reg, id);
+  const cell::CellState st = cell::state(reg, id);
+  if (st.status == cell::Status::Stopped) usage_error("container not running");
+  cell::Resources res;
+  if (!resources_file.empty()) {
+    std::string text;
+    if (resources_file == "-") {
+      std::ostringstream in;
+      in << std::cin.rdbuf();
+      text = in.str();
+    } else {
+      text = sys::read_input_file(resources_file, "--resources " + resources_file);
+    }
+    std::vector<std::string> notes;
+    res = front::parse_oci_resources(text, notes);
+    for (const auto& n : notes) g.log.warn(n);
+  }
+  if (!memory.empty()) res.memory_bytes = util::parse_bytes(memory);
+  if (!pids.empty()) res.pids_max = util::parse_int(pids, 1, INT64_MAX, "--pids-limit");
+  if (!cpus.empty()) {
+    res.cpus = CpuSet::parse(cpus);
+    if (res.cpus.empty()) usage_error("--cpuset-cpus '" + cpus + "' is not a CPU list");
+  }
+  if (!mems.empty()) res.mems = mems;
+  if (!rt_runtime.empty() || !rt_period.empty()) {
+    cell::RtBudget b;
+    b.runtime_us = rt_runtime.empty() ? 0 : util::parse_int(rt_runtime, 0, INT64_MAX, "--cpu-rt-runtime");
+    b.period_us = rt_period.empty() ? 1'000'000 : util::parse_int(rt_period, 1, INT64_MAX, "--cpu-rt-period");
+    res.rt = b;
+  }
+  // The RT budget is planned along the whole parent chain at create: the
+  // same budget again is fine (the shim resends everything), a new one is not.
+  if (res.rt && res.rt->runtime_us > 0) {
+    const std::string& leaf = st.cgroups.rt_leaf;
+    auto cur = leaf.empty() ? std::nullopt : sys::try_read_file(leaf + "/cpu.rt_runtime_us");
+    auto per = leaf.empty() ? std::nullopt : sys::try_read_file(leaf + "/cpu.rt_period_us");
+    if (!cur || !per || sys::trim(*cur) != std::to_string(res.rt->runtime_us) ||
+        sys::trim(*per) != std::to_string(res.rt->period_us))
+      unsupported_error(
+          "update of the RT budget (realtimeRuntime/realtimePeriod) is not supported: it is planned along "
+          "the "
+          "parent chain at create; recreate the container with the new budget");
+  }
+  cell::CgroupUpdate u;
+  u.memory_bytes = res.memory_bytes;
+  u.pids_max = res.pids_max;
+  u.cpus = res.cpus;
+  u.mems = res.mems;
+  cell::update_cgroups(st.cgroups, u);
+  return kExitOk;
 }
 
 int features() {
@@ -593,7 +691,8 @@ int dispatch(Global& g, Args& a) {
     }
     if (a.flag({"help", "h"}, b)) {
       std::cout << "rtcell-runtime [--root DIR] [--log FILE] [--log-format text|json] VERB ...\n"
-                   "verbs: create, start, run, state, kill, delete, exec, ps, list, features (docs/oci.md)\n";
+                   "verbs: create, start, run, state, kill, delete, exec, ps, list, pause, resume, update, "
+                   "features (docs/oci.md)\n";
       return kExitOk;
     }
     unknown_option(a, "rtcell-runtime");
@@ -616,12 +715,14 @@ int dispatch(Global& g, Args& a) {
   if (verb == "ps") return ps(g, a);
   if (verb == "list") return list(g, a);
   if (verb == "features") return features();
-  if (verb == "pause" || verb == "resume" || verb == "update" || verb == "checkpoint" || verb == "restore" ||
-      verb == "events" || verb == "spec")
+  if (verb == "pause") return pause_or_resume(g, a, true);
+  if (verb == "resume") return pause_or_resume(g, a, false);
+  if (verb == "update") return update(g, a);
+  if (verb == "checkpoint" || verb == "restore" || verb == "events" || verb == "spec")
     return unsupported_verb(verb);
   usage_error("'" + verb +
               "' is not a verb of rtcell-runtime (create, start, run, state, kill, delete, exec, ps, "
-              "list, features)");
+              "list, pause, resume, update, features)");
 }
 
 }  // namespace

@@ -527,6 +527,22 @@ cell::Process parse_oci_process(std::string_view text, const cell::Process& base
   return s.process;
 }
 
+cell::Resources parse_oci_resources(std::string_view text, std::vector<std::string>& notes) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    usage_error(std::string("the resources are not valid JSON: ") + e.what());
+  }
+  const Field r{j, "resources"};
+  r.object();
+  if (r.has("devices") && !r.at("devices").array().empty())
+    r.at("devices").bad("cannot change while the container runs: recreate it with the devices");
+  cell::Spec s;
+  parse_resources(r, s, notes);
+  return s.resources;
+}
+
 OciConfig load_oci_bundle(const std::string& bundle) {
   const std::string file = bundle + "/config.json";
   return parse_oci_config(sys::read_input_file(file, "the bundle's config.json " + file), bundle);

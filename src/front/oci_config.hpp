@@ -26,6 +26,11 @@ OciConfig parse_oci_config(std::string_view json, const std::string& bundle);
 // the file leaves out (env, capabilities: the container's).
 cell::Process parse_oci_process(std::string_view json, const cell::Process& base);
 
+// A LinuxResources object alone (runc update --resources FILE, as
+// containerd-shim-runc-v2 passes it): unset and zero fields mean unchanged;
+// what rtcell cannot set is an error naming the field, as at create.
+cell::Resources parse_oci_resources(std::string_view json, std::vector<std::string>& notes);
+
 // Reads BUNDLE/config.json (a regular file of at most 4 MiB) and parses it.
 OciConfig load_oci_bundle(const std::string& bundle);
 

@@ -133,6 +133,19 @@ TEST_F(Lifecycle, CreateStartKillStateDeleteAcrossProcesses) {
   EXPECT_EQ(del.code, 2);
   EXPECT_NE(del.err.find("is running"), std::string::npos) << del.err;
 
+  // pause / resume by id (cell/freezer.hpp).
+  Result pz = cmd("pause", {id});
+  ASSERT_EQ(pz.code, 0) << pz.err;
+  EXPECT_EQ(state(id)["status"], "paused");
+  Result delp = cmd("delete", {id});
+  EXPECT_EQ(delp.code, 2);
+  EXPECT_NE(delp.err.find("is paused"), std::string::npos) << delp.err;
+  EXPECT_EQ(cmd("resume", {id}).code, 0);
+  EXPECT_EQ(state(id)["status"], "running");
+  Result rz = cmd("resume", {id});
+  EXPECT_EQ(rz.code, 2);
+  EXPECT_NE(rz.err.find("not paused"), std::string::npos) << rz.err;
+
   Result k = cmd("kill", {id, "TERM"});
   EXPECT_EQ(k.code, 0) << k.err;
   EXPECT_TRUE(gone(pid));

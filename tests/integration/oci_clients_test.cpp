@@ -138,6 +138,11 @@ TEST_F(PodmanRuntime, TtyExecStopAndRmLeaveNothing) {
     Result et = in_pty(quoted(podman({"exec", "-t", name, "/usr/bin/tty"})));
     EXPECT_NE(et.out.find("/dev/pts/"), std::string::npos) << et.out;
   }
+  Result pz = run_argv(podman({"pause", name}));
+  EXPECT_EQ(pz.code, 0) << pz.err;
+  EXPECT_EQ(run_argv(podman({"inspect", "-f", "{{.State.Status}}", name})).out, "paused\n");
+  EXPECT_EQ(run_argv(podman({"unpause", name})).code, 0);
+  EXPECT_EQ(run_argv(podman({"inspect", "-f", "{{.State.Status}}", name})).out, "running\n");
   EXPECT_EQ(run_argv(podman({"stop", "--time", "2", name})).code, 0);
   Result rm = run_argv(podman({"rm", name}));
   EXPECT_EQ(rm.code, 0) << rm.err;
@@ -258,6 +263,19 @@ TEST_F(DockerRuntime, TtyExecKillAndRmLeaveNothing) {
     Result et = in_pty(quoted(docker({"exec", "-t", "rtcell-test-c", "/usr/bin/tty"})));
     EXPECT_NE(et.out.find("/dev/pts/"), std::string::npos) << et.out;
   }
+  // pause / unpause / update go through containerd-shim-runc-v2 to the runtime.
+  Result pz = run_argv(docker({"pause", "rtcell-test-c"}));
+  EXPECT_EQ(pz.code, 0) << pz.err;
+  EXPECT_EQ(run_argv(docker({"inspect", "-f", "{{.State.Status}}", "rtcell-test-c"})).out, "paused\n");
+  EXPECT_EQ(run_argv(docker({"unpause", "rtcell-test-c"})).code, 0);
+  EXPECT_EQ(run_argv(docker({"inspect", "-f", "{{.State.Status}}", "rtcell-test-c"})).out, "running\n");
+  Result up = run_argv(
+      docker({"update", "--memory", "64m", "--memory-swap", "64m", "--pids-limit", "77", "rtcell-test-c"}));
+  EXPECT_EQ(up.code, 0) << up.err;
+  std::string pids_max;
+  for (const auto& g : cgroups_named(id))
+    if (path_exists(g + "/pids.max")) pids_max = slurp_value(g + "/pids.max");
+  EXPECT_EQ(pids_max, "77");
   EXPECT_EQ(run_argv(docker({"kill", "rtcell-test-c"})).code, 0);
   Result rm = run_argv(docker({"rm", "rtcell-test-c"}));
   EXPECT_EQ(rm.code, 0) << rm.err;

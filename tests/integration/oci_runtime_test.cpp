@@ -102,6 +102,117 @@ TEST_F(OciRuntime, KillAndDeleteARunningContainer) {
   EXPECT_TRUE(leftover_cgroups(id).empty());
 }
 
+// docker pause / podman pause: every process frozen. A signal sent while
+// paused waits for resume, and delete --force of a paused container leaves
+// nothing (a frozen v1 task acts on SIGKILL only once thawed).
+TEST_F(OciRuntime, PauseHoldsTheContainerUntilResume) {
+  Bundle b(base_config({"/bin/sleep", "1000"}));
+  const std::string id = unique_name("opause");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", b.path, id}).code, 0);
+  Result pz = runtime(root(), {"pause", id});
+  EXPECT_NE(pz.code, 0) << "a created container is not running";
+  EXPECT_NE(pz.err.find("container not running"), std::string::npos) << pz.err;
+  ASSERT_EQ(runtime(root(), {"start", id}).code, 0);
+  const int pid = json::parse(runtime(root(), {"state", id}).out)["pid"].get<int>();
+  Result p = runtime(root(), {"pause", id});
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_EQ(json::parse(runtime(root(), {"state", id}).out)["status"], "paused");
+  std::string self = slurp("/proc/" + std::to_string(pid) + "/cgroup");
+  if (path_exists("/sys/fs/cgroup/freezer/cgroup.procs")) {
+    // v1/hybrid: the freezer group made on first pause holds the init.
+    EXPECT_EQ(slurp_value("/sys/fs/cgroup/freezer/rtcell/" + id + "/freezer.state"), "FROZEN");
+    EXPECT_NE(self.find("freezer:/rtcell/" + id), std::string::npos) << self;
+  }
+  EXPECT_NE(runtime(root(), {"pause", id}).err.find("already paused"), std::string::npos);
+  Result e = runtime(root(), {"exec", id, "/bin/true"});
+  EXPECT_NE(e.code, 0);
+  EXPECT_NE(e.err.find("paused"), std::string::npos) << e.err;
+  // TERM while frozen: the init cannot act on it until resume.
+  int pfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pfd, 0);
+  ASSERT_EQ(runtime(root(), {"kill", id, "TERM"}).code, 0);
+  EXPECT_EQ(json::parse(runtime(root(), {"state", id}).out)["status"], "paused");
+  Result r = runtime(root(), {"resume", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  pollfd pf{pfd, POLLIN, 0};
+  ASSERT_EQ(poll(&pf, 1, 30'000), 1) << "the TERM sent while paused ends the container once resumed";
+  close(pfd);
+  EXPECT_NE(runtime(root(), {"resume", id}).err.find("container not paused"), std::string::npos);
+  EXPECT_EQ(runtime(root(), {"delete", id}).code, 0);
+  EXPECT_TRUE(leftover_cgroups(id).empty()) << "the freezer group goes with the container";
+
+  // delete --force of a paused container.
+  const std::string id2 = unique_name("opause");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", b.path, id2}).code, 0);
+  ASSERT_EQ(runtime(root(), {"start", id2}).code, 0);
+  ASSERT_EQ(runtime(root(), {"pause", id2}).code, 0);
+  Result d = runtime(root(), {"delete", "--force", id2});
+  EXPECT_EQ(d.code, 0) << d.err;
+  EXPECT_TRUE(leftover_cgroups(id2).empty());
+  EXPECT_NE(runtime(root(), {"state", id2}).code, 0);
+}
+
+// docker update / containerd-shim's `update --resources -`: new memory,
+// pids and cpuset limits on the running container's groups; what it cannot
+// change is one line, and nothing is half-applied.
+TEST_F(OciRuntime, UpdateChangesLimitsOrSaysWhyNot) {
+  json c = base_config({"/bin/sleep", "1000"});
+  c["linux"]["resources"] = {{"memory", {{"limit", 256 << 20}}}, {"pids", {{"limit", 100}}}};
+  Bundle b(c);
+  const std::string id = unique_name("oupd");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", b.path, id}).code, 0);
+  ASSERT_EQ(runtime(root(), {"start", id}).code, 0);
+  const bool v2 = path_exists("/sys/fs/cgroup/cgroup.controllers");
+  const std::string mem = v2 ? "/sys/fs/cgroup/rtcell/" + id + "/memory.max"
+                             : "/sys/fs/cgroup/memory/rtcell/" + id + "/memory.limit_in_bytes";
+  const std::string pids =
+      v2 ? "/sys/fs/cgroup/rtcell/" + id + "/pids.max" : "/sys/fs/cgroup/pids/rtcell/" + id + "/pids.max";
+  ASSERT_EQ(slurp_value(mem), std::to_string(256 << 20));
+  Result u = run_shell(
+      "echo '{\"memory\":{\"limit\":134217728,\"swap\":0},\"pids\":{\"limit\":50},"
+      "\"blockIO\":{}}' | " +
+      kRuntime + " --root " + root() + " update --resources - " + id);
+  ASSERT_EQ(u.code, 0) << u.err;
+  EXPECT_EQ(slurp_value(mem), "134217728");
+  EXPECT_EQ(slurp_value(pids), "50");
+  ASSERT_EQ(runtime(root(), {"update", "--memory", "96m", "--pids-limit", "60", id}).code, 0);
+  EXPECT_EQ(slurp_value(mem), std::to_string(96 << 20));
+  EXPECT_EQ(slurp_value(pids), "60");
+  // Refused, each in one line, and nothing written.
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"update", "--cpu-quota", "5000", id},
+           {"update", "--cpu-rt-runtime", "20000", "--pids-limit", "70", id},
+           {"update", "--cpuset-mems", "0", "--memory", "64m", "--bogus", id},
+           {"update", "--pids-limit", "70", "no-such-container"},
+       }) {
+    Result r = runtime(root(), bad);
+    EXPECT_NE(r.code, 0) << bad[1];
+    EXPECT_TRUE(only_line(r.err)) << r.err;
+  }
+  EXPECT_EQ(slurp_value(pids), "60");
+  EXPECT_EQ(slurp_value(mem), std::to_string(96 << 20));
+  EXPECT_EQ(runtime(root(), {"delete", "--force", id}).code, 0);
+
+  // A container made without a memory limit: v1 gave it a memory group all
+  // the same (one per mounted controller), v2 did not switch the memory
+  // controller on for it, so the limit cannot come later there.
+  Bundle plain(base_config({"/bin/sleep", "1000"}));
+  const std::string id2 = unique_name("oupd");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", plain.path, id2}).code, 0);
+  Result m = runtime(root(), {"update", "--memory", "64m", id2});
+  if (v2) {
+    EXPECT_NE(m.code, 0);
+    EXPECT_NE(m.err.find("no memory cgroup"), std::string::npos) << m.err;
+  } else {
+    EXPECT_EQ(m.code, 0) << m.err;
+    EXPECT_EQ(slurp_value("/sys/fs/cgroup/memory/rtcell/" + id2 + "/memory.limit_in_bytes"),
+              std::to_string(64 << 20));
+  }
+  EXPECT_EQ(runtime(root(), {"delete", "--force", id2}).code, 0);
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+  EXPECT_TRUE(leftover_cgroups(id2).empty());
+}
+
 TEST_F(OciRuntime, ConsoleSocketGetsThePty) {
   json c = base_config({"/bin/sh", "-c", "tty; test -t 0 && echo has-tty"});
   c["process"]["terminal"] = true;

@@ -43,7 +43,7 @@ inline Result run_probe(std::vector<std::string> flags, const std::vector<std::s
 // Cgroup directories a cell named `name` under the default parent would have.
 inline std::vector<std::string> leftover_cgroups(const std::string& name) {
   std::vector<std::string> left;
-  for (const char* c : {"cpuset", "cpu", "cpu,cpuacct", "memory", "pids", "devices", "unified"}) {
+  for (const char* c : {"cpuset", "cpu", "cpu,cpuacct", "memory", "pids", "devices", "freezer", "unified"}) {
     std::string p = std::string("/sys/fs/cgroup/") + c + "/rtcell/" + name;
     if (path_exists(p)) left.push_back(p);
   }
