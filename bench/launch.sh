@@ -19,10 +19,15 @@
 #      podrt    podman --runtime rtcell-runtime run --rm --rootfs (issue 13)
 #      ctrrunc  ctr run --rm --runc-binary runc on a containerd started here
 #      ctrrt    the same with --runc-binary rtcell-runtime
+#      dockrunc docker run --rm --runtime runc on a dockerd started here
+#               (temporary data/exec root and socket, no bridge, vfs), the
+#               image imported from the probe's rootfs
+#      dockrt   the same with --runtime rtcell (--add-runtime)
 #    A tool that does not work here is reported and left out.
 #    Targets (issue 3): rtcell <= bwrap, <= 0.3 x runc, <= 2 x unshare;
 #    (issue 10): csd <= 0.3 x runccsd; (issue 13): podrt <= 0.5 x podman,
-#    ctrrt <= 0.5 x ctrrunc (the same client, only the runtime differs).
+#    ctrrt <= 0.5 x ctrrunc, dockrt <= 0.5 x dockrunc (the same client,
+#    only the runtime differs).
 #    RTCELL_DEBUG=timing rtcell run -q -- /bin/true prints where one launch
 #    spends its time, phase by phase.
 # 2. `rtcell latency` natively and inside a cell (--sched fifo:80, IPC_LOCK,
@@ -51,15 +56,23 @@ fi
 work=$(mktemp -d /tmp/rtcell-launch-bench.XXXXXX)
 stress_pid=
 containerd_pid=
+dockerd_pid=
 # ctr's containers live under the "default" namespace's cgroup parent, which
 # runc makes and never removes: removed again when this run made it.
 had_default=0
 [ -d /sys/fs/cgroup/cpu/default ] || [ -d /sys/fs/cgroup/default ] && had_default=1
+# The same for dockerd's "docker" parent.
+had_docker=0
+[ -d /sys/fs/cgroup/cpu/docker ] || [ -d /sys/fs/cgroup/docker ] && had_docker=1
 cleanup() {
     if [ -n "$stress_pid" ]; then kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null; fi
     if [ -n "$containerd_pid" ]; then kill "$containerd_pid" 2>/dev/null; wait "$containerd_pid" 2>/dev/null; fi
+    if [ -n "$dockerd_pid" ]; then kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null; fi
     if [ "$had_default" = 0 ]; then
         for d in /sys/fs/cgroup/*/default /sys/fs/cgroup/default; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+    fi
+    if [ "$had_docker" = 0 ]; then
+        for d in /sys/fs/cgroup/*/docker /sys/fs/cgroup/docker; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
     fi
     runc delete -f rtcell-bench >/dev/null 2>&1
     runc delete -f rtcell-csd >/dev/null 2>&1
@@ -116,8 +129,26 @@ run_ctr() { ctr_n=$((ctr_n + 1)); ctr -a "$ctr_sock" run --rm --runc-binary "$1"
 run_ctrrunc() { run_ctr "$(command -v runc)"; }
 run_ctrrt()   { run_ctr "$RUNTIME"; }
 
+# A dockerd of its own, with rtcell-runtime added, and an image of the
+# probe's rootfs.
+dock_sock=$work/docker/docker.sock
+if [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ]; then
+    mkdir -p "$work/docker"
+    /usr/sbin/dockerd --data-root "$work/docker/data" --exec-root "$work/docker/exec" \
+        --pidfile "$work/docker/docker.pid" -H "unix://$dock_sock" --bridge none --iptables=false \
+        --ip-masq=false --storage-driver vfs --exec-opt native.cgroupdriver=cgroupfs \
+        --add-runtime "rtcell=$RUNTIME" >"$work/docker/log" 2>&1 &
+    dockerd_pid=$!
+    for ((i = 0; i < 300; i++)); do /usr/bin/docker -H "unix://$dock_sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+    tar -C "$root" -cf "$work/docker/root.tar" . &&
+        /usr/bin/docker -H "unix://$dock_sock" import "$work/docker/root.tar" rtcell-bench >/dev/null 2>&1
+fi
+run_dock() { /usr/bin/docker -H "unix://$dock_sock" run --rm --network none --runtime "$1" rtcell-bench /probe exit 0; }
+run_dockrunc() { run_dock runc; }
+run_dockrt()   { run_dock rtcell; }
+
 tools=""
-for t in rtcell bwrap unshare runc podman csd runccsd podrt ctrrunc ctrrt; do
+for t in rtcell bwrap unshare runc podman csd runccsd podrt ctrrunc ctrrt dockrunc dockrt; do
     if "run_$t" >"$work/$t.check" 2>&1; then
         tools="$tools $t"
     else
@@ -156,6 +187,7 @@ ratio rtcell unshare 2
 ratio csd runccsd 0.3
 ratio podrt podman 0.5
 ratio ctrrt ctrrunc 0.5
+ratio dockrt dockrunc 0.5
 
 # The runtime's own share of a podman run: each runtime call (create,
 # start, state, delete, ...) timed by a wrapper, summed per container.

@@ -183,6 +183,7 @@ class DockerRuntime : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (geteuid() != 0 || !have("/usr/sbin/dockerd") || !have("/usr/bin/docker") || !have(kRuntime)) return;
+    had_parent_ = path_exists("/sys/fs/cgroup/cpu/docker") || path_exists("/sys/fs/cgroup/docker");
     dir_ = std::make_unique<TempDir>();
     const std::string& d = dir_->path;
     daemon_ = std::make_unique<Daemon>(
@@ -199,6 +200,14 @@ class DockerRuntime : public ::testing::Test {
     if (daemon_ && daemon_->ready()) run_argv(docker({"rm", "--force", "--volumes", "rtcell-test-c"}));
     daemon_.reset();
     dir_.reset();
+    // dockerd's cgroup parent ("docker" in each hierarchy), when this suite's
+    // daemon made it: removed once empty.
+    if (!had_parent_) {
+      std::error_code ec;
+      for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec))
+        rmdir((h.path() / "docker").c_str());
+      rmdir("/sys/fs/cgroup/docker");
+    }
   }
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "dockerd needs root";
@@ -222,10 +231,12 @@ class DockerRuntime : public ::testing::Test {
   static std::unique_ptr<TempDir> dir_;
   static std::unique_ptr<Daemon> daemon_;
   static bool imported_;
+  static bool had_parent_;
 };
 std::unique_ptr<TempDir> DockerRuntime::dir_;
 std::unique_ptr<Daemon> DockerRuntime::daemon_;
 bool DockerRuntime::imported_ = false;
+bool DockerRuntime::had_parent_ = false;
 
 TEST_F(DockerRuntime, ExitStatusFifoAndNoCapabilities) {
   // Docker 20.10 passes no annotations: the same keys as RTCELL_* variables.
