@@ -14,6 +14,9 @@
 //   rtcell-control-loop                      # 5 s, fifo:80, whole machine
 //   rtcell-control-loop --cpus 1 --duration 10 --csv /tmp/loop.csv
 //   rtcell-control-loop --policy other --no-mlock   # without any privilege
+//   rtcell run -f examples/control.yaml control -- rtcell-control-loop
+//       # in a manifest's cell: period, deadline, policy and CPU of task
+//       # "loop" as admitted (RTCELL_TASKS); the flags above override them
 // Exit codes as in rtcell: 2 bad flag, 3 missing privilege, 4 system error.
 #include <pthread.h>
 #include <signal.h>
@@ -82,7 +85,7 @@ std::string pct(const rt::Histogram& h, double q) {
 int run(int argc, char** argv) {
   double duration_s = 5.0;
   int64_t period_us = 1000;
-  std::string policy_text = "fifo:80", cpus_text, csv;
+  std::string policy_text = "fifo:80", cpus_text, csv, task_name = "loop";
   bool no_mlock = false, allow_99 = false, guard = rt::kDebugBuild;
   CLI::App app{"1 kHz PID control loop on a simulated motor, built on librtcell"};
   app.add_option("--duration", duration_s, "seconds to run (default 5)")->check(CLI::Range(0.01, 86400.0));
@@ -90,6 +93,7 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(int64_t{50}, int64_t{1'000'000}));
   app.add_option("--policy", policy_text, "fifo:N, rr:N, deadline:R/D/P or other (default fifo:80)");
   app.add_option("--cpus", cpus_text, "CPUs for the RT thread, e.g. 1 or 2-3 (default: inherited)");
+  app.add_option("--task", task_name, "the manifest task this loop is, in a manifest's cell (default loop)");
   app.add_option("--csv", csv, "write every sample to this CSV file (from the non-RT logger)");
   app.add_flag("--no-mlock", no_mlock, "do not lock memory (for an unprivileged trial run)");
   app.add_flag("--allow-prio-99", allow_99, "accept priority 99 (competes with kernel watchdogs)");
@@ -109,11 +113,27 @@ int run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   // --- start-up: everything that can fail or allocate happens here --------
+  // In a cell started from a manifest the admitted parameters are the
+  // default: the code runs what the analysis checked. Flags override.
   rt::TaskThreadConfig tc;
-  tc.policy = rt::parse_policy(policy_text);
+  int64_t deadline_ns = 0;
+  std::string source = "flags";
+  if (rt::in_admitted_cell()) {
+    const rt::AdmittedTask t = rt::admitted_task(task_name);
+    source = std::string(t.admitted ? "admitted" : "declared (not admitted)") + " task '" + t.name +
+             "' of cell '" + t.cell + "'";
+    tc = t.thread_config();
+    if (app.count("--period-us") == 0) period_us = t.period_ns / 1000;
+    deadline_ns = t.deadline_ns;
+  }
+  if (!tc.policy || app.count("--policy") > 0) tc.policy = rt::parse_policy(policy_text);
   tc.policy_options.allow_prio_99 = allow_99;
   rt::validate_policy(*tc.policy, tc.policy_options);
   if (!cpus_text.empty()) tc.cpus = rtcell::CpuSet::parse(cpus_text);
+  std::printf("control-loop: %s: %s, period %lld us%s%s\n", source.c_str(), rt::to_string(*tc.policy).c_str(),
+              static_cast<long long>(period_us), tc.cpus ? ", CPUs " : "",
+              tc.cpus ? tc.cpus->to_string().c_str() : "");
+  std::fflush(stdout);
   // Small stacks: under mlockall every mapping counts against RLIMIT_MEMLOCK,
   // which is 8 MiB in a default container or cell, and this process already
   // maps ~6 MiB of shared libraries.
@@ -131,6 +151,7 @@ int run(int argc, char** argv) {
 
   rt::PeriodicTaskConfig cfg;
   cfg.period_ns = period_us * 1000;
+  if (app.count("--period-us") == 0) cfg.deadline_ns = deadline_ns;
   cfg.overrun = rt::OverrunPolicy::Skip;  // a late control output is worth less than a fresh one
   cfg.guard_hot_path = guard;
   cfg.histogram_buckets = 10'000;  // 0.1 us resolution up to 1 ms: execution times are sub-microsecond

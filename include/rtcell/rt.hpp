@@ -6,6 +6,7 @@
 
 #include "rtcell/error.hpp"
 #include "rtcell/rt/arena.hpp"
+#include "rtcell/rt/cell_tasks.hpp"
 #include "rtcell/rt/histogram.hpp"
 #include "rtcell/rt/hot_path_guard.hpp"
 #include "rtcell/rt/mailbox.hpp"

@@ -35,6 +35,7 @@
 #include "host/facts.hpp"
 #include "report/cells.hpp"
 #include "rtcell/error.hpp"
+#include "rtcell/rt/cell_tasks.hpp"
 #include "rtcell/rt/sched.hpp"
 #include "sys/caps.hpp"
 #include "sys/file.hpp"
@@ -259,6 +260,9 @@ void apply_annotations(cell::Spec& s, const Log& log) {
     }
     if (!mc.flags.cpus.empty() && s.resources.cpus.empty()) s.resources.cpus = mc.flags.cpus;
     s.process.allow_prio_99 = s.process.allow_prio_99 || mc.flags.allow_prio_99;
+    // The admitted parameters (RTCELL_TASKS) for librtcell in the container.
+    for (const auto& e : mc.flags.env)
+      if (e.rfind(std::string(rt::kCellTasksEnv) + "=", 0) == 0) s.process.env.push_back(e);
   }
   if (const std::string* v = get("rtcell.io/sched")) {
     if (s.process.scheduler)

@@ -1,9 +1,12 @@
 #include "front/manifest_cell.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "host/probe.hpp"
 #include "host/sched_limits.hpp"
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/error.hpp"
+#include "rtcell/rt/cell_tasks.hpp"
 
 namespace rtcell::front {
 
@@ -18,6 +21,60 @@ auto at(const manifest::CellDecl& c, F&& parse) {
   } catch (const Error& e) {
     throw Error(e.kind(), c.where.to_string() + ": cell '" + c.name + "': " + e.what());
   }
+}
+
+const char* policy_word(analysis::TaskPolicy p) {
+  switch (p) {
+    case analysis::TaskPolicy::Rr:
+      return "rr";
+    case analysis::TaskPolicy::Deadline:
+      return "deadline";
+    case analysis::TaskPolicy::Fifo:
+      break;
+  }
+  return "fifo";
+}
+
+// RTCELL_TASKS (rtcell/rt/cell_tasks.hpp): the tasks as admitted, or as
+// declared when the admission was skipped (`v` null).
+std::string tasks_env(const manifest::CellDecl& c, const analysis::CellVerdict* v, int hz) {
+  nlohmann::json tasks = nlohmann::json::array();
+  if (v != nullptr) {
+    for (const auto& t : v->tasks) {
+      nlohmann::json j{{"name", t.name},
+                       {"policy", policy_word(t.policy)},
+                       {"period_ns", t.period},
+                       {"wcet_ns", t.wcet},
+                       {"deadline_ns", t.deadline}};
+      if (t.cpu >= 0) j["cpu"] = t.cpu;
+      if (t.priority && t.policy != analysis::TaskPolicy::Deadline) j["priority"] = *t.priority;
+      if (t.response && *t.response < analysis::kInfinity) j["response_ns"] = *t.response;
+      if (t.dl) {
+        j["runtime_ns"] = t.dl->runtime;
+        j["dl_deadline_ns"] = t.dl->deadline;
+        j["dl_period_ns"] = t.dl->period;
+      }
+      tasks.push_back(std::move(j));
+    }
+  } else {
+    for (const auto& t : c.tasks) {
+      const analysis::TaskPolicy p = t.policy.value_or(analysis::TaskPolicy::Fifo);
+      nlohmann::json j{{"name", t.name},
+                       {"policy", policy_word(p)},
+                       {"period_ns", t.period_ns},
+                       {"wcet_ns", t.wcet_ns},
+                       {"deadline_ns", t.deadline_ns.value_or(t.period_ns)}};
+      if (t.cpu) j["cpu"] = *t.cpu;
+      if (t.priority && p != analysis::TaskPolicy::Deadline) j["priority"] = *t.priority;
+      tasks.push_back(std::move(j));
+    }
+  }
+  nlohmann::json all{{"version", rt::kCellTasksVersion},
+                     {"cell", c.name},
+                     {"admitted", v != nullptr},
+                     {"hz", hz},
+                     {"tasks", std::move(tasks)}};
+  return std::string(rt::kCellTasksEnv) + "=" + all.dump();
 }
 
 }  // namespace
@@ -114,6 +171,7 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
   if (c->tasks.empty()) return out;
   if (no_admit) {
     out.notes.push_back("admission skipped (--no-admit): cell '" + cell_name + "' starts unchecked");
+    out.flags.env.push_back(tasks_env(*c, nullptr, m.hz.value_or(analysis::kDefaultHz)));
     return out;
   }
   const std::string here = host_root == "/" ? "this host" : host_root;
@@ -169,6 +227,7 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
     admitted += file;
     admitted += ')';
     out.notes.push_back(std::move(admitted));
+    out.flags.env.push_back(tasks_env(*c, &v, result.hz));
     if (!out.flags.rt_runtime_us && v.rt) {
       // The derived budget, typed: it goes to the spec as numbers.
       out.flags.rt_runtime_us = v.rt->runtime_us;

@@ -204,8 +204,7 @@ class DockerRuntime : public ::testing::Test {
     // daemon made it: removed once empty.
     if (!had_parent_) {
       std::error_code ec;
-      for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec))
-        rmdir((h.path() / "docker").c_str());
+      for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) rmdir((h.path() / "docker").c_str());
       rmdir("/sys/fs/cgroup/docker");
     }
   }

@@ -213,6 +213,28 @@ TEST_F(OciRuntime, UpdateChangesLimitsOrSaysWhyNot) {
   EXPECT_TRUE(leftover_cgroups(id2).empty());
 }
 
+// The annotation path admits like run -f and hands the container its
+// tasks' admitted parameters (RTCELL_TASKS) as well.
+TEST_F(OciRuntime, ManifestAnnotationGivesTheAdmittedTasks) {
+  TempDir t;
+  std::ofstream(t.path + "/cells.yaml") << "version: 1\ncells:\n  - name: ctl\n    cpus: \"0\"\n"
+                                           "    sched: fifo:45\n    tasks:\n"
+                                           "      - {name: loop, period: 1ms, wcet: 100us}\n";
+  json c = base_config({"/bin/sh", "-c", "printf %s \"$RTCELL_TASKS\""});
+  c["annotations"] = {{"rtcell.io/manifest", t.path + "/cells.yaml"}, {"rtcell.io/cell", "ctl"}};
+  Bundle b(c);
+  const std::string id = unique_name("oman");
+  Result r = runtime(root(), {"run", "--bundle", b.path, id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["cell"], "ctl");
+  EXPECT_EQ(j["tasks"][0]["name"], "loop");
+  EXPECT_EQ(j["tasks"][0]["priority"], 45);
+  EXPECT_EQ(j["tasks"][0]["cpu"], 0);
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+}
+
 TEST_F(OciRuntime, ConsoleSocketGetsThePty) {
   json c = base_config({"/bin/sh", "-c", "tty; test -t 0 && echo has-tty"});
   c["process"]["terminal"] = true;

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "integration/run_support.hpp"
 
@@ -104,4 +105,50 @@ TEST_F(RunManifest, BadManifestPointsAtTheLine) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find(":4:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("cpus"), std::string::npos) << r.err;  // the closest key
+}
+
+// Issue 15, part 1: the admitted parameters reach the code. The cell's
+// environment carries them (RTCELL_TASKS, rtcell/rt/cell_tasks.hpp) and the
+// librtcell control loop runs task "loop" as admitted.
+TEST_F(RunManifest, AdmittedParametersReachTheTasks) {
+  write(manifest("ctl", "100us"));
+  Result r = run({"run", "--name", name_, "-q", "-f", path_, "ctl", "--", "/bin/sh", "-c",
+                  "printf %s \"$RTCELL_TASKS\""});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["cell"], "ctl");
+  EXPECT_EQ(j["admitted"], true);
+  ASSERT_EQ(j["tasks"].size(), 1U);
+  const auto& t = j["tasks"][0];
+  EXPECT_EQ(t["name"], "loop");
+  EXPECT_EQ(t["policy"], "fifo");
+  EXPECT_EQ(t["priority"], 45);
+  EXPECT_EQ(t["cpu"], 0);
+  EXPECT_EQ(t["period_ns"], 1'000'000);
+  EXPECT_EQ(t["wcet_ns"], 100'000);
+  EXPECT_EQ(t["deadline_ns"], 1'000'000);
+
+  const std::string loop = std::string(RTCELL_BUILD_DIR) + "/examples/control-loop/rtcell-control-loop";
+  if (access(loop.c_str(), X_OK) != 0) GTEST_SKIP() << "example not built: " << loop;
+  Result c =
+      run({"run", "--name", name_, "-q", "-f", path_, "ctl", "--", loop, "--duration", "0.05", "--no-mlock"});
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.out.find("control-loop: admitted task 'loop' of cell 'ctl': fifo:45, period 1000 us, CPUs 0"),
+            std::string::npos)
+      << c.out;
+  // Flags still win, and a name the manifest lacks is one line, exit 2.
+  Result o = run({"run", "--name", name_, "-q", "-f", path_, "ctl", "--", loop, "--duration", "0.05",
+                  "--no-mlock", "--period-us", "2000", "--policy", "fifo:40"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("fifo:40, period 2000 us, CPUs 0"), std::string::npos) << o.out;
+  Result bad =
+      run({"run", "--name", name_, "-q", "-f", path_, "ctl", "--", loop, "--task", "nav", "--no-mlock"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(only_line(bad.err)) << bad.err;
+  EXPECT_NE(bad.err.find("task 'nav' is not among the admitted tasks of cell 'ctl' (loop)"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_TRUE(leftover_cgroups(name_).empty());
 }

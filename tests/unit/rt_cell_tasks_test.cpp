@@ -1,0 +1,96 @@
+// librtcell's reader of the admitted parameters (RTCELL_TASKS): what a task
+// gets from the analysis, and one line for every way the variable can be
+// wrong.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <variant>
+
+#include "rtcell/error.hpp"
+#include "rtcell/rt/cell_tasks.hpp"
+
+namespace rt = rtcell::rt;
+
+namespace {
+
+constexpr const char* kSet = R"({"version": 1, "cell": "control", "admitted": true, "hz": 250, "tasks": [
+  {"name": "loop", "policy": "fifo", "priority": 80, "cpu": 1, "period_ns": 1000000, "wcet_ns": 150000,
+   "deadline_ns": 900000, "response_ns": 150000},
+  {"name": "est", "policy": "deadline", "cpu": 0, "period_ns": 10000000, "wcet_ns": 2000000,
+   "deadline_ns": 10000000, "runtime_ns": 2000000, "dl_deadline_ns": 9000000, "dl_period_ns": 10000000},
+  {"name": "log", "policy": "rr", "period_ns": 100000000, "wcet_ns": 1000000, "deadline_ns": 100000000}]})";
+
+std::string message(std::string_view name, std::string_view json) {
+  try {
+    rt::admitted_task(name, json);
+  } catch (const rtcell::Error& e) {
+    EXPECT_EQ(e.kind(), rtcell::ErrorKind::Usage);
+    return e.what();
+  }
+  return "<no error>";
+}
+
+}  // namespace
+
+TEST(RtCellTasks, FixedPriorityTaskGetsItsPeriodPriorityAndCpu) {
+  const rt::AdmittedTask t = rt::admitted_task("loop", kSet);
+  EXPECT_EQ(t.cell, "control");
+  EXPECT_TRUE(t.admitted);
+  EXPECT_EQ(t.response_ns, 150'000);
+  const rt::PeriodicTaskConfig c = t.task_config();
+  EXPECT_EQ(c.period_ns, 1'000'000);
+  EXPECT_EQ(c.deadline_ns, 900'000);
+  const rt::TaskThreadConfig tc = t.thread_config();
+  ASSERT_TRUE(tc.policy.has_value());
+  ASSERT_TRUE(std::holds_alternative<rt::Fifo>(*tc.policy));
+  EXPECT_EQ(std::get<rt::Fifo>(*tc.policy).priority, 80);
+  ASSERT_TRUE(tc.cpus.has_value());
+  EXPECT_EQ(tc.cpus->to_string(), "1");
+}
+
+TEST(RtCellTasks, DeadlineTaskGetsItsReservation) {
+  const rt::TaskThreadConfig tc = rt::admitted_task("est", kSet).thread_config();
+  ASSERT_TRUE(tc.policy && std::holds_alternative<rt::Deadline>(*tc.policy));
+  const auto& d = std::get<rt::Deadline>(*tc.policy);
+  EXPECT_EQ(d.runtime_ns, 2'000'000U);
+  EXPECT_EQ(d.deadline_ns, 9'000'000U);
+  EXPECT_EQ(d.period_ns, 10'000'000U);
+}
+
+TEST(RtCellTasks, NoPriorityKeepsTheCellsPolicy) {
+  const rt::TaskThreadConfig tc = rt::admitted_task("log", kSet).thread_config();
+  EXPECT_FALSE(tc.policy.has_value());
+  EXPECT_FALSE(tc.cpus.has_value());
+}
+
+TEST(RtCellTasks, EveryBadInputIsOneLine) {
+  EXPECT_EQ(message("nav", kSet),
+            "task 'nav' is not among the admitted tasks of cell 'control' (loop, est, log): add it to the "
+            "manifest or fix the name");
+  EXPECT_NE(message("loop", "not json").find("not a JSON object"), std::string::npos);
+  EXPECT_NE(message("loop", R"({"tasks": []})").find("older than this library"), std::string::npos);
+  EXPECT_NE(message("loop", R"({"version": 2, "tasks": []})").find("version 2 is not the 1"),
+            std::string::npos);
+  EXPECT_NE(message("loop", R"({"version": 1, "tasks": [{"name": "loop", "period_ns": 0}]})")
+                .find("tasks[0].period_ns must be a positive integer"),
+            std::string::npos);
+  EXPECT_NE(message("loop", R"({"version": 1, "tasks": [{"name": "loop", "policy": "edf", "period_ns": 1,
+                                "wcet_ns": 1, "deadline_ns": 1}]})")
+                .find("tasks[0].policy 'edf' is not fifo, rr or deadline"),
+            std::string::npos);
+  EXPECT_NE(message("loop", R"({"version": 1, "tasks": [{"name": "loop", "priority": 100, "period_ns": 1,
+                                "wcet_ns": 1, "deadline_ns": 1}]})")
+                .find("priority must be 1-99"),
+            std::string::npos);
+}
+
+TEST(RtCellTasks, OutsideAManifestCellSaysHowToGetOne) {
+  unsetenv(rt::kCellTasksEnv);
+  EXPECT_FALSE(rt::in_admitted_cell());
+  try {
+    rt::admitted_task("loop");
+    FAIL() << "no error";
+  } catch (const rtcell::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rtcell run -f FILE CELL"), std::string::npos) << e.what();
+  }
+}
