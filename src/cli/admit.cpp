@@ -22,6 +22,7 @@ namespace {
 struct Options {
   std::string file;
   bool json = false;
+  bool running = false;
   std::string fit;
   std::string root;
   std::optional<int64_t> rt_runtime_us;
@@ -48,6 +49,9 @@ Registrar reg{Verb{
       auto o = std::make_shared<Options>();
       app.add_option("FILE", o->file, "cell manifest (YAML), see docs/manifest.md")->required();
       app.add_flag("--json", o->json, "print the verdict as JSON");
+      app.add_flag("--running", o->running,
+                   "admit against the cells running on this host (the admission ledger), as run -f does; "
+                   "implies --root /");
       app.add_option("--fit", o->fit,
                      "partitioning heuristic: first, worst or best (default: the manifest's)");
       app.add_option("--root", o->root,
@@ -64,6 +68,9 @@ Registrar reg{Verb{
           ->check(CLI::Range(1, 100'000));
       return [o]() -> int {
         auto m = manifest::load(o->file);
+        if (o->running && o->root.empty()) o->root = "/";
+        if (o->running && o->root != "/")
+          usage_error("--running is this host's load: give --root / or no --root");
         auto opts = o->root.empty()
                         ? manifest::admit_options(m)
                         : front::host_admit_options(m, o->root, o->root == "/" ? "this host" : o->root);
@@ -94,7 +101,9 @@ Registrar reg{Verb{
             opts.hz_source = "default: no hz: in the manifest, no --hz, no readable kernel config";
           }
         }
-        auto result = analysis::admit(manifest::to_cell_specs(m), opts);
+        std::vector<analysis::CellSpec> specs = manifest::to_cell_specs(m);
+        if (o->running) specs = front::with_running(std::move(specs), o->file, front::running_cells());
+        auto result = analysis::admit(specs, opts);
         if (o->json)
           std::cout << report::admit_json(o->file, result).dump(2) << "\n";
         else

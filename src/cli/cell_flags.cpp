@@ -157,7 +157,15 @@ PreparedCell prepare_cell(CellFlagText& f) {
   if (!f.file_cell.empty()) {
     const std::string& file = f.file_cell.at(0);
     const std::string& cell = f.file_cell.at(1);
-    front::ManifestCell m = front::load_manifest_cell(file, cell, f.no_admit);
+    // Held until the cell is in the ledger: two cells admitted at once must
+    // not both fit into room for one.
+    std::vector<front::RunningCell> running;
+    if (!f.no_admit) {
+      out.admission = front::AdmissionLock::acquire();
+      running = front::running_cells();
+    }
+    front::ManifestCell m = front::load_manifest_cell(file, cell, f.no_admit, "/", running);
+    out.admitted = std::move(m.admitted);
     base = std::move(m.flags);
     for (auto& n : m.notes)
       if (f.rt_runtime.empty() || n.rfind("RT budget from the admission", 0) != 0) out.notes.push_back(n);
@@ -179,8 +187,7 @@ PreparedCell prepare_cell(CellFlagText& f) {
   return out;
 }
 
-cell::Cell create_cell(const cell::Registry& reg, const PreparedCell& pc, cell::CreateOptions opts,
-                       bool quiet) {
+cell::Cell create_cell(const cell::Registry& reg, PreparedCell& pc, cell::CreateOptions opts, bool quiet) {
   // Warnings and notes print once every check passed, the cgroups' own
   // included (they run inside create), so bad input prints only its error.
   std::vector<std::string> cgroup_notes;
@@ -192,6 +199,8 @@ cell::Cell create_cell(const cell::Registry& reg, const PreparedCell& pc, cell::
       throw Error(e.kind(), in_flag_words(e.what()), e.err());
     }
   }();
+  if (pc.admitted) front::record_running(*pc.admitted, c.id(), reg.root(), c.pid());
+  pc.admission.release();
   for (const auto& w : pc.warnings) warn(w);
   if (!quiet) {
     for (const auto& n : pc.notes) note(n);

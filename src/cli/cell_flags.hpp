@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cell/lifecycle.hpp"
+#include "front/admitted_load.hpp"
 #include "front/flags.hpp"
 
 namespace rtcell::cli {
@@ -42,13 +43,18 @@ struct PreparedCell {
   cell::Prepared prepared;
   std::vector<std::string> warnings;
   std::vector<std::string> notes;
+  // A cell admitted from a manifest: the host-wide admission lock, held
+  // until create_cell() has written its ledger entry (front/admitted_load.hpp).
+  front::AdmissionLock admission;
+  std::optional<front::RunningCell> admitted;
 };
 PreparedCell prepare_cell(CellFlagText& f);
 
 // Cell::create, then the warnings and notes (prepare's and the cgroups'),
 // printed only once every check has passed.
-cell::Cell create_cell(const cell::Registry& reg, const PreparedCell& pc, cell::CreateOptions opts,
-                       bool quiet);
+// A cell admitted from a manifest goes into the admission ledger, and the
+// admission lock is released.
+cell::Cell create_cell(const cell::Registry& reg, PreparedCell& pc, cell::CreateOptions opts, bool quiet);
 
 // The OCI hooks a cell made from flags carries (its CDI devices'): prestart,
 // createRuntime and createContainer run from `opts` once its namespaces

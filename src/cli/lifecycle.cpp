@@ -9,6 +9,7 @@
 
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
+#include "front/admitted_load.hpp"
 #include "report/cells.hpp"
 #include "rtcell/error.hpp"
 
@@ -75,6 +76,7 @@ Run setup_delete(CLI::App& app) {
   add_state_root(app, o->root);
   return [o]() {
     cell::remove(cell::Registry(o->root), o->id, o->force);
+    front::forget_running(o->id, o->root);
     return kExitOk;
   };
 }

@@ -66,6 +66,7 @@ Run setup(CLI::App& app) {
     step("started");
     cell::run_hooks(hooks.poststart, "poststart", cell::hook_state(st, "running", c.pid()));
     int code = c.wait();
+    front::forget_running(c.id(), reg.root());
     step("exited");
     c.destroy();
     step("deleted");

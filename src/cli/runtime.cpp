@@ -232,7 +232,16 @@ void fit_rlimits(cell::Process& proc, const Log& log) {
 // rtcell.io/KEY as an annotation (Podman, ctr), or as the variable
 // RTCELL_KEY in the container's environment for engines that pass no
 // annotations (Docker 20.10, docker-compose 1.29: -e RTCELL_SCHED=fifo:80).
-void apply_annotations(cell::Spec& s, const Log& log) {
+// A container admitted from rtcell.io/manifest: the host-wide admission
+// lock until its ledger entry is written (front/admitted_load.hpp).
+struct BundleAdmission {
+  front::AdmissionLock lock;
+  std::optional<front::RunningCell> admitted;
+};
+
+// `adm` null (exec): the manifest is admitted alone, as written, for the
+// process's RTCELL_TASKS; the container itself was admitted at create.
+void apply_annotations(cell::Spec& s, const Log& log, BundleAdmission* adm) {
   std::map<std::string, std::string> a = s.annotations;
   for (const auto& e : s.process.env) {
     if (e.rfind("RTCELL_", 0) != 0 || e.find('=') == std::string::npos) continue;
@@ -249,7 +258,13 @@ void apply_annotations(cell::Spec& s, const Log& log) {
   if (const std::string* m = get("rtcell.io/manifest")) {
     const std::string* c = get("rtcell.io/cell");
     if (c == nullptr) usage_error("annotation rtcell.io/manifest needs rtcell.io/cell (the cell to admit)");
-    front::ManifestCell mc = front::load_manifest_cell(*m, *c, false);
+    std::vector<front::RunningCell> running;
+    if (adm != nullptr) {
+      adm->lock = front::AdmissionLock::acquire();
+      running = front::running_cells();
+    }
+    front::ManifestCell mc = front::load_manifest_cell(*m, *c, false, "/", running);
+    if (adm != nullptr) adm->admitted = std::move(mc.admitted);
     for (const auto& n : mc.notes) log.info(n);
     if (mc.flags.sched && !s.process.scheduler) s.process.scheduler = mc.flags.sched;
     if (mc.flags.rt_runtime_us && !s.resources.rt) {
@@ -279,10 +294,11 @@ void apply_annotations(cell::Spec& s, const Log& log) {
   if (s.process.scheduler) rt::validate_policy(*s.process.scheduler, {s.process.allow_prio_99});
 }
 
-cell::Prepared prepare_bundle(const std::string& id, const std::string& bundle, const Log& log) {
+cell::Prepared prepare_bundle(const std::string& id, const std::string& bundle, const Log& log,
+                              BundleAdmission* adm = nullptr) {
   front::OciConfig cfg = front::load_oci_bundle(bundle);
   for (const auto& n : cfg.notes) log.info(n);
-  apply_annotations(cfg.spec, log);
+  apply_annotations(cfg.spec, log, adm);
   fit_rlimits(cfg.spec.process, log);
   const host::HostFacts facts = host::read_cpu_facts("/");
   if (!cfg.spec.resources.cpus.empty())
@@ -310,7 +326,8 @@ int create_or_run(const Global& g, Args& a, bool run) {
   const std::string id = take_id(a, verb);
   if (!a.done()) usage_error(std::string(verb) + ": unexpected argument " + a.peek());
   bundle = absolute(bundle);
-  cell::Prepared p = prepare_bundle(id, bundle, g.log);
+  BundleAdmission adm;
+  cell::Prepared p = prepare_bundle(id, bundle, g.log, &adm);
   if (p.spec.process.terminal && console_socket.empty() && (!run || detach))
     usage_error("process.terminal is true but no --console-socket was given (the caller's end of the pty)");
 
@@ -329,6 +346,8 @@ int create_or_run(const Global& g, Args& a, bool run) {
   };
   cell::block_cell_signals();
   cell::Cell c = cell::Cell::create(reg, p, o);
+  if (adm.admitted) front::record_running(*adm.admitted, id, reg.root(), c.pid());
+  adm.lock.release();
   if (!pid_file.empty()) sys::write_file_atomic(absolute(pid_file), std::to_string(c.pid()), 0644);
   if (!run) {
     c.detach();
@@ -344,6 +363,7 @@ int create_or_run(const Global& g, Args& a, bool run) {
   }
   const int code = c.wait();
   c.destroy();
+  front::forget_running(id, reg.root());
   cell::run_hooks(hooks.poststop, "poststop", cell::hook_state(st, "stopped", 0));
   return code;
 }
@@ -411,6 +431,7 @@ int remove(const Global& g, Args& a) {
   const cell::CellState st = cell::state(reg, id);
   const cell::Hooks hooks = bundle_hooks(st);
   cell::remove(reg, id, force);
+  front::forget_running(id, reg.root());
   cell::run_hooks(hooks.poststop, "poststop", cell::hook_state(st, "stopped", 0));
   return kExitOk;
 }

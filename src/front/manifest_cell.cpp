@@ -1,5 +1,6 @@
 #include "front/manifest_cell.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "host/probe.hpp"
@@ -23,18 +24,6 @@ auto at(const manifest::CellDecl& c, F&& parse) {
   }
 }
 
-const char* policy_word(analysis::TaskPolicy p) {
-  switch (p) {
-    case analysis::TaskPolicy::Rr:
-      return "rr";
-    case analysis::TaskPolicy::Deadline:
-      return "deadline";
-    case analysis::TaskPolicy::Fifo:
-      break;
-  }
-  return "fifo";
-}
-
 // RTCELL_TASKS (rtcell/rt/cell_tasks.hpp): the tasks as admitted, or as
 // declared when the admission was skipped (`v` null).
 std::string tasks_env(const manifest::CellDecl& c, const analysis::CellVerdict* v, int hz) {
@@ -42,7 +31,7 @@ std::string tasks_env(const manifest::CellDecl& c, const analysis::CellVerdict* 
   if (v != nullptr) {
     for (const auto& t : v->tasks) {
       nlohmann::json j{{"name", t.name},
-                       {"policy", policy_word(t.policy)},
+                       {"policy", std::string(analysis::to_string(t.policy))},
                        {"period_ns", t.period},
                        {"wcet_ns", t.wcet},
                        {"deadline_ns", t.deadline}};
@@ -60,7 +49,7 @@ std::string tasks_env(const manifest::CellDecl& c, const analysis::CellVerdict* 
     for (const auto& t : c.tasks) {
       const analysis::TaskPolicy p = t.policy.value_or(analysis::TaskPolicy::Fifo);
       nlohmann::json j{{"name", t.name},
-                       {"policy", policy_word(p)},
+                       {"policy", std::string(analysis::to_string(p))},
                        {"period_ns", t.period_ns},
                        {"wcet_ns", t.wcet_ns},
                        {"deadline_ns", t.deadline_ns.value_or(t.period_ns)}};
@@ -153,7 +142,7 @@ analysis::AdmitOptions host_admit_options(const manifest::Manifest& m, const std
 }
 
 ManifestCell load_manifest_cell(const std::string& file, const std::string& cell_name, bool no_admit,
-                                const std::string& host_root) {
+                                const std::string& host_root, const std::vector<RunningCell>& running) {
   manifest::Manifest m = manifest::load(file);
   const manifest::CellDecl* c = manifest::find_cell(m, cell_name);
   if (c == nullptr) {
@@ -179,7 +168,14 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
   if (m.hz && *m.hz != opts.hz)
     out.notes.push_back("the manifest says hz: " + std::to_string(*m.hz) + "; the budget is derived for HZ=" +
                         std::to_string(opts.hz) + " (" + opts.hz_source + ")");
-  analysis::AdmitResult result = analysis::admit(manifest::to_cell_specs(m), opts);
+  // The manifest's cells, less those that run already (their running
+  // instance stands for them, pinned as admitted), plus every running cell.
+  const std::vector<analysis::CellSpec> declared_all = manifest::to_cell_specs(m);
+  std::optional<analysis::CellSpec> declared;
+  for (const auto& s : declared_all)
+    if (s.name == cell_name) declared = s;
+  const std::vector<analysis::CellSpec> specs = with_running(declared_all, file, running, cell_name);
+  analysis::AdmitResult result = analysis::admit(specs, opts);
   for (const auto& v : result.cells) {
     if (v.name != cell_name) continue;
     if (!v.admitted) {
@@ -190,7 +186,7 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
       }
       std::string msg = "cell '" + cell_name + "' is not admitted: ";
       msg += why;
-      msg += " (rtcell admit ";
+      msg += running.empty() ? " (rtcell admit " : " (rtcell admit --running ";
       msg += file;
       msg += " explains; --no-admit starts it anyway)";
       usage_error(msg);
@@ -227,7 +223,18 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
     admitted += file;
     admitted += ')';
     out.notes.push_back(std::move(admitted));
+    if (!running.empty())
+      out.notes.push_back("admitted against " + std::to_string(running.size()) + " running cell" +
+                          (running.size() == 1 ? "" : "s") + " from the admission ledger (" + ledger_dir() +
+                          ")");
     out.flags.env.push_back(tasks_env(*c, &v, result.hz));
+    if (declared) {
+      RunningCell r;
+      r.manifest = manifest_key(file);
+      r.cell = cell_name;
+      r.spec = pinned_spec(*declared, v);
+      out.admitted = std::move(r);
+    }
     if (!out.flags.rt_runtime_us && v.rt) {
       // The derived budget, typed: it goes to the spec as numbers.
       out.flags.rt_runtime_us = v.rt->runtime_us;
@@ -236,6 +243,17 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
                           " us per " + std::to_string(v.rt->period_us) +
                           " us, valid for HZ=" + std::to_string(result.hz) + " tick accounting");
     }
+  }
+  // A running cell the new one would make miss: refused, naming it.
+  for (const auto& v : result.cells) {
+    if (v.admitted || v.name == cell_name) continue;
+    const auto r = std::find_if(running.begin(), running.end(),
+                                [&](const RunningCell& x) { return x.spec.name == v.name; });
+    if (r == running.end()) continue;
+    std::string why = v.diagnosis ? v.diagnosis->problem : std::string("it would no longer be schedulable");
+    usage_error("cell '" + cell_name + "' is not admitted: running cell " + v.name + " (from " + r->manifest +
+                ") would miss: " + why + " (rtcell ps lists what runs; rtcell admit --running " + file +
+                " explains)");
   }
   return out;
 }

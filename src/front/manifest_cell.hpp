@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "front/admitted_load.hpp"
 #include "front/flags.hpp"
 #include "manifest/manifest.hpp"
 
@@ -15,17 +16,24 @@ namespace rtcell::front {
 struct ManifestCell {
   RunFlags flags;                  // the declaration, typed
   std::vector<std::string> notes;  // "admitted: ...", "RT budget from the admission analysis: ..."
+  // The ledger entry to write once the cell exists (its id and init then
+  // filled in); unset when nothing was admitted (no tasks, --no-admit).
+  std::optional<RunningCell> admitted;
 };
 
 // Loads `file`, finds `cell`, runs the admission test over the whole
 // manifest (unless `no_admit`) against the host under `host_root` (this
-// one by default) and returns the cell's flags. Throws Usage: no such cell
+// one by default) and the cells already `running` there (their pinned
+// specs; the manifest's own declarations of cells that run are replaced by
+// them) and returns the cell's flags. A running cell the new one would
+// make miss refuses it, naming the running cell's task. Throws Usage: no such cell
 // (naming the cells there), not admitted (the diagnosis and its fix),
 // admitted but not enforceable on the host (the first reason), a declared
 // rt_runtime weaker than the admitted budget, a bad device/volume/user
 // value (FILE:LINE:COL).
 ManifestCell load_manifest_cell(const std::string& file, const std::string& cell, bool no_admit,
-                                const std::string& host_root = "/");
+                                const std::string& host_root = "/",
+                                const std::vector<RunningCell>& running = {});
 
 // The admission options for manifest `m` on the host under `root` ("/":
 // this host, named `name` in reasons): its sched_rt_*, SCHED_DEADLINE period
