@@ -16,7 +16,7 @@ CROSS_BUILD ?= build-arm64
 GCC11_BUILD ?= build-gcc11
 DEB_BUILD   ?= build-deb
 
-.PHONY: all deps configure build test bench lint format fuzz clean cross cross-test gcc11 deb
+.PHONY: all deps configure build test bench lint format fuzz clean cross cross-test gcc11 deb guests
 
 all: build
 
@@ -36,6 +36,7 @@ test: build
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory cross-test
 	@$(MAKE) --no-print-directory gcc11
+	@$(MAKE) --no-print-directory guests
 
 # Everything (rtcell, the libraries, unit and integration tests, probes,
 # benchmarks) for arm64 with g++-aarch64-linux-gnu and the :arm64 libraries.
@@ -59,6 +60,23 @@ gcc11: deps
 	@CC=gcc-11 CXX=g++-11 cmake -S . -B $(GCC11_BUILD) -G Ninja -DRTCELL_WERROR=ON >/dev/null
 	@cmake --build $(GCC11_BUILD) -j $(JOBS) --target $(GCC11_TARGETS)
 	@cd $(GCC11_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+# The JetPack 6 stand-ins (README "arm64, PREEMPT_RT and cgroup v2 in make
+# test"): Debian's PREEMPT_RT kernels for x86-64 and arm64 booted in QEMU
+# (TCG) with unified cgroup v2, running tests/guest/tests.txt as root. The
+# kernels are downloaded once into GUEST_CACHE. Both guests run even when
+# the first fails; each is killed after GUEST_TIMEOUT seconds, so the pair
+# never takes more than 2 x GUEST_TIMEOUT. The arm64 guest drives the rtcell
+# of the arm64 .deb when `make deb` made one, else the cross build's.
+GUEST_TIMEOUT ?= 290
+GUEST_CACHE   ?= $(abspath $(BUILD))/guests/cache
+GUEST_ARM64_DEB = $(firstword $(wildcard $(DEB_BUILD)/rtcell_*_arm64.deb))
+guests: build cross
+	@rc=0; \
+	tests/guest/run-guest --arch amd64 --build $(BUILD) --cache $(GUEST_CACHE) --timeout $(GUEST_TIMEOUT) || rc=1; \
+	tests/guest/run-guest --arch arm64 --build $(CROSS_BUILD) --cache $(GUEST_CACHE) --timeout $(GUEST_TIMEOUT) \
+	    $(if $(GUEST_ARM64_DEB),--deb $(GUEST_ARM64_DEB)) || rc=1; \
+	exit $$rc
 
 # The main job: the native-vs-cell latency matrix under load (docs/bench.md).
 # Rows last 10 s here instead of rtcell bench's 15 s default so that the
