@@ -389,7 +389,8 @@ void build(const Spec& s) {
 void cgroup_view(const CgroupView& view) {
   const std::string mnt = std::string(kNew) + "/sys/fs/cgroup";
   if (view.leaves.empty() || !is_dir(mnt)) return;
-  if (view.per_hierarchy) sys::mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k");
+  if (view.per_hierarchy)
+    sys::mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k");
   for (const auto& leaf : view.leaves) {
     if (leaf.rfind(view.root + "/", 0) != 0) continue;
     const std::string rel = leaf.substr(view.root.size() + 1);

@@ -29,8 +29,8 @@ using namespace rtcell::cell;
 namespace {
 
 // The host's cgroup2 hierarchy: the root on a unified host, else hybrid's.
-const std::string kUnified = sys::fs_kind("/sys/fs/cgroup") == sys::FsKind::Cgroup2 ? "/sys/fs/cgroup"
-                                                                                     : "/sys/fs/cgroup/unified";
+const std::string kUnified =
+    sys::fs_kind("/sys/fs/cgroup") == sys::FsKind::Cgroup2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
 
 std::string slurp(const std::string& path) {
   return rtcell::test::slurp_value(path);

@@ -135,7 +135,8 @@ class Gc : public ::testing::Test {
   }
   std::string path(const std::string& controller, const std::string& rel = "") const {
     // v2: one tree, whichever controller is named.
-    std::string p = std::string(kRoot) + (controller.empty() || unified() ? "" : "/" + controller) + "/" + parent_;
+    std::string p =
+        std::string(kRoot) + (controller.empty() || unified() ? "" : "/" + controller) + "/" + parent_;
     return rel.empty() ? p : p + "/" + rel;
   }
   // The RT budget of a v1 group; on v2 there is none to check.

@@ -165,7 +165,8 @@ TEST(LatencyCli, WithoutCapSysNiceSaysWhatToGrant) {
   };
   Result probe = as_nobody({rtcell::test::rtcell_bin(), "--version"});
   if (probe.code != 0)
-    GTEST_SKIP() << "uid 65534 cannot execute " << rtcell::test::rtcell_bin() << " (build dir not world-readable)";
+    GTEST_SKIP() << "uid 65534 cannot execute " << rtcell::test::rtcell_bin()
+                 << " (build dir not world-readable)";
   if (rlimit rl{}; getrlimit(RLIMIT_RTPRIO, &rl) == 0 && rl.rlim_max >= 80)
     GTEST_SKIP() << "hard RLIMIT_RTPRIO allows priority 80 without privilege here";
   Result r = as_nobody({rtcell::test::rtcell_bin(), "latency", "-t", "1", "-l", "10", "--no-mlock", "-q"});
@@ -225,9 +226,10 @@ TEST(LatencyCli, MlockOverTheLimitSaysWhatToGrant) {
     GTEST_SKIP() << "setpriv/prlimit (util-linux) not installed";
   // 64 KiB of RLIMIT_MEMLOCK cannot hold the process; SCHED_OTHER needs no privilege.
   Result r = run({"/usr/bin/prlimit", "--memlock=65536:65536", "/usr/bin/setpriv", "--reuid", "65534",
-                  "--regid", "65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", rtcell::test::rtcell_bin(),
-                  "latency", "--policy", "other", "-l", "10", "-q"});
-  if (r.code == 126 || r.code == 127) GTEST_SKIP() << "uid 65534 cannot execute " << rtcell::test::rtcell_bin();
+                  "--regid", "65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                  rtcell::test::rtcell_bin(), "latency", "--policy", "other", "-l", "10", "-q"});
+  if (r.code == 126 || r.code == 127)
+    GTEST_SKIP() << "uid 65534 cannot execute " << rtcell::test::rtcell_bin();
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("RLIMIT_MEMLOCK"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("CAP_IPC_LOCK"), std::string::npos) << r.err;

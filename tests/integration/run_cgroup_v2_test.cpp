@@ -28,7 +28,8 @@ class RunCgroupV2 : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "rtcell run needs root (namespaces, cgroups)";
-    if (!unified_cgroup()) GTEST_SKIP() << "needs unified cgroup v2 at /sys/fs/cgroup (make test's guests have it)";
+    if (!unified_cgroup())
+      GTEST_SKIP() << "needs unified cgroup v2 at /sys/fs/cgroup (make test's guests have it)";
     for (const char* c : {"cpuset", "memory", "pids"})
       if (slurp_value("/sys/fs/cgroup/cgroup.controllers").find(c) == std::string::npos)
         GTEST_SKIP() << "cgroup v2 controller " << c << " is not available at the root";
@@ -46,9 +47,10 @@ TEST_F(RunCgroupV2, LimitsAreWhatTheKernelReportsInTheCellsGroup) {
   // read-only): the values there are the kernel's, after subtree_control
   // was switched on along rtcell/.
   const std::string cpu = cpu_count_minus_one();
-  Result r = run({"run", "-q", "--cpus", cpu, "--memory", "48M", "--pids-max", "32", "--", "/bin/sh", "-c",
-                  "cat /sys/fs/cgroup/cpuset.cpus.effective /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max "
-                  "/proc/self/cgroup"});
+  Result r =
+      run({"run", "-q", "--cpus", cpu, "--memory", "48M", "--pids-max", "32", "--", "/bin/sh", "-c",
+           "cat /sys/fs/cgroup/cpuset.cpus.effective /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max "
+           "/proc/self/cgroup"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, cpu + "\n50331648\n32\n0::/\n");
 }
@@ -57,8 +59,9 @@ TEST_F(RunCgroupV2, PidsMaxRefusesTheForkOverTheLimit) {
   // init + sh + 2 readers fill pids.max 4; the other readers cannot fork.
   // They block on a FIFO that the shell opens and closes once they are
   // started, so nothing depends on timing.
-  Result r = run({"run", "-q", "--pids-max", "4", "--", "/bin/sh", "-c",
-                  "mkfifo /tmp/f; for i in 1 2 3 4 5 6; do cat /tmp/f & done; exec 3>/tmp/f; exec 3>&-; wait"});
+  Result r =
+      run({"run", "-q", "--pids-max", "4", "--", "/bin/sh", "-c",
+           "mkfifo /tmp/f; for i in 1 2 3 4 5 6; do cat /tmp/f & done; exec 3>/tmp/f; exec 3>&-; wait"});
   EXPECT_NE(r.err.find("fork"), std::string::npos) << r.code << " " << r.err;
 }
 
@@ -117,8 +120,10 @@ TEST_F(RunCgroupV2, ManifestCellSaysItsBudgetIsNotApplied) {
   std::remove(tmpl);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.get("sched"), "fifo:45");
-  EXPECT_NE(r.err.find("not applied: this host has no cgroup RT group scheduling"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not applied: this host has no cgroup RT group scheduling"), std::string::npos)
+      << r.err;
   EXPECT_EQ(r.err.find("RT budget from the admission analysis: "), std::string::npos) << r.err;
   EXPECT_EQ(a.code, 0) << a.out << a.err;
-  EXPECT_NE(a.out.find("not applied: no cgroup RT group scheduling on the target)"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("not applied: no cgroup RT group scheduling on the target)"), std::string::npos)
+      << a.out;
 }

@@ -201,7 +201,8 @@ TEST_F(RunHarden, OtherCellsGroupsAndHostPathsAreOutOfSight) {
   const std::string own = unified_cgroup() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/pids";
   Result r = run({"run", "-q", "--", "/bin/sh", "-c",
                   "cat /proc/self/cgroup; find /sys/fs/cgroup -maxdepth 3 -type d; "
-                  "touch " + own + "/x 2>&1 || true"});
+                  "touch " +
+                      own + "/x 2>&1 || true"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.find(other), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("rtcell"), std::string::npos) << r.out;

@@ -208,7 +208,8 @@ TEST_F(RunSandbox, PassedDeviceIsUsable) {
       dev = d;
       break;
     }
-  if (dev.empty()) GTEST_SKIP() << "host has none of /dev/net/tun, /dev/fuse, /dev/kvm, /dev/vhost-net, /dev/rtc0";
+  if (dev.empty())
+    GTEST_SKIP() << "host has none of /dev/net/tun, /dev/fuse, /dev/kvm, /dev/vhost-net, /dev/rtc0";
   struct stat st {};
   ASSERT_EQ(stat(dev.c_str(), &st), 0);
   std::vector<std::string> who{"-u", "0", "--host-root"};

@@ -224,8 +224,9 @@ int try_escape(const std::string& name, const std::string& arg) {
       std::string dir = !ctrls.empty() ? "/sys/fs/cgroup/" + ctrls + path
                         : unified      ? "/sys/fs/cgroup" + path
                                        : "/sys/fs/cgroup/unified" + path;
-      for (const char* f : {"/cgroup.procs", "/tasks", "/cpuset.cpus", "/cpu.rt_runtime_us", "/memory.limit_in_bytes",
-                            "/memory.max", "/pids.max", "/cgroup.subtree_control"}) {
+      for (const char* f :
+           {"/cgroup.procs", "/tasks", "/cpuset.cpus", "/cpu.rt_runtime_us", "/memory.limit_in_bytes",
+            "/memory.max", "/pids.max", "/cgroup.subtree_control"}) {
         int fd = open((dir + f).c_str(), O_WRONLY);
         if (fd >= 0) {
           close(fd);
