@@ -10,8 +10,13 @@ JOBS       ?= $(shell nproc)
 WERROR     ?= $(if $(CI),ON,OFF)
 FUZZ_SECONDS ?= 10
 RTCELL     := $(BUILD)/src/cli/rtcell
+# The arm64 cross build (unit tests under qemu-user), the GCC 11 build (the
+# Ubuntu 22.04 / JetPack 6 compiler) and the .deb packages (docs/STATUS.md).
+CROSS_BUILD ?= build-arm64
+GCC11_BUILD ?= build-gcc11
+DEB_BUILD   ?= build-deb
 
-.PHONY: all deps configure build test bench lint format fuzz clean
+.PHONY: all deps configure build test bench lint format fuzz clean cross cross-test gcc11 deb guests
 
 all: build
 
@@ -29,6 +34,49 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory cross-test
+	@$(MAKE) --no-print-directory gcc11
+	@$(MAKE) --no-print-directory guests
+
+# Everything (rtcell, the libraries, unit and integration tests, probes,
+# benchmarks) for arm64 with g++-aarch64-linux-gnu and the :arm64 libraries.
+cross: deps
+	@command -v aarch64-linux-gnu-g++ >/dev/null || { echo "make cross: no aarch64-linux-gnu-g++: install g++-aarch64-linux-gnu (sudo ./scripts/install-deps)" >&2; exit 1; }
+	@command -v qemu-aarch64-static >/dev/null || { echo "make cross: no qemu-aarch64-static: install qemu-user-static (sudo ./scripts/install-deps)" >&2; exit 1; }
+	@cmake -S . -B $(CROSS_BUILD) -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DRTCELL_WERROR=$(WERROR) >/dev/null
+	@cmake --build $(CROSS_BUILD) -j $(JOBS)
+
+# The arm64 unit tests, each run by qemu-aarch64-static on this kernel.
+cross-test: cross
+	@cd $(CROSS_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+# The GCC 11 promise (docs/errors.md), checked: the product, the libraries
+# and the unit tests build with g++-11 and -Werror, and the unit tests pass.
+# The integration tests and benchmarks are left to the main build: they add
+# build time and test nothing compiler-specific.
+GCC11_TARGETS ?= rtcell rtcell_unit_tests rtcell_probe rtcell-control-loop
+gcc11: deps
+	@command -v g++-11 >/dev/null || { echo "make gcc11: no g++-11: install g++-11 (sudo ./scripts/install-deps)" >&2; exit 1; }
+	@CC=gcc-11 CXX=g++-11 cmake -S . -B $(GCC11_BUILD) -G Ninja -DRTCELL_WERROR=ON >/dev/null
+	@cmake --build $(GCC11_BUILD) -j $(JOBS) --target $(GCC11_TARGETS)
+	@cd $(GCC11_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+# The JetPack 6 stand-ins (README "arm64, PREEMPT_RT and cgroup v2 in make
+# test"): Debian's PREEMPT_RT kernels for x86-64 and arm64 booted in QEMU
+# (TCG) with unified cgroup v2, running tests/guest/tests.txt as root. The
+# kernels are downloaded once into GUEST_CACHE. Both guests run even when
+# the first fails; each is killed after GUEST_TIMEOUT seconds, so the pair
+# never takes more than 2 x GUEST_TIMEOUT. The arm64 guest drives the rtcell
+# of the arm64 .deb when `make deb` made one, else the cross build's.
+GUEST_TIMEOUT ?= 290
+GUEST_CACHE   ?= $(abspath $(BUILD))/guests/cache
+GUEST_ARM64_DEB = $(firstword $(wildcard $(DEB_BUILD)/rtcell_*_arm64.deb))
+guests: build cross
+	@rc=0; \
+	tests/guest/run-guest --arch amd64 --build $(BUILD) --cache $(GUEST_CACHE) --timeout $(GUEST_TIMEOUT) || rc=1; \
+	tests/guest/run-guest --arch arm64 --build $(CROSS_BUILD) --cache $(GUEST_CACHE) --timeout $(GUEST_TIMEOUT) \
+	    $(if $(GUEST_ARM64_DEB),--deb $(GUEST_ARM64_DEB)) || rc=1; \
+	exit $$rc
 
 # The main job: the native-vs-cell latency matrix under load (docs/bench.md).
 # Rows last 10 s here instead of rtcell bench's 15 s default so that the
@@ -51,4 +99,4 @@ fuzz: deps
 	@./scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(CROSS_BUILD) $(GCC11_BUILD) $(DEB_BUILD)

@@ -380,15 +380,17 @@ void build(const Spec& s) {
   for (const auto& p : s.readonly_paths) read_only(p);
 }
 
-// /sys/fs/cgroup in the cell: a read-only tmpfs holding one read-only bind
-// of each of the cell's own groups, under its hierarchy's name (v1) or as
-// the whole tree (v2). With the cgroup namespace the init unshared after
-// joining them, /proc/self/cgroup shows "/" for each: no host path, no
-// other cell.
+// /sys/fs/cgroup in the cell: v1, a read-only tmpfs holding one read-only
+// bind of each of the cell's own groups under its hierarchy's name; v2, the
+// cell's one group bound read-only as the whole tree, with no tmpfs under it
+// (one would stay writable below the bind, as the first unified-v2 guest
+// showed). With the cgroup namespace the init unshared after joining them,
+// /proc/self/cgroup shows "/" for each: no host path, no other cell.
 void cgroup_view(const CgroupView& view) {
   const std::string mnt = std::string(kNew) + "/sys/fs/cgroup";
   if (view.leaves.empty() || !is_dir(mnt)) return;
-  sys::mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k");
+  if (view.per_hierarchy)
+    sys::mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k");
   for (const auto& leaf : view.leaves) {
     if (leaf.rfind(view.root + "/", 0) != 0) continue;
     const std::string rel = leaf.substr(view.root.size() + 1);

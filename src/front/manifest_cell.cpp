@@ -235,7 +235,16 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
       r.spec = pinned_spec(*declared, v);
       out.admitted = std::move(r);
     }
-    if (!out.flags.rt_runtime_us && v.rt) {
+    if (!out.flags.rt_runtime_us && v.rt && !result.target.rt_groups) {
+      // Unified v2 (JetPack 6) or CONFIG_RT_GROUP_SCHED off: no group budget
+      // exists to apply. A verdict that counted on one was refused above as
+      // not enforceable, so this one holds without it; say so instead of
+      // asking the cgroup backend for a budget it can only note as missing.
+      out.notes.push_back("RT budget from the admission analysis (" + std::to_string(v.rt->runtime_us) +
+                          " us per " + std::to_string(v.rt->period_us) +
+                          " us) not applied: this host has no cgroup RT group scheduling; the verdict does "
+                          "not count on it, and the cell's RT tasks are bounded only by sched_rt_runtime_us");
+    } else if (!out.flags.rt_runtime_us && v.rt) {
       // The derived budget, typed: it goes to the spec as numbers.
       out.flags.rt_runtime_us = v.rt->runtime_us;
       out.flags.rt_period_us = v.rt->period_us;

@@ -134,9 +134,12 @@ std::string admit_text(const std::string& file, const AdmitResult& r) {
           << pad(show(t.wcet), 10) << pad(show(t.deadline), 10) << pad(resp, 11) << pad(slack, 10)
           << pad(fixed3(t.utilization), 7) << (t.ok ? "ok" : "MISS") << "\n";
     }
+    // Without RT group scheduling (unified v2, JetPack 6) the budget exists
+    // on paper only; where the verdict needed it, not_enforceable says so.
     if (c.rt)
       out << "  enforce (cgroup v1): cpu.rt_period_us=" << c.rt->period_us
-          << " cpu.rt_runtime_us=" << c.rt->runtime_us << " (valid for HZ=" << r.hz << " tick accounting)\n";
+          << " cpu.rt_runtime_us=" << c.rt->runtime_us << " (valid for HZ=" << r.hz << " tick accounting"
+          << (r.target.rt_groups ? ")\n" : "; not applied: no cgroup RT group scheduling on the target)\n");
     if (c.scheduler == LocalScheduler::Edf) {
       for (const auto& t : c.tasks) {
         if (!t.dl) continue;

@@ -21,12 +21,12 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  auto r = rtcell::test::run_shell(std::string(RTCELL_BIN) + " " + args + " 2>&1");
+  auto r = rtcell::test::run_shell(rtcell::test::rtcell_bin() + " " + args + " 2>&1");
   return {r.code, r.out};
 }
 
 Result run_stdout(const std::string& args) {
-  auto r = rtcell::test::run_shell(std::string(RTCELL_BIN) + " " + args + " 2>/dev/null");
+  auto r = rtcell::test::run_shell(rtcell::test::rtcell_bin() + " " + args + " 2>/dev/null");
   return {r.code, r.out};
 }
 

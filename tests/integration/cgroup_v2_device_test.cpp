@@ -1,9 +1,9 @@
-// The v2 backend on the real kernel. This host is hybrid, but its
-// /sys/fs/cgroup/unified is a real cgroup2 hierarchy (holding only hugetlb):
-// enough to run the v2 backend's mkdir/attach/rmdir and its eBPF device
-// filter for real, with no controller requested. The v2 controller writes
-// (cpuset, memory, pids) cannot be exercised here; the unit tests cover them
-// on a fake root.
+// The v2 backend on the real kernel: on a unified host (the QEMU guests of
+// tests/guest/) at /sys/fs/cgroup, on a hybrid one at /sys/fs/cgroup/unified,
+// a real cgroup2 hierarchy that holds no controller rtcell uses, but enough
+// to run the v2 backend's mkdir/attach/rmdir and its eBPF device filter for
+// real. The v2 controller writes (cpuset, memory, pids) are in
+// cgroup_v2_test.cpp, which needs a unified host.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -28,7 +28,9 @@ using namespace rtcell::cell;
 
 namespace {
 
-const char* const kUnified = "/sys/fs/cgroup/unified";
+// The host's cgroup2 hierarchy: the root on a unified host, else hybrid's.
+const std::string kUnified =
+    sys::fs_kind("/sys/fs/cgroup") == sys::FsKind::Cgroup2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
 
 std::string slurp(const std::string& path) {
   return rtcell::test::slurp_value(path);
@@ -85,7 +87,7 @@ class CgroupV2Real : public ::testing::Test {
   void TearDown() override {
     if (parent_.empty()) return;
     std::filesystem::remove_all(dir_);
-    EXPECT_FALSE(std::filesystem::exists(std::string(kUnified) + "/" + parent_)) << "left behind";
+    EXPECT_FALSE(std::filesystem::exists(kUnified + "/" + parent_)) << "left behind";
   }
   std::string parent_, dir_;
 };
@@ -100,7 +102,7 @@ TEST_F(CgroupV2Real, EbpfDeviceFilterIsEnforced) {
   req.wants_rt = true;
   Cgroup cg = Cgroup::create(req, kUnified);
   EXPECT_EQ(cg.layout(), CgroupLayout::V2);
-  std::string leaf = std::string(kUnified) + "/" + parent_ + "/dev";
+  std::string leaf = kUnified + "/" + parent_ + "/dev";
   ASSERT_EQ(cg.paths(), std::vector<std::string>{leaf});
   bool rt_note = false;
   for (const auto& n : cg.notes()) rt_note |= n.find("RT group budget not available on cgroup v2") == 0;
@@ -127,7 +129,7 @@ TEST_F(CgroupV2Real, ReleasedCellIsGivenBackFromItsJournal) {
   req.parent = parent_;
   std::vector<CgroupJournal> seen;
   req.on_journal = [&](const CgroupJournal& j) { seen.push_back(j); };
-  std::string leaf = std::string(kUnified) + "/" + parent_ + "/j";
+  std::string leaf = kUnified + "/" + parent_ + "/j";
   std::string text;
   {
     Cgroup cg = Cgroup::create(req, kUnified);

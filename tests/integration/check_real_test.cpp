@@ -24,7 +24,7 @@ struct Out {
 };
 
 Out run(const std::string& args) {
-  auto r = rtcell::test::run_shell(std::string(RTCELL_BIN) + " " + args + " 2>&1");
+  auto r = rtcell::test::run_shell(rtcell::test::rtcell_bin() + " " + args + " 2>&1");
   return {r.code, r.out};
 }
 

@@ -4,7 +4,10 @@
 // with a live process must stay. Each test uses its own parent
 // "rtcell-gc-<pid>-<n>": gc removes an rtcell-named parent left empty, and
 // only under an rtcell-named parent does it take groups the state registry
-// does not know (issue 11, item 10).
+// does not know (issue 11, item 10). On v1/hybrid the cell has a group per
+// controller and an RT budget to give back; on unified v2 (the QEMU guests
+// of tests/guest/) one group with pids and cpuset switched on through
+// cgroup.subtree_control, which gc must switch off again.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -25,6 +28,10 @@ namespace {
 
 const char* const kRoot = "/sys/fs/cgroup";
 const char* const kControllers[] = {"cpu", "cpuset", "memory", "pids", "devices"};
+
+bool unified() {
+  return detect_layout(kRoot) == CgroupLayout::V2;
+}
 
 std::string slurp(const std::string& path) {
   return rtcell::test::slurp_value(path);
@@ -61,6 +68,7 @@ class CellHolder {
         req.id = id;
         req.parent = parent;
         req.rt_budget = RtBudget{.period_us = 1000000, .runtime_us = 20000};
+        req.pids_max = 64;
         static Cgroup cg;  // static: never destroyed before SIGKILL
         cg = Cgroup::create(req, kRoot);
         cg.attach(::getpid());
@@ -101,14 +109,18 @@ class Gc : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-    if (detect_layout(kRoot) == CgroupLayout::V2) GTEST_SKIP() << "host has unified cgroup v2, not v1/hybrid";
-    for (const char* c : kControllers) {
-      if (!exists(std::string(kRoot) + "/" + c + "/cgroup.procs")) {
-        GTEST_SKIP() << "v1 controller " << c << " is not mounted at " << kRoot;
+    if (unified()) {
+      groups_ = {""};  // one tree: path("", rel) is <root>/<parent>/<rel>
+    } else {
+      for (const char* c : kControllers) {
+        if (!exists(std::string(kRoot) + "/" + c + "/cgroup.procs")) {
+          GTEST_SKIP() << "v1 controller " << c << " is not mounted at " << kRoot;
+        }
+        groups_.emplace_back(c);
       }
-    }
-    if (!exists(std::string(kRoot) + "/cpu/cpu.rt_runtime_us")) {
-      GTEST_SKIP() << "kernel without CONFIG_RT_GROUP_SCHED (no cpu.rt_runtime_us)";
+      if (!exists(std::string(kRoot) + "/cpu/cpu.rt_runtime_us")) {
+        GTEST_SKIP() << "kernel without CONFIG_RT_GROUP_SCHED (no cpu.rt_runtime_us)";
+      }
     }
     static int n = 0;
     parent_ = "rtcell-gc-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
@@ -116,12 +128,26 @@ class Gc : public ::testing::Test {
   void TearDown() override {
     if (parent_.empty()) return;
     (void)collect_garbage(parent_, kRoot);  // never leave anything, even after a failure
-    for (const char* c : kControllers) EXPECT_FALSE(exists(path(c))) << path(c) << " was left behind";
+    for (const auto& c : groups_) EXPECT_FALSE(exists(path(c))) << path(c) << " was left behind";
+    if (unified()) {
+      EXPECT_EQ(slurp(std::string(kRoot) + "/cgroup.subtree_control"), root_controllers_);
+    }
   }
-  std::string path(const char* controller, const std::string& rel = "") {
-    return std::string(kRoot) + "/" + controller + "/" + parent_ + (rel.empty() ? "" : "/" + rel);
+  std::string path(const std::string& controller, const std::string& rel = "") const {
+    // v2: one tree, whichever controller is named.
+    std::string p =
+        std::string(kRoot) + (controller.empty() || unified() ? "" : "/" + controller) + "/" + parent_;
+    return rel.empty() ? p : p + "/" + rel;
+  }
+  // The RT budget of a v1 group; on v2 there is none to check.
+  void expect_budget(const std::string& rel, const std::string& want) {
+    if (!unified()) {
+      EXPECT_EQ(slurp(path("cpu", rel.empty() ? "cpu.rt_runtime_us" : rel + "/cpu.rt_runtime_us")), want);
+    }
   }
   std::string parent_;
+  std::vector<std::string> groups_;
+  std::string root_controllers_ = slurp(std::string(kRoot) + "/cgroup.subtree_control");
 };
 
 }  // namespace
@@ -131,16 +157,19 @@ TEST_F(Gc, RemovesTheLeftoverOfAKilledProcessAndReturnsItsBudget) {
   ASSERT_TRUE(holder.ok());
   holder.kill();
   // The leftover: groups in every controller, budget still held.
-  for (const char* c : kControllers) EXPECT_TRUE(exists(path(c, "killed"))) << c;
-  EXPECT_EQ(slurp(path("cpu", "killed/cpu.rt_runtime_us")), "20000");
-  EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), "20000");
+  for (const auto& c : groups_) EXPECT_TRUE(exists(path(c, "killed"))) << c;
+  expect_budget("killed", "20000");
+  expect_budget("", "20000");
+  if (unified()) {
+    EXPECT_EQ(slurp(path("pids", "killed/pids.max")), "64");
+  }
 
-  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root " + parent_);
+  Cmd r = run_cmd(rtcell::test::rtcell_bin() + " gc --cgroup-root " + parent_);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("removed " + parent_ + "/killed"), std::string::npos) << r.out;
-  for (const char* c : kControllers) EXPECT_FALSE(exists(path(c))) << c;
+  for (const auto& c : groups_) EXPECT_FALSE(exists(path(c))) << c;
 
-  r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root " + parent_);
+  r = run_cmd(rtcell::test::rtcell_bin() + " gc --cgroup-root " + parent_);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("nothing to remove"), std::string::npos) << r.out;
 }
@@ -151,15 +180,15 @@ TEST_F(Gc, KeepsACellWithALiveProcess) {
   CellHolder dead(parent_, "dead");
   ASSERT_TRUE(dead.ok());
   dead.kill();
-  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root " + parent_);
+  Cmd r = run_cmd(rtcell::test::rtcell_bin() + " gc --cgroup-root " + parent_);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("removed " + parent_ + "/dead"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("/live"), std::string::npos) << r.out;
-  for (const char* c : kControllers) {
+  for (const auto& c : groups_) {
     EXPECT_TRUE(exists(path(c, "live"))) << c;
     EXPECT_FALSE(exists(path(c, "dead"))) << c;
   }
-  EXPECT_EQ(slurp(path("cpu", "cpu.rt_runtime_us")), "20000");  // only the live cell's share stays
+  expect_budget("", "20000");  // only the live cell's share stays
   live.kill();
   EXPECT_EQ(collect_garbage(parent_, kRoot), std::vector<std::string>{parent_ + "/live"});
 }
@@ -171,11 +200,11 @@ TEST_F(Gc, KeepsACellThatIsStillStarting) {
   req.id = "starting";
   req.parent = parent_;
   Cgroup cg = Cgroup::create(req, kRoot);
-  EXPECT_EQ(slurp(path("cpu", "starting/cgroup.procs")), "");
-  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root " + parent_);
+  EXPECT_EQ(slurp(path(groups_.front(), "starting/cgroup.procs")), "");
+  Cmd r = run_cmd(rtcell::test::rtcell_bin() + " gc --cgroup-root " + parent_);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("nothing to remove"), std::string::npos) << r.out;
-  for (const char* c : kControllers) EXPECT_TRUE(exists(path(c, "starting"))) << c;
+  for (const auto& c : groups_) EXPECT_TRUE(exists(path(c, "starting"))) << c;
   cg.destroy_checked();
 }
 
@@ -184,14 +213,14 @@ TEST_F(Gc, LeavesAnotherToolsEmptyGroups) {
   // did not make and whose name is not rtcell's. gc must not take them.
   const std::string other = "othertool-gc-" + std::to_string(::getpid());
   std::vector<std::string> made;
-  for (const char* c : kControllers) {
-    const std::string dir = std::string(kRoot) + "/" + c + "/" + other;
+  for (const auto& c : groups_) {
+    const std::string dir = std::string(kRoot) + (c.empty() ? "" : "/" + c) + "/" + other;
     ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
     made.push_back(dir);
     ASSERT_EQ(::mkdir((dir + "/idle").c_str(), 0755), 0) << dir;
     made.push_back(dir + "/idle");
   }
-  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --root /tmp/rtcell-gc-no-state --cgroup-root " + other);
+  Cmd r = run_cmd(rtcell::test::rtcell_bin() + " gc --root /tmp/rtcell-gc-no-state --cgroup-root " + other);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out.find("removed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("left 1 group under " + other), std::string::npos) << r.out;
@@ -201,7 +230,7 @@ TEST_F(Gc, LeavesAnotherToolsEmptyGroups) {
 }
 
 TEST(GcCli, BadParentIsAUsageError) {
-  Cmd r = run_cmd(std::string(RTCELL_BIN) + " gc --cgroup-root '../etc'");
+  Cmd r = run_cmd(rtcell::test::rtcell_bin() + " gc --cgroup-root '../etc'");
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "want one line: " << r.out;
 }

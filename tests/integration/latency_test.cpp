@@ -39,7 +39,7 @@ Result run(const std::vector<std::string>& args) {
 }
 
 std::vector<std::string> latency(std::initializer_list<std::string> more) {
-  std::vector<std::string> a = {RTCELL_BIN, "latency"};
+  std::vector<std::string> a = {rtcell::test::rtcell_bin(), "latency"};
   a.insert(a.end(), more);
   return a;
 }
@@ -163,12 +163,13 @@ TEST(LatencyCli, WithoutCapSysNiceSaysWhatToGrant) {
     a.insert(a.end(), args.begin(), args.end());
     return run(a);
   };
-  Result probe = as_nobody({RTCELL_BIN, "--version"});
+  Result probe = as_nobody({rtcell::test::rtcell_bin(), "--version"});
   if (probe.code != 0)
-    GTEST_SKIP() << "uid 65534 cannot execute " << RTCELL_BIN << " (build dir not world-readable)";
+    GTEST_SKIP() << "uid 65534 cannot execute " << rtcell::test::rtcell_bin()
+                 << " (build dir not world-readable)";
   if (rlimit rl{}; getrlimit(RLIMIT_RTPRIO, &rl) == 0 && rl.rlim_max >= 80)
     GTEST_SKIP() << "hard RLIMIT_RTPRIO allows priority 80 without privilege here";
-  Result r = as_nobody({RTCELL_BIN, "latency", "-t", "1", "-l", "10", "--no-mlock", "-q"});
+  Result r = as_nobody({rtcell::test::rtcell_bin(), "latency", "-t", "1", "-l", "10", "--no-mlock", "-q"});
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("CAP_SYS_NICE"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("RLIMIT_RTPRIO"), std::string::npos) << r.err;
@@ -198,7 +199,7 @@ TEST(LatencyCli, CpuOutsideTheAllowedSetIsRefused) {
   if (cpus.size() < 2) GTEST_SKIP() << "needs two allowed CPUs";
   const std::string first = std::to_string(cpus.cpus()[0]);
   const std::string second = std::to_string(cpus.cpus()[1]);
-  Result r = run({"taskset", "-c", first, RTCELL_BIN, "latency", "-a", second, "-l", "1"});
+  Result r = run({"taskset", "-c", first, rtcell::test::rtcell_bin(), "latency", "-a", second, "-l", "1"});
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("outside"), std::string::npos) << r.err;
 }
@@ -225,9 +226,10 @@ TEST(LatencyCli, MlockOverTheLimitSaysWhatToGrant) {
     GTEST_SKIP() << "setpriv/prlimit (util-linux) not installed";
   // 64 KiB of RLIMIT_MEMLOCK cannot hold the process; SCHED_OTHER needs no privilege.
   Result r = run({"/usr/bin/prlimit", "--memlock=65536:65536", "/usr/bin/setpriv", "--reuid", "65534",
-                  "--regid", "65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", RTCELL_BIN,
-                  "latency", "--policy", "other", "-l", "10", "-q"});
-  if (r.code == 126 || r.code == 127) GTEST_SKIP() << "uid 65534 cannot execute " << RTCELL_BIN;
+                  "--regid", "65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                  rtcell::test::rtcell_bin(), "latency", "--policy", "other", "-l", "10", "-q"});
+  if (r.code == 126 || r.code == 127)
+    GTEST_SKIP() << "uid 65534 cannot execute " << rtcell::test::rtcell_bin();
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("RLIMIT_MEMLOCK"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("CAP_IPC_LOCK"), std::string::npos) << r.err;

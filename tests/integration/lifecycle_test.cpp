@@ -79,6 +79,24 @@ bool has_rt_groups() {
   return path_exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us");
 }
 
+// What a cell changes in the shared parent and must give back: the RT
+// budget of rtcell/ on v1 with RT groups; on unified v2 (JetPack 6, the
+// QEMU guests) the controllers rtcell switched on in rtcell/'s
+// cgroup.subtree_control.
+std::string parent_share() {
+  if (has_rt_groups()) return parent_runtime();
+  const std::string v2 = "/sys/fs/cgroup/rtcell/cgroup.subtree_control";
+  return path_exists(v2) ? slurp_value(v2) : "absent";
+}
+
+// Flags that make a cell hold something in the parent: an RT budget on v1,
+// limits of controllers switched on through subtree_control on v2.
+std::vector<std::string> shared_flags(const std::string& rt_runtime) {
+  if (has_rt_groups()) return {"--rt-runtime", rt_runtime};
+  if (unified_cgroup()) return {"--cpus", "0", "--memory", "32M", "--pids-max", "64"};
+  return {};
+}
+
 // Polls a pidfd (no sleep) until the process is gone; the timeout only
 // bounds a failure.
 bool gone(pid_t pid) {
@@ -209,15 +227,21 @@ TEST_F(Lifecycle, KillOfACreatedCellStopsIt) {
 // gc then leaves no cgroup, state directory or process, and the parent's
 // RT budget is what it was.
 TEST_F(Lifecycle, CreatorKilledAtEachPhaseLeavesNothingAfterGc) {
-  if (!has_rt_groups()) GTEST_SKIP() << "needs cgroup v1 RT group scheduling (cpu.rt_runtime_us)";
-  const std::string before = parent_runtime();
-  for (std::string phase :
-       {"claim", "cgroup:1", "cgroup:2", "cgroup:5", "cgroups", "clone", "recorded", "ready"}) {
+  if (!has_rt_groups() && !unified_cgroup())
+    GTEST_SKIP() << "needs cgroup v1 RT group scheduling (cpu.rt_runtime_us) or unified cgroup v2";
+  const std::string before = parent_share();
+  std::vector<std::string> flags{"--sched", "fifo:10"};
+  for (const auto& f : shared_flags("30000")) flags.push_back(f);
+  // cgroup:N is the Nth write-ahead step of the tree: v1 makes the parent and
+  // the cell's group in each of 5 hierarchies, v2 the parent and the cell's
+  // group once (enabling controllers in a group it made needs no entry).
+  std::vector<std::string> phases{"claim", "cgroup:1", "cgroup:2", "cgroups", "clone", "recorded", "ready"};
+  if (has_rt_groups()) phases.insert(phases.begin() + 3, "cgroup:5");
+  for (const std::string& phase : phases) {
     SCOPED_TRACE(phase);
     const std::string id = unique_name("phase");
     int code = -1;
-    Spawned s = create(id, {"--sched", "fifo:10", "--rt-runtime", "30000"}, {"wait"}, &code,
-                       {"RTCELL_TEST_KILL_AT=" + phase});
+    Spawned s = create(id, flags, {"wait"}, &code, {"RTCELL_TEST_KILL_AT=" + phase});
     EXPECT_EQ(code, 128 + SIGKILL);
     pid_t init = 0;
     std::string text = slurp(root_ + "/" + id + "/state.json");
@@ -230,43 +254,52 @@ TEST_F(Lifecycle, CreatorKilledAtEachPhaseLeavesNothingAfterGc) {
     if (init > 0) {
       EXPECT_TRUE(gone(init));
     }
-    EXPECT_EQ(parent_runtime(), before);
+    EXPECT_EQ(parent_share(), before);
     close_pipes(s);
   }
   // Killed once the cell exists: it is a created cell like any other, which
   // gc leaves alone and delete removes.
   const std::string id = unique_name("phase");
   int code = -1;
-  Spawned s = create(id, {"--sched", "fifo:10", "--rt-runtime", "30000"}, {"wait"}, &code,
-                     {"RTCELL_TEST_KILL_AT=created"});
+  Spawned s = create(id, flags, {"wait"}, &code, {"RTCELL_TEST_KILL_AT=created"});
   EXPECT_EQ(code, 128 + SIGKILL);
   EXPECT_EQ(state(id)["status"], "created");
   EXPECT_EQ(run({"gc", "--root", root_}).code, 0);
   EXPECT_EQ(state(id)["status"], "created");
   EXPECT_EQ(cmd("delete", {id}).code, 0);
   EXPECT_TRUE(leftover_cgroups(id).empty());
-  EXPECT_EQ(parent_runtime(), before);
+  EXPECT_EQ(parent_share(), before);
   close_pipes(s);
 }
 
 TEST_F(Lifecycle, TwentyConcurrentCellsGiveEveryBudgetBack) {
-  if (!has_rt_groups()) GTEST_SKIP() << "needs cgroup v1 RT group scheduling (cpu.rt_runtime_us)";
-  const std::string before = parent_runtime();
+  if (!has_rt_groups() && !unified_cgroup())
+    GTEST_SKIP() << "needs cgroup v1 RT group scheduling (cpu.rt_runtime_us) or unified cgroup v2";
+  const std::string before = parent_share();
   std::vector<std::string> ids;
   std::vector<Spawned> procs;
   for (int i = 0; i < 20; ++i) {
     ids.push_back(unique_name("many"));
-    std::vector<std::string> argv{kRtcell,  "create",       "--root", root_, "-q",   ids.back(), "--sched",
-                                  "fifo:5", "--rt-runtime", "1000",   "--",  kProbe, "wait"};
+    std::vector<std::string> argv{kRtcell, "create", "--root", root_, "-q", ids.back(), "--sched", "fifo:5"};
+    for (const auto& f : shared_flags("1000")) argv.push_back(f);
+    argv.insert(argv.end(), {"--", kProbe, "wait"});
     procs.push_back(spawn(argv));
   }
   for (auto& p : procs) EXPECT_EQ(wait_exit(p.pid), 0);
   int64_t sum = 0;
   for (const auto& id : ids) {
     EXPECT_EQ(state(id)["status"], "created");
-    sum += std::stoll(slurp_value(std::string(kCpuParent) + "/" + id + "/cpu.rt_runtime_us"));
+    if (has_rt_groups()) {
+      sum += std::stoll(slurp_value(std::string(kCpuParent) + "/" + id + "/cpu.rt_runtime_us"));
+    } else {
+      EXPECT_EQ(slurp_value(cell_group("memory", id) + "/memory.max"), "33554432") << id;
+      EXPECT_EQ(slurp_value(cell_group("pids", id) + "/pids.max"), "64") << id;
+    }
   }
-  EXPECT_EQ(sum, 20'000);  // (the parent covers them in the kernel's 2^-20 ratio units, not in us)
+  // (the parent covers them in the kernel's 2^-20 ratio units, not in us)
+  if (has_rt_groups()) {
+    EXPECT_EQ(sum, 20'000);
+  }
   std::vector<pid_t> dels;
   for (const auto& id : ids) {
     std::vector<std::string> argv{kRtcell, "delete", "--root", root_, id};
@@ -274,7 +307,7 @@ TEST_F(Lifecycle, TwentyConcurrentCellsGiveEveryBudgetBack) {
   }
   for (pid_t p : dels) EXPECT_EQ(wait_exit(p), 0);
   for (const auto& id : ids) EXPECT_TRUE(leftover_cgroups(id).empty()) << id;
-  EXPECT_EQ(parent_runtime(), before);
+  EXPECT_EQ(parent_share(), before);
   Result ps = cmd("ps", {});
   EXPECT_NE(ps.out.find("(no cells)"), std::string::npos) << ps.out;
   for (auto& p : procs) close_pipes(p);

@@ -151,7 +151,7 @@ TEST_F(RunHarden, DefaultBoundsAndTheNoteWithoutAMemoryLimit) {
   const std::string id = unique_name("bounds");
   Spawned s = spawn({kRtcell, "create", "--root", root, id, "--tmpfs", "/mnt", "--", kProbe, "wait"});
   EXPECT_EQ(wait_exit(s.pid), 0);
-  EXPECT_EQ(slurp_value("/sys/fs/cgroup/pids/rtcell/" + id + "/pids.max"), "1024");
+  EXPECT_EQ(slurp_value(cell_group("pids", id) + "/pids.max"), "1024");
   Result d = run({"delete", "--root", root, id});
   EXPECT_EQ(d.code, 0) << d.err;
   std::string out, err;
@@ -197,9 +197,12 @@ TEST_F(RunHarden, OtherCellsGroupsAndHostPathsAreOutOfSight) {
   Spawned s = spawn({kRtcell, "create", "-q", "--root", root, other, "--", kProbe, "wait"});
   ASSERT_EQ(wait_exit(s.pid), 0);
   ASSERT_FALSE(leftover_cgroups(other).empty());
+  // The cell's own pids group: /sys/fs/cgroup/pids on v1, the whole view on v2.
+  const std::string own = unified_cgroup() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/pids";
   Result r = run({"run", "-q", "--", "/bin/sh", "-c",
                   "cat /proc/self/cgroup; find /sys/fs/cgroup -maxdepth 3 -type d; "
-                  "touch /sys/fs/cgroup/pids/x 2>&1 || true"});
+                  "touch " +
+                      own + "/x 2>&1 || true"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.find(other), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("rtcell"), std::string::npos) << r.out;

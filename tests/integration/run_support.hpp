@@ -4,8 +4,10 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +22,7 @@
 
 namespace rtcell::test {
 
-inline const std::string kRtcell = RTCELL_BIN;
+inline const std::string kRtcell = rtcell_bin();
 inline const std::string kProbe = std::string(RTCELL_BUILD_DIR) + "/tests/probe/rtcell_probe";
 
 // `rtcell ARGS...`
@@ -38,6 +40,19 @@ inline Result run_probe(std::vector<std::string> flags, const std::vector<std::s
   args.push_back(kProbe);
   args.insert(args.end(), probe_args.begin(), probe_args.end());
   return run(args);
+}
+
+// Unified cgroup v2 at /sys/fs/cgroup (JetPack 6, the QEMU guests of
+// tests/guest/), rather than v1 or hybrid.
+inline bool unified_cgroup() {
+  struct statfs fs {};
+  return statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+// The group of cell `id` under the default parent that holds controller
+// `ctrl`'s files: one per controller on v1/hybrid, the one group on v2.
+inline std::string cell_group(const std::string& ctrl, const std::string& id) {
+  return unified_cgroup() ? "/sys/fs/cgroup/rtcell/" + id : "/sys/fs/cgroup/" + ctrl + "/rtcell/" + id;
 }
 
 // Cgroup directories a cell named `name` under the default parent would have.

@@ -10,12 +10,23 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace rtcell::test {
+
+// The rtcell the tests drive: $RTCELL_TEST_BIN when set (the QEMU guests of
+// tests/guest/ point it at an installed rtcell), else the one this build made.
+inline const std::string& rtcell_bin() {
+  static const std::string bin = [] {
+    const char* env = std::getenv("RTCELL_TEST_BIN");
+    return std::string(env != nullptr && *env != '\0' ? env : RTCELL_BIN);
+  }();
+  return bin;
+}
 
 struct Spawned {
   pid_t pid = -1;

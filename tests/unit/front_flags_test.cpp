@@ -612,8 +612,14 @@ TEST(FrontFlags, ManifestCellNotEnforceableOnTheHostIsRefused) {
       << msg;
   EXPECT_NE(msg.find("sched_rt_runtime_us/sched_rt_period_us = 0.950"), std::string::npos) << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  // JetPack 6 has no RT group scheduling: admitted, and the derived budget
+  // is named as not applied instead of being passed on to a cgroup that
+  // cannot hold it.
   auto ok = load_manifest_cell(file, "busy", false, hosts + "jetson-agx-orin-jp6-stock");
-  EXPECT_TRUE(ok.flags.rt_runtime_us.has_value());
+  EXPECT_FALSE(ok.flags.rt_runtime_us.has_value());
+  ASSERT_EQ(ok.notes.size(), 2U);
+  EXPECT_NE(ok.notes[1].find("not applied: this host has no cgroup RT group scheduling"), std::string::npos)
+      << ok.notes[1];
   EXPECT_TRUE(load_manifest_cell(file, "busy", true, hosts + "jetson-orin-nx-jp5")
                   .notes.at(0)
                   .find("admission skipped") != std::string::npos);

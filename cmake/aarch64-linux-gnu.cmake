@@ -1,0 +1,42 @@
+# Cross toolchain for arm64 (the Jetson Orin's architecture) on a Debian
+# x86-64 host: `make cross` (build-arm64/). Compiler from
+# g++-aarch64-linux-gnu, libraries from the multiarch :arm64 -dev packages
+# (dpkg --add-architecture arm64; scripts/install-deps does both), and
+# qemu-user (qemu-user-static) to run the arm64 programs that CMake and ctest
+# start: gtest_discover_tests lists the unit tests by running the binary, and
+# ctest -L unit runs them.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(RTCELL_TRIPLET aarch64-linux-gnu)
+
+find_program(RTCELL_CROSS_CXX ${RTCELL_TRIPLET}-g++)
+find_program(RTCELL_CROSS_CC ${RTCELL_TRIPLET}-gcc)
+if(NOT RTCELL_CROSS_CXX OR NOT RTCELL_CROSS_CC)
+  message(FATAL_ERROR "no ${RTCELL_TRIPLET}-g++: install g++-aarch64-linux-gnu (scripts/install-deps does)")
+endif()
+set(CMAKE_C_COMPILER ${RTCELL_CROSS_CC})
+set(CMAKE_CXX_COMPILER ${RTCELL_CROSS_CXX})
+
+# Multiarch: the :arm64 packages put libraries and their CMake and pkg-config
+# files under /usr/lib/aarch64-linux-gnu, and header-only packages (CLI11,
+# nlohmann-json) under /usr/share and /usr/include. So the root is /usr
+# itself; what keeps the host's x86-64 libraries out is the library
+# architecture (CMake searches lib/<arch> for it) and pkg-config's LIBDIR.
+set(CMAKE_LIBRARY_ARCHITECTURE ${RTCELL_TRIPLET})
+set(CMAKE_FIND_ROOT_PATH /usr/${RTCELL_TRIPLET} /usr)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${RTCELL_TRIPLET}/pkgconfig:/usr/share/pkgconfig)
+set(ENV{PKG_CONFIG_PATH} "")
+set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
+
+# qemu-user runs the arm64 programs; syscalls go to the host kernel. -L
+# makes it look for the dynamic loader and glibc of libc6-arm64-cross first,
+# then in the multiarch paths of the :arm64 packages (libbenchmark.so).
+find_program(RTCELL_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
+if(NOT RTCELL_QEMU_AARCH64)
+  message(FATAL_ERROR "no qemu-aarch64-static: install qemu-user-static (scripts/install-deps does)")
+endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR ${RTCELL_QEMU_AARCH64} -L /usr/${RTCELL_TRIPLET})
