@@ -154,6 +154,7 @@ std::vector<RunningCell> running_cells() {
                : a.first < b.first;
   });
   std::vector<RunningCell> out;
+  out.reserve(found.size());
   for (auto& f : found) out.push_back(std::move(f.second));
   return out;
 }

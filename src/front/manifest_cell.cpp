@@ -259,10 +259,16 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
     const auto r = std::find_if(running.begin(), running.end(),
                                 [&](const RunningCell& x) { return x.spec.name == v.name; });
     if (r == running.end()) continue;
-    std::string why = v.diagnosis ? v.diagnosis->problem : std::string("it would no longer be schedulable");
-    usage_error("cell '" + cell_name + "' is not admitted: running cell " + v.name + " (from " + r->manifest +
-                ") would miss: " + why + " (rtcell ps lists what runs; rtcell admit --running " + file +
-                " explains)");
+    std::string msg = "cell '" + cell_name + "' is not admitted: running cell ";
+    msg += v.name;
+    msg += " (from ";
+    msg += r->manifest;
+    msg += ") would miss: ";
+    msg += v.diagnosis ? v.diagnosis->problem : std::string("it would no longer be schedulable");
+    msg += " (rtcell ps lists what runs; rtcell admit --running ";
+    msg += file;
+    msg += " explains)";
+    usage_error(msg);
   }
   return out;
 }
