@@ -229,9 +229,6 @@ void fit_rlimits(cell::Process& proc, const Log& log) {
   }
 }
 
-// rtcell.io/KEY as an annotation (Podman, ctr), or as the variable
-// RTCELL_KEY in the container's environment for engines that pass no
-// annotations (Docker 20.10, docker-compose 1.29: -e RTCELL_SCHED=fifo:80).
 // A container admitted from rtcell.io/manifest: the host-wide admission
 // lock until its ledger entry is written (front/admitted_load.hpp).
 struct BundleAdmission {
@@ -239,6 +236,9 @@ struct BundleAdmission {
   std::optional<front::RunningCell> admitted;
 };
 
+// rtcell.io/KEY as an annotation (Podman, ctr), or as the variable
+// RTCELL_KEY in the container's environment for engines that pass no
+// annotations (Docker 20.10, docker-compose 1.29: -e RTCELL_SCHED=fifo:80).
 // `adm` null (exec): the manifest is admitted alone, as written, for the
 // process's RTCELL_TASKS; the container itself was admitted at create.
 void apply_annotations(cell::Spec& s, const Log& log, BundleAdmission* adm) {

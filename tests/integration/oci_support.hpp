@@ -24,7 +24,8 @@ namespace rtcell::test {
 
 namespace fs = std::filesystem;
 
-inline const std::string kRuntime = std::string(RTCELL_BUILD_DIR) + "/src/cli/rtcell-runtime";
+// Beside the rtcell the tests drive (the build's, or the guests' installed one).
+inline const std::string kRuntime = rtcell_bin().substr(0, rtcell_bin().rfind('/') + 1) + "rtcell-runtime";
 
 inline bool have(const std::string& path) {
   return access(path.c_str(), X_OK) == 0;
