@@ -87,6 +87,7 @@ int run(int argc, char** argv) {
   int64_t period_us = 1000;
   std::string policy_text = "fifo:80", cpus_text, csv, task_name = "loop";
   bool no_mlock = false, allow_99 = false, guard = rt::kDebugBuild;
+  int64_t busy_us = 0;
   CLI::App app{"1 kHz PID control loop on a simulated motor, built on librtcell"};
   app.add_option("--duration", duration_s, "seconds to run (default 5)")->check(CLI::Range(0.01, 86400.0));
   app.add_option("--period-us", period_us, "loop period in microseconds (default 1000 = 1 kHz)")
@@ -95,6 +96,9 @@ int run(int argc, char** argv) {
   app.add_option("--cpus", cpus_text, "CPUs for the RT thread, e.g. 1 or 2-3 (default: inherited)");
   app.add_option("--task", task_name, "the manifest task this loop is, in a manifest's cell (default loop)");
   app.add_option("--csv", csv, "write every sample to this CSV file (from the non-RT logger)");
+  app.add_option("--busy-us", busy_us,
+                 "spin this long in every cycle on top of the controller (to see a task outrun its WCET)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}));
   app.add_flag("--no-mlock", no_mlock, "do not lock memory (for an unprivileged trial run)");
   app.add_flag("--allow-prio-99", allow_99, "accept priority 99 (competes with kernel watchdogs)");
   app.add_flag("--guard,!--no-guard", guard,
@@ -117,7 +121,7 @@ int run(int argc, char** argv) {
   // default: the code runs what the analysis checked. Flags override.
   rt::TaskThreadConfig tc;
   int64_t deadline_ns = 0;
-  std::string source = "flags";
+  std::string source = "flags", publish_name;
   if (rt::in_admitted_cell()) {
     const rt::AdmittedTask t = rt::admitted_task(task_name);
     source = std::string(t.admitted ? "admitted" : "declared (not admitted)") + " task '" + t.name +
@@ -125,6 +129,7 @@ int run(int argc, char** argv) {
     tc = t.thread_config();
     if (app.count("--period-us") == 0) period_us = t.period_ns / 1000;
     deadline_ns = t.deadline_ns;
+    publish_name = t.task_config().publish_name;  // rtcell reads the counters back
   }
   if (!tc.policy || app.count("--policy") > 0) tc.policy = rt::parse_policy(policy_text);
   tc.policy_options.allow_prio_99 = allow_99;
@@ -152,11 +157,17 @@ int run(int argc, char** argv) {
   rt::PeriodicTaskConfig cfg;
   cfg.period_ns = period_us * 1000;
   if (app.count("--period-us") == 0) cfg.deadline_ns = deadline_ns;
+  cfg.publish_name = publish_name;
   cfg.overrun = rt::OverrunPolicy::Skip;  // a late control output is worth less than a fresh one
   cfg.guard_hot_path = guard;
   cfg.histogram_buckets = 10'000;  // 0.1 us resolution up to 1 ms: execution times are sub-microsecond
   cfg.bucket_ns = 100;
   rt::PeriodicTask task(cfg, [&](const rt::Cycle& c) {
+    if (busy_us > 0) {
+      const int64_t until = c.wake_ns + busy_us * 1000;
+      while (rt::now_ns() < until) {
+      }
+    }
     const double sp = setpoint.latest();
     const double y = motor.x;
     const double u = pid.update(sp, y, dt);

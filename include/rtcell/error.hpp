@@ -27,6 +27,9 @@ inline constexpr int kExitSystem = 4;
 // derived parameter (a "no" of another kind than 1: the host, not the task
 // set, is what has to change or be chosen).
 inline constexpr int kExitNotEnforceable = 5;
+// `run --strict`: the command exited 0, but a task broke what it was admitted
+// with (ran past its declared WCET, or missed a promised deadline).
+inline constexpr int kExitBrokenPromise = 6;
 
 class Error : public std::runtime_error {
  public:

@@ -13,6 +13,7 @@
 #include "rtcell/rt/memory.hpp"
 #include "rtcell/rt/periodic_task.hpp"
 #include "rtcell/rt/pi_mutex.hpp"
+#include "rtcell/rt/published_stats.hpp"
 #include "rtcell/rt/sched.hpp"
 #include "rtcell/rt/spsc_queue.hpp"
 #include "rtcell/rt/time.hpp"

@@ -1,10 +1,13 @@
 #include "cli/cell_flags.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -13,6 +16,7 @@
 #include "front/manifest_cell.hpp"
 #include "host/facts.hpp"
 #include "rtcell/error.hpp"
+#include "rtcell/rt/published_stats.hpp"
 #include "util/units.hpp"
 
 namespace rtcell::cli {
@@ -147,7 +151,13 @@ front::RunFlags to_run_flags(const CellFlagText& f, front::RunFlags s) {
   return s;
 }
 
-PreparedCell prepare_cell(CellFlagText& f) {
+PreparedCell::StatsDir::~StatsDir() {
+  if (keep || path.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root) {
   if (!trailing_args().empty()) {
     if (!f.command.empty()) usage_error("give the command once: either before or after --, not both");
     f.command = trailing_args();
@@ -175,6 +185,17 @@ PreparedCell prepare_cell(CellFlagText& f) {
   }
   front::RunFlags flags = to_run_flags(f, std::move(base));
   if (flags.command.empty()) usage_error("no command: give it after --, e.g. rtcell run -- /bin/true");
+  // An admitted cell's librtcell tasks publish their counters to a host
+  // directory bound into the cell (rtcell/rt/published_stats.hpp).
+  if (out.admitted && !flags.name.empty()) {
+    out.stats = std::make_unique<PreparedCell::StatsDir>();
+    out.stats->path = front::stats_dir(flags.name, state_root);
+    std::error_code ec;
+    std::filesystem::remove_all(out.stats->path, ec);  // a stale one of an earlier cell of that id
+    if (::mkdir(out.stats->path.c_str(), 0755) != 0) sys_error("cannot make " + out.stats->path, errno);
+    flags.volumes.push_back({out.stats->path, front::kStatsInCell, false});
+    flags.env.push_back(std::string(rt::kStatsDirEnv) + "=" + front::kStatsInCell);
+  }
   const host::HostFacts facts = host::read_cpu_facts("/");
   front::Built built = front::build_spec(flags, facts);
   try {
@@ -182,6 +203,9 @@ PreparedCell prepare_cell(CellFlagText& f) {
   } catch (const Error& e) {
     throw Error(e.kind(), in_flag_words(e.what()), e.err());
   }
+  if (out.stats &&
+      ::chown(out.stats->path.c_str(), out.prepared.spec.host_uid(), out.prepared.spec.host_gid()) != 0)
+    sys_error("cannot give " + out.stats->path + " to the cell's user", errno);
   out.warnings = std::move(built.warnings);
   out.notes.insert(out.notes.end(), built.notes.begin(), built.notes.end());
   return out;
@@ -200,6 +224,7 @@ cell::Cell create_cell(const cell::Registry& reg, PreparedCell& pc, cell::Create
     }
   }();
   if (pc.admitted) front::record_running(*pc.admitted, c.id(), reg.root(), c.pid());
+  if (pc.stats) pc.stats->keep = true;
   pc.admission.release();
   for (const auto& w : pc.warnings) warn(w);
   if (!quiet) {

@@ -47,8 +47,21 @@ struct PreparedCell {
   // until create_cell() has written its ledger entry (front/admitted_load.hpp).
   front::AdmissionLock admission;
   std::optional<front::RunningCell> admitted;
+  // The host directory the cell's librtcell tasks publish their counters
+  // to (front::stats_dir), removed unless the cell was made.
+  struct StatsDir {
+    std::string path;
+    bool keep = false;
+    StatsDir() = default;
+    StatsDir(const StatsDir&) = delete;
+    StatsDir& operator=(const StatsDir&) = delete;
+    ~StatsDir();
+  };
+  std::unique_ptr<StatsDir> stats;
 };
-PreparedCell prepare_cell(CellFlagText& f);
+// `state_root`: the registry the cell will be made in (names its counters'
+// directory).
+PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root);
 
 // Cell::create, then the warnings and notes (prepare's and the cgroups'),
 // printed only once every check has passed.

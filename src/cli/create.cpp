@@ -29,7 +29,7 @@ Run setup(CLI::App& app) {
   app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
   return [o]() {
     cell::CreateOptions opts = create_options();
-    PreparedCell pc = prepare_cell(o->cell);
+    PreparedCell pc = prepare_cell(o->cell, o->root);
     // rtcell start reads no spec back (only a bundle's): hooks due at start
     // or after it would be lost.
     const cell::Hooks& hooks = pc.prepared.spec.hooks;

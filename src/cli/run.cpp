@@ -22,7 +22,19 @@ struct RunOptions {
   CellFlagText cell;
   std::string root;
   bool quiet = false;
+  bool strict = false;
 };
+
+// The tasks' counters against what they were admitted with, printed once
+// the command has exited; true when a promise was broken.
+bool report_promises(const PreparedCell& pc) {
+  if (!pc.admitted || !pc.stats) return false;
+  const front::PromiseReport r = front::measured_vs_admitted(*pc.admitted, pc.stats->path);
+  if (!r.table.empty())
+    std::cerr << "rtcell: tasks of cell '" << pc.admitted->cell << "', measured vs admitted:\n" << r.table;
+  for (const auto& b : r.broken) warn(b);
+  return !r.broken.empty();
+}
 
 Run setup(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
@@ -31,9 +43,13 @@ Run setup(CLI::App& app) {
   add_cell_flags(app, o->cell);
   add_state_root(app, o->root);
   app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
+  app.add_flag(
+      "--strict", o->strict,
+      "exit 6 when a task of the manifest cell broke a promise (ran past its WCET, missed a deadline) "
+      "and the command itself exited 0");
   return [o]() {
     cell::CreateOptions opts = create_options();
-    PreparedCell pc = prepare_cell(o->cell);
+    PreparedCell pc = prepare_cell(o->cell, o->root);
     // From a terminal, the cell gets a pty of its own, relayed here; never
     // the caller's terminal (docs/security.md).
     pc.prepared.spec.process.terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
@@ -58,6 +74,7 @@ Run setup(CLI::App& app) {
     // Stopped before the command started: nothing to relay it to; tear down.
     if (int sig = cell::pending_stop_signal(); sig != 0) {
       c.destroy();
+      front::forget_running(c.id(), reg.root());
       return 128 + sig;
     }
     const cell::CellState st = hooks.empty() ? cell::CellState{} : cell::state(reg, c.id());
@@ -66,7 +83,9 @@ Run setup(CLI::App& app) {
     step("started");
     cell::run_hooks(hooks.poststart, "poststart", cell::hook_state(st, "running", c.pid()));
     int code = c.wait();
+    const bool broken = report_promises(pc);
     front::forget_running(c.id(), reg.root());
+    if (broken && o->strict && code == 0) code = kExitBrokenPromise;
     step("exited");
     c.destroy();
     step("deleted");

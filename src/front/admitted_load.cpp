@@ -8,8 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "rtcell/error.hpp"
+#include "rtcell/rt/published_stats.hpp"
 #include "sys/file.hpp"
 
 namespace rtcell::front {
@@ -169,8 +171,59 @@ void record_running(RunningCell& r, const std::string& id, const std::string& st
   sys::write_file_atomic(dir + "/" + entry_name(r.id, r.state_root), to_json(r).dump() + "\n", 0600);
 }
 
+std::string stats_dir(const std::string& id, const std::string& state_root) {
+  std::string n = entry_name(id, state_root);
+  n.resize(n.size() - 5);  // ".json"
+  return ledger_dir() + "/" + n + ".stats";
+}
+
+PromiseReport measured_vs_admitted(const RunningCell& r, const std::string& stats) {
+  PromiseReport out;
+  std::ostringstream t;
+  bool any = false;
+  auto us = [](int64_t ns) {
+    char b[32];
+    if (ns < 1'000'000)
+      std::snprintf(b, sizeof b, "%.1f us", static_cast<double>(ns) / 1e3);
+    else
+      std::snprintf(b, sizeof b, "%.2f ms", static_cast<double>(ns) / 1e6);
+    return std::string(b);
+  };
+  for (const auto& task : r.spec.tasks) {
+    auto s = rt::read_published_stats(stats + "/" + task.task.name + ".stats");
+    if (!s) continue;
+    if (!any) {
+      t << "  task                 cycles  misses  overruns  max exec    WCET        max response  "
+           "deadline\n";
+      any = true;
+    }
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-20s %-7llu %-7llu %-9llu %-11s %-11s %-13s %s\n",
+                  task.task.name.c_str(), static_cast<unsigned long long>(s->cycles),
+                  static_cast<unsigned long long>(s->misses), static_cast<unsigned long long>(s->overruns),
+                  us(s->exec_max_ns).c_str(), us(task.task.wcet).c_str(), us(s->response_max_ns).c_str(),
+                  us(task.task.deadline).c_str());
+    t << line;
+    if (s->exec_max_ns > task.task.wcet)
+      out.broken.push_back(
+          "broken promise: task " + task.task.name + " ran " + us(s->exec_max_ns) +
+          ", more than its declared WCET of " + us(task.task.wcet) +
+          ": the admission's verdict no longer holds (measure it and fix the manifest's wcet, "
+          "or the code)");
+    if (s->misses > 0)
+      out.broken.push_back("broken promise: task " + task.task.name + " missed " + std::to_string(s->misses) +
+                           " deadline" + (s->misses == 1 ? "" : "s") + " of " + us(task.task.deadline) +
+                           " that the admission said it would meet (worst response " +
+                           us(s->response_max_ns) + ")");
+  }
+  out.table = t.str();
+  return out;
+}
+
 void forget_running(const std::string& id, const std::string& state_root) noexcept {
   try {
+    std::error_code ec;
+    std::filesystem::remove_all(stats_dir(id, state_root), ec);
     ::unlink((ledger_dir() + "/" + entry_name(id, state_root)).c_str());
   } catch (...) {
     // Best effort: a stale entry is no load (its init is gone).

@@ -76,6 +76,22 @@ std::string manifest_key(const std::string& file);
 // harmless: its init is gone, so it is no load.
 void forget_running(const std::string& id, const std::string& state_root) noexcept;
 
+// Where the cell's librtcell tasks publish their counters: a directory of
+// the host, next to the cell's ledger entry, bound into the cell at
+// kStatsInCell (RTCELL_STATS_DIR). forget_running() removes it.
+inline constexpr const char* kStatsInCell = "/run/rtcell-stats";
+std::string stats_dir(const std::string& id, const std::string& state_root);
+
+// What the cell's tasks did against what they were admitted with: one table
+// (empty when no task published anything) and one line per broken promise:
+// a task that ran longer than its declared WCET, or missed a deadline the
+// admission said it would meet.
+struct PromiseReport {
+  std::string table;
+  std::vector<std::string> broken;
+};
+PromiseReport measured_vs_admitted(const RunningCell& r, const std::string& stats);
+
 // `declared` with every task pinned to the CPU and priority the verdict gave
 // it, and the budget the verdict assumed, so that the cell is analysed as it
 // runs when the next one is admitted.

@@ -65,6 +65,7 @@ PeriodicTaskConfig AdmittedTask::task_config() const {
   PeriodicTaskConfig c;
   c.period_ns = period_ns;
   c.deadline_ns = deadline_ns;
+  c.publish_name = name;  // counters on a shared page when rtcell gave a place for them
   return c;
 }
 

@@ -10,16 +10,23 @@
 // modifies the fields, so it keeps plain shadow copies and only stores.
 #include "rtcell/rt/periodic_task.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "rtcell/error.hpp"
 #include "rtcell/rt/memory.hpp"
+#include "rtcell/rt/published_stats.hpp"
 #include "rtcell/rt/time.hpp"
 
 namespace rtcell::rt {
@@ -196,6 +203,49 @@ struct PeriodicTask::Live {
   }
 };
 
+// The published page (rtcell/rt/published_stats.hpp): a file mapped shared.
+struct PeriodicTask::Page {
+  PublishedStats* stats = nullptr;
+  Page(const std::string& dir, const PeriodicTaskConfig& cfg) {
+    std::string file = cfg.publish_name;
+    for (char& c : file)
+      if (c == '/' || c == '\0') c = '_';
+    const std::string path = dir + "/" + file + ".stats";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) sys_error("cannot publish the counters of task '" + cfg.publish_name + "' to " + path, errno);
+    if (::ftruncate(fd, sizeof(PublishedStats)) != 0) {
+      const int e = errno;
+      ::close(fd);
+      sys_error("cannot size " + path, e);
+    }
+    void* m = ::mmap(nullptr, sizeof(PublishedStats), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const int e = errno;
+    ::close(fd);
+    if (m == MAP_FAILED) sys_error("cannot map " + path, e);
+    stats = new (m) PublishedStats{};
+    std::snprintf(stats->name, sizeof stats->name, "%s", cfg.publish_name.c_str());
+    stats->period_ns = cfg.period_ns;
+    stats->deadline_ns = cfg.deadline_ns;
+    stats->version = PublishedStats::kVersion;
+    std::atomic_thread_fence(std::memory_order_release);
+    stats->magic = PublishedStats::kMagic;
+  }
+  ~Page() {
+    if (stats != nullptr) ::munmap(stats, sizeof(PublishedStats));
+  }
+  Page(const Page&) = delete;
+  Page& operator=(const Page&) = delete;
+  void publish(const Counters& w) noexcept {
+    constexpr auto r = std::memory_order_relaxed;
+    stats->cycles.store(w.cycles, r);
+    stats->misses.store(w.misses, r);
+    stats->overruns.store(w.overruns, r);
+    stats->exec_max_ns.store(w.exec_max, r);
+    stats->response_max_ns.store(w.resp_max, r);
+    stats->latency_max_ns.store(w.lat_max, r);
+  }
+};
+
 PeriodicTask::PeriodicTask(PeriodicTaskConfig cfg, Callback fn) : cfg_(std::move(cfg)), fn_(std::move(fn)) {
   if (!fn_) usage_error("PeriodicTask needs a callback");
   if (cfg_.period_ns <= 0) usage_error("PeriodicTask period must be positive (e.g. 1ms for a 1 kHz loop)");
@@ -206,6 +256,8 @@ PeriodicTask::PeriodicTask(PeriodicTaskConfig cfg, Callback fn) : cfg_(std::move
   // The histograms validate their own shape (and throw Usage).
   Histogram check(cfg_.histogram_buckets, cfg_.bucket_ns, 0);
   live_ = std::make_unique<Live>(cfg_);
+  const char* dir = std::getenv(kStatsDirEnv);
+  if (!cfg_.publish_name.empty() && dir != nullptr && *dir != '\0') page_ = std::make_unique<Page>(dir, cfg_);
 }
 
 PeriodicTask::~PeriodicTask() {
@@ -297,6 +349,7 @@ void PeriodicTask::loop(uint64_t max_cycles) {
     L.exec.record(sample, exec);
     L.publish_counters();
     L.end_write();
+    if (page_) page_->publish(w);
 
     index += 1 + skipped;
     next = release;

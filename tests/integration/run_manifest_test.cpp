@@ -152,3 +152,36 @@ TEST_F(RunManifest, AdmittedParametersReachTheTasks) {
       << bad.err;
   EXPECT_TRUE(leftover_cgroups(name_).empty());
 }
+
+// Issue 15, part 4: librtcell tasks publish their counters on a shared
+// page; rtcell run prints them against the admitted WCET and deadline, and a
+// task that lies about its WCET (declares 100 us, runs 300 us) is a broken
+// promise: a warning with both numbers, exit 6 under --strict.
+TEST_F(RunManifest, TaskThatOutrunsItsWcetIsABrokenPromise) {
+  const std::string loop = std::string(RTCELL_BUILD_DIR) + "/examples/control-loop/rtcell-control-loop";
+  if (access(loop.c_str(), X_OK) != 0) GTEST_SKIP() << "example not built: " << loop;
+  write(manifest("ctl", "100us"));
+  Result honest = run({"run", "--name", name_, "-q", "--strict", "-f", path_, "ctl", "--", loop, "--duration",
+                       "0.05", "--no-mlock"});
+  ASSERT_EQ(honest.code, 0) << honest.err;
+  EXPECT_NE(honest.err.find("tasks of cell 'ctl', measured vs admitted"), std::string::npos) << honest.err;
+  EXPECT_NE(honest.err.find("100.0 us"), std::string::npos) << "the declared WCET: " << honest.err;
+  EXPECT_EQ(honest.err.find("broken promise"), std::string::npos) << honest.err;
+
+  Result liar = run({"run", "--name", name_, "-q", "-f", path_, "ctl", "--", loop, "--duration", "0.05",
+                     "--no-mlock", "--busy-us", "300"});
+  EXPECT_EQ(liar.code, 0) << "without --strict a broken promise is a warning: " << liar.err;
+  const size_t at = liar.err.find("warning: broken promise: task loop ran ");
+  ASSERT_NE(at, std::string::npos) << liar.err;
+  const double ran_us =
+      std::stod(liar.err.substr(at + std::string("warning: broken promise: task loop ran ").size()));
+  EXPECT_GE(ran_us, 300.0) << liar.err;
+  EXPECT_NE(liar.err.find("more than its declared WCET of 100.0 us"), std::string::npos) << liar.err;
+  Result strict = run({"run", "--name", name_, "-q", "--strict", "-f", path_, "ctl", "--", loop, "--duration",
+                       "0.05", "--no-mlock", "--busy-us", "300"});
+  EXPECT_EQ(strict.code, 6) << strict.err;
+  EXPECT_TRUE(leftover_cgroups(name_).empty());
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/run/rtcell-admitted", ec))
+    EXPECT_EQ(e.path().filename().string().find(name_), std::string::npos) << "left: " << e.path();
+}

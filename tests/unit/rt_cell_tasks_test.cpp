@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
 #include <variant>
 
 #include "rtcell/error.hpp"
 #include "rtcell/rt/cell_tasks.hpp"
+#include "rtcell/rt/published_stats.hpp"
 
 namespace rt = rtcell::rt;
 
@@ -93,4 +96,44 @@ TEST(RtCellTasks, OutsideAManifestCellSaysHowToGetOne) {
   } catch (const rtcell::Error& e) {
     EXPECT_NE(std::string(e.what()).find("rtcell run -f FILE CELL"), std::string::npos) << e.what();
   }
+}
+
+// The shared page a supervisor reads: what the loop counted, as it counted
+// it; no page without a name or without RTCELL_STATS_DIR.
+TEST(RtPublishedStats, TheLoopPublishesItsCountersOnTheSharedPage) {
+  char tmpl[] = "/tmp/rtcell-stats-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  setenv(rt::kStatsDirEnv, dir.c_str(), 1);
+  rt::PeriodicTaskConfig c;
+  c.period_ns = 200'000;
+  c.publish_name = "loop";
+  {
+    rt::PeriodicTask t(c, [](const rt::Cycle&) {});
+    t.run(5);
+    const auto s = rt::read_published_stats(dir + "/loop.stats");
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->name, "loop");
+    EXPECT_EQ(s->cycles, 5U);
+    EXPECT_EQ(s->period_ns, 200'000);
+    EXPECT_EQ(s->deadline_ns, 200'000);
+    EXPECT_EQ(s->exec_max_ns, t.stats().exec_max_ns);
+    EXPECT_EQ(s->response_max_ns, t.stats().response_max_ns);
+  }
+  c.publish_name.clear();
+  {
+    rt::PeriodicTask unnamed(c, [](const rt::Cycle&) {});
+  }
+  unsetenv(rt::kStatsDirEnv);
+  c.publish_name = "other";
+  {
+    rt::PeriodicTask no_dir(c, [](const rt::Cycle&) {});
+  }
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(files, 1);
+  // A short or foreign file is no page.
+  std::ofstream(dir + "/short.stats") << "RTCS";
+  EXPECT_FALSE(rt::read_published_stats(dir + "/short.stats").has_value());
+  EXPECT_FALSE(rt::read_published_stats(dir + "/missing.stats").has_value());
+  std::filesystem::remove_all(dir);
 }

@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "rtcell/cpuset.hpp"
 #include "rtcell/rt/histogram.hpp"
@@ -78,6 +79,10 @@ struct PeriodicTaskConfig {
   // Count allocations and page faults inside the callback (costs two
   // getrusage() syscalls per cycle). On by default in debug builds.
   bool guard_hot_path = kDebugBuild;
+  // Publish the counters on a shared page named after the task under
+  // $RTCELL_STATS_DIR (rtcell/rt/published_stats.hpp) when both are set;
+  // made at start-up, then relaxed atomic stores only.
+  std::string publish_name;
 };
 
 // How start() sets up its thread before the first cycle.
@@ -162,6 +167,8 @@ class PeriodicTask {
   PeriodicTaskConfig cfg_;
   Callback fn_;
   std::unique_ptr<Live> live_;
+  struct Page;  // the published page, when there is one
+  std::unique_ptr<Page> page_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
   uint64_t next_index_ = 0;
