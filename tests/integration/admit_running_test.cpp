@@ -99,7 +99,8 @@ TEST_F(AdmitRunning, EntryOfADeadCellIsNoLoad) {
   ASSERT_EQ(create("ra", "a.yaml", "a").code, 0);
   ASSERT_EQ(entries(), 1);
   std::string name;
-  for (const auto& e : std::filesystem::directory_iterator(ledger_)) name = e.path().string();
+  for (const auto& e : std::filesystem::directory_iterator(ledger_))
+    if (e.path().extension() == ".json") name = e.path().string();
   auto j = nlohmann::json::parse(slurp(name));
   // Kill the cell's init behind rtcell's back: the entry stays on disk.
   ASSERT_EQ(kill(j["init"]["pid"].get<pid_t>(), SIGKILL), 0);

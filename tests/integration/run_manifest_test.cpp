@@ -161,12 +161,13 @@ TEST_F(RunManifest, TaskThatOutrunsItsWcetIsABrokenPromise) {
   const std::string loop = std::string(RTCELL_BUILD_DIR) + "/examples/control-loop/rtcell-control-loop";
   if (access(loop.c_str(), X_OK) != 0) GTEST_SKIP() << "example not built: " << loop;
   write(manifest("ctl", "100us"));
-  Result honest = run({"run", "--name", name_, "-q", "--strict", "-f", path_, "ctl", "--", loop, "--duration",
-                       "0.05", "--no-mlock"});
+  // Whether an honest loop meets its deadlines on this VM is a matter of
+  // load (no timing is asserted): only the table is.
+  Result honest =
+      run({"run", "--name", name_, "-q", "-f", path_, "ctl", "--", loop, "--duration", "0.05", "--no-mlock"});
   ASSERT_EQ(honest.code, 0) << honest.err;
   EXPECT_NE(honest.err.find("tasks of cell 'ctl', measured vs admitted"), std::string::npos) << honest.err;
   EXPECT_NE(honest.err.find("100.0 us"), std::string::npos) << "the declared WCET: " << honest.err;
-  EXPECT_EQ(honest.err.find("broken promise"), std::string::npos) << honest.err;
 
   Result liar = run({"run", "--name", name_, "-q", "-f", path_, "ctl", "--", loop, "--duration", "0.05",
                      "--no-mlock", "--busy-us", "300"});
