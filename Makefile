@@ -42,6 +42,7 @@ test: build
 cross: deps
 	@command -v aarch64-linux-gnu-g++ >/dev/null || { echo "make cross: no aarch64-linux-gnu-g++: install g++-aarch64-linux-gnu (sudo ./scripts/install-deps)" >&2; exit 1; }
 	@command -v qemu-aarch64-static >/dev/null || { echo "make cross: no qemu-aarch64-static: install qemu-user-static (sudo ./scripts/install-deps)" >&2; exit 1; }
+	@./scripts/cross-deps
 	@cmake -S . -B $(CROSS_BUILD) -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DRTCELL_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(CROSS_BUILD) -j $(JOBS)
 
@@ -81,4 +82,4 @@ fuzz: deps
 	@./scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD) $(CROSS_BUILD) $(GCC11_BUILD) $(DEB_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(CROSS_BUILD) build-cross-deps $(GCC11_BUILD) $(DEB_BUILD)
