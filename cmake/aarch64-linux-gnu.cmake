@@ -48,11 +48,17 @@ set(ENV{PKG_CONFIG_LIBDIR} ${RTCELL_CROSS_PKGCONFIG})
 set(ENV{PKG_CONFIG_PATH} "")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
 
-# qemu-user runs the arm64 programs; syscalls go to the host kernel. -L
-# makes it look for the dynamic loader and glibc of libc6-arm64-cross first,
-# then in the multiarch paths of the :arm64 packages (libbenchmark.so).
+# qemu-user runs the arm64 programs; syscalls go to the host kernel. They
+# load the multiarch glibc of libc6:arm64 (/lib/ld-linux-aarch64.so.1, a
+# dependency of libc6-dev:arm64), not libc6-arm64-cross's under
+# /usr/aarch64-linux-gnu: with `-L /usr/aarch64-linux-gnu` (2.36-8cross1)
+# every fork()ed child spun forever in qemu 7.2 before its first syscall,
+# which hung each unit test that forks.
 find_program(RTCELL_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
 if(NOT RTCELL_QEMU_AARCH64)
   message(FATAL_ERROR "no qemu-aarch64-static: install qemu-user-static (scripts/install-deps does)")
 endif()
-set(CMAKE_CROSSCOMPILING_EMULATOR ${RTCELL_QEMU_AARCH64} -L /usr/${RTCELL_TRIPLET})
+if(NOT EXISTS /lib/ld-linux-aarch64.so.1)
+  message(FATAL_ERROR "no /lib/ld-linux-aarch64.so.1: install libc6:arm64 (scripts/install-deps does)")
+endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR ${RTCELL_QEMU_AARCH64})
