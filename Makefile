@@ -81,5 +81,14 @@ fuzz: deps
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@./scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# Debian packages (scripts/make-deb): rtcell (program, rtcell-runtime, docs)
+# and librtcell-rt-dev (library, headers, rtcell-rt.pc) for this machine's
+# architecture and for arm64, in $(DEB_BUILD)/, plus each architecture's
+# packages unpacked in $(DEB_BUILD)/<arch>/root/ (what the arm64 guest runs).
+NATIVE_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+deb: build cross
+	@./scripts/make-deb $(NATIVE_ARCH) $(BUILD) $(DEB_BUILD)
+	@[ "$(NATIVE_ARCH)" = arm64 ] || ./scripts/make-deb arm64 $(CROSS_BUILD) $(DEB_BUILD)
+
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(CROSS_BUILD) build-cross-deps $(GCC11_BUILD) $(DEB_BUILD)
