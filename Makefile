@@ -43,6 +43,7 @@ test: build
 cross: deps
 	@command -v aarch64-linux-gnu-g++ >/dev/null || { echo "make cross: no aarch64-linux-gnu-g++: install g++-aarch64-linux-gnu (sudo ./scripts/install-deps)" >&2; exit 1; }
 	@command -v qemu-aarch64-static >/dev/null || { echo "make cross: no qemu-aarch64-static: install qemu-user-static (sudo ./scripts/install-deps)" >&2; exit 1; }
+	@./scripts/cross-deps
 	@cmake -S . -B $(CROSS_BUILD) -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DRTCELL_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(CROSS_BUILD) -j $(JOBS)
 
@@ -67,15 +68,14 @@ gcc11: deps
 # kernels are downloaded once into GUEST_CACHE. Both guests run even when
 # the first fails; each is killed after GUEST_TIMEOUT seconds, so the pair
 # never takes more than 2 x GUEST_TIMEOUT. The arm64 guest drives the rtcell
-# of the arm64 .deb when `make deb` made one, else the cross build's.
+# of the arm64 .deb (`make deb`, a prerequisite), as a user installs it.
 GUEST_TIMEOUT ?= 290
 GUEST_CACHE   ?= $(abspath $(BUILD))/guests/cache
-GUEST_ARM64_DEB = $(firstword $(wildcard $(DEB_BUILD)/rtcell_*_arm64.deb))
-guests: build cross
-	@rc=0; \
+guests: build cross deb
+	@rc=0; deb=$$(ls $(DEB_BUILD)/rtcell_*_arm64.deb 2>/dev/null | head -n 1); \
 	tests/guest/run-guest --arch amd64 --build $(BUILD) --cache $(GUEST_CACHE) --timeout $(GUEST_TIMEOUT) || rc=1; \
 	tests/guest/run-guest --arch arm64 --build $(CROSS_BUILD) --cache $(GUEST_CACHE) --timeout $(GUEST_TIMEOUT) \
-	    $(if $(GUEST_ARM64_DEB),--deb $(GUEST_ARM64_DEB)) || rc=1; \
+	    $${deb:+--deb $$deb} || rc=1; \
 	exit $$rc
 
 # The main job: the native-vs-cell latency matrix under load (docs/bench.md).
@@ -98,5 +98,14 @@ fuzz: deps
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@./scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# Debian packages (scripts/make-deb): rtcell (program, rtcell-runtime, docs)
+# and librtcell-rt-dev (library, headers, rtcell-rt.pc) for this machine's
+# architecture and for arm64, in $(DEB_BUILD)/, plus each architecture's
+# packages unpacked in $(DEB_BUILD)/<arch>/root/ (what the arm64 guest runs).
+NATIVE_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+deb: build cross
+	@./scripts/make-deb $(NATIVE_ARCH) $(BUILD) $(DEB_BUILD)
+	@[ "$(NATIVE_ARCH)" = arm64 ] || ./scripts/make-deb arm64 $(CROSS_BUILD) $(DEB_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD) $(CROSS_BUILD) $(GCC11_BUILD) $(DEB_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(CROSS_BUILD) build-cross-deps $(GCC11_BUILD) $(DEB_BUILD)

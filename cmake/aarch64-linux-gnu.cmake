@@ -22,21 +22,43 @@ set(CMAKE_CXX_COMPILER ${RTCELL_CROSS_CXX})
 # nlohmann-json) under /usr/share and /usr/include. So the root is /usr
 # itself; what keeps the host's x86-64 libraries out is the library
 # architecture (CMake searches lib/<arch> for it) and pkg-config's LIBDIR.
+#
+# One exception: libyaml-cpp-dev is not Multi-Arch: same in Debian 12, so its
+# :arm64 build cannot be installed beside the native one; scripts/cross-deps
+# (run by make cross) unpacks it into build-cross-deps/ instead, and that
+# tree comes first.
 set(CMAKE_LIBRARY_ARCHITECTURE ${RTCELL_TRIPLET})
-set(CMAKE_FIND_ROOT_PATH /usr/${RTCELL_TRIPLET} /usr)
+cmake_path(ABSOLUTE_PATH CMAKE_CURRENT_LIST_DIR NORMALIZE OUTPUT_VARIABLE RTCELL_SOURCE_ROOT)
+cmake_path(GET RTCELL_SOURCE_ROOT PARENT_PATH RTCELL_SOURCE_ROOT)
+set(RTCELL_CROSS_DEPS ${RTCELL_SOURCE_ROOT}/build-cross-deps)
+set(RTCELL_CROSS_PKGCONFIG /usr/lib/${RTCELL_TRIPLET}/pkgconfig:/usr/share/pkgconfig)
+if(NOT EXISTS /usr/lib/${RTCELL_TRIPLET}/libyaml-cpp.a)
+  if(NOT EXISTS ${RTCELL_CROSS_DEPS}/usr/lib/${RTCELL_TRIPLET}/pkgconfig/yaml-cpp.pc)
+    message(FATAL_ERROR "no arm64 yaml-cpp: run scripts/cross-deps (make cross does)")
+  endif()
+  set(RTCELL_CROSS_PKGCONFIG ${RTCELL_CROSS_DEPS}/usr/lib/${RTCELL_TRIPLET}/pkgconfig:${RTCELL_CROSS_PKGCONFIG})
+endif()
+# A path under one of these roots is searched as it is (not re-rooted).
+set(CMAKE_FIND_ROOT_PATH ${RTCELL_CROSS_DEPS} /usr/${RTCELL_TRIPLET} /usr)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
-set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${RTCELL_TRIPLET}/pkgconfig:/usr/share/pkgconfig)
+set(ENV{PKG_CONFIG_LIBDIR} ${RTCELL_CROSS_PKGCONFIG})
 set(ENV{PKG_CONFIG_PATH} "")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
 
-# qemu-user runs the arm64 programs; syscalls go to the host kernel. -L
-# makes it look for the dynamic loader and glibc of libc6-arm64-cross first,
-# then in the multiarch paths of the :arm64 packages (libbenchmark.so).
+# qemu-user runs the arm64 programs; syscalls go to the host kernel. They
+# load the multiarch glibc of libc6:arm64 (/lib/ld-linux-aarch64.so.1, a
+# dependency of libc6-dev:arm64), not libc6-arm64-cross's under
+# /usr/aarch64-linux-gnu: with `-L /usr/aarch64-linux-gnu` (2.36-8cross1)
+# every fork()ed child spun forever in qemu 7.2 before its first syscall,
+# which hung each unit test that forks.
 find_program(RTCELL_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
 if(NOT RTCELL_QEMU_AARCH64)
   message(FATAL_ERROR "no qemu-aarch64-static: install qemu-user-static (scripts/install-deps does)")
 endif()
-set(CMAKE_CROSSCOMPILING_EMULATOR ${RTCELL_QEMU_AARCH64} -L /usr/${RTCELL_TRIPLET})
+if(NOT EXISTS /lib/ld-linux-aarch64.so.1)
+  message(FATAL_ERROR "no /lib/ld-linux-aarch64.so.1: install libc6:arm64 (scripts/install-deps does)")
+endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR ${RTCELL_QEMU_AARCH64})

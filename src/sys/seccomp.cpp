@@ -77,7 +77,13 @@ int load_seccomp_bpf(const std::vector<sock_filter>& program) noexcept {
 
 std::optional<int> SeccompFilter::resolve(const std::string& name) {
   int nr = seccomp_syscall_resolve_name(name.c_str());
-  if (nr == __NR_SCMP_ERROR) return std::nullopt;
+  // Below __NR_SCMP_ERROR (-1) are libseccomp's pseudo-syscalls (__PNR_*):
+  // names it knows from another architecture that this one lacks. Profiles
+  // are written for x86-64 and arm64 has no open, fork, poll or umount (it
+  // has openat, clone, ppoll, umount2); x86-64 has no vm86 or stime. There
+  // is nothing to filter, so such a name is skipped like an unknown one,
+  // not handed to libseccomp.
+  if (nr < 0) return std::nullopt;
   return nr;
 }
 

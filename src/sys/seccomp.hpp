@@ -41,8 +41,9 @@ class SeccompFilter {
   bool valid() const noexcept { return ctx_ != nullptr; }
   uint32_t default_action() const noexcept { return default_action_; }
 
-  // The syscall number on the native architecture, nullopt when this
-  // kernel/libseccomp does not know the name.
+  // The syscall number on the native architecture, nullopt when
+  // libseccomp does not know the name or this architecture has no such
+  // syscall (arm64: open, fork, poll).
   static std::optional<int> resolve(const std::string& name);
 
  private:
