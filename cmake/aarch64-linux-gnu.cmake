@@ -16,6 +16,10 @@ if(NOT RTCELL_CROSS_CXX OR NOT RTCELL_CROSS_CC)
 endif()
 set(CMAKE_C_COMPILER ${RTCELL_CROSS_CC})
 set(CMAKE_CXX_COMPILER ${RTCELL_CROSS_CXX})
+# GCC's aarch64 note that passing std::pair<double, double> changed ABI in
+# GCC 10.1 concerns mixing objects built by GCC < 10 and >= 10; every object
+# here is built by one compiler.
+set(CMAKE_CXX_FLAGS_INIT "-Wno-psabi")
 
 # Multiarch: the :arm64 packages put libraries and their CMake and pkg-config
 # files under /usr/lib/aarch64-linux-gnu, and header-only packages (CLI11,
