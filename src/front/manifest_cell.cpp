@@ -66,6 +66,28 @@ std::string tasks_env(const manifest::CellDecl& c, const analysis::CellVerdict* 
   return std::string(rt::kCellTasksEnv) + "=" + all.dump();
 }
 
+// What enforces the admitted budget on this host, and what that guarantees
+// (issue 15: admission never says yes to what the kernel will not deliver
+// without saying so).
+std::string enforcement_note(const analysis::CellVerdict& v, bool rt_groups) {
+  const bool all_deadline =
+      !v.tasks.empty() && std::all_of(v.tasks.begin(), v.tasks.end(), [](const analysis::TaskVerdict& t) {
+        return t.policy == analysis::TaskPolicy::Deadline;
+      });
+  if (all_deadline)
+    return "enforcement: SCHED_DEADLINE per task, once each task's thread applies its triple (librtcell's "
+           "thread_config() does): the kernel guarantees each its runtime per period and throttles it past "
+           "it";
+  if (rt_groups && v.rt)
+    return "enforcement: the cell's cgroup v1 RT budget, a cap (the kernel throttles the cell's RT tasks "
+           "past "
+           "it each period), not a guarantee against higher-priority work outside the cell";
+  return "enforcement: none on this host (no cgroup RT group scheduling): a runaway FIFO task of the cell "
+         "can "
+         "take its CPUs; detection only: rtcell run reports a task past its WCET or deadline at exit "
+         "(--strict fails)";
+}
+
 }  // namespace
 
 RunFlags flags_from_decl(const manifest::CellDecl& c) {
@@ -228,6 +250,7 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
                           (running.size() == 1 ? "" : "s") + " from the admission ledger (" + ledger_dir() +
                           ")");
     out.flags.env.push_back(tasks_env(*c, &v, result.hz));
+    out.notes.push_back(enforcement_note(v, result.target.rt_groups));
     if (declared) {
       RunningCell r;
       r.manifest = manifest_key(file);

@@ -50,6 +50,12 @@ TEST_F(RunManifest, StartsTheCellAsDeclared) {
   EXPECT_EQ(r.get("cpus"), "0");
   EXPECT_EQ(r.get("CapEff"), "0000000000000000");
   EXPECT_NE(r.err.find("admitted"), std::string::npos) << r.err;
+  // What enforces the admitted budget here, said plainly.
+  const bool rt_groups = path_exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us");
+  EXPECT_NE(r.err.find(rt_groups ? "enforcement: the cell's cgroup v1 RT budget, a cap"
+                                 : "enforcement: none on this host (no cgroup RT group scheduling)"),
+            std::string::npos)
+      << r.err;
   EXPECT_TRUE(leftover_cgroups(name_).empty());
 }
 
