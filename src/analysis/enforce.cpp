@@ -77,4 +77,35 @@ BandwidthSum deadline_bandwidth_sum(std::span<const DeadlineParams> tasks, int c
   return s;
 }
 
+const char* to_string(OverrunAction a) {
+  switch (a) {
+    case OverrunAction::Warn:
+      return "warn";
+    case OverrunAction::Demote:
+      return "demote";
+    case OverrunAction::Freeze:
+      return "freeze";
+    case OverrunAction::Kill:
+      return "kill";
+  }
+  return "?";
+}
+
+std::optional<OverrunAction> parse_overrun_action(std::string_view s) {
+  for (OverrunAction a :
+       {OverrunAction::Warn, OverrunAction::Demote, OverrunAction::Freeze, OverrunAction::Kill})
+    if (s == to_string(a)) return a;
+  return std::nullopt;
+}
+
+Time max_demand(std::span<const DemandTask> tasks, int cpu, Time window) {
+  Time sum = 0;
+  for (const DemandTask& t : tasks) {
+    if (t.cpu >= 0 && t.cpu != cpu) continue;
+    if (t.period <= 0) continue;
+    sum = sat_add(sum, sat_mul(ceil_div(sat_add(window, t.deadline), t.period), t.wcet));
+  }
+  return sum;
+}
+
 }  // namespace rtcell::analysis

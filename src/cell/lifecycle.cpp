@@ -634,7 +634,24 @@ void Cell::destroy() {
     c.cgroup.release();
     return;
   }
-  if (c.cgroup.valid()) {
+  bool given_back = false;
+  if (c.cgroup.valid() && c.claimed && c.reg.exists(c.state.id)) {
+    // Another process (rtcell pause, the supervisor) may have grown the
+    // recorded journal (a freezer group): give back what the record holds.
+    try {
+      CgroupJournal rec = c.reg.load(c.state.id).cgroups;
+      if (rec.made.size() > c.cgroup.journal().made.size()) {
+        c.cgroup.release();
+        Cgroup::adopt(rec).destroy_checked();
+        given_back = true;
+      }
+    } catch (const Error&) {
+      // An unreadable record: what this process made is still given back.
+    }
+  }
+  if (given_back) {
+    // done above
+  } else if (c.cgroup.valid()) {
     c.cgroup.destroy_checked();
   } else if (!c.state.cgroups.root.empty()) {
     Cgroup::adopt(c.state.cgroups).destroy_checked();

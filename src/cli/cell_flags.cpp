@@ -174,8 +174,9 @@ PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root) {
       out.admission = front::AdmissionLock::acquire();
       running = front::running_cells();
     }
-    front::ManifestCell m = front::load_manifest_cell(file, cell, f.no_admit, "/", running);
+    front::ManifestCell m = front::load_manifest_cell(file, cell, f.no_admit, "/", running, f.supervise);
     out.admitted = std::move(m.admitted);
+    out.supervise = std::move(m.supervise);
     base = std::move(m.flags);
     for (auto& n : m.notes)
       if (f.rt_runtime.empty() || n.rfind("RT budget from the admission", 0) != 0) out.notes.push_back(n);
@@ -183,6 +184,8 @@ PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root) {
       usage_error("cell '" + cell + "' in " + file + " has no command: add command: [...] or give -- CMD");
     if (f.name.empty()) base.name = cell + "-" + std::to_string(::getpid());
   }
+  if (f.file_cell.empty() && !f.supervise.empty())
+    usage_error("--supervise judges a manifest cell's admitted tasks: give -f FILE CELL");
   front::RunFlags flags = to_run_flags(f, std::move(base));
   if (flags.command.empty()) usage_error("no command: give it after --, e.g. rtcell run -- /bin/true");
   // An admitted cell's librtcell tasks publish their counters to a host

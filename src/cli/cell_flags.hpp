@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cell/lifecycle.hpp"
+#include "cell/supervisor.hpp"
 #include "front/admitted_load.hpp"
 #include "front/flags.hpp"
 
@@ -29,6 +30,7 @@ struct CellFlagText {
   std::string workdir, hostname, user, seccomp;
   std::vector<std::string> file_cell;  // -f cells.yaml CELL
   bool no_admit = false;
+  std::string supervise;  // run --supervise: off or an action; "": the manifest's
 };
 
 void add_cell_flags(CLI::App& app, CellFlagText& f);
@@ -58,6 +60,9 @@ struct PreparedCell {
     ~StatsDir();
   };
   std::unique_ptr<StatsDir> stats;
+  // What rtcell's supervisor is to do for the admitted cell, if anything
+  // (cell/supervisor.hpp): rtcell run runs it, detached cells say they lack it.
+  std::optional<cell::SuperviseSpec> supervise;
 };
 // `state_root`: the registry the cell will be made in (names its counters'
 // directory).

@@ -30,6 +30,11 @@ Run setup(CLI::App& app) {
   return [o]() {
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell, o->root);
+    if (pc.supervise)
+      pc.warnings.push_back(
+          "cell is not supervised: rtcell create leaves no process to watch it (rtcell run -f "
+          "supervises; " +
+          cell::describe(*pc.supervise) + " was chosen)");
     // rtcell start reads no spec back (only a bundle's): hooks due at start
     // or after it would be lost.
     const cell::Hooks& hooks = pc.prepared.spec.hooks;

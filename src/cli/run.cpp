@@ -6,10 +6,14 @@
 // rest).
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cell/hooks.hpp"
 #include "cell/lifecycle.hpp"
+#include "cell/supervisor.hpp"
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
 #include "rtcell/error.hpp"
@@ -36,6 +40,23 @@ bool report_promises(const PreparedCell& pc) {
   return !r.broken.empty();
 }
 
+// One line per overrun the supervisor acted on.
+std::string supervisor_line(const cell::OverrunEvent& e) {
+  auto ms = [](int64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(ns) / 1e6);
+    return std::string(buf);
+  };
+  const cell::Overrun& o = e.overrun;
+  std::string s = "supervisor: CPU " + std::to_string(o.cpu) + ": the cell's RT threads ran " +
+                  ms(o.used_ns) + " in " + ms(o.window_ns) + ", more than the " + ms(o.allowed_ns) +
+                  " its admitted tasks can ask for (a task ran past its WCET, or an RT thread the manifest "
+                  "does not declare ran); ";
+  if (e.failed) return s + "could not " + analysis::to_string(e.action) + ": " + e.done;
+  return s + e.done + " " + ms(e.action_ns) + " after seeing it (" + ms(e.reaction_ns) +
+         " after the last sample without overrun)";
+}
+
 Run setup(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   app.add_option("command", o->cell.command, "the command and its arguments, after -- (with -f: optional)");
@@ -43,6 +64,10 @@ Run setup(CLI::App& app) {
   add_cell_flags(app, o->cell);
   add_state_root(app, o->root);
   app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
+  app.add_option("--supervise", o->cell.supervise,
+                 "with -f: what rtcell's supervisor does when the cell's RT threads run past what its tasks "
+                 "were admitted with: off, warn, demote, freeze or kill (default: the manifest's supervise, "
+                 "else demote where the kernel does not cap the cell; docs/enforcement.md)");
   app.add_flag(
       "--strict", o->strict,
       "exit 6 when a task of the manifest cell broke a promise (ran past its WCET, missed a deadline) "
@@ -81,9 +106,25 @@ Run setup(CLI::App& app) {
     cell::run_hooks(hooks.start_container, "startContainer", cell::hook_state(st, "created", c.pid()));
     c.start();
     step("started");
+    // Where the kernel does not cap the cell, rtcell's supervisor watches it
+    // from a thread of this process for as long as it runs.
+    std::atomic<bool> overran{false};
+    std::unique_ptr<cell::Supervisor> sup;
+    if (pc.supervise)
+      sup = std::make_unique<cell::Supervisor>(reg, c.id(), *pc.supervise,
+                                               [&overran](const cell::OverrunEvent& e) {
+                                                 overran.store(true);
+                                                 warn(supervisor_line(e));
+                                               });
     cell::run_hooks(hooks.poststart, "poststart", cell::hook_state(st, "running", c.pid()));
     int code = c.wait();
-    const bool broken = report_promises(pc);
+    if (sup) {
+      const int seen = sup->overruns();
+      sup.reset();
+      if (seen > 1 && pc.supervise->action == analysis::OverrunAction::Warn)
+        warn("supervisor: " + std::to_string(seen) + " overruns in all (each CPU's first shown)");
+    }
+    const bool broken = report_promises(pc) || overran.load();
     front::forget_running(c.id(), reg.root());
     if (broken && o->strict && code == 0) code = kExitBrokenPromise;
     step("exited");

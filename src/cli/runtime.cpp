@@ -266,6 +266,11 @@ void apply_annotations(cell::Spec& s, const Log& log, BundleAdmission* adm) {
     front::ManifestCell mc = front::load_manifest_cell(*m, *c, false, "/", running);
     if (adm != nullptr) adm->admitted = std::move(mc.admitted);
     for (const auto& n : mc.notes) log.info(n);
+    if (mc.supervise)
+      log.warn(
+          "cell is not supervised: the OCI runtime leaves no process to watch it (rtcell run -f "
+          "supervises; " +
+          cell::describe(*mc.supervise) + " was chosen)");
     if (mc.flags.sched && !s.process.scheduler) s.process.scheduler = mc.flags.sched;
     if (mc.flags.rt_runtime_us && !s.resources.rt) {
       cell::RtBudget b;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "cell/supervisor.hpp"
 #include "host/probe.hpp"
 #include "host/sched_limits.hpp"
 #include "rtcell/analysis/admission.hpp"
@@ -69,23 +70,86 @@ std::string tasks_env(const manifest::CellDecl& c, const analysis::CellVerdict* 
 // What enforces the admitted budget on this host, and what that guarantees
 // (issue 15: admission never says yes to what the kernel will not deliver
 // without saying so).
-std::string enforcement_note(const analysis::CellVerdict& v, bool rt_groups) {
+std::string enforcement_note(const analysis::CellVerdict& v, bool rt_groups, const cell::SuperviseSpec* sup) {
   const bool all_deadline =
       !v.tasks.empty() && std::all_of(v.tasks.begin(), v.tasks.end(), [](const analysis::TaskVerdict& t) {
         return t.policy == analysis::TaskPolicy::Deadline;
       });
-  if (all_deadline)
-    return "enforcement: SCHED_DEADLINE per task, once each task's thread applies its triple (librtcell's "
-           "thread_config() does): the kernel guarantees each its runtime per period and throttles it past "
-           "it";
-  if (rt_groups && v.rt)
-    return "enforcement: the cell's cgroup v1 RT budget, a cap (the kernel throttles the cell's RT tasks "
-           "past "
-           "it each period), not a guarantee against higher-priority work outside the cell";
-  return "enforcement: none on this host (no cgroup RT group scheduling): a runaway FIFO task of the cell "
-         "can "
-         "take its CPUs; detection only: rtcell run reports a task past its WCET or deadline at exit "
-         "(--strict fails)";
+  std::string s;
+  if (all_deadline) {
+    s = "enforcement: SCHED_DEADLINE per task, once each task's thread applies its triple (librtcell's "
+        "thread_config() does): the kernel guarantees each its runtime per period and throttles it past it";
+  } else if (rt_groups && v.rt) {
+    s = "enforcement: the cell's cgroup v1 RT budget, a cap (the kernel throttles the cell's RT tasks past "
+        "it "
+        "each period), not a guarantee against higher-priority work outside the cell";
+  } else if (sup != nullptr) {
+    return "enforcement: rtcell's supervisor (" + cell::describe(*sup) +
+           "): the cell's RT threads, once they run past what its tasks can ask for, are " +
+           [&] {
+             switch (sup->action) {
+               case analysis::OverrunAction::Warn:
+                 return std::string("reported");
+               case analysis::OverrunAction::Demote:
+                 return std::string("demoted to SCHED_OTHER");
+               case analysis::OverrunAction::Freeze:
+                 return std::string("frozen with the whole cell");
+               case analysis::OverrunAction::Kill:
+                 break;
+             }
+             return std::string("killed with the whole cell");
+           }() +
+           "; detection within a bounded delay, not a cap (no cgroup RT group scheduling on this host)";
+  } else {
+    return "enforcement: none on this host (no cgroup RT group scheduling, supervise: off): a runaway FIFO "
+           "task of the cell can take its CPUs; detection only: rtcell run reports a task past its WCET or "
+           "deadline at exit (--strict fails)";
+  }
+  if (sup != nullptr) s += "; and rtcell's supervisor: " + cell::describe(*sup);
+  return s;
+}
+
+// The supervisor for admitted cell `v` (docs/enforcement.md): the
+// manifest's or `override` action ("off" for none), else demote where the
+// kernel does not cap the cell, else none.
+std::optional<cell::SuperviseSpec> supervisor_for(const manifest::CellDecl& c, const analysis::CellVerdict& v,
+                                                  const analysis::CellSpec& declared, bool rt_groups,
+                                                  const std::string& override) {
+  std::optional<analysis::OverrunAction> action;
+  bool chosen = false;
+  if (!override.empty()) {
+    chosen = true;
+    if (override != "off") {
+      action = analysis::parse_overrun_action(override);
+      if (!action)
+        usage_error("--supervise must be off, warn, demote, freeze or kill, not '" + override + "'");
+    }
+  } else if (c.supervise) {
+    chosen = true;
+    action = c.supervise->action;
+  }
+  std::vector<analysis::DemandTask> tasks;
+  int max_prio = 0;
+  bool fixed_priority = false;
+  CpuSet cpus = declared.cpus;
+  for (const auto& t : v.tasks) {
+    if (t.policy == analysis::TaskPolicy::Deadline) continue;  // the kernel enforces those
+    fixed_priority = true;
+    tasks.push_back({.period = t.period, .wcet = t.wcet, .deadline = t.deadline, .cpu = t.cpu});
+    if (t.priority) max_prio = std::max(max_prio, *t.priority);
+    if (t.cpu >= 0) cpus = cpus.unite(CpuSet(std::vector<int>{t.cpu}));
+  }
+  if (!chosen) {
+    if (!fixed_priority || (rt_groups && v.rt)) return std::nullopt;
+    action = analysis::OverrunAction::Demote;
+  }
+  if (!action) return std::nullopt;
+  if (!fixed_priority)
+    usage_error("cell '" + c.name +
+                "' has supervise set but no SCHED_FIFO/RR task: its SCHED_DEADLINE tasks are enforced by the "
+                "kernel; drop supervise");
+  const int64_t grace = c.supervise && c.supervise->grace_ns ? *c.supervise->grace_ns : 200'000'000;
+  return cell::supervise_spec(*action, std::move(tasks), cpus, max_prio, grace);
 }
 
 }  // namespace
@@ -164,7 +228,8 @@ analysis::AdmitOptions host_admit_options(const manifest::Manifest& m, const std
 }
 
 ManifestCell load_manifest_cell(const std::string& file, const std::string& cell_name, bool no_admit,
-                                const std::string& host_root, const std::vector<RunningCell>& running) {
+                                const std::string& host_root, const std::vector<RunningCell>& running,
+                                const std::string& supervise) {
   manifest::Manifest m = manifest::load(file);
   const manifest::CellDecl* c = manifest::find_cell(m, cell_name);
   if (c == nullptr) {
@@ -179,8 +244,14 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
   }
   ManifestCell out;
   out.flags = flags_from_decl(*c);
-  if (c->tasks.empty()) return out;
+  if (c->tasks.empty()) {
+    if (!supervise.empty() && supervise != "off")
+      usage_error("--supervise needs tasks to judge: cell '" + cell_name + "' in " + file + " declares none");
+    return out;
+  }
   if (no_admit) {
+    if (!supervise.empty() && supervise != "off")
+      usage_error("--supervise judges the admitted tasks: drop --no-admit or --supervise");
     out.notes.push_back("admission skipped (--no-admit): cell '" + cell_name + "' starts unchecked");
     out.flags.env.push_back(tasks_env(*c, nullptr, m.hz.value_or(analysis::kDefaultHz)));
     return out;
@@ -250,7 +321,11 @@ ManifestCell load_manifest_cell(const std::string& file, const std::string& cell
                           (running.size() == 1 ? "" : "s") + " from the admission ledger (" + ledger_dir() +
                           ")");
     out.flags.env.push_back(tasks_env(*c, &v, result.hz));
-    out.notes.push_back(enforcement_note(v, result.target.rt_groups));
+    if (declared) out.supervise = supervisor_for(*c, v, *declared, result.target.rt_groups, supervise);
+    out.notes.push_back(
+        enforcement_note(v, result.target.rt_groups, out.supervise ? &*out.supervise : nullptr));
+    if (out.supervise)
+      out.notes.insert(out.notes.end(), out.supervise->notes.begin(), out.supervise->notes.end());
     if (declared) {
       RunningCell r;
       r.manifest = manifest_key(file);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cell/supervisor.hpp"
 #include "front/admitted_load.hpp"
 #include "front/flags.hpp"
 #include "manifest/manifest.hpp"
@@ -19,6 +20,8 @@ struct ManifestCell {
   // The ledger entry to write once the cell exists (its id and init then
   // filled in); unset when nothing was admitted (no tasks, --no-admit).
   std::optional<RunningCell> admitted;
+  // rtcell's supervisor for the cell (cell/supervisor.hpp), when it has one.
+  std::optional<cell::SuperviseSpec> supervise;
 };
 
 // Loads `file`, finds `cell`, runs the admission test over the whole
@@ -30,10 +33,12 @@ struct ManifestCell {
 // (naming the cells there), not admitted (the diagnosis and its fix),
 // admitted but not enforceable on the host (the first reason), a declared
 // rt_runtime weaker than the admitted budget, a bad device/volume/user
-// value (FILE:LINE:COL).
+// value (FILE:LINE:COL). `supervise` (run --supervise): off, or the action
+// that replaces the manifest's.
 ManifestCell load_manifest_cell(const std::string& file, const std::string& cell, bool no_admit,
                                 const std::string& host_root = "/",
-                                const std::vector<RunningCell>& running = {});
+                                const std::vector<RunningCell>& running = {},
+                                const std::string& supervise = "");
 
 // The admission options for manifest `m` on the host under `root` ("/":
 // this host, named `name` in reasons): its sched_rt_*, SCHED_DEADLINE period

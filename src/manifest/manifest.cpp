@@ -28,10 +28,11 @@ constexpr const char* kCellKeys[] = {
     "name",    "cpus",          "mems",       "memory",    "pids_max", "sched",    "rtprio",
     "cap_add", "cap_drop",      "rt_runtime", "rt_period", "memlock",  "net",      "rootfs",
     "devices", "volumes",       "tmpfs",      "workdir",   "env",      "hostname", "user",
-    "seccomp", "allow_prio_99", "command",    "tasks",     "budget"};
+    "seccomp", "allow_prio_99", "command",    "tasks",     "budget",   "supervise"};
 constexpr const char* kTaskKeys[] = {"name",     "period",   "wcet",   "deadline", "jitter",
                                      "blocking", "priority", "policy", "cpu"};
 constexpr const char* kBudgetKeys[] = {"period", "runtime", "deadline"};
+constexpr const char* kSuperviseKeys[] = {"action", "grace"};
 
 // Bytes of text we accept; a manifest is a page or two.
 constexpr size_t kMaxText = 16u << 20;
@@ -250,6 +251,32 @@ class Parser {
     return b;
   }
 
+  SuperviseDecl supervise(const YAML::Node& n) const {
+    SuperviseDecl d;
+    auto action = [&](const YAML::Node& v) {
+      const std::string w = scalar(v, "supervise");
+      if (w == "off") return;
+      d.action = analysis::parse_overrun_action(w);
+      if (!d.action) fail(v, "supervise must be off, warn, demote, freeze or kill, not '" + w + "'");
+    };
+    if (n.IsScalar()) {
+      action(n);
+      return d;
+    }
+    bool has_action = false;
+    each_key(n, kSuperviseKeys, "supervise",
+             [&](const std::string& k, const YAML::Node& v, const YAML::Node&) {
+               if (k == "action") {
+                 action(v);
+                 has_action = true;
+               } else if (k == "grace") {
+                 d.grace_ns = time(v, "supervise grace");
+               }
+             });
+    if (!has_action) fail(n, "supervise has no action: add action: demote (or warn, freeze, kill, off)");
+    return d;
+  }
+
   CellDecl cell(const YAML::Node& n) const {
     CellDecl c;
     c.where = where(n);
@@ -344,6 +371,8 @@ class Parser {
         tasks_node.emplace(v);
       } else if (k == "budget") {
         c.budget = budget(v);
+      } else if (k == "supervise") {
+        c.supervise = supervise(v);
       }
     });
     if (c.name.empty()) fail(n, "cell has no name: add name: ...");

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rtcell/analysis/admission.hpp"
+#include "rtcell/analysis/enforce.hpp"
 #include "rtcell/cpuset.hpp"
 #include "rtcell/rt/sched.hpp"
 
@@ -55,6 +56,14 @@ struct BudgetDecl {
 
 enum class Net { Host, None };
 
+// supervise: what rtcell's supervisor does when the cell's RT threads run
+// longer than its tasks were admitted with (cell/supervisor.hpp): a word
+// (off, warn, demote, freeze, kill) or {action: WORD, grace: TIME}.
+struct SuperviseDecl {
+  std::optional<analysis::OverrunAction> action;  // nullopt: off
+  std::optional<int64_t> grace_ns;                // after start, not judged
+};
+
 struct CellDecl {
   std::string name;
   Location where;
@@ -83,6 +92,7 @@ struct CellDecl {
   std::vector<std::string> command;
   std::vector<TaskDecl> tasks;
   std::optional<BudgetDecl> budget;
+  std::optional<SuperviseDecl> supervise;  // unset: the host's default (docs/enforcement.md)
 
   // True when the cell runs RT work: it has tasks, or a fifo/rr/deadline
   // sched, or an rtprio grant.

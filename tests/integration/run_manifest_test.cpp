@@ -53,7 +53,7 @@ TEST_F(RunManifest, StartsTheCellAsDeclared) {
   // What enforces the admitted budget here, said plainly.
   const bool rt_groups = path_exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us");
   EXPECT_NE(r.err.find(rt_groups ? "enforcement: the cell's cgroup v1 RT budget, a cap"
-                                 : "enforcement: none on this host (no cgroup RT group scheduling)"),
+                                 : "enforcement: rtcell's supervisor (demote"),
             std::string::npos)
       << r.err;
   EXPECT_TRUE(leftover_cgroups(name_).empty());

@@ -299,6 +299,26 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "exit") return argc > 2 ? std::atoi(argv[2]) : 0;
+  if (cmd == "spin") {
+    // A runaway: spins until killed, or for N ms of CPU time when given.
+    const long ms = argc > 2 ? std::atol(argv[2]) : -1;
+    std::cout << "spinning" << std::endl;
+    timespec t{};
+    for (;;) {
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+      if (ms >= 0 && t.tv_sec * 1000L + t.tv_nsec / 1000000L >= ms) return 0;
+    }
+  }
+  if (cmd == "spin-until-demoted") {
+    // A runaway SCHED_FIFO/RR thread that ends once something moved it to
+    // another policy (rtcell's supervisor, demote).
+    std::cout << "spinning policy=" << sched_getscheduler(0) << std::endl;
+    int p = 0;
+    while ((p = sched_getscheduler(0)) == SCHED_FIFO || p == SCHED_RR) {
+    }
+    std::cout << "demoted policy=" << p << std::endl;
+    return 0;
+  }
   if (cmd == "pending") {
     // Bytes waiting in the input queue of the terminal on stdin (FIONREAD):
     // what a TIOCSTI would have left for the caller's shell to run.
@@ -313,6 +333,8 @@ int main(int argc, char** argv) {
     std::cout << "keyring=" << syscall(SYS_keyctl, 0, -3, 0) << std::endl;
     return 0;
   }
-  std::cerr << "usage: rtcell_probe report | try NAME [ARG] | wait | kill-self [SIG] | exit [N] | keyring\n";
+  std::cerr
+      << "usage: rtcell_probe report | try NAME [ARG] | wait | kill-self [SIG] | exit [N] | keyring | spin "
+         "[CPU_MS] | spin-until-demoted\n";
   return 2;
 }

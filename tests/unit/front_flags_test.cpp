@@ -623,9 +623,30 @@ TEST(FrontFlags, ManifestCellNotEnforceableOnTheHostIsRefused) {
                        [&](const std::string& n) { return n.find(text) != std::string::npos; });
   };
   EXPECT_TRUE(has_note("not applied: this host has no cgroup RT group scheduling"));
-  // And what enforces the budget there: nothing, said plainly.
-  EXPECT_TRUE(has_note("enforcement: none on this host (no cgroup RT group scheduling)"));
+  // And what enforces the budget there: no kernel cap, so rtcell's
+  // supervisor by default (demote), which says that on a CPU booked to 97%
+  // it cannot tell a runaway from the tasks by CPU time.
+  EXPECT_TRUE(has_note("enforcement: rtcell's supervisor (demote"));
+  EXPECT_TRUE(ok.supervise.has_value());
+  EXPECT_TRUE(has_note("supervisor: CPU 1 is 97% booked by the admitted tasks"));
   EXPECT_FALSE(has_note("enforcement: the cell's cgroup v1 RT budget"));
+  // supervise: off (or --supervise off) leaves nothing, said plainly.
+  auto off = load_manifest_cell(file, "busy", false, hosts + "jetson-agx-orin-jp6-stock", {}, "off");
+  EXPECT_FALSE(off.supervise.has_value());
+  EXPECT_TRUE(std::any_of(off.notes.begin(), off.notes.end(), [](const std::string& n) {
+    return n.find("enforcement: none on this host (no cgroup RT group scheduling, supervise: off)") !=
+           std::string::npos;
+  }));
+  // On JetPack 5 (cgroup v1 with RT groups) the kernel caps: no supervisor
+  // unless the manifest asks for one.
+  std::ofstream(file) << "cells:\n  - name: busy\n    cpus: \"1\"\n    command: [/bin/true]\n"
+                         "    tasks:\n      - {name: t, period: 1ms, wcet: 500us}\n";
+  EXPECT_FALSE(load_manifest_cell(file, "busy", false, hosts + "jetson-orin-nx-jp5").supervise.has_value());
+  EXPECT_EQ(
+      load_manifest_cell(file, "busy", false, hosts + "jetson-orin-nx-jp5", {}, "kill").supervise->action,
+      analysis::OverrunAction::Kill);
+  std::ofstream(file) << "cells:\n  - name: busy\n    cpus: \"1\"\n    command: [/bin/true]\n"
+                         "    tasks:\n      - {name: t, period: 1ms, wcet: 970us}\n";
   EXPECT_TRUE(load_manifest_cell(file, "busy", true, hosts + "jetson-orin-nx-jp5")
                   .notes.at(0)
                   .find("admission skipped") != std::string::npos);

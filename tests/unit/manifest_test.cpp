@@ -247,3 +247,26 @@ TEST(Manifest, MissingFileIsUsageError) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/cells.yaml"), std::string::npos);
   }
 }
+
+// supervise: a word or {action, grace}; off is a choice too.
+TEST(Manifest, Supervise) {
+  const std::string head = "cells:\n  - name: a\n    cpus: \"1\"\n";
+  auto m = parse(head + "    supervise: kill\n");
+  ASSERT_TRUE(m.cells[0].supervise);
+  EXPECT_EQ(m.cells[0].supervise->action, analysis::OverrunAction::Kill);
+  EXPECT_FALSE(m.cells[0].supervise->grace_ns);
+  m = parse(head + "    supervise: {action: freeze, grace: 50ms}\n");
+  EXPECT_EQ(m.cells[0].supervise->action, analysis::OverrunAction::Freeze);
+  EXPECT_EQ(m.cells[0].supervise->grace_ns, 50'000'000);
+  m = parse(head + "    supervise: off\n");
+  ASSERT_TRUE(m.cells[0].supervise);
+  EXPECT_FALSE(m.cells[0].supervise->action);
+  EXPECT_FALSE(parse(head).cells[0].supervise);
+  EXPECT_EQ(error_of(head + "    supervise: throttle\n"),
+            "m.yaml:4:16: supervise must be off, warn, demote, freeze or kill, not 'throttle'");
+  EXPECT_EQ(error_of(head + "    supervise: {grace: 5ms}\n"),
+            "m.yaml:4:16: supervise has no action: add action: demote (or warn, freeze, kill, off)");
+  EXPECT_NE(error_of(head + "    supervise: {action: kill, grace: 5}\n")
+                .find("m.yaml:4:38: supervise grace: '5' needs a unit"),
+            std::string::npos);
+}

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "rtcell/analysis/task.hpp"
 
@@ -84,5 +86,32 @@ DeadlineParams deadline_params(const Task& task, const DeadlineLimits& limits = 
 // exceed cpus × to_ratio(sched_rt_period, sched_rt_runtime); no limit when
 // sched_rt_runtime_us is -1.
 BandwidthSum deadline_bandwidth_sum(std::span<const DeadlineParams> tasks, int cpus, RtBandwidth global = {});
+
+// What rtcell's supervisor does to a cell whose RT threads ran longer than
+// its admitted tasks can ask for (cell/supervisor.hpp): where the kernel
+// does not cap an RT cell (cgroup v2, RT group scheduling compiled out or
+// off), this is what enforces the admission. Warn: a line and a broken
+// promise. Demote: the cell's RT threads on that CPU go to SCHED_OTHER.
+// Freeze: the whole cell is frozen (rtcell resume ID). Kill: the cell dies.
+enum class OverrunAction { Warn, Demote, Freeze, Kill };
+const char* to_string(OverrunAction a);
+// "warn", "demote", "freeze", "kill"; nullopt otherwise.
+std::optional<OverrunAction> parse_overrun_action(std::string_view s);
+
+// One admitted task as the supervisor sees it: on `cpu` (-1: any CPU of
+// the cell) it asks for at most `wcet` every `period` and ends each job
+// within `deadline` of its release.
+struct DemandTask {
+  Time period = 0;
+  Time wcet = 0;
+  Time deadline = 0;
+  int cpu = -1;
+};
+// The most CPU time the tasks that may run on `cpu` can take in any window
+// of length `window`: Σ ⌈(window + D) / T⌉ · C. A job that runs in the
+// window was released less than D before it starts (it ends by its
+// deadline), so at most ⌈(window + D)/T⌉ jobs of a task touch it, each
+// running at most C. A cell that keeps its promises never exceeds it.
+Time max_demand(std::span<const DemandTask> tasks, int cpu, Time window);
 
 }  // namespace rtcell::analysis
