@@ -157,7 +157,8 @@ PreparedCell::StatsDir::~StatsDir() {
   std::filesystem::remove_all(path, ec);
 }
 
-PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root) {
+PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root,
+                          const std::vector<front::RunningCell>* admitted_with) {
   if (!trailing_args().empty()) {
     if (!f.command.empty()) usage_error("give the command once: either before or after --, not both");
     f.command = trailing_args();
@@ -170,11 +171,12 @@ PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root) {
     // Held until the cell is in the ledger: two cells admitted at once must
     // not both fit into room for one.
     std::vector<front::RunningCell> running;
-    if (!f.no_admit) {
+    if (!f.no_admit && admitted_with == nullptr) {
       out.admission = front::AdmissionLock::acquire();
       running = front::running_cells();
     }
-    front::ManifestCell m = front::load_manifest_cell(file, cell, f.no_admit, "/", running);
+    front::ManifestCell m = front::load_manifest_cell(file, cell, f.no_admit, "/",
+                                                      admitted_with != nullptr ? *admitted_with : running);
     out.admitted = std::move(m.admitted);
     base = std::move(m.flags);
     for (auto& n : m.notes)

@@ -60,8 +60,11 @@ struct PreparedCell {
   std::unique_ptr<StatsDir> stats;
 };
 // `state_root`: the registry the cell will be made in (names its counters'
-// directory).
-PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root);
+// directory). `admitted_with`: the running cells a caller that holds the
+// admission lock itself has read (rtcell up, admitting every cell of a
+// manifest against the same load); null: take the lock and read them here.
+PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root,
+                          const std::vector<front::RunningCell>* admitted_with = nullptr);
 
 // Cell::create, then the warnings and notes (prepare's and the cgroups'),
 // printed only once every check has passed.
