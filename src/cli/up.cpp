@@ -94,8 +94,8 @@ std::vector<UpCell> plan(const manifest::Manifest& m, const UpOptions& o, const 
     u.decl = &d;
     u.id = cell_id(o.file, d.name);
     if (reg.exists(u.id))
-      usage_error("cell '" + d.name + "' of " + o.file + " would be " + u.id + ", which exists in " + reg.root() +
-                  ": rtcell down " + o.file + " (or rtcell delete --force " + u.id + ") first");
+      usage_error("cell '" + d.name + "' of " + o.file + " would be " + u.id + ", which exists in " +
+                  reg.root() + ": rtcell down " + o.file + " (or rtcell delete --force " + u.id + ") first");
     cells.push_back(std::move(u));
   }
   return cells;
@@ -188,7 +188,8 @@ Outcome start_all(std::vector<UpCell>& cells, const cell::Registry& reg) {
     try {
       u.cell->start();
     } catch (const Error& e) {
-      std::cerr << "rtcell: up: cell " << u.decl->name << " (" << u.id << ") did not start: " << e.what() << "\n";
+      std::cerr << "rtcell: up: cell " << u.decl->name << " (" << u.id << ") did not start: " << e.what()
+                << "\n";
       front::forget_running(u.id, reg.root());
       try {
         u.cell->destroy();

@@ -27,9 +27,9 @@ namespace {
 
 constexpr const char* kTopKeys[] = {"version", "cells", "partition", "hz"};
 constexpr const char* kCellKeys[] = {
-    "name",    "cpus",          "mems",       "memory",    "pids_max", "sched",    "rtprio",
-    "cap_add", "cap_drop",      "rt_runtime", "rt_period", "memlock",  "net",      "rootfs",
-    "devices", "volumes",       "tmpfs",      "workdir",   "env",      "hostname", "user",
+    "name",    "cpus",          "mems",       "memory",    "pids_max", "sched",      "rtprio",
+    "cap_add", "cap_drop",      "rt_runtime", "rt_period", "memlock",  "net",        "rootfs",
+    "devices", "volumes",       "tmpfs",      "workdir",   "env",      "hostname",   "user",
     "seccomp", "allow_prio_99", "command",    "tasks",     "budget",   "depends_on", "required"};
 constexpr const char* kTaskKeys[] = {"name",     "period",   "wcet",   "deadline", "jitter",
                                      "blocking", "priority", "policy", "cpu"};
@@ -463,7 +463,8 @@ class Parser {
           usage_error(msg);
         }
         if (!seen.insert(d.cell).second)
-          usage_error(d.where.to_string() + ": cell " + c.name + " names '" + d.cell + "' twice in depends_on");
+          usage_error(d.where.to_string() + ": cell " + c.name + " names '" + d.cell +
+                      "' twice in depends_on");
       }
     }
     // Depth-first search with three colours: a grey cell met again closes

@@ -251,7 +251,8 @@ TEST_F(Up, CellWithoutCommandIsRefused) {
 // prepare passed): the made one is given back (no state, ledger entry or
 // cgroup), nothing starts, and up exits with the error's code.
 TEST_F(Up, CreateFailureGivesBackTheCellsMade) {
-  write("cells:\n  - name: good\n" + kAdmitted + "    command: [/bin/true]\n"
+  write("cells:\n  - name: good\n" + kAdmitted +
+        "    command: [/bin/true]\n"
         "  - name: bad\n    depends_on: [good]\n    command: [/bin/true]\n");
   const std::string squatter = cell_group("pids", id("bad"));
   std::error_code ec;

@@ -290,7 +290,8 @@ TEST(Manifest, DependsOnMistakesAreOneLocatedLine) {
             "m.yaml:3:17: depends_on must be a list of cell names, e.g. [db, sensor]");
   EXPECT_EQ(error_of("cells:\n  - name: a\n    depends_on: [b, b]\n  - name: b\n"),
             "m.yaml:3:21: cell a names 'b' twice in depends_on");
-  EXPECT_EQ(error_of("cells:\n  - name: a\n    required: maybe\n"), "m.yaml:3:15: required must be true or false");
+  EXPECT_EQ(error_of("cells:\n  - name: a\n    required: maybe\n"),
+            "m.yaml:3:15: required must be true or false");
 }
 
 TEST(Manifest, DependsOnCycleIsRefusedWithItsChain) {
@@ -303,8 +304,9 @@ TEST(Manifest, DependsOnCycleIsRefusedWithItsChain) {
     depends_on: [b]
 )");
   // Found from a: a -> c -> b, whose entry [a] (line 5) closes it.
-  EXPECT_EQ(msg, "m.yaml:5:18: depends_on cycle: a -> c -> b -> a (rtcell up could start none of them; remove "
-                 "one of these entries)");
+  EXPECT_EQ(msg,
+            "m.yaml:5:18: depends_on cycle: a -> c -> b -> a (rtcell up could start none of them; remove "
+            "one of these entries)");
 }
 
 TEST(Manifest, StartOrderOfAHandMadeCycleThrows) {
