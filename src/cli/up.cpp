@@ -41,6 +41,7 @@
 #include <map>
 #include <set>
 
+#include "cell/hooks.hpp"
 #include "cell/lifecycle.hpp"
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
@@ -73,7 +74,8 @@ struct UpCell {
   std::string id;
   PreparedCell prepared;
   std::optional<cell::Cell> cell;
-  bool running = false;  // started and not yet exited
+  bool running = false;     // started and not yet exited
+  cell::CellState hook_st;  // what its OCI hooks read (only with hooks)
 };
 
 // The id of cell `cell` of manifest `file`: STEM-CELL, as ps shows it.
@@ -101,19 +103,30 @@ std::vector<UpCell> plan(const manifest::Manifest& m, const UpOptions& o, const 
   return cells;
 }
 
-// Stops and gives back every cell still held (kill, delete, ledger entry).
-void stop_all(std::vector<UpCell>& cells, const cell::Registry& reg) noexcept {
-  for (auto& u : cells) {
-    if (!u.cell) continue;
-    try {
-      u.cell->destroy();
-    } catch (const Error& e) {
-      std::cerr << "rtcell: up: cannot delete cell " << u.id << ": " << e.what() << "\n";
-    }
-    front::forget_running(u.id, reg.root());
-    u.cell.reset();
-    u.running = false;
+// Kills cell `u` if it still runs and gives back everything it took
+// (cgroups, RT budget, state, ledger entry), then runs its poststop hooks.
+void give_back(UpCell& u, const cell::Registry& reg) noexcept {
+  if (!u.cell) return;
+  front::forget_running(u.id, reg.root());
+  try {
+    u.cell->destroy();
+  } catch (const Error& e) {
+    std::cerr << "rtcell: up: cannot delete cell " << u.id << ": " << e.what() << " (rtcell gc takes it)\n";
   }
+  u.cell.reset();
+  u.running = false;
+  const cell::Hooks& hooks = u.prepared.prepared.spec.hooks;
+  if (hooks.poststop.empty()) return;
+  try {
+    cell::run_hooks(hooks.poststop, "poststop", cell::hook_state(u.hook_st, "stopped", 0));
+  } catch (const Error& e) {
+    std::cerr << "rtcell: up: cell " << u.id << ": " << e.what() << "\n";
+  }
+}
+
+// Stops and gives back every cell still held.
+void stop_all(std::vector<UpCell>& cells, const cell::Registry& reg) noexcept {
+  for (auto& u : cells) give_back(u, reg);
 }
 
 // Passes 2 and 3: admission and creation of every cell. A failure throws
@@ -146,7 +159,10 @@ void admit_and_create(std::vector<UpCell>& cells, const UpOptions& o, const cell
     for (auto& u : cells) {
       // Names the cell the notes create_cell prints are about.
       if (!o.quiet) std::cerr << "rtcell: up: cell " << u.decl->name << " as " << u.id << ":\n";
-      u.cell.emplace(create_cell(reg, u.prepared, opts, o.quiet));
+      // The CDI devices' OCI hooks, each at its step, as rtcell run runs them.
+      cell::CreateOptions co = opts;
+      add_create_hooks(co, u.prepared.prepared.spec.hooks);
+      u.cell.emplace(create_cell(reg, u.prepared, co, o.quiet));
     }
   } catch (...) {
     stop_all(cells, reg);
@@ -166,13 +182,7 @@ Outcome exited(UpCell& u, int code, const cell::Registry& reg, bool stopping) {
   // Deleted by rtcell down / delete --force from another process: that
   // was a request, not a failure.
   const bool removed = !reg.exists(u.id);
-  front::forget_running(u.id, reg.root());
-  try {
-    u.cell->destroy();
-  } catch (const Error& e) {
-    std::cerr << "rtcell: up: cannot delete cell " << u.id << ": " << e.what() << " (rtcell gc takes it)\n";
-  }
-  u.cell.reset();
+  give_back(u, reg);
   std::cerr << "rtcell: up: cell " << u.decl->name << " (" << u.id << ") exited with " << code
             << (removed ? " (deleted by another rtcell)" : "") << "\n";
   if (u.decl->required && code != 0 && !stopping && !removed) {
@@ -185,18 +195,17 @@ Outcome exited(UpCell& u, int code, const cell::Registry& reg, bool stopping) {
 // Pass 4: starts the cells in order. Returns a required cell's failure.
 Outcome start_all(std::vector<UpCell>& cells, const cell::Registry& reg) {
   for (auto& u : cells) {
+    const cell::Hooks& hooks = u.prepared.prepared.spec.hooks;
     try {
+      if (!hooks.empty()) u.hook_st = cell::state(reg, u.id);
+      cell::run_hooks(hooks.start_container, "startContainer",
+                      cell::hook_state(u.hook_st, "created", u.cell->pid()));
       u.cell->start();
+      cell::run_hooks(hooks.poststart, "poststart", cell::hook_state(u.hook_st, "running", u.cell->pid()));
     } catch (const Error& e) {
       std::cerr << "rtcell: up: cell " << u.decl->name << " (" << u.id << ") did not start: " << e.what()
                 << "\n";
-      front::forget_running(u.id, reg.root());
-      try {
-        u.cell->destroy();
-      } catch (const Error& d) {
-        std::cerr << "rtcell: up: cannot delete cell " << u.id << ": " << d.what() << "\n";
-      }
-      u.cell.reset();
+      give_back(u, reg);
       if (u.decl->required) return {true, e.exit_code()};
       continue;
     }
