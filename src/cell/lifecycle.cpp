@@ -621,6 +621,18 @@ int Cell::wait() {
   }
 }
 
+std::optional<int> Cell::poll_exit() {
+  Impl& c = *impl_;
+  if (c.done || c.init.reaped()) return std::nullopt;
+  if (auto st = c.init.wait(true)) return sys::exit_code_of(*st);
+  return std::nullopt;
+}
+
+void Cell::signal(int sig) {
+  Impl& c = *impl_;
+  if (!c.done && !c.init.reaped()) c.init.signal(sig);
+}
+
 void Cell::destroy() {
   Impl& c = *impl_;
   if (c.done) return;
@@ -682,6 +694,23 @@ int pending_stop_signal() {
   const timespec now{0, 0};
   int sg = ::sigtimedwait(&stop, nullptr, &now);
   return sg > 0 ? sg : 0;
+}
+
+int next_cell_signal(int timeout_ms) {
+  const sigset_t set = supervised_signals();
+  siginfo_t si{};
+  for (;;) {
+    int sig = 0;
+    if (timeout_ms < 0) {
+      sig = ::sigwaitinfo(&set, &si);
+    } else {
+      const timespec ts{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1'000'000};
+      sig = ::sigtimedwait(&set, &si, &ts);
+      if (sig < 0 && errno == EAGAIN) return 0;
+    }
+    if (sig > 0) return sig;
+    if (errno != EINTR) sys_error("sigwaitinfo", errno);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,14 @@ class Cell {
   // Relays the signals block_cell_signals() blocks to the cell until its
   // init exits; returns the command's exit code (128+signal when killed).
   int wait();
+  // For a process that supervises several cells (rtcell up), which waits
+  // with next_cell_signal() instead of wait(): the command's exit code
+  // (128+signal when killed) once the init has exited, reaping it; nullopt
+  // while it runs. Never blocks. An interactive cell's pty is not relayed.
+  std::optional<int> poll_exit();
+  // Sends `sig` to the init, which relays it to the command; nothing once
+  // the init is gone.
+  void signal(int sig);
   // Kills what is left and gives everything back; idempotent.
   void destroy();
   // Leaves the cell to the registry (rtcell create): the handle forgets it.
@@ -99,6 +108,10 @@ void block_cell_signals();
 // A relayed signal already pending (0: none): rtcell run checks it before
 // start, and tears down instead of starting.
 int pending_stop_signal();
+// The next signal block_cell_signals() holds (SIGCHLD: a child may have
+// exited), waiting at most `timeout_ms` (-1: no limit); 0 on timeout. For a
+// process that waits on several cells at once (rtcell up).
+int next_cell_signal(int timeout_ms = -1);
 
 // ---- by id, from any process ----
 void start(const Registry& reg, const std::string& id);

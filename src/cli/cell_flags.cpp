@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -157,7 +158,8 @@ PreparedCell::StatsDir::~StatsDir() {
   std::filesystem::remove_all(path, ec);
 }
 
-PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root) {
+PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root,
+                          const std::vector<front::RunningCell>* admitted_with) {
   if (!trailing_args().empty()) {
     if (!f.command.empty()) usage_error("give the command once: either before or after --, not both");
     f.command = trailing_args();
@@ -170,11 +172,12 @@ PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root) {
     // Held until the cell is in the ledger: two cells admitted at once must
     // not both fit into room for one.
     std::vector<front::RunningCell> running;
-    if (!f.no_admit) {
+    if (!f.no_admit && admitted_with == nullptr) {
       out.admission = front::AdmissionLock::acquire();
       running = front::running_cells();
     }
-    front::ManifestCell m = front::load_manifest_cell(file, cell, f.no_admit, "/", running, f.supervise);
+    front::ManifestCell m = front::load_manifest_cell(
+        file, cell, f.no_admit, "/", admitted_with != nullptr ? *admitted_with : running, f.supervise);
     out.admitted = std::move(m.admitted);
     out.supervise = std::move(m.supervise);
     base = std::move(m.flags);
@@ -285,6 +288,22 @@ cell::CreateOptions create_options() {
     if (!kill_at.empty() && phase == kill_at && ++*seen == kill_nth) ::kill(::getpid(), kill_signal);
   };
   return o;
+}
+
+std::string supervisor_line(const cell::OverrunEvent& e) {
+  auto ms = [](int64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(ns) / 1e6);
+    return std::string(buf);
+  };
+  const cell::Overrun& o = e.overrun;
+  std::string s = "supervisor: CPU " + std::to_string(o.cpu) + ": the cell's RT threads ran " +
+                  ms(o.used_ns) + " in " + ms(o.window_ns) + ", more than the " + ms(o.allowed_ns) +
+                  " its admitted tasks can ask for (a task ran past its WCET, or an RT thread the manifest "
+                  "does not declare ran); ";
+  if (e.failed) return s + "could not " + analysis::to_string(e.action) + ": " + e.done;
+  return s + e.done + " " + ms(e.action_ns) + " after seeing it (" + ms(e.reaction_ns) +
+         " after the last sample without overrun)";
 }
 
 }  // namespace rtcell::cli

@@ -65,8 +65,11 @@ struct PreparedCell {
   std::optional<cell::SuperviseSpec> supervise;
 };
 // `state_root`: the registry the cell will be made in (names its counters'
-// directory).
-PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root);
+// directory). `admitted_with`: the running cells a caller that holds the
+// admission lock itself has read (rtcell up, admitting every cell of a
+// manifest against the same load); null: take the lock and read them here.
+PreparedCell prepare_cell(CellFlagText& f, const std::string& state_root,
+                          const std::vector<front::RunningCell>* admitted_with = nullptr);
 
 // Cell::create, then the warnings and notes (prepare's and the cgroups'),
 // printed only once every check has passed.
@@ -86,5 +89,9 @@ void add_state_root(CLI::App& app, std::string& root);
 // RTCELL_TEST_KILL_AT=PHASE[:N] SIGKILLs rtcell at the Nth PHASE (tests of
 // what a creator killed mid-create leaves for gc).
 cell::CreateOptions create_options();
+
+// The line printed for one overrun rtcell's supervisor acted on (rtcell run
+// and up).
+std::string supervisor_line(const cell::OverrunEvent& e);
 
 }  // namespace rtcell::cli

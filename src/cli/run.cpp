@@ -40,23 +40,6 @@ bool report_promises(const PreparedCell& pc) {
   return !r.broken.empty();
 }
 
-// One line per overrun the supervisor acted on.
-std::string supervisor_line(const cell::OverrunEvent& e) {
-  auto ms = [](int64_t ns) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(ns) / 1e6);
-    return std::string(buf);
-  };
-  const cell::Overrun& o = e.overrun;
-  std::string s = "supervisor: CPU " + std::to_string(o.cpu) + ": the cell's RT threads ran " +
-                  ms(o.used_ns) + " in " + ms(o.window_ns) + ", more than the " + ms(o.allowed_ns) +
-                  " its admitted tasks can ask for (a task ran past its WCET, or an RT thread the manifest "
-                  "does not declare ran); ";
-  if (e.failed) return s + "could not " + analysis::to_string(e.action) + ": " + e.done;
-  return s + e.done + " " + ms(e.action_ns) + " after seeing it (" + ms(e.reaction_ns) +
-         " after the last sample without overrun)";
-}
-
 Run setup(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   app.add_option("command", o->cell.command, "the command and its arguments, after -- (with -f: optional)");

@@ -248,17 +248,45 @@ void check_kernel(Ctx& c) {
       break;
     }
   }
-  if (!rt_file.empty()) {
+  // rt_group_sched=0|1 on the kernel command line (Linux 6.16,
+  // CONFIG_RT_GROUP_SCHED_DEFAULT_DISABLED): with 0 the kernel builds no RT
+  // group structures and hides cpu.rt_*_us even with CONFIG_RT_GROUP_SCHED=y
+  // (kernel/sched/core.c, rt_group_sched_enabled()), so the cgroup cap is
+  // gone and a cell's RT budget is enforced by nothing of the kernel's.
+  const std::string boot_rt_group = cmdline_arg(c.facts.cmdline, "rt_group_sched");
+  const std::string boot_note =
+      boot_rt_group.empty() ? "" : " (rt_group_sched=" + boot_rt_group + " on the kernel command line)";
+  constexpr const char* kNoKernelCap =
+      "a cell's RT budget is enforced by none of the kernel's cgroups: SCHED_DEADLINE per task (a guarantee, "
+      "once each thread applies its triple) or rtcell's supervisor (detection only, the broken-promise "
+      "report)";
+  if (boot_rt_group == "0") {
     c.add("kernel.rt_group_sched", Severity::Info,
-          "RT group scheduling present: a new cgroup gets RT runtime 0, so every RT cell needs a budget "
-          "(rtcell run sets cpu.rt_runtime_us)",
+          "RT group scheduling disabled at boot (rt_group_sched=0" +
+              std::string(c.cfg("CONFIG_RT_GROUP_SCHED") == "y" ? ", although CONFIG_RT_GROUP_SCHED=y" : "") +
+              "): RT tasks need no cgroup budget, and " + kNoKernelCap,
+          "/proc/cmdline", "rt_group_sched=0",
+          "for a kernel cap on each cell (cgroup v1 cpu.rt_runtime_us), boot with rt_group_sched=1 and a v1 "
+          "cpu "
+          "controller");
+  } else if (!rt_file.empty()) {
+    c.add("kernel.rt_group_sched", Severity::Info,
+          "RT group scheduling present" + boot_note +
+              ": a new cgroup gets RT runtime 0, so every RT cell needs a budget (rtcell run sets "
+              "cpu.rt_runtime_us); it is enforced by the kernel as a cap: cgroup v1 cpu.rt_runtime_us "
+              "throttles "
+              "the cell past it",
           rt_file, c.p.value(rt_file));
   } else if (c.cfg("CONFIG_RT_GROUP_SCHED") == "y") {
-    c.add("kernel.rt_group_sched", Severity::Info,
-          "RT group scheduling built in (cgroup v1 cpu controller not mounted)", c.cfg_file(),
-          "CONFIG_RT_GROUP_SCHED=y");
+    c.add(
+        "kernel.rt_group_sched", Severity::Info,
+        "RT group scheduling built in" + boot_note +
+            " but no cgroup v1 cpu controller is mounted (cgroup v2 has no RT group budget): " + kNoKernelCap,
+        c.cfg_file(),
+        "CONFIG_RT_GROUP_SCHED=y" + (boot_rt_group.empty() ? "" : " rt_group_sched=" + boot_rt_group));
   } else {
-    c.add("kernel.rt_group_sched", Severity::Pass, "no RT group scheduling: RT tasks need no cgroup budget",
+    c.add("kernel.rt_group_sched", Severity::Pass,
+          "no RT group scheduling: RT tasks need no cgroup budget; " + std::string(kNoKernelCap),
           c.kconfig ? c.cfg_file() : "/sys/fs/cgroup",
           c.kconfig ? "CONFIG_RT_GROUP_SCHED=n" : "no cpu.rt_runtime_us");
   }

@@ -12,6 +12,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <set>
 #include <span>
 
@@ -25,10 +27,10 @@ namespace {
 
 constexpr const char* kTopKeys[] = {"version", "cells", "partition", "hz"};
 constexpr const char* kCellKeys[] = {
-    "name",    "cpus",          "mems",       "memory",    "pids_max", "sched",    "rtprio",
-    "cap_add", "cap_drop",      "rt_runtime", "rt_period", "memlock",  "net",      "rootfs",
-    "devices", "volumes",       "tmpfs",      "workdir",   "env",      "hostname", "user",
-    "seccomp", "allow_prio_99", "command",    "tasks",     "budget",   "supervise"};
+    "name",     "cpus",       "mems",       "memory",   "pids_max", "sched",   "rtprio",        "cap_add",
+    "cap_drop", "rt_runtime", "rt_period",  "memlock",  "net",      "rootfs",  "devices",       "volumes",
+    "tmpfs",    "workdir",    "env",        "hostname", "user",     "seccomp", "allow_prio_99", "command",
+    "tasks",    "budget",     "depends_on", "required", "supervise"};
 constexpr const char* kTaskKeys[] = {"name",     "period",   "wcet",   "deadline", "jitter",
                                      "blocking", "priority", "policy", "cpu"};
 constexpr const char* kBudgetKeys[] = {"period", "runtime", "deadline"};
@@ -373,6 +375,11 @@ class Parser {
         c.budget = budget(v);
       } else if (k == "supervise") {
         c.supervise = supervise(v);
+      } else if (k == "depends_on") {
+        if (!v.IsSequence()) fail(v, "depends_on must be a list of cell names, e.g. [db, sensor]");
+        for (const auto& e : v) c.depends_on.push_back({word(e, "depends_on entry"), where(e)});
+      } else if (k == "required") {
+        c.required = boolean(v, k);
       }
     });
     if (c.name.empty()) fail(n, "cell has no name: add name: ...");
@@ -456,7 +463,65 @@ class Parser {
       if (!names.insert(c.name).second) fail(cn, "duplicate cell name '" + c.name + "'");
       m.cells.push_back(std::move(c));
     }
+    check_dependencies(m);
     return m;
+  }
+
+  // Every depends_on names another cell of the manifest, and no chain of
+  // them comes back to where it began (`rtcell up` could start none of it).
+  static void check_dependencies(const Manifest& m) {
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < m.cells.size(); ++i) index[m.cells[i].name] = i;
+    for (const auto& c : m.cells) {
+      std::set<std::string> seen;
+      for (const auto& d : c.depends_on) {
+        if (d.cell == c.name) usage_error(d.where.to_string() + ": cell " + c.name + " depends on itself");
+        if (!index.contains(d.cell)) {
+          std::string msg = d.where.to_string() + ": cell " + c.name + " depends on '" + d.cell +
+                            "', which is not a cell of this manifest";
+          std::string best;
+          size_t best_d = 3;
+          for (const auto& o : m.cells) {
+            size_t dist = edit_distance(d.cell, o.name);
+            if (dist < best_d && dist < d.cell.size()) {
+              best_d = dist;
+              best = o.name;
+            }
+          }
+          if (!best.empty()) msg += "; did you mean '" + best + "'?";
+          usage_error(msg);
+        }
+        if (!seen.insert(d.cell).second)
+          usage_error(d.where.to_string() + ": cell " + c.name + " names '" + d.cell +
+                      "' twice in depends_on");
+      }
+    }
+    // Depth-first search with three colours: a grey cell met again closes
+    // a cycle, reported from its first member as a -> b -> a at the
+    // depends_on entry that closes it.
+    enum class Colour { White, Grey, Black };
+    std::vector<Colour> colour(m.cells.size(), Colour::White);
+    std::vector<size_t> path;
+    std::function<void(size_t)> visit = [&](size_t i) {
+      colour[i] = Colour::Grey;
+      path.push_back(i);
+      for (const auto& d : m.cells[i].depends_on) {
+        size_t j = index.at(d.cell);
+        if (colour[j] == Colour::Grey) {
+          std::string chain;
+          auto from = std::find(path.begin(), path.end(), j);
+          for (auto it = from; it != path.end(); ++it) chain += m.cells[*it].name + " -> ";
+          chain += m.cells[j].name;
+          usage_error(d.where.to_string() + ": depends_on cycle: " + chain +
+                      " (rtcell up could start none of them; remove one of these entries)");
+        }
+        if (colour[j] == Colour::White) visit(j);
+      }
+      path.pop_back();
+      colour[i] = Colour::Black;
+    };
+    for (size_t i = 0; i < m.cells.size(); ++i)
+      if (colour[i] == Colour::White) visit(i);
   }
 
  private:
@@ -542,6 +607,33 @@ Manifest parse(std::string_view text, const std::string& filename) {
 
 Manifest load(const std::string& path) {
   return parse(sys::read_input_file(path, "manifest " + path), path);
+}
+
+std::vector<size_t> start_order(const Manifest& m) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < m.cells.size(); ++i) index[m.cells[i].name] = i;
+  std::vector<size_t> waiting(m.cells.size(), 0);  // unstarted dependencies
+  for (size_t i = 0; i < m.cells.size(); ++i) {
+    for (const auto& d : m.cells[i].depends_on) {
+      if (!index.contains(d.cell))
+        usage_error("cell " + m.cells[i].name + " depends on '" + d.cell + "', which is not in the manifest");
+      ++waiting[i];
+    }
+  }
+  std::vector<size_t> order;
+  std::vector<bool> started(m.cells.size(), false);
+  while (order.size() < m.cells.size()) {
+    size_t next = m.cells.size();
+    for (size_t i = 0; i < m.cells.size() && next == m.cells.size(); ++i)
+      if (!started[i] && waiting[i] == 0) next = i;
+    if (next == m.cells.size()) usage_error(m.file + ": depends_on has a cycle: no cell can start first");
+    started[next] = true;
+    order.push_back(next);
+    for (size_t i = 0; i < m.cells.size(); ++i)
+      for (const auto& d : m.cells[i].depends_on)
+        if (d.cell == m.cells[next].name) --waiting[i];
+  }
+  return order;
 }
 
 const CellDecl* find_cell(const Manifest& m, std::string_view name) {

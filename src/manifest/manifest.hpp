@@ -64,6 +64,13 @@ struct SuperviseDecl {
   std::optional<int64_t> grace_ns;                // after start, not judged
 };
 
+// One entry of a cell's depends_on: another cell of the manifest that
+// `rtcell up` starts first.
+struct Dependency {
+  std::string cell;
+  Location where;
+};
+
 struct CellDecl {
   std::string name;
   Location where;
@@ -93,6 +100,11 @@ struct CellDecl {
   std::vector<TaskDecl> tasks;
   std::optional<BudgetDecl> budget;
   std::optional<SuperviseDecl> supervise;  // unset: the host's default (docs/enforcement.md)
+  // For `rtcell up`: cells started before this one (every name is a cell of
+  // the manifest, no cycle: parse() checks), and whether this cell's failure
+  // (a non-zero exit, or no start) stops all the others.
+  std::vector<Dependency> depends_on;
+  bool required = false;
 
   // True when the cell runs RT work: it has tasks, or a fifo/rr/deadline
   // sched, or an rtprio grant.
@@ -118,6 +130,13 @@ Manifest load(const std::string& path);
 
 // The cell called `name`, or nullptr.
 const CellDecl* find_cell(const Manifest& m, std::string_view name);
+
+// The cells' indices in the order `rtcell up` starts them: each after
+// every cell of its depends_on, otherwise in manifest order (Kahn's
+// algorithm, taking the first ready cell each time). parse() has refused
+// cycles and unknown names; a Manifest built by hand with either throws
+// rtcell::Error (Usage) naming the cell.
+std::vector<size_t> start_order(const Manifest& m);
 
 // Union of the cpus of the RT cells (CellDecl::is_rt): the CPUs `rtcell
 // check -f` audits for isolation.

@@ -145,3 +145,17 @@ TEST_F(Supervisor, BadPoliciesSayWhatToDo) {
   EXPECT_NE(r.err.find("give -f FILE CELL"), std::string::npos) << r.err;
   expect_nothing_left();
 }
+
+// rtcell up supervises each cell as rtcell run does; a required cell that
+// the supervisor killed ends up with its status.
+TEST_F(Supervisor, UpSupervisesItsCells) {
+  write("{action: kill, grace: 20ms}", "spin");
+  std::ofstream(path_, std::ios::app) << "    required: true\n";
+  Result r = run({"up", path_});
+  EXPECT_EQ(r.code, 128 + SIGKILL) << r.err;
+  EXPECT_NE(r.err.find("warning: cell spin: supervisor: CPU " + std::to_string(cpu_)), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("killed the cell"), std::string::npos) << r.err;
+  name_ = std::filesystem::path(path_).stem().string() + "-spin";
+  expect_nothing_left();
+}

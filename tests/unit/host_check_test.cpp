@@ -218,3 +218,52 @@ TEST(HostCheck, DynamicModelFromBuildDefaultWithoutDebugfs) {
     EXPECT_NE(f.message.find("build default 'none'"), std::string::npos) << f.message;
   }
 }
+
+// ---- kernel.rt_group_sched: the rt_group_sched= boot option and what enforces a budget ----
+
+namespace {
+
+Finding rt_group_finding(const std::string& tree) {
+  CheckOptions o;
+  o.root = fixture(tree);
+  for (auto& f : run_checks(o))
+    if (f.id == "kernel.rt_group_sched") return f;
+  ADD_FAILURE() << tree << ": no kernel.rt_group_sched finding";
+  return {};
+}
+
+}  // namespace
+
+TEST(HostCheckRtGroupSched, BootOptionZeroDisablesItEvenWhenBuiltIn) {
+  // CONFIG_RT_GROUP_SCHED=y, cgroup v2, rt_group_sched=0 on the cmdline.
+  const Finding f = rt_group_finding("x86-v2-rt-group-sched-off");
+  EXPECT_EQ(f.severity, Severity::Info);
+  EXPECT_EQ(f.file, "/proc/cmdline");
+  EXPECT_EQ(f.value, "rt_group_sched=0");
+  EXPECT_NE(f.message.find("disabled at boot (rt_group_sched=0, although CONFIG_RT_GROUP_SCHED=y)"),
+            std::string::npos)
+      << f.message;
+  EXPECT_NE(f.message.find("SCHED_DEADLINE per task"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("rtcell's supervisor"), std::string::npos) << f.message;
+  EXPECT_NE(f.fix.find("rt_group_sched=1"), std::string::npos) << f.fix;
+}
+
+TEST(HostCheckRtGroupSched, BootOptionOneWithAV1CpuControllerIsTheKernelCap) {
+  const Finding f = rt_group_finding("x86-v1-rt-group-sched-on");
+  EXPECT_EQ(f.severity, Severity::Info);
+  EXPECT_EQ(f.value, "950000");
+  EXPECT_NE(f.file.find("/sys/fs/cgroup/cpu/cpu.rt_runtime_us"), std::string::npos) << f.file;
+  EXPECT_NE(f.message.find("(rt_group_sched=1 on the kernel command line)"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("cgroup v1 cpu.rt_runtime_us throttles the cell"), std::string::npos) << f.message;
+}
+
+TEST(HostCheckRtGroupSched, WithoutTheBootOptionTheMessageNamesNone) {
+  // this-vm: hybrid cgroups, v1 cpu controller, no rt_group_sched= on its cmdline.
+  const Finding f = rt_group_finding("this-vm");
+  EXPECT_EQ(f.message.find("rt_group_sched="), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("as a cap"), std::string::npos) << f.message;
+  // x86-preempt-rt-server: cgroup v2 only; whichever branch its config
+  // gives, the kernel enforces no RT group budget there.
+  const Finding v2 = rt_group_finding("x86-preempt-rt-server");
+  EXPECT_NE(v2.message.find("SCHED_DEADLINE per task"), std::string::npos) << v2.message;
+}

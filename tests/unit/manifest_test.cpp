@@ -270,3 +270,75 @@ TEST(Manifest, Supervise) {
                 .find("m.yaml:4:38: supervise grace: '5' needs a unit"),
             std::string::npos);
 }
+
+// ---- depends_on and required (rtcell up) ----
+
+TEST(Manifest, DependsOnAndRequiredParseAndOrderTheStart) {
+  auto m = parse(R"(cells:
+  - name: app
+    depends_on: [db, bus]
+    required: true
+  - name: bus
+    depends_on: [db]
+  - name: db
+  - name: log
+)",
+                 "m.yaml");
+  ASSERT_EQ(m.cells.size(), 4u);
+  ASSERT_EQ(m.cells[0].depends_on.size(), 2u);
+  EXPECT_EQ(m.cells[0].depends_on[0].cell, "db");
+  EXPECT_EQ(m.cells[0].depends_on[1].where.to_string(), "m.yaml:3:22");
+  EXPECT_TRUE(m.cells[0].required);
+  EXPECT_FALSE(m.cells[1].required);
+  // db first (bus and app wait for it), then bus, then app; log, free, keeps
+  // its manifest place after the cells before it could start.
+  std::vector<std::string> names;
+  for (size_t i : start_order(m)) names.push_back(m.cells[i].name);
+  EXPECT_EQ(names, (std::vector<std::string>{"db", "bus", "app", "log"}));
+}
+
+TEST(Manifest, StartOrderWithoutDependenciesIsTheManifestOrder) {
+  auto m = parse("cells:\n  - name: b\n  - name: a\n", "m.yaml");
+  EXPECT_EQ(start_order(m), (std::vector<size_t>{0, 1}));
+}
+
+TEST(Manifest, DependsOnMistakesAreOneLocatedLine) {
+  EXPECT_EQ(error_of("cells:\n  - name: a\n    depends_on: [b]\n"),
+            "m.yaml:3:18: cell a depends on 'b', which is not a cell of this manifest");
+  EXPECT_EQ(error_of("cells:\n  - name: api\n    depends_on: [apx]\n  - name: apz\n"),
+            "m.yaml:3:18: cell api depends on 'apx', which is not a cell of this manifest; did you mean "
+            "'api'?");
+  EXPECT_EQ(error_of("cells:\n  - name: a\n    depends_on: [a]\n"), "m.yaml:3:18: cell a depends on itself");
+  EXPECT_EQ(error_of("cells:\n  - name: a\n    depends_on: b\n  - name: b\n"),
+            "m.yaml:3:17: depends_on must be a list of cell names, e.g. [db, sensor]");
+  EXPECT_EQ(error_of("cells:\n  - name: a\n    depends_on: [b, b]\n  - name: b\n"),
+            "m.yaml:3:21: cell a names 'b' twice in depends_on");
+  EXPECT_EQ(error_of("cells:\n  - name: a\n    required: maybe\n"),
+            "m.yaml:3:15: required must be true or false");
+}
+
+TEST(Manifest, DependsOnCycleIsRefusedWithItsChain) {
+  const std::string msg = error_of(R"(cells:
+  - name: a
+    depends_on: [c]
+  - name: b
+    depends_on: [a]
+  - name: c
+    depends_on: [b]
+)");
+  // Found from a: a -> c -> b, whose entry [a] (line 5) closes it.
+  EXPECT_EQ(msg,
+            "m.yaml:5:18: depends_on cycle: a -> c -> b -> a (rtcell up could start none of them; remove "
+            "one of these entries)");
+}
+
+TEST(Manifest, StartOrderOfAHandMadeCycleThrows) {
+  Manifest m;
+  m.file = "x.yaml";
+  m.cells.resize(2);
+  m.cells[0].name = "a";
+  m.cells[0].depends_on.push_back({"b", {}});
+  m.cells[1].name = "b";
+  m.cells[1].depends_on.push_back({"a", {}});
+  EXPECT_THROW(start_order(m), Error);
+}
