@@ -160,7 +160,8 @@ struct Watched {
   int cpu = 0;
   int policy = 0;
   std::string comm;
-  bool fresh = true;  // no baseline yet
+  bool fresh = true;        // no baseline yet
+  uint64_t generation = 0;  // the last sample that listed it
 };
 
 // pread at 0 of a small proc file: seq_file regenerates it.
@@ -222,6 +223,9 @@ struct Supervisor::Impl {
   sys::Fd stop;     // eventfd
   sys::Fd timer;    // timerfd
   std::unordered_map<pid_t, Watched> watched;
+  std::vector<pid_t> tids;  // scratch of list_threads()
+  std::string text;         // scratch of list_threads()
+  uint64_t generation = 0;
   std::vector<int64_t> usage;  // cumulative RT ns per CPU
   std::map<int, int> warned;   // CPU -> overruns after the first warning
   std::atomic<int> overruns{0};
@@ -247,9 +251,11 @@ struct Supervisor::Impl {
                 "cell '" + id + "' has no cgroup to list its threads from: the supervisor needs one");
   }
 
-  std::vector<pid_t> list_threads() {
-    std::vector<pid_t> out;
-    std::string text;
+  // The cell's threads, into `tids` (kept between samples: no allocation
+  // once it has grown to the cell's size).
+  void list_threads() {
+    tids.clear();
+    text.clear();
     char buf[16384];
     off_t off = 0;
     for (;;) {
@@ -257,6 +263,7 @@ struct Supervisor::Impl {
       if (n <= 0) break;
       text.append(buf, static_cast<size_t>(n));
       off += n;
+      if (static_cast<size_t>(n) < sizeof buf) break;  // a short read is the end
     }
     const char* p = text.data();
     const char* end = p + text.size();
@@ -264,20 +271,18 @@ struct Supervisor::Impl {
       pid_t v = 0;
       auto r = std::from_chars(p, end, v);
       if (r.ec != std::errc()) break;
-      out.push_back(v);
+      tids.push_back(v);
       p = r.ptr;
       while (p < end && (*p == '\n' || *p == ' ')) ++p;
     }
-    return out;
   }
 
   void sample() {
-    const std::vector<pid_t> tids = list_threads();
+    list_threads();
+    ++generation;
     char buf[1024];
     size_t len = 0;
-    std::unordered_map<pid_t, bool> alive;
     for (pid_t tid : tids) {
-      alive[tid] = true;
       auto it = watched.find(tid);
       if (it == watched.end()) {
         Watched w;
@@ -288,6 +293,7 @@ struct Supervisor::Impl {
         it = watched.emplace(tid, std::move(w)).first;
       }
       Watched& w = it->second;
+      w.generation = generation;
       if (!read_at0(w.schedstat.get(), buf, sizeof buf, len)) continue;
       int64_t runtime = 0;
       if (std::from_chars(buf, buf + len, runtime).ec != std::errc()) continue;
@@ -301,7 +307,7 @@ struct Supervisor::Impl {
       w.runtime = runtime;
     }
     for (auto it = watched.begin(); it != watched.end();) {
-      if (alive.count(it->first) == 0)
+      if (it->second.generation != generation)
         it = watched.erase(it);
       else
         ++it;
