@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,7 @@ struct ById {
   bool all = false;
   bool force = false;
   bool json = false;
+  bool tasks = false;
 };
 
 Run setup_start(CLI::App& app) {
@@ -81,11 +83,35 @@ Run setup_delete(CLI::App& app) {
   };
 }
 
+// ps --tasks: the counters the running cells' librtcell tasks publish,
+// against what each was admitted with (front::measured_vs_admitted), read
+// live from their shared pages without disturbing them.
+void print_task_counters(const std::string& root) {
+  const std::string here = std::filesystem::weakly_canonical(root).string();
+  bool any = false;
+  for (const auto& r : front::running_cells()) {
+    if (std::filesystem::weakly_canonical(r.state_root).string() != here) continue;
+    any = true;
+    std::cout << "\ncell " << r.id << " (" << r.cell << " of " << r.manifest << "):\n";
+    const front::PromiseReport p = front::measured_vs_admitted(r, front::stats_dir(r.id, r.state_root));
+    if (p.table.empty())
+      std::cout << "  no counters published yet (tasks run with librtcell's PeriodicTask publish their "
+                   "own; rtcell/rt/published_stats.hpp)\n";
+    std::cout << p.table;
+    for (const auto& b : p.broken) std::cout << "  ! " << b << "\n";
+  }
+  if (!any)
+    std::cout << "\nno cell admitted from a manifest runs here (the ledger: " << front::ledger_dir() << ")\n";
+}
+
 Run setup_ps(CLI::App& app) {
   auto o = std::make_shared<ById>();
   app.add_flag("--json", o->json, "one JSON array");
+  app.add_flag("--tasks", o->tasks,
+               "also the counters of each admitted cell's tasks, live, against their WCET and deadline");
   add_state_root(app, o->root);
   return [o]() {
+    if (o->json && o->tasks) usage_error("--tasks prints a table: drop --json (or --tasks)");
     auto cells = cell::list(cell::Registry(o->root));
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
@@ -94,6 +120,7 @@ Run setup_ps(CLI::App& app) {
       std::cout << report::cells_json(cells, now_ns).dump(2) << '\n';
     else
       std::cout << report::cells_table(cells, now_ns);
+    if (o->tasks) print_task_counters(o->root);
     return kExitOk;
   };
 }

@@ -195,3 +195,35 @@ TEST_F(RunManifest, TaskThatOutrunsItsWcetIsABrokenPromise) {
   for (const auto& e : std::filesystem::directory_iterator("/run/rtcell-admitted", ec))
     EXPECT_EQ(e.path().filename().string().find(name_), std::string::npos) << "left: " << e.path();
 }
+
+// Issue 15, part 4: `rtcell ps --tasks` reads a running cell's published
+// counters live, beside the WCET and deadline it was admitted with. The
+// loop runs 50 cycles, then the cell waits (rtcell_probe wait says "ready"),
+// so the counters are complete while the cell still runs.
+TEST_F(RunManifest, PsShowsTheTaskCountersOfARunningCell) {
+  const std::string loop = std::string(RTCELL_BUILD_DIR) + "/examples/control-loop/rtcell-control-loop";
+  if (access(loop.c_str(), X_OK) != 0) GTEST_SKIP() << "example not built: " << loop;
+  write(manifest("ctl", "100us"));
+  Spawned s = spawn({kRtcell, "create", "-q", name_, "-f", path_, "ctl", "--", "/bin/sh", "-c",
+                     "\"$0\" --duration 0.05 --no-mlock >/dev/null && exec \"$1\" wait", loop, kProbe});
+  ASSERT_EQ(wait_exit(s.pid), 0);
+  Result start = run({"start", name_});
+  ASSERT_EQ(start.code, 0) << start.err;
+  EXPECT_EQ(read_line(s.out), "ready");
+  Result ps = run({"ps", "--tasks"});
+  EXPECT_EQ(ps.code, 0) << ps.err;
+  EXPECT_NE(ps.out.find("cell " + name_ + " (ctl of "), std::string::npos) << ps.out;
+  const size_t row = ps.out.find("\n  loop ", ps.out.find("cell " + name_));
+  ASSERT_NE(row, std::string::npos) << ps.out;
+  const std::string line = ps.out.substr(row + 1, ps.out.find('\n', row + 1) - row - 1);
+  EXPECT_NE(line.find("100.0 us"), std::string::npos) << "the admitted WCET: " << line;
+  EXPECT_NE(line.find("1.00 ms"), std::string::npos) << "the deadline: " << line;
+  EXPECT_GE(std::stoll(line.substr(std::string("  loop").size())), 1) << "cycles: " << line;
+  EXPECT_EQ(run({"ps", "--tasks", "--json"}).code, 2);
+  EXPECT_EQ(run({"delete", "--force", name_}).code, 0);
+  close(s.out);
+  close(s.err);
+  EXPECT_TRUE(leftover_cgroups(name_).empty());
+  Result after = run({"ps", "--tasks"});
+  EXPECT_EQ(after.out.find("cell " + name_), std::string::npos) << after.out;
+}
