@@ -902,4 +902,41 @@ std::string_view to_string(Verdict v) {
   return "?";
 }
 
+CpuRoom room_on_cpu(const std::vector<CellSpec>& cells, const AdmitOptions& opts, int cpu, Time period,
+                    Time resolution) {
+  CpuRoom out;
+  out.cpu = cpu;
+  if (period <= 0 || resolution <= 0) return out;
+  std::vector<CellSpec> with = cells;
+  CellSpec probe;
+  probe.name = "room";
+  probe.cpus = CpuSet(std::vector<int>{cpu});
+  TaskSpec t;
+  t.task.name = "room";
+  t.task.period = period;
+  t.task.deadline = period;
+  t.task.priority = 1;
+  t.policy = TaskPolicy::Fifo;
+  t.cpu = cpu;
+  probe.tasks.push_back(t);
+  with.push_back(std::move(probe));
+  auto fits = [&](Time c) {
+    with.back().tasks[0].task.wcet = c * resolution;
+    return verdict(admit(with, opts)) == Verdict::Admitted;
+  };
+  Time lo = 0;                    // fits (vacuously)
+  Time hi = period / resolution;  // candidates: lo < c <= hi
+  if (hi == 0 || !fits(1)) return out;
+  lo = 1;
+  while (lo < hi) {
+    const Time mid = lo + (hi - lo + 1) / 2;
+    if (fits(mid))
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  out.wcet = lo * resolution;
+  return out;
+}
+
 }  // namespace rtcell::analysis

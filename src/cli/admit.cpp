@@ -10,10 +10,12 @@
 
 #include "cli/command.hpp"
 #include "front/manifest_cell.hpp"
+#include "host/facts.hpp"
 #include "host/probe.hpp"
 #include "manifest/manifest.hpp"
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/error.hpp"
+#include "util/units.hpp"
 
 namespace rtcell::cli {
 
@@ -28,7 +30,33 @@ struct Options {
   std::optional<int64_t> rt_runtime_us;
   std::optional<int64_t> rt_period_us;
   int hz = 0;  // 0: the target's CONFIG_HZ / the manifest's hz, else the default
+  std::string room_period_text = "10ms";
+  analysis::Time room_period = 10'000'000;
 };
+
+// The room per online CPU next to the running cells (their specs pinned as
+// admitted), for admit --running.
+std::vector<report::RoomRow> room_rows(const std::vector<front::RunningCell>& running,
+                                       const analysis::AdmitOptions& opts, analysis::Time period) {
+  std::vector<analysis::CellSpec> specs;
+  for (const auto& r : running) specs.push_back(r.spec);
+  const analysis::AdmitResult now = analysis::admit(specs, opts);
+  std::vector<report::RoomRow> rows;
+  const host::HostFacts facts = host::read_cpu_facts("/");
+  for (int cpu : facts.online_cpus.cpus()) {
+    report::RoomRow row;
+    row.cpu = cpu;
+    for (const auto& c : now.cells)
+      for (const auto& v : c.cpus)
+        if (v.cpu == cpu && v.utilization > 0) {
+          row.utilization += v.utilization;
+          row.cells.push_back(c.name);
+        }
+    row.wcet = analysis::room_on_cpu(specs, opts, cpu, period).wcet;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
 
 int exit_code(analysis::Verdict v) {
   switch (v) {
@@ -52,6 +80,8 @@ Registrar reg{Verb{
       app.add_flag("--running", o->running,
                    "admit against the cells running on this host (the admission ledger), as run -f does; "
                    "implies --root /");
+      app.add_option("--room-period", o->room_period_text,
+                     "with --running: the period of the task whose room per CPU is shown (default 10ms)");
       app.add_option("--fit", o->fit,
                      "partitioning heuristic: first, worst or best (default: the manifest's)");
       app.add_option("--root", o->root,
@@ -67,6 +97,9 @@ Registrar reg{Verb{
                      "config, else 100)")
           ->check(CLI::Range(1, 100'000));
       return [o]() -> int {
+        o->room_period = util::parse_duration_ns(o->room_period_text);
+        if (o->room_period < 1'000'000 / 10 || o->room_period > 10'000'000'000)
+          usage_error("--room-period must be between 100us and 10s, e.g. 10ms");
         auto m = manifest::load(o->file);
         if (o->running && o->root.empty()) o->root = "/";
         if (o->running && o->root != "/")
@@ -102,12 +135,22 @@ Registrar reg{Verb{
           }
         }
         std::vector<analysis::CellSpec> specs = manifest::to_cell_specs(m);
-        if (o->running) specs = front::with_running(std::move(specs), o->file, front::running_cells());
+        std::vector<front::RunningCell> running;
+        if (o->running) {
+          running = front::running_cells();
+          specs = front::with_running(std::move(specs), o->file, running);
+        }
         auto result = analysis::admit(specs, opts);
-        if (o->json)
-          std::cout << report::admit_json(o->file, result).dump(2) << "\n";
-        else
+        std::vector<report::RoomRow> room;
+        if (o->running) room = room_rows(running, opts, o->room_period);
+        if (o->json) {
+          nlohmann::json j = report::admit_json(o->file, result);
+          if (o->running) j["room"] = report::room_json(room, o->room_period);
+          std::cout << j.dump(2) << "\n";
+        } else {
           std::cout << report::admit_text(o->file, result);
+          if (o->running) std::cout << report::room_text(room, o->room_period, running.size());
+        }
         return exit_code(analysis::verdict(result));
       };
     }}};

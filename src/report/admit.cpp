@@ -275,4 +275,34 @@ nlohmann::json admit_json(const std::string& file, const AdmitResult& r) {
   return j;
 }
 
+std::string room_text(const std::vector<RoomRow>& rows, analysis::Time period, size_t running) {
+  std::ostringstream out;
+  out << "\nroom next to the " << running << " running cell" << (running == 1 ? "" : "s")
+      << " (the largest WCET of one more SCHED_FIFO task, period = deadline = " << show(period)
+      << ", at the lowest priority, that still admits every cell):\n";
+  for (const auto& r : rows) {
+    std::string who;
+    for (const auto& c : r.cells) who += (who.empty() ? "" : ", ") + c;
+    out << "  CPU " << pad(std::to_string(r.cpu), 3) << " load U " << fixed3(r.utilization)
+        << (who.empty() ? "" : " (" + who + ")") << ": "
+        << (r.wcet > 0
+                ? show(r.wcet) + " per " + show(period)
+                : std::string("nothing more fits (a manifest cell on it: rtcell admit --running FILE says "
+                              "why)"))
+        << "\n";
+  }
+  return out.str();
+}
+
+nlohmann::json room_json(const std::vector<RoomRow>& rows, analysis::Time period) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& r : rows)
+    j.push_back({{"cpu", r.cpu},
+                 {"utilization", r.utilization},
+                 {"cells", r.cells},
+                 {"period_ns", period},
+                 {"max_wcet_ns", r.wcet}});
+  return j;
+}
+
 }  // namespace rtcell::report

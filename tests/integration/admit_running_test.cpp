@@ -77,6 +77,11 @@ TEST_F(AdmitRunning, SecondCellOnTheCpuIsRefusedUntilTheFirstGoes) {
   Result adm = run({"admit", "--running", path("b.yaml")});
   EXPECT_EQ(adm.code, 1);
   EXPECT_NE(adm.out.find("cell a (running as ra)"), std::string::npos) << adm.out;
+  // What still fits, per online CPU: CPU 0 carries a, and says so.
+  EXPECT_NE(adm.out.find("room next to the 1 running cell"), std::string::npos) << adm.out;
+  EXPECT_NE(adm.out.find("(a (running as ra)):"), std::string::npos) << adm.out;
+  for (long cpu = 0; cpu < sysconf(_SC_NPROCESSORS_ONLN); ++cpu)
+    EXPECT_NE(adm.out.find("  CPU " + std::to_string(cpu) + " "), std::string::npos) << adm.out;
   Result b = run({"run", "--root", root_, "-q", "-f", path("b.yaml"), "b", "--", "/bin/true"});
   EXPECT_EQ(b.code, 2);
   EXPECT_TRUE(only_line(b.err)) << b.err;

@@ -507,3 +507,53 @@ TEST(AnalysisAdmission, EdfAtUtilizationOneOnAFullBudget) {
   // kernel's 0.95, though: admitted, not enforceable there.
   EXPECT_EQ(verdict(r), Verdict::NotEnforceable);
 }
+
+// admit --running's room per CPU: the largest WCET at which one more
+// lowest-priority task still admits everything, to the resolution, and not
+// one resolution step more (the binary search's answer checked against
+// admit() itself).
+TEST(AnalysisRoom, LargestWcetThatStillAdmits) {
+  AdmitOptions o;
+  o.rt_groups = false;  // a cgroup v2 target: no group budgets
+  CellSpec busy;
+  busy.name = "busy";
+  busy.cpus = CpuSet::parse("1");
+  TaskSpec t;
+  t.task.name = "t";
+  t.task.period = 10'000'000;
+  t.task.wcet = 2'000'000;
+  t.task.deadline = 10'000'000;
+  t.task.priority = 50;
+  t.cpu = 1;
+  busy.tasks.push_back(t);
+  const std::vector<CellSpec> running{busy};
+  for (int cpu : {0, 1}) {
+    const CpuRoom r = room_on_cpu(running, o, cpu, 10'000'000, 1000);
+    EXPECT_EQ(r.cpu, cpu);
+    auto admits = [&](Time c) {
+      std::vector<CellSpec> with = running;
+      CellSpec probe;
+      probe.name = "room";
+      probe.cpus = CpuSet(std::vector<int>{cpu});
+      TaskSpec p;
+      p.task.name = "room";
+      p.task.period = 10'000'000;
+      p.task.wcet = c;
+      p.task.deadline = 10'000'000;
+      p.task.priority = 1;
+      p.cpu = cpu;
+      probe.tasks.push_back(p);
+      with.push_back(probe);
+      return verdict(admit(with, o)) == Verdict::Admitted;
+    };
+    if (r.wcet > 0) {
+      EXPECT_TRUE(admits(r.wcet)) << "CPU " << cpu;
+      EXPECT_EQ(r.wcet % 1000, 0);
+    }
+    if (r.wcet < 10'000'000) {
+      EXPECT_FALSE(admits(r.wcet + 1000)) << "CPU " << cpu << " room " << r.wcet;
+    }
+  }
+  // The empty CPU has more room than the busy one.
+  EXPECT_GT(room_on_cpu(running, o, 0, 10'000'000).wcet, room_on_cpu(running, o, 1, 10'000'000).wcet);
+}

@@ -147,6 +147,19 @@ struct AdmitResult {
 
 AdmitResult admit(const std::vector<CellSpec>& cells, const AdmitOptions& opts = {});
 
+// What still fits on one CPU next to `cells` (rtcell admit --running): the
+// largest WCET, to `resolution`, of one more SCHED_FIFO task of period =
+// deadline `period`, alone in a new cell pinned to `cpu` at the lowest
+// priority (it takes what is left and delays no one), for which admit()
+// still admits every cell as enforceable. 0: nothing fits there. Feasibility
+// falls as the WCET grows, so a binary search finds it.
+struct CpuRoom {
+  int cpu = -1;
+  Time wcet = 0;
+};
+CpuRoom room_on_cpu(const std::vector<CellSpec>& cells, const AdmitOptions& opts, int cpu, Time period,
+                    Time resolution = 1000);
+
 // Rejected if the analysis rejects, else NotEnforceable if a reason says so.
 Verdict verdict(const CellVerdict& c);
 // Rejected if any cell is, else NotEnforceable if any cell is.
