@@ -39,6 +39,7 @@ struct Options {
 std::vector<report::RoomRow> room_rows(const std::vector<front::RunningCell>& running,
                                        const analysis::AdmitOptions& opts, analysis::Time period) {
   std::vector<analysis::CellSpec> specs;
+  specs.reserve(running.size());
   for (const auto& r : running) specs.push_back(r.spec);
   const analysis::AdmitResult now = analysis::admit(specs, opts);
   std::vector<report::RoomRow> rows;
