@@ -49,7 +49,8 @@ int run_explain(const ExplainFlags& f) {
 Run setup(CLI::App& app) {
   auto f = std::make_shared<ExplainFlags>();
   app.add_option("DIR", f->dir, "a capture kept by rtcell latency --trace")->required();
-  app.add_option("--json", f->json, "write the explanation as JSON to FILE, or - for stdout (rtcell.explain/1)");
+  app.add_option("--json", f->json,
+                 "write the explanation as JSON to FILE, or - for stdout (rtcell.explain/1)");
   return [f] { return run_explain(*f); };
 }
 

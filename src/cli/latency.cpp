@@ -236,7 +236,8 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
     sys::write_file_atomic(trace_dir + "/explain.json", report::explain_json(ex).dump(2) + "\n");
     const std::string out = report::explain_text(ex);
     std::fwrite(out.data(), 1, out.size(), json_to_stdout ? stderr : stdout);
-    if (!f.quiet) note("--trace: kept in " + trace_dir + " (trace.txt, explain.json); rtcell explain " + trace_dir);
+    if (!f.quiet)
+      note("--trace: kept in " + trace_dir + " (trace.txt, explain.json); rtcell explain " + trace_dir);
   }
   std::fflush(stdout);
   if (result.breaktrace && !f.cyclictest_output && json_to_stdout)
@@ -287,8 +288,8 @@ Run setup(CLI::App& app) {
   app.add_option("--overflow-samples", f->overflow_samples,
                  "overflow samples kept per thread (default 10000)");
   auto* trace_opt = app.add_option("--trace", f->trace_dir,
-                                    "record a private ftrace instance on the measured CPUs and explain every "
-                                    "sample over the trace threshold; kept in DIR (default ./rtcell-trace)")
+                                   "record a private ftrace instance on the measured CPUs and explain every "
+                                   "sample over the trace threshold; kept in DIR (default ./rtcell-trace)")
                         ->expected(0, 1);
   app.add_option("--trace-threshold", f->trace_threshold,
                  "mark samples over this (us) in the trace (default: -b, else 100)");

@@ -425,7 +425,7 @@ size_t format_spike_marker(char* buf, size_t size, int thread, pid_t tid, int cp
   const struct {
     const char* key;
     int64_t value;
-  } fields[] = {{" thread", thread},          {" tid", tid},         {" cpu", cpu},
+  } fields[] = {{" thread", thread},        {" tid", tid},      {" cpu", cpu},
                 {" expected", expected_ns}, {" wake", wake_ns}, {" latency", wake_ns - expected_ns}};
   for (const auto& f : fields) at = append_field(buf, size, at, f.key, f.value);
   if (at < size) buf[at++] = '\n';

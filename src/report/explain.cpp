@@ -64,13 +64,14 @@ std::string spike_verdict(const trace::Spike& s, size_t index) {
   std::vector<const trace::Part*> parts;
   for (const auto& p : s.parts)
     if (p.duration_ns >= s.resolution_ns || p.kind == trace::PartKind::TimerIrqLatency) parts.push_back(&p);
-  std::stable_sort(parts.begin(), parts.end(),
-                   [](const trace::Part* a, const trace::Part* b) { return a->duration_ns > b->duration_ns; });
+  std::stable_sort(parts.begin(), parts.end(), [](const trace::Part* a, const trace::Part* b) {
+    return a->duration_ns > b->duration_ns;
+  });
   out += " =";
   for (size_t i = 0; i < parts.size() && i < 4; ++i) out += (i ? "; " : " ") + part_phrase(*parts[i], s);
   if (s.armed_late) out += "; the deadline passed before the thread armed its timer";
   out += "; running when the timer fired: " + s.running_comm + ":" + std::to_string(s.running_pid);
-  if (s.running_prio >= 0) out += " (" + trace::describe_prio(s.running_prio) + ")";
+  if (s.running_prio != trace::kUnknownPrio) out += " (" + trace::describe_prio(s.running_prio) + ")";
   if (s.idle_state >= 0) out += ", idle state " + std::to_string(s.idle_state);
   return out;
 }
@@ -106,11 +107,13 @@ nlohmann::json explain_json(const trace::Explanation& e) {
     const auto& s = e.spikes[i];
     nlohmann::json parts = nlohmann::json::array();
     for (const auto& p : s.parts) {
-      nlohmann::json j = {{"kind", trace::to_string(p.kind)}, {"name", p.name}, {"duration_ns", p.duration_ns},
+      nlohmann::json j = {{"kind", trace::to_string(p.kind)},
+                          {"name", p.name},
+                          {"duration_ns", p.duration_ns},
                           {"count", p.count}};
       if (p.kind == trace::PartKind::Thread) {
         j["pid"] = p.pid;
-        j["prio"] = p.prio;
+        j["prio"] = p.prio == trace::kUnknownPrio ? nlohmann::json(nullptr) : nlohmann::json(p.prio);
         j["policy"] = trace::describe_prio(p.prio);
         j["role"] = trace::to_string(p.role);
       }
@@ -131,14 +134,18 @@ nlohmann::json explain_json(const trace::Explanation& e) {
                          {"resolution_ns", s.resolution_ns},
                          {"verdict", spike_verdict(s, i)}};
     if (s.status == trace::Status::Explained) {
-      js["timer"] = {{"expires_ns", s.timer_expires_ns}, {"expire_entry_now_ns", s.timer_now_ns},
-                     {"switch_ts_ns", s.switch_ts_ns}, {"armed_late", s.armed_late},
+      js["timer"] = {{"expires_ns", s.timer_expires_ns},
+                     {"expire_entry_now_ns", s.timer_now_ns},
+                     {"switch_ts_ns", s.switch_ts_ns},
+                     {"armed_late", s.armed_late},
                      {"silent_ns", s.silent_ns}};
       js["thread_prio"] = s.thread_prio;
-      js["running_at_expiry"] = {{"comm", s.running_comm},
-                                 {"pid", s.running_pid},
-                                 {"prio", s.running_prio},
-                                 {"idle_state", s.idle_state}};
+      js["running_at_expiry"] = {
+          {"comm", s.running_comm},
+          {"pid", s.running_pid},
+          {"prio",
+           s.running_prio == trace::kUnknownPrio ? nlohmann::json(nullptr) : nlohmann::json(s.running_prio)},
+          {"idle_state", s.idle_state}};
     }
     spikes.push_back(js);
   }

@@ -96,8 +96,11 @@ std::vector<std::string> remove_stale_instances(const std::string& tracefs, cons
     const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
     if (end == name.c_str() + prefix.size() || *end != '\0' || pid <= 0) continue;
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
-    write_quiet(base + "/" + name + "/tracing_on", "0");
-    if (::rmdir((base + "/" + name).c_str()) == 0) removed.push_back(name);
+    std::string dir = base;
+    dir += '/';
+    dir += name;
+    write_quiet(dir + "/tracing_on", "0");
+    if (::rmdir(dir.c_str()) == 0) removed.push_back(name);
   }
   ::closedir(d);
   return removed;

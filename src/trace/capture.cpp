@@ -69,7 +69,8 @@ Capture Capture::start(const CaptureConfig& config) {
   Capture c;
   c.mount_ = sys::TracefsMount::ensure(config.tracefs);
   c.stale_ = sys::remove_stale_instances(config.tracefs, config.instance_prefix);
-  c.instance_ = sys::TraceInstance::create(config.tracefs, config.instance_prefix + std::to_string(::getpid()));
+  c.instance_ =
+      sys::TraceInstance::create(config.tracefs, config.instance_prefix + std::to_string(::getpid()));
   const std::string& dir = c.instance_.dir();
   // A new instance records from birth: stop it while we set it up.
   sys::write_file(dir + "/tracing_on", "0");
@@ -80,8 +81,10 @@ Capture Capture::start(const CaptureConfig& config) {
     const size_t colon = e.find(':');
     const std::string system = e.substr(0, colon);
     const std::string name = e.substr(colon + 1);
-    const std::string path =
-        dir + "/events/" + system + (name == "*" ? std::string() : "/" + name) + "/enable";
+    std::string path = dir + "/events/";
+    path += system;
+    if (name != "*") path += "/" + name;
+    path += "/enable";
     if (::access(path.c_str(), W_OK) != 0) {
       c.missing_.push_back(e);
       continue;

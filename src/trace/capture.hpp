@@ -16,8 +16,8 @@
 namespace rtcell::trace {
 
 struct CaptureConfig {
-  CpuSet cpus;                        // tracing_cpumask of the instance
-  uint32_t buffer_kb = 8192;          // per CPU
+  CpuSet cpus;                // tracing_cpumask of the instance
+  uint32_t buffer_kb = 8192;  // per CPU
   std::string tracefs = "/sys/kernel/tracing";
   std::string instance_prefix = "rtcell-";  // + our pid
 };

@@ -32,11 +32,11 @@ enum class Kind {
 
 struct Event {
   Kind kind = Kind::Other;
-  int64_t ts_ns = 0;   // trace clock (the capture uses "mono": CLOCK_MONOTONIC)
+  int64_t ts_ns = 0;  // trace clock (the capture uses "mono": CLOCK_MONOTONIC)
   int cpu = 0;
-  int pid = 0;         // the task current when the event was recorded
+  int pid = 0;  // the task current when the event was recorded
   std::string comm;
-  std::string name;    // the event's name (sched_switch, local_timer_entry, ...)
+  std::string name;  // the event's name (sched_switch, local_timer_entry, ...)
   // Switch: prev (a_*) ==> next (b_*). Waking/Wakeup/Migrate: the woken task
   // in b_*. IrqEntry: the handler's name in label; SoftirqEntry/Exit: the
   // action (TIMER, RCU, ...). HrtimerStart/Expire*: timer (hashed address),

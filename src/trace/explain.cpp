@@ -19,7 +19,7 @@ struct Frame {
 struct Task {
   std::string comm;
   int pid = 0;
-  int prio = -1;
+  int prio = kUnknownPrio;
 };
 
 // The IRQ/softirq nesting on one CPU, replayed from its events.
@@ -77,7 +77,7 @@ void add_part(std::vector<Part>& parts, const Part& p) {
     if (q.kind == p.kind && q.name == p.name && q.pid == p.pid) {
       q.duration_ns += p.duration_ns;
       q.count += p.count;
-      if (q.prio < 0) q.prio = p.prio;
+      if (q.prio == kUnknownPrio) q.prio = p.prio;
       return;
     }
   }
@@ -103,7 +103,7 @@ CpuContext replay_to(const std::vector<Event>& ev, int cpu, size_t limit) {
   if (ri == limit) {
     for (size_t i = limit; i < ev.size(); ++i) {
       if (ev[i].cpu == cpu && ev[i].kind != Kind::Lost) {
-        ctx.set_current(Task{ev[i].comm, ev[i].pid, -1});
+        ctx.set_current(Task{ev[i].comm, ev[i].pid, kUnknownPrio});
         break;
       }
     }
@@ -147,20 +147,33 @@ void sweep(const std::vector<Event>& ev, int cpu, size_t from, size_t to, int64_
   attribute(t1);
 }
 
-void classify(std::vector<Part>& parts, const std::vector<Task>& seen, const Spike& s) {
+// The priority any event of the capture shows for `pid` (the task may have
+// started running before the capture did).
+int prio_in_trace(const std::vector<Event>& ev, int pid) {
+  for (const auto& e : ev) {
+    if (e.kind == Kind::Switch && e.a_pid == pid) return e.a_prio;
+    if ((e.kind == Kind::Switch || e.kind == Kind::Waking || e.kind == Kind::Wakeup) && e.b_pid == pid)
+      return e.b_prio;
+  }
+  return kUnknownPrio;
+}
+
+void classify(std::vector<Part>& parts, const std::vector<Task>& seen, const Spike& s,
+              const std::vector<Event>& ev) {
   for (auto& p : parts) {
     if (p.kind != PartKind::Thread) continue;
-    if (p.prio < 0) {
+    if (p.prio == kUnknownPrio) {
       for (const auto& k : seen)
         if (k.pid == p.pid) p.prio = k.prio;
-      if (p.pid == s.running_pid && p.prio < 0) p.prio = s.running_prio;
-      if (p.pid == s.marker.tid && p.prio < 0) p.prio = s.thread_prio;
+      if (p.pid == s.running_pid && p.prio == kUnknownPrio) p.prio = s.running_prio;
+      if (p.pid == s.marker.tid && p.prio == kUnknownPrio) p.prio = s.thread_prio;
+      if (p.prio == kUnknownPrio) p.prio = prio_in_trace(ev, p.pid);
     }
     if (p.pid == s.marker.tid)
       p.role = Role::Self;
     else if (p.pid == 0)
       p.role = Role::Idle;
-    else if (p.prio >= 0 && p.prio <= s.thread_prio)
+    else if (p.prio != kUnknownPrio && p.prio <= s.thread_prio)
       p.role = Role::HigherOrEqual;
     else if (p.pid == s.running_pid)
       p.role = Role::Blocking;
@@ -180,8 +193,9 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
     }
   }
   if (si == mi) {
-    s.reason = "the thread's hrtimer_start for this deadline is not in the buffer (overwritten, lost, or the "
-               "timer:hrtimer_start event is missing)";
+    s.reason =
+        "the thread's hrtimer_start for this deadline is not in the buffer (overwritten, lost, or the "
+        "timer:hrtimer_start event is missing)";
     return;
   }
   s.timer_expires_ns = ev[si].expires_ns;
@@ -201,7 +215,8 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
   s.timer_now_ns = ev[xi].now_ns;
   // Lost events on that CPU anywhere from the timer's start to the marker: do not guess.
   for (size_t i = si; i < mi; ++i) {
-    if (ev[i].kind == Kind::Lost && (ev[i].cpu == cpu || ev[i].cpu == ev[si].cpu)) s.lost_events += ev[i].count;
+    if (ev[i].kind == Kind::Lost && (ev[i].cpu == cpu || ev[i].cpu == ev[si].cpu))
+      s.lost_events += ev[i].count;
   }
   if (s.lost_events > 0) {
     s.status = Status::LostEvents;
@@ -221,7 +236,8 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
   }
   const bool self_wake = wi == mi && ev[xi].pid == m.tid;
   if (wi == mi && !self_wake) {
-    s.reason = "no sched_switch onto the thread on CPU " + std::to_string(cpu) + " between its timer and the marker";
+    s.reason =
+        "no sched_switch onto the thread on CPU " + std::to_string(cpu) + " between its timer and the marker";
     return;
   }
   if (self_wake) {
@@ -255,12 +271,13 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
     std::vector<Part> before;
     sweep(ev, scpu, first, si, s.timer_expires_ns, ev[si].ts_ns, pre, before, seen);
     for (auto& p : before) p.before_sleep = true;
-    classify(before, seen, s);
+    classify(before, seen, s, ev);
     s.parts.insert(s.parts.end(), before.begin(), before.end());
     irq_from = ev[si].ts_ns;
   }
-  s.parts.push_back({PartKind::TimerIrqLatency, s.armed_late ? "timer IRQ latency (from arming)" : "timer IRQ latency",
-                     0, 0, Role::None, s.timer_now_ns - irq_from, 1});
+  s.parts.push_back({PartKind::TimerIrqLatency,
+                     s.armed_late ? "timer IRQ latency (from arming)" : "timer IRQ latency", 0, 0, Role::None,
+                     s.timer_now_ns - irq_from, 1});
 
   // Nothing recorded on the CPU from the deadline until the timer interrupt:
   // IRQs were off, or (on a VM) the vCPU did not run.
@@ -272,7 +289,7 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
 
   // 4b. Who ran when the timer fired, and which IRQ/softirq was open.
   CpuContext ctx = replay_to(ev, cpu, xi);
-  if (ctx.current().pid != ev[xi].pid) ctx.set_current(Task{ev[xi].comm, ev[xi].pid, -1});
+  if (ctx.current().pid != ev[xi].pid) ctx.set_current(Task{ev[xi].comm, ev[xi].pid, kUnknownPrio});
   s.running_comm = ctx.current().comm;
   s.running_pid = ctx.current().pid;
   s.running_prio = ctx.current().prio;
@@ -293,8 +310,8 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
   // never slept, to its wake-up).
   std::vector<Part> window;
   sweep(ev, cpu, xi + 1, self_wake ? mi : wi, s.timer_now_ns, end, ctx, window, seen);
-  classify(window, seen, s);
-  if (s.running_prio < 0)
+  classify(window, seen, s, ev);
+  if (s.running_prio == kUnknownPrio)
     for (const auto& p : window)
       if (p.pid == s.running_pid && p.kind == PartKind::Thread) s.running_prio = p.prio;
   s.parts.insert(s.parts.end(), window.begin(), window.end());
@@ -356,6 +373,7 @@ const char* to_string(Status s) noexcept {
 }
 
 std::string describe_prio(int prio) {
+  if (prio == kUnknownPrio) return "prio unknown";
   if (prio < 0) return "deadline";
   if (prio < 100) return "rt " + std::to_string(99 - prio);
   return "normal nice " + std::to_string(prio - 120);

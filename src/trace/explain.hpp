@@ -35,32 +35,36 @@
 
 namespace rtcell::trace {
 
+// A task whose priority no event in the capture shows (the kernel's own -1
+// means SCHED_DEADLINE, so unknown needs a value of its own).
+inline constexpr int kUnknownPrio = -1000;
+
 enum class PartKind {
   TimerIrqLatency,  // expected expiry -> hrtimer handler
   TimerSlack,       // the timer was armed later than the loop's deadline (slack)
   Irq,              // a hard IRQ handler or x86 vector (the timer's own included)
   Softirq,
-  Thread,           // a task ran on the CPU before the measured thread
-  ReturnToUser,     // sched_switch onto the thread -> its clock_gettime
+  Thread,        // a task ran on the CPU before the measured thread
+  ReturnToUser,  // sched_switch onto the thread -> its clock_gettime
 };
 const char* to_string(PartKind k) noexcept;
 
 // How a task that ran in the window relates to the measured thread.
 enum class Role {
   None,
-  Blocking,      // was running when the timer fired (and had to be preempted)
-  HigherOrEqual, // higher or equal priority: ran first by the scheduler's rule
-  Lower,         // lower priority: ran although the measured thread was runnable
-  Idle,          // the idle task (exit from an idle state)
-  Self,          // the measured thread itself (before it slept, or after its timer fired)
+  Blocking,       // was running when the timer fired (and had to be preempted)
+  HigherOrEqual,  // higher or equal priority: ran first by the scheduler's rule
+  Lower,          // lower priority: ran although the measured thread was runnable
+  Idle,           // the idle task (exit from an idle state)
+  Self,           // the measured thread itself (before it slept, or after its timer fired)
 };
 const char* to_string(Role r) noexcept;
 
 struct Part {
   PartKind kind = PartKind::Irq;
-  std::string name;  // IRQ/vector/softirq name, or the task's comm
-  int pid = 0;       // Thread only
-  int prio = 0;      // Thread only: kernel prio (0..99 RT: 99 - rtprio; 100..139 normal)
+  std::string name;         // IRQ/vector/softirq name, or the task's comm
+  int pid = 0;              // Thread only
+  int prio = kUnknownPrio;  // Thread only: kernel prio (-1 deadline, 0..99 RT: 99 - rtprio, 100..139 normal)
   Role role = Role::None;
   int64_t duration_ns = 0;
   int count = 0;  // occurrences merged into this part
@@ -86,12 +90,12 @@ struct Spike {
   // after it: with no event at all in between, IRQs were off or the vCPU was
   // not running; this kernel cannot tell which (no irqsoff tracer).
   int64_t silent_ns = 0;
-  int thread_prio = 0;           // the measured thread's kernel prio
-  std::string running_comm;      // the task current when the timer fired
+  int thread_prio = 0;       // the measured thread's kernel prio
+  std::string running_comm;  // the task current when the timer fired
   int running_pid = 0;
-  int running_prio = -1;         // -1: unknown
-  int64_t idle_state = -1;       // cpu_idle state the CPU was in, -1: not idle / unknown
-  std::vector<Part> parts;       // in the order of the decomposition, merged by name
+  int running_prio = kUnknownPrio;
+  int64_t idle_state = -1;  // cpu_idle state the CPU was in, -1: not idle / unknown
+  std::vector<Part> parts;  // in the order of the decomposition, merged by name
   int64_t sum_ns = 0;
   int64_t resolution_ns = 1000;
 };
@@ -99,13 +103,14 @@ struct Spike {
 struct Explanation {
   std::vector<Spike> spikes;
   int64_t markers = 0;
-  int64_t lost_events = 0;  // over the whole capture
-  bool overwritten = false; // the ring dropped its oldest events
+  int64_t lost_events = 0;   // over the whole capture
+  bool overwritten = false;  // the ring dropped its oldest events
 };
 
 Explanation explain(const ParsedTrace& trace);
 
-// "kernel prio 9" -> "fifo/rr 90"; 120 -> "normal (nice 0)"; -1 -> "deadline".
+// Kernel prio 9 -> "rt 90"; 120 -> "normal nice 0"; -1 -> "deadline";
+// kUnknownPrio -> "prio unknown".
 std::string describe_prio(int prio);
 
 }  // namespace rtcell::trace

@@ -53,7 +53,8 @@ std::vector<std::pair<std::string_view, std::string_view>> fields(std::string_vi
   return out;
 }
 
-std::string_view get(const std::vector<std::pair<std::string_view, std::string_view>>& fs, std::string_view key) {
+std::string_view get(const std::vector<std::pair<std::string_view, std::string_view>>& fs,
+                     std::string_view key) {
   for (const auto& [k, v] : fs)
     if (k == key) return v;
   return {};
@@ -181,7 +182,8 @@ bool parse_event_line(std::string_view line, Event& ev) {
   const std::string_view stamp = sp == std::string_view::npos ? head : head.substr(sp + 1);
   const size_t dot = stamp.find('.');
   int64_t sec = 0, frac = 0;
-  if (dot == std::string_view::npos || !to_i64(stamp.substr(0, dot), sec) || !to_i64(stamp.substr(dot + 1), frac))
+  if (dot == std::string_view::npos || !to_i64(stamp.substr(0, dot), sec) ||
+      !to_i64(stamp.substr(dot + 1), frac))
     return false;
   // Scale the fraction to ns whatever its digits (6 for us, 9 for ns).
   int64_t scale = 1;
@@ -215,7 +217,8 @@ ParsedTrace parse_trace_text(std::string_view text) {
         const size_t end = v.find(' ');
         if (slash != std::string_view::npos) {
           to_i64(v.substr(0, slash), out.entries_in_buffer);
-          to_i64(v.substr(slash + 1, end == std::string_view::npos ? end : end - slash - 1), out.entries_written);
+          to_i64(v.substr(slash + 1, end == std::string_view::npos ? end : end - slash - 1),
+                 out.entries_written);
         }
       }
       continue;

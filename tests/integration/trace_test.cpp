@@ -84,8 +84,8 @@ int last_cpu() {
 }
 
 // A SCHED_FIFO 90 process on `cpu` that spins 5 ms of its own CPU time, then
-// sleeps 1 ms, forever (5/6 of the CPU: under the default RT throttle of 0.95): any timer of a lower-priority thread that expires
-// while it spins waits for the end of the spin. Ready once its pipe says so.
+// sleeps 1 ms, forever (5/6 of the CPU: under the default RT throttle of 0.95): any timer of a lower-priority
+// thread that expires while it spins waits for the end of the spin. Ready once its pipe says so.
 struct Spinner {
   pid_t pid = -1;
   explicit Spinner(int cpu) {
@@ -101,7 +101,8 @@ struct Spinner {
       CPU_SET(cpu, &set);
       sched_param sp{};
       sp.sched_priority = 90;
-      if (sched_setaffinity(0, sizeof set, &set) != 0 || sched_setscheduler(0, SCHED_FIFO, &sp) != 0) _exit(3);
+      if (sched_setaffinity(0, sizeof set, &set) != 0 || sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
+        _exit(3);
       if (write(p[1], "r", 1) != 1) _exit(4);
       close(p[1]);
       for (;;) {
@@ -197,8 +198,8 @@ TEST(TraceCli, AFailingRunLeavesNoInstance) {
   ASSERT_FALSE(dir.empty());
   // SCHED_DEADLINE pinned to one CPU: the kernel refuses it in start(), after
   // the capture is up (exit 2, see docs/latency.md).
-  Result r = rtcell::test::run_argv(
-      latency({"-t", "1", "-a", std::to_string(last_cpu()), "--policy", "deadline", "-D", "1", "-q", "--trace", dir}));
+  Result r = rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(last_cpu()), "--policy",
+                                             "deadline", "-D", "1", "-q", "--trace", dir}));
   EXPECT_NE(r.code, 0) << r.out;
   EXPECT_NE(r.code, 1) << r.err;
   expect_same_tracing(before);

@@ -76,7 +76,8 @@ TEST(TraceText, ParsesContextTimestampAndFields) {
 
 TEST(TraceText, SpikeMarkerRoundTrip) {
   SpikeMarker m;
-  ASSERT_TRUE(parse_spike_marker("rtcell-spike thread=0 tid=7996 cpu=1 expected=100 wake=350 latency=250", m));
+  ASSERT_TRUE(
+      parse_spike_marker("rtcell-spike thread=0 tid=7996 cpu=1 expected=100 wake=350 latency=250", m));
   EXPECT_EQ(m.tid, 7996);
   EXPECT_EQ(m.cpu, 1);
   EXPECT_EQ(m.latency_ns, 250);
@@ -186,7 +187,8 @@ TEST(TraceExplain, NoMarkerNoSpike) {
 
 TEST(TraceText, MarkerTheLoopWritesIsTheMarkerTheAnalysisReads) {
   char buf[160];
-  const size_t n = rtcell::measure::format_spike_marker(buf, sizeof buf, 3, 4242, 1, 32589775517148, 32589779374986);
+  const size_t n =
+      rtcell::measure::format_spike_marker(buf, sizeof buf, 3, 4242, 1, 32589775517148, 32589779374986);
   ASSERT_GT(n, 0u);
   EXPECT_EQ(buf[n - 1], '\n');
   SpikeMarker m;
