@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -148,46 +147,68 @@ TEST(TraceCli, PlantedHigherPrioritySpinnerIsNamedBeforeTheMeasuredThread) {
   const std::string dir = make_dir();
   ASSERT_FALSE(dir.empty());
   const int cpu = last_cpu();
-  // -b stops at the first sample over 1 ms. On a VM that can be a stalled
-  // vCPU (the timer IRQ itself late, no event on the CPU) rather than the
-  // plant; such a capture is reported and the run is repeated, at most 3 times.
-  json ex;
-  pid_t spinner = -1;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    Spinner spin(cpu);
-    ASSERT_GT(spin.pid, 0) << "spinner could not get SCHED_FIFO 90 on CPU " << cpu;
-    Result r = rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000",
-                                               "-b", "1000", "-D", "30", "-q", "--trace", dir}));
-    spinner = spin.pid;
-    spin.stop();
-    EXPECT_EQ(r.code, 1) << r.err;  // breaktrace tripped
-    ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
-    if (ex["spikes"].size() != 1 || ex["spikes"][0]["status"] != "explained") break;
-    const json& first = ex["spikes"][0];
-    if (first["verdict"].get<std::string>().find("rtcell-spin:") != std::string::npos) break;
-    std::cerr << "attempt " << attempt + 1 << ": the spike was not the plant: " << first["verdict"] << "\n";
-  }
+  // 100 periods of 1 ms with the spinner holding the CPU 5 ms of every 6:
+  // most wake-ups wait for it. Not -b: the first sample over the threshold
+  // may be something else on this VM (a stalled vCPU; or sample 0, whose
+  // release by the main thread can itself be late), and every marked spike
+  // is explained anyway.
+  Spinner spin(cpu);
+  ASSERT_GT(spin.pid, 0) << "spinner could not get SCHED_FIFO 90 on CPU " << cpu;
+  Result r =
+      rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000", "-l",
+                                      "100", "-q", "--trace", dir, "--trace-threshold", "1000"}));
+  const pid_t spinner = spin.pid;
+  spin.stop();
+  EXPECT_EQ(r.code, 0) << r.err;
+  const json ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
   ASSERT_EQ(ex["schema"], "rtcell.explain/1");
-  ASSERT_EQ(ex["markers"], 1) << ex.dump(2);  // -b: exactly one marker
-  const json& s = ex["spikes"][0];
-  ASSERT_EQ(s["status"], "explained") << s.dump(2);
-  bool named = false;
-  for (const auto& p : s["parts"]) {
-    if (p["kind"] != "thread" || p["pid"] != spinner) continue;
-    named = true;
-    EXPECT_EQ(p["name"], "rtcell-spin");
-    EXPECT_EQ(p["policy"], "rt 90");
-    EXPECT_EQ(p["role"], "higher_or_equal_priority");
-    EXPECT_GT(p["duration_ns"].get<int64_t>(), 0);
+  ASSERT_GE(ex["markers"].get<int>(), 1) << r.out;
+  int named = 0;
+  for (const auto& s : ex["spikes"]) {
+    if (s["status"] != "explained") continue;
+    int64_t total = 0;
+    for (const auto& p : s["parts"]) total += p["duration_ns"].get<int64_t>();
+    EXPECT_EQ(total, s["latency_ns"].get<int64_t>()) << s.dump(2);
+    for (const auto& p : s["parts"]) {
+      if (p["kind"] != "thread" || p["pid"] != spinner) continue;
+      ++named;
+      EXPECT_EQ(p["name"], "rtcell-spin");
+      EXPECT_EQ(p["policy"], "rt 90");
+      EXPECT_EQ(p["role"], "higher_or_equal_priority");
+      EXPECT_GT(p["duration_ns"].get<int64_t>(), 0);
+      EXPECT_NE(s["verdict"].get<std::string>().find("rtcell-spin:" + std::to_string(spinner)),
+                std::string::npos)
+          << s["verdict"];
+    }
   }
-  EXPECT_TRUE(named) << "the spinner (pid " << spinner << ") is not named:\n" << s.dump(2);
-  EXPECT_NE(s["verdict"].get<std::string>().find("rtcell-spin:" + std::to_string(spinner)), std::string::npos)
-      << s["verdict"];
+  EXPECT_GE(named, 1) << "the spinner (pid " << spinner << ") is named in no spike:\n" << ex.dump(2);
   expect_same_tracing(before);
   // explain re-runs the same analysis on the kept capture.
   Result e = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", dir, "--json", "-"});
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(json::parse(e.out)["spikes"], ex["spikes"]);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, BreaktraceLeavesExactlyOneMarkerAndNoInstance) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  // 1 us: no wake-up on this kernel is that fast, so the first sample trips it.
+  Result r = rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(last_cpu()), "-i", "1000", "-l",
+                                             "1000", "-b", "1", "-q", "--trace", dir}));
+  EXPECT_EQ(r.code, 1) << r.err;
+  const json ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
+  EXPECT_EQ(ex["markers"], 1);
+  ASSERT_EQ(ex["spikes"].size(), 1u);
+  const json& s = ex["spikes"][0];
+  // The window before the marker is in the buffer: the spike is explained,
+  // and its parts add up to what the loop measured.
+  EXPECT_EQ(s["status"], "explained") << s.dump(2);
+  EXPECT_EQ(s["sum_ns"], s["latency_ns"]);
+  EXPECT_NE(r.out.find("spike 1: thread 0"), std::string::npos) << r.out;
+  expect_same_tracing(before);
   rtcell::test::run_shell("rm -rf " + dir);
 }
 
