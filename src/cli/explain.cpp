@@ -25,7 +25,8 @@ struct ExplainFlags {
 
 int run_explain(const ExplainFlags& f) {
   const std::string path = f.dir + "/trace.txt";
-  const std::string text = sys::read_input_file(path, "rtcell explain " + f.dir, kMaxTrace);
+  const std::string text =
+      sys::read_input_file(path, path + " (a capture of rtcell latency --trace)", kMaxTrace);
   const trace::ParsedTrace parsed = trace::parse_trace_text(text);
   const trace::Explanation ex = trace::explain(parsed);
   if (parsed.events.empty()) usage_error(path + ": no trace event in it (is it an ftrace `trace` file?)");

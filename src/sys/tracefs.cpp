@@ -42,7 +42,7 @@ TracefsMount TracefsMount::ensure(const std::string& path) {
     try {
       m.mount_ = MountPoint::mount("nodev", path, "tracefs", 0);
     } catch (const Error& e) {
-      privilege_error("cannot mount tracefs on " + path + " (" + e.what() + "): tracing needs root", e.err());
+      privilege_error(std::string(e.what()) + ": tracing needs root", e.err());
     }
   }
   if (::access((path + "/instances").c_str(), W_OK) != 0)
