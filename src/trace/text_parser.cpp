@@ -60,10 +60,20 @@ std::string_view get(const std::vector<std::pair<std::string_view, std::string_v
   return {};
 }
 
+// Times and counts are kept within [0, 2^60) (36 years of ns), so the
+// analysis can add and subtract any few of them without overflow; anything
+// else (a corrupt or hostile file) reads as 0.
+constexpr int64_t kMaxValue = int64_t{1} << 60;
+
 int64_t get_i64(const std::vector<std::pair<std::string_view, std::string_view>>& fs, std::string_view key) {
   int64_t v = 0;
-  to_i64(get(fs, key), v);
+  if (!to_i64(get(fs, key), v) || v < -kMaxValue || v >= kMaxValue) return 0;
   return v;
+}
+
+int64_t get_ns(const std::vector<std::pair<std::string_view, std::string_view>>& fs, std::string_view key) {
+  const int64_t v = get_i64(fs, key);
+  return v < 0 ? 0 : v;
 }
 
 // "vec=1 [action=TIMER]" -> "TIMER"
@@ -102,13 +112,13 @@ void fill(Event& ev, std::string_view body) {
     ev.kind = Kind::HrtimerStart;
     ev.timer = std::string(get(fs, "hrtimer"));
     ev.label = std::string(get(fs, "function"));
-    ev.expires_ns = get_i64(fs, "expires");
-    ev.softexpires_ns = get_i64(fs, "softexpires");
+    ev.expires_ns = get_ns(fs, "expires");
+    ev.softexpires_ns = get_ns(fs, "softexpires");
   } else if (n == "hrtimer_expire_entry") {
     ev.kind = Kind::HrtimerExpireEntry;
     ev.timer = std::string(get(fs, "hrtimer"));
     ev.label = std::string(get(fs, "function"));
-    ev.now_ns = get_i64(fs, "now");
+    ev.now_ns = get_ns(fs, "now");
   } else if (n == "hrtimer_expire_exit") {
     ev.kind = Kind::HrtimerExpireExit;
     ev.timer = std::string(get(fs, "hrtimer"));
@@ -149,7 +159,8 @@ bool parse_lost(std::string_view line, Event& ev) {
   ev.cpu = to_int(line.substr(4, sp - 4));
   std::string_view rest = line.substr(lost + 6);
   rest = rest.substr(0, rest.find(' '));
-  to_i64(rest, ev.count);
+  // Bounded so that summing the lost counts of a whole capture cannot overflow.
+  if (!to_i64(rest, ev.count) || ev.count < 0 || ev.count > (int64_t{1} << 40)) ev.count = 0;
   return true;
 }
 
@@ -186,8 +197,10 @@ bool parse_event_line(std::string_view line, Event& ev) {
       !to_i64(stamp.substr(dot + 1), frac))
     return false;
   // Scale the fraction to ns whatever its digits (6 for us, 9 for ns).
+  const size_t digits = stamp.size() - dot - 1;
+  if (digits == 0 || digits > 9 || sec < 0 || frac < 0 || sec >= kMaxValue / 1'000'000'000) return false;
   int64_t scale = 1;
-  for (size_t d = stamp.size() - dot - 1; d < 9; ++d) scale *= 10;
+  for (size_t d = digits; d < 9; ++d) scale *= 10;
   ev.ts_ns = sec * 1'000'000'000 + frac * scale;
   rest = rest.substr(colon + 2);
   const size_t c2 = rest.find(':');
@@ -241,8 +254,8 @@ bool parse_spike_marker(std::string_view text, SpikeMarker& out) {
   m.thread = static_cast<int>(get_i64(fs, "thread"));
   m.tid = static_cast<int>(get_i64(fs, "tid"));
   m.cpu = static_cast<int>(get_i64(fs, "cpu"));
-  m.expected_ns = get_i64(fs, "expected");
-  m.wake_ns = get_i64(fs, "wake");
+  m.expected_ns = get_ns(fs, "expected");
+  m.wake_ns = get_ns(fs, "wake");
   m.latency_ns = get_i64(fs, "latency");
   if (m.tid <= 0 || m.expected_ns <= 0) return false;
   out = m;
