@@ -87,7 +87,8 @@ int last_cpu() {
 // thread that expires while it spins waits for the end of the spin. Ready once its pipe says so.
 struct Spinner {
   pid_t pid = -1;
-  explicit Spinner(int cpu) {
+  // fifo_prio 0: SCHED_OTHER (nice 0) instead of SCHED_FIFO.
+  explicit Spinner(int cpu, int fifo_prio = 90) {
     int p[2];
     if (pipe(p) != 0) return;
     pid = fork();
@@ -99,8 +100,9 @@ struct Spinner {
       CPU_ZERO(&set);
       CPU_SET(cpu, &set);
       sched_param sp{};
-      sp.sched_priority = 90;
-      if (sched_setaffinity(0, sizeof set, &set) != 0 || sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
+      sp.sched_priority = fifo_prio;
+      if (sched_setaffinity(0, sizeof set, &set) != 0 ||
+          sched_setscheduler(0, fifo_prio > 0 ? SCHED_FIFO : SCHED_OTHER, &sp) != 0)
         _exit(3);
       if (write(p[1], "r", 1) != 1) _exit(4);
       close(p[1]);
@@ -187,6 +189,40 @@ TEST(TraceCli, PlantedHigherPrioritySpinnerIsNamedBeforeTheMeasuredThread) {
   Result e = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", dir, "--json", "-"});
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(json::parse(e.out)["spikes"], ex["spikes"]);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, SchedOtherHogIsNeverBlamedAsHigherPriority) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  const int cpu = last_cpu();
+  Spinner hog(cpu, 0);
+  ASSERT_GT(hog.pid, 0);
+  // Threshold 1 us: every sample is marked and explained. The hog is what
+  // runs when the FIFO 80 thread sleeps, so it is running at most expiries:
+  // it may be named as the blocking task (preempted at the wake-up), never
+  // as a thread that ran first by priority.
+  Result r = rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000",
+                                             "-l", "100", "-q", "--trace", dir, "--trace-threshold", "1"}));
+  const pid_t pid = hog.pid;
+  hog.stop();
+  EXPECT_EQ(r.code, 0) << r.err;
+  const json ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
+  EXPECT_EQ(ex["markers"], 100);
+  int blocking = 0;
+  for (const auto& s : ex["spikes"]) {
+    if (s["status"] != "explained") continue;
+    for (const auto& p : s["parts"]) {
+      if (p["kind"] != "thread" || p["pid"] != pid) continue;
+      EXPECT_EQ(p["policy"], "normal nice 0");
+      EXPECT_NE(p["role"], "higher_or_equal_priority") << s.dump(2);
+      if (p["role"] == "blocking") ++blocking;
+    }
+  }
+  EXPECT_GE(blocking, 1) << "the hog (pid " << pid << ") was never the blocking task";
+  expect_same_tracing(before);
   rtcell::test::run_shell("rm -rf " + dir);
 }
 
