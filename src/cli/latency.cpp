@@ -4,10 +4,12 @@
 #include "measure/latency.hpp"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -15,10 +17,14 @@
 #include "cli/command.hpp"
 #include "host/facts.hpp"
 #include "measure/signal_wait.hpp"
+#include "report/explain.hpp"
 #include "report/latency_json.hpp"
 #include "report/latency_text.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
+#include "trace/capture.hpp"
+#include "trace/explain.hpp"
+#include "trace/text_parser.hpp"
 #include "util/units.hpp"
 
 namespace rtcell::cli {
@@ -49,7 +55,30 @@ struct LatencyFlags {
   bool force = false;
   bool aligned = false;
   uint32_t overflow_samples = 10'000;
+  std::string trace_dir;
+  std::string trace_threshold;
 };
+
+constexpr const char* kDefaultTraceDir = "rtcell-trace";
+constexpr int64_t kDefaultTraceThresholdNs = 100'000;
+
+// The CPUs to trace: those the threads are pinned to, or every CPU this
+// process may use when one of them is not pinned.
+CpuSet traced_cpus(const std::vector<measure::ThreadPlan>& plans) {
+  std::vector<int> cpus;
+  for (const auto& p : plans) {
+    if (!p.cpu) return rt::get_affinity(0);
+    cpus.push_back(*p.cpu);
+  }
+  return CpuSet(cpus);
+}
+
+// Makes DIR (one level) before measuring, so a bad path fails first.
+void prepare_trace_dir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    usage_error("--trace " + dir + ": cannot create the directory (" + std::strerror(errno) + ")");
+  if (::access(dir.c_str(), W_OK) != 0) usage_error("--trace " + dir + ": directory is not writable");
+}
 
 int current_nice() {
   errno = 0;
@@ -90,7 +119,7 @@ void check_output_path(const std::string& path) {
 }
 
 int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_given, bool distance_given,
-                     bool latency_given) {
+                     bool latency_given, bool trace) {
   const int64_t interval_ns = util::parse_time_ns(f.interval, "us");
   measure::validate_interval(interval_ns, f.force);
   int64_t distance_ns = util::parse_time_ns(f.distance, "us");
@@ -130,6 +159,32 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
   const bool live = !f.quiet && !json_to_stdout && stdout_is_tty();
 
   measure::StopSignals signals;  // before start(): the measuring threads inherit the blocked mask
+  // The capture comes after the signals are blocked: a Ctrl-C from here on
+  // stops the run and still removes the trace instance.
+  std::optional<trace::Capture> capture;
+  const std::string trace_dir = f.trace_dir.empty() ? kDefaultTraceDir : f.trace_dir;
+  if (!trace && !f.trace_threshold.empty()) usage_error("--trace-threshold needs --trace");
+  if (trace) {
+    cfg.trace_threshold_ns = !f.trace_threshold.empty() ? util::parse_time_ns(f.trace_threshold, "us")
+                             : cfg.breaktrace_ns > 0    ? cfg.breaktrace_ns
+                                                        : kDefaultTraceThresholdNs;
+    if (cfg.trace_threshold_ns <= 0) usage_error("--trace-threshold: use a positive limit in us");
+    prepare_trace_dir(trace_dir);
+    trace::CaptureConfig tc;
+    tc.cpus = traced_cpus(cfg.threads);
+    capture = trace::Capture::start(tc);
+    for (const auto& name : capture->stale_removed()) warn("removed a stale trace instance " + name);
+    if (!capture->missing().empty()) {
+      std::string list;
+      for (const auto& e : capture->missing()) list += (list.empty() ? "" : ", ") + e;
+      if (!f.quiet) note("--trace: this kernel lacks " + list + " (not recorded)");
+    }
+    cfg.trace_marker_fd = capture->marker_fd();
+    if (!f.quiet)
+      note("--trace: recording CPUs " + tc.cpus.to_string() + " in " + capture->instance_dir() +
+           "; a sample over " + util::format_time_ns(cfg.trace_threshold_ns) + " is marked");
+  }
+
   measure::LatencyRun run(cfg);
   run.start();
   for (const auto& w : run.warnings()) warn(w);
@@ -170,6 +225,19 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
                                  ? report::cyclictest_output(cfg, result, histogram_given, f.quiet)
                                  : report::latency_table(cfg, result);
     std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  std::fflush(stdout);
+  if (capture) {
+    const std::string text = capture->stop_and_read();
+    capture->close();  // no instance left, whatever happens next
+    capture.reset();
+    sys::write_file_atomic(trace_dir + "/trace.txt", text);
+    const trace::Explanation ex = trace::explain(trace::parse_trace_text(text));
+    sys::write_file_atomic(trace_dir + "/explain.json", report::explain_json(ex).dump(2) + "\n");
+    const std::string out = report::explain_text(ex);
+    std::fwrite(out.data(), 1, out.size(), json_to_stdout ? stderr : stdout);
+    if (!f.quiet)
+      note("--trace: kept in " + trace_dir + " (trace.txt, explain.json); rtcell explain " + trace_dir);
   }
   std::fflush(stdout);
   if (result.breaktrace && !f.cyclictest_output && json_to_stdout)
@@ -219,12 +287,18 @@ Run setup(CLI::App& app) {
                "wake every thread at the same instants (default: staggered by interval/threads)");
   app.add_option("--overflow-samples", f->overflow_samples,
                  "overflow samples kept per thread (default 10000)");
+  auto* trace_opt = app.add_option("--trace", f->trace_dir,
+                                   "record a private ftrace instance on the measured CPUs and explain every "
+                                   "sample over the trace threshold; kept in DIR (default ./rtcell-trace)")
+                        ->expected(0, 1);
+  app.add_option("--trace-threshold", f->trace_threshold,
+                 "mark samples over this (us) in the trace (default: -b, else 100)");
   auto* latency_opt = app.get_option("--latency");
-  return [f, prio, hist, dist, latency_opt] {
+  return [f, prio, hist, dist, latency_opt, trace_opt] {
     if (f->default_system && latency_opt->count() > 0)
       usage_error("--latency and --default-system contradict each other: pick one");
     return run_latency_verb(*f, prio->count() > 0, hist->count() > 0, dist->count() > 0,
-                            latency_opt->count() > 0);
+                            latency_opt->count() > 0, trace_opt->count() > 0);
   };
 }
 

@@ -1,6 +1,7 @@
 #include "measure/latency.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +176,10 @@ void LatencyRun::worker_main(Worker& w) noexcept {
     const int64_t end = end_ns_;
     const int64_t bt = config_.breaktrace_ns;
     const uint64_t loops = config_.loops;
+    const int marker_fd = config_.trace_marker_fd;
+    const int64_t marker_threshold = config_.trace_threshold_ns;
+    const int marker_cpu = w.plan.cpu ? *w.plan.cpu : -1;
+    char marker[160];
     // Phase: thread i starts i/n of its interval after thread 0 unless the
     // threads are aligned. cyclictest's threads each start at their own
     // creation time, so they rarely wake at the same instant; waking every
@@ -202,6 +207,11 @@ void LatencyRun::worker_main(Worker& w) noexcept {
       w.live.max_ns.store(w.hist.max_ns(), std::memory_order_relaxed);
       w.live.sum_ns.store(w.hist.sum_ns(), std::memory_order_relaxed);
       w.live.cycles.store(n, std::memory_order_release);
+      if (marker_fd >= 0 && lat > marker_threshold) {
+        const int cpu = marker_cpu >= 0 ? marker_cpu : sched_getcpu();
+        const size_t len = format_spike_marker(marker, sizeof marker, w.index, w.tid, cpu, next, now);
+        [[maybe_unused]] const ssize_t written = ::write(marker_fd, marker, len);
+      }
       if (bt > 0 && lat > bt) {
         bool expected = false;
         if (break_claimed_.compare_exchange_strong(expected, true)) {
@@ -386,6 +396,40 @@ LatencyResult LatencyRun::finish() {
     locked_ = false;
   }
   return res;
+}
+
+namespace {
+// Appends "key=value" (decimal, possibly negative) without allocating.
+size_t append_field(char* buf, size_t size, size_t at, const char* key, int64_t value) noexcept {
+  char digits[24];
+  size_t n = 0;
+  const bool neg = value < 0;
+  uint64_t v = neg ? static_cast<uint64_t>(-(value + 1)) + 1 : static_cast<uint64_t>(value);
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (const char* k = key; *k != '\0' && at < size; ++k) buf[at++] = *k;
+  if (at < size) buf[at++] = '=';
+  if (neg && at < size) buf[at++] = '-';
+  while (n > 0 && at < size) buf[at++] = digits[--n];
+  return at;
+}
+}  // namespace
+
+size_t format_spike_marker(char* buf, size_t size, int thread, pid_t tid, int cpu, int64_t expected_ns,
+                           int64_t wake_ns) noexcept {
+  static constexpr char kHead[] = "rtcell-spike";
+  size_t at = 0;
+  for (const char* k = kHead; *k != '\0' && at < size; ++k) buf[at++] = *k;
+  const struct {
+    const char* key;
+    int64_t value;
+  } fields[] = {{" thread", thread},        {" tid", tid},      {" cpu", cpu},
+                {" expected", expected_ns}, {" wake", wake_ns}, {" latency", wake_ns - expected_ns}};
+  for (const auto& f : fields) at = append_field(buf, size, at, f.key, f.value);
+  if (at < size) buf[at++] = '\n';
+  return at;
 }
 
 LatencyResult run_latency(LatencyConfig config) {

@@ -67,7 +67,18 @@ struct LatencyConfig {
   // threads do not all wake at once (as in cyclictest, whose threads start at
   // their creation times); true: every thread wakes at the same instants.
   bool aligned = false;
+  // --trace: an open trace_marker of the capture's instance, or -1. A thread
+  // whose sample exceeds trace_threshold_ns writes one marker line
+  // ("rtcell-spike thread= tid= cpu= expected= wake= latency=", ns) with one
+  // write(2): the only syscall the loop makes besides the clock's, and only
+  // on a spike, after the sample was taken.
+  int trace_marker_fd = -1;
+  int64_t trace_threshold_ns = 0;
 };
+
+// Formats the marker line into buf (no allocation); returns its length.
+size_t format_spike_marker(char* buf, size_t size, int thread, pid_t tid, int cpu, int64_t expected_ns,
+                           int64_t wake_ns) noexcept;
 
 enum class StopReason { Running, Duration, Loops, Signal, Breaktrace };
 const char* to_string(StopReason r) noexcept;

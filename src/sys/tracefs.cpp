@@ -1,0 +1,109 @@
+#include "sys/tracefs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "rtcell/error.hpp"
+#include "sys/fd.hpp"
+
+namespace rtcell::sys {
+
+namespace {
+// include/uapi/linux/magic.h
+constexpr long kTracefsMagic = 0x74726163;
+
+void write_quiet(const std::string& path, const char* text) noexcept {
+  Fd fd = Fd::try_open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (!fd) return;
+  const std::string_view v(text);
+  [[maybe_unused]] ssize_t n = ::write(fd.get(), v.data(), v.size());
+}
+}  // namespace
+
+bool is_tracefs(const std::string& path) {
+  struct statfs st {};
+  return ::statfs(path.c_str(), &st) == 0 && st.f_type == kTracefsMagic;
+}
+
+TracefsMount TracefsMount::ensure(const std::string& path) {
+  TracefsMount m;
+  m.path_ = path;
+  if (!is_tracefs(path)) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+      unsupported_error("no " + path + " to mount tracefs on: this kernel has no tracefs (CONFIG_TRACING)");
+    try {
+      m.mount_ = MountPoint::mount("nodev", path, "tracefs", 0);
+    } catch (const Error& e) {
+      privilege_error(std::string(e.what()) + ": tracing needs root", e.err());
+    }
+  }
+  if (::access((path + "/instances").c_str(), W_OK) != 0)
+    privilege_error("cannot create tracefs instances under " + path +
+                        "/instances: tracing needs root (or a kernel with instances, 3.13 or newer)",
+                    errno);
+  return m;
+}
+
+TraceInstance& TraceInstance::operator=(TraceInstance&& o) noexcept {
+  if (this != &o) {
+    reset();
+    dir_ = std::exchange(o.dir_, {});
+  }
+  return *this;
+}
+
+TraceInstance TraceInstance::create(const std::string& tracefs, const std::string& name) {
+  TraceInstance t;
+  const std::string dir = tracefs + "/instances/" + name;
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    const int e = errno;
+    if (e == EACCES || e == EPERM) privilege_error("cannot create tracefs instance " + dir, e);
+    sys_error("cannot create tracefs instance " + dir, e);
+  }
+  t.dir_ = dir;
+  return t;
+}
+
+void TraceInstance::reset() noexcept {
+  if (dir_.empty()) return;
+  // Stop recording first so rmdir does not race a writer; rmdir then frees
+  // the buffers and every event enable of the instance.
+  write_quiet(dir_ + "/tracing_on", "0");
+  if (::rmdir(dir_.c_str()) != 0) {
+    write_quiet(dir_ + "/events/enable", "0");
+    ::rmdir(dir_.c_str());
+  }
+  dir_.clear();
+}
+
+std::vector<std::string> remove_stale_instances(const std::string& tracefs, const std::string& prefix) {
+  std::vector<std::string> removed;
+  const std::string base = tracefs + "/instances";
+  DIR* d = ::opendir(base.c_str());
+  if (d == nullptr) return removed;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (end == name.c_str() + prefix.size() || *end != '\0' || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::string dir = base;
+    dir += '/';
+    dir += name;
+    write_quiet(dir + "/tracing_on", "0");
+    if (::rmdir(dir.c_str()) == 0) removed.push_back(name);
+  }
+  ::closedir(d);
+  return removed;
+}
+
+}  // namespace rtcell::sys

@@ -1,0 +1,59 @@
+// tracefs, owned: a mount made only for the run and a private ftrace
+// instance (instances/<name>) that is always removed. An instance has its own
+// ring buffers, event enables, tracing_cpumask, trace_clock and trace_marker,
+// so a capture never touches the global buffer or another tool's tracing
+// (Documentation/trace/ftrace.rst, "Instances"). rmdir of an instance frees
+// its buffers and disables its events in one step; the kernel refuses it
+// (EBUSY) while a file of the instance is open, so every fd into the
+// instance must be closed first.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sys/mount.hpp"
+
+namespace rtcell::sys {
+
+// Where tracefs lives; mounts it there (and owns the mount) when it is not
+// mounted yet. Throws Privilege when it cannot be mounted or is not
+// readable, Unsupported when the kernel has no tracefs.
+class TracefsMount {
+ public:
+  static TracefsMount ensure(const std::string& path = "/sys/kernel/tracing");
+  const std::string& path() const noexcept { return path_; }
+  bool mounted_by_us() const noexcept { return !mount_.target().empty(); }
+
+ private:
+  std::string path_;
+  MountPoint mount_;  // empty when tracefs was already mounted
+};
+
+// True when `path` is a tracefs mount (statfs magic TRACEFS_MAGIC).
+bool is_tracefs(const std::string& path);
+
+class TraceInstance {
+ public:
+  TraceInstance() = default;
+  TraceInstance(const TraceInstance&) = delete;
+  TraceInstance& operator=(const TraceInstance&) = delete;
+  TraceInstance(TraceInstance&& o) noexcept : dir_(std::exchange(o.dir_, {})) {}
+  TraceInstance& operator=(TraceInstance&& o) noexcept;
+  ~TraceInstance() { reset(); }
+
+  // mkdir <tracefs>/instances/<name>; throws when it exists or cannot be made.
+  static TraceInstance create(const std::string& tracefs, const std::string& name);
+  const std::string& dir() const noexcept { return dir_; }
+  // Stops recording and removes the instance; never throws.
+  void reset() noexcept;
+
+ private:
+  std::string dir_;
+};
+
+// Removes instances/<prefix><pid> left by a process that no longer exists
+// (killed with SIGKILL before its TraceInstance could go). Returns their names.
+std::vector<std::string> remove_stale_instances(const std::string& tracefs, const std::string& prefix);
+
+}  // namespace rtcell::sys

@@ -1,0 +1,64 @@
+// `rtcell latency --trace`: a private ftrace instance that records, on the
+// measured CPUs only, the events the explanation (explain.hpp) needs, plus
+// the measuring threads' markers. Never the global buffer: the instance has
+// its own buffers, clock, cpumask and event enables, and is removed (with
+// the tracefs mount, when we made it) by the destructor, on every path.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rtcell/cpuset.hpp"
+#include "sys/fd.hpp"
+#include "sys/tracefs.hpp"
+
+namespace rtcell::trace {
+
+struct CaptureConfig {
+  CpuSet cpus;                // tracing_cpumask of the instance
+  uint32_t buffer_kb = 8192;  // per CPU
+  std::string tracefs = "/sys/kernel/tracing";
+  std::string instance_prefix = "rtcell-";  // + our pid
+};
+
+// The events a capture asks for, as "system:event" ("ipi:*" = every ipi
+// event); the x86 irq_vectors exist only on x86. One table: capture and docs use it.
+const std::vector<std::string>& capture_events();
+
+class Capture {
+ public:
+  // Mounts tracefs if needed, removes instances of dead rtcell processes,
+  // creates instances/<prefix><pid>, sets clock "mono" (CLOCK_MONOTONIC, so
+  // trace times compare with the loop's), the cpumask, the buffer size,
+  // enables every event of capture_events() this kernel has, opens
+  // trace_marker, and turns recording on. Throws Privilege (exit 3) when
+  // tracing is not allowed, Unsupported without tracefs.
+  static Capture start(const CaptureConfig& config);
+
+  int marker_fd() const noexcept { return marker_.get(); }
+  const std::string& instance_dir() const noexcept { return instance_.dir(); }
+  const std::vector<std::string>& enabled() const noexcept { return enabled_; }
+  const std::vector<std::string>& missing() const noexcept { return missing_; }
+  const std::vector<std::string>& stale_removed() const noexcept { return stale_; }
+  bool mounted_tracefs() const noexcept { return mount_.mounted_by_us(); }
+
+  // Stops recording, closes the marker and returns the instance's `trace`
+  // text (every CPU, merged by time). The instance stays until close().
+  std::string stop_and_read();
+  // Removes the instance and unmounts tracefs if we mounted it; never throws.
+  void close() noexcept;
+
+ private:
+  // Destroyed in reverse: marker, then instance (rmdir refuses while a file
+  // of it is open), then the mount.
+  sys::TracefsMount mount_;
+  sys::TraceInstance instance_;
+  sys::Fd marker_;
+  std::vector<std::string> enabled_, missing_, stale_;
+};
+
+// "ffffffff,00000003" style mask for tracing_cpumask.
+std::string cpumask_hex(const CpuSet& cpus);
+
+}  // namespace rtcell::trace

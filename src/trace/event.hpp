@@ -1,0 +1,68 @@
+// Trace events as plain structs: what the analysis (explain.hpp) reads. The
+// text parser (text_parser.hpp) makes them from an ftrace instance's `trace`
+// file; tests build them from recorded fixtures. Only the events and fields
+// the analysis uses are typed; everything else is Kind::Other.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rtcell::trace {
+
+enum class Kind {
+  Other,
+  Switch,              // sched:sched_switch
+  Waking,              // sched:sched_waking
+  Wakeup,              // sched:sched_wakeup
+  Migrate,             // sched:sched_migrate_task
+  HrtimerStart,        // timer:hrtimer_start
+  HrtimerExpireEntry,  // timer:hrtimer_expire_entry
+  HrtimerExpireExit,   // timer:hrtimer_expire_exit
+  IrqEntry,            // irq:irq_handler_entry
+  IrqExit,             // irq:irq_handler_exit
+  SoftirqEntry,        // irq:softirq_entry
+  SoftirqExit,         // irq:softirq_exit
+  VectorEntry,         // irq_vectors:*_entry (x86)
+  VectorExit,          // irq_vectors:*_exit (x86)
+  CpuIdle,             // power:cpu_idle
+  Marker,              // ftrace:print (trace_marker)
+  Lost,                // "CPU:N [LOST n EVENTS]"
+};
+
+struct Event {
+  Kind kind = Kind::Other;
+  int64_t ts_ns = 0;  // trace clock (the capture uses "mono": CLOCK_MONOTONIC)
+  int cpu = 0;
+  int pid = 0;  // the task current when the event was recorded
+  std::string comm;
+  std::string name;  // the event's name (sched_switch, local_timer_entry, ...)
+  // Switch: prev (a_*) ==> next (b_*). Waking/Wakeup/Migrate: the woken task
+  // in b_*. IrqEntry: the handler's name in label; SoftirqEntry/Exit: the
+  // action (TIMER, RCU, ...). HrtimerStart/Expire*: timer (hashed address),
+  // label = function. Marker: label = the text. Lost: count.
+  std::string a_comm;
+  int a_pid = 0;
+  int a_prio = 0;
+  std::string a_state;
+  std::string b_comm;
+  int b_pid = 0;
+  int b_prio = 0;
+  std::string label;
+  std::string timer;
+  int64_t expires_ns = 0;
+  int64_t softexpires_ns = 0;
+  int64_t now_ns = 0;
+  int64_t count = 0;  // Lost: events lost; CpuIdle: state (4294967295 = exit)
+};
+
+struct ParsedTrace {
+  std::vector<Event> events;  // in file order (the trace file merges CPUs by time)
+  int64_t unparsed_lines = 0;
+  // "entries-in-buffer/entries-written: X/Y": Y > X when the ring overwrote
+  // its oldest events.
+  int64_t entries_in_buffer = -1;
+  int64_t entries_written = -1;
+};
+
+}  // namespace rtcell::trace

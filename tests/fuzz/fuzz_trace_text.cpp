@@ -1,0 +1,25 @@
+// libFuzzer harness for the ftrace text reader and the spike analysis that
+// `rtcell explain DIR` runs on a capture someone sent: any text must parse
+// and be explained without a crash or undefined behaviour; an explained
+// spike's parts are within the window they were cut from.
+// fuzz-libs: rtcell_trace rtcell_util rtcell_sys
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "trace/explain.hpp"
+#include "trace/text_parser.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto parsed = rtcell::trace::parse_trace_text(text);
+  const auto ex = rtcell::trace::explain(parsed);
+  if (ex.spikes.size() != static_cast<size_t>(ex.markers)) std::abort();
+  for (const auto& s : ex.spikes) {
+    if (s.status != rtcell::trace::Status::Explained && !s.parts.empty()) std::abort();
+    for (const auto& p : s.parts)
+      if (p.count < 1) std::abort();
+  }
+  return 0;
+}
