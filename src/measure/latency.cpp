@@ -188,6 +188,12 @@ void LatencyRun::worker_main(Worker& w) noexcept {
     if (!config_.aligned)
       w.phase_ns = static_cast<int64_t>(w.index) * (interval / static_cast<int64_t>(workers_.size()));
     int64_t next = start_ns_ + w.phase_ns;
+    // A worker released after its first deadline (the releasing thread was
+    // preempted past kStartDelayNs on a busy host) starts at its next
+    // period instead: a first sample that late measures the start-up, not
+    // a wake-up (seen in traces as "the deadline passed before the thread
+    // armed its timer"). Nothing was missed: the run had not begun for it.
+    if (const int64_t now0 = rt::now_ns(); now0 >= next) next += ((now0 - next) / interval + 1) * interval;
     uint64_t n = 0;
     while (!stop_.load(std::memory_order_relaxed)) {
       const timespec ts = rt::from_ns(next);

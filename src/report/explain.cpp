@@ -70,6 +70,10 @@ std::string spike_verdict(const trace::Spike& s, size_t index) {
   out += " =";
   for (size_t i = 0; i < parts.size() && i < 4; ++i) out += (i ? "; " : " ") + part_phrase(*parts[i], s);
   if (s.armed_late) out += "; the deadline passed before the thread armed its timer";
+  if (s.switch_untraced)
+    out +=
+        "; no sched_switch onto the thread was recorded (this kernel traces none out of idle): its first "
+        "event stands for it";
   out += "; running when the timer fired: " + s.running_comm + ":" + std::to_string(s.running_pid);
   if (s.running_prio != trace::kUnknownPrio) out += " (" + trace::describe_prio(s.running_prio) + ")";
   if (s.idle_state >= 0) out += ", idle state " + std::to_string(s.idle_state);
@@ -134,11 +138,9 @@ nlohmann::json explain_json(const trace::Explanation& e) {
                          {"resolution_ns", s.resolution_ns},
                          {"verdict", spike_verdict(s, i)}};
     if (s.status == trace::Status::Explained) {
-      js["timer"] = {{"expires_ns", s.timer_expires_ns},
-                     {"expire_entry_now_ns", s.timer_now_ns},
-                     {"switch_ts_ns", s.switch_ts_ns},
-                     {"armed_late", s.armed_late},
-                     {"silent_ns", s.silent_ns}};
+      js["timer"] = {{"expires_ns", s.timer_expires_ns},     {"expire_entry_now_ns", s.timer_now_ns},
+                     {"switch_ts_ns", s.switch_ts_ns},       {"armed_late", s.armed_late},
+                     {"switch_untraced", s.switch_untraced}, {"silent_ns", s.silent_ns}};
       js["thread_prio"] = s.thread_prio;
       js["running_at_expiry"] = {
           {"comm", s.running_comm},

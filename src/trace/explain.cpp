@@ -235,7 +235,26 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
     }
   }
   const bool self_wake = wi == mi && ev[xi].pid == m.tid;
+  // Some kernels record no sched_switch out of the idle task (seen on this
+  // development VM's 6.18 kernel, CPU 1: no `prev_comm=swapper` at all):
+  // then the thread's first event on the CPU after its timer is where it
+  // started to run, and the spike says so.
   if (wi == mi && !self_wake) {
+    for (size_t i = xi + 1; i <= mi; ++i) {
+      if (ev[i].cpu == cpu && ev[i].pid == m.tid) {
+        wi = i;
+        s.switch_untraced = true;
+        for (size_t j = xi; j-- > 0;) {
+          if (ev[j].kind == Kind::Switch && ev[j].a_pid == m.tid) {
+            s.thread_prio = ev[j].a_prio;
+            break;
+          }
+        }
+        break;
+      }
+    }
+  }
+  if (wi == mi && !self_wake && !s.switch_untraced) {
     s.reason =
         "no sched_switch onto the thread on CPU " + std::to_string(cpu) + " between its timer and the marker";
     return;
@@ -249,7 +268,11 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
     }
   }
   s.armed_late = ev[si].ts_ns > s.timer_expires_ns;
-  const int64_t end = self_wake ? m.wake_ns : std::max(ev[wi].ts_ns, s.timer_now_ns);
+  // An untraced switch is no later than the thread's own clock read.
+  const int64_t end =
+      self_wake
+          ? m.wake_ns
+          : std::max(s.switch_untraced ? std::min(ev[wi].ts_ns, m.wake_ns) : ev[wi].ts_ns, s.timer_now_ns);
   s.switch_ts_ns = self_wake ? 0 : end;
 
   std::vector<Task> seen;

@@ -86,6 +86,7 @@ struct Spike {
   int64_t timer_now_ns = 0;      // hrtimer_expire_entry now=
   int64_t switch_ts_ns = 0;      // sched_switch onto the thread; 0 when it never slept
   bool armed_late = false;       // hrtimer_start came after the deadline
+  bool switch_untraced = false;  // no sched_switch onto the thread: its first event stands for it
   // From the deadline (or the arming) to the first event recorded on the CPU
   // after it: with no event at all in between, IRQs were off or the vCPU was
   // not running; this kernel cannot tell which (no irqsoff tracer).

@@ -209,3 +209,19 @@ TEST(TraceCapture, CpumaskHex) {
   EXPECT_EQ(cpumask_hex(rtcell::CpuSet({0, 1, 3})), "b");
   EXPECT_EQ(cpumask_hex(rtcell::CpuSet({0, 33})), "2,00000001");
 }
+
+// This development VM's kernel records no sched_switch out of the idle task
+// on CPU 1 (no `prev_comm=swapper` there at all): the thread's first event
+// after its timer (here the marker itself) stands for the switch, the spike
+// is still explained to the microsecond, and it says so.
+TEST(TraceExplain, UntracedSwitchOutOfIdleIsSaidNotFatal) {
+  const Explanation e = explain(parse_trace_text(fixture("idle-switch-untraced.txt")));
+  ASSERT_EQ(e.spikes.size(), 1u);
+  const Spike& s = e.spikes[0];
+  EXPECT_EQ(s.status, Status::Explained) << s.reason;
+  EXPECT_TRUE(s.switch_untraced);
+  EXPECT_EQ(s.running_pid, 0);
+  int64_t sum = 0;
+  for (const auto& p : s.parts) sum += p.duration_ns;
+  EXPECT_LE(std::llabs(sum - s.marker.latency_ns), 1000) << "parts add up within the trace's 1 us";
+}
