@@ -204,12 +204,24 @@ TEST_F(RunManifest, PsShowsTheTaskCountersOfARunningCell) {
   const std::string loop = std::string(RTCELL_BUILD_DIR) + "/examples/control-loop/rtcell-control-loop";
   if (access(loop.c_str(), X_OK) != 0) GTEST_SKIP() << "example not built: " << loop;
   write(manifest("ctl", "100us"));
-  Spawned s = spawn({kRtcell, "create", "-q", name_, "-f", path_, "ctl", "--", "/bin/sh", "-c",
-                     "\"$0\" --duration 0.05 --no-mlock >/dev/null && exec \"$1\" wait", loop, kProbe});
+  // The loop and the probe are arguments, not the command: the build tree
+  // is brought in (a checkout under /tmp is hidden by the cell's own /tmp).
+  const std::string build = RTCELL_BUILD_DIR;
+  Spawned s = spawn({kRtcell, "create", "-q", name_, "-f", path_, "ctl", "--volume",
+                     build + ":" + build + ":ro", "--", "/bin/sh", "-c",
+                     "\"$0\" --duration 0.05 --no-mlock >/dev/null; echo \"loop exit $?\"; exec \"$1\" wait",
+                     loop, kProbe});
   ASSERT_EQ(wait_exit(s.pid), 0);
   Result start = run({"start", name_});
   ASSERT_EQ(start.code, 0) << start.err;
-  EXPECT_EQ(read_line(s.out), "ready");
+  const std::string loop_exit = read_line(s.out);
+  const std::string ready = read_line(s.out);
+  if (loop_exit != "loop exit 0" || ready != "ready") {
+    run({"delete", "--force", name_});
+    std::string out, err;
+    drain(s, out, err);
+    FAIL() << loop_exit << " / " << ready << "; the cell's stderr: " << err;
+  }
   Result ps = run({"ps", "--tasks"});
   EXPECT_EQ(ps.code, 0) << ps.err;
   EXPECT_NE(ps.out.find("cell " + name_ + " (ctl of "), std::string::npos) << ps.out;
