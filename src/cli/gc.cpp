@@ -12,6 +12,7 @@
 #include "cell/lifecycle.hpp"
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
+#include "front/admitted_load.hpp"
 #include "rtcell/error.hpp"
 
 namespace rtcell::cli {
@@ -37,7 +38,11 @@ Run setup_gc(CLI::App& app) {
     own.known_ids = reg.ids();  // before collect_stopped forgets them
     own.not_ours = &not_ours;
     std::vector<std::string> cells = cell::collect_stopped(reg);
-    for (const auto& id : cells) std::cout << "removed cell " << id << '\n';
+    for (const auto& id : cells) {
+      // Its ledger entry and counters' directory go with it.
+      front::forget_running(id, reg.root());
+      std::cout << "removed cell " << id << '\n';
+    }
     std::vector<std::string> removed =
         cell::collect_garbage(opts->parent, opts->root, cell::CgroupFs::kernel(), own);
     for (const auto& r : removed) std::cout << "removed " << r << '\n';
