@@ -605,6 +605,9 @@ std::vector<std::string> collect_garbage(const std::string& parent, const std::s
     hs.push_back({"", root});
   } else {
     hs = v1_hierarchies(root);
+    // rtcell pause (and the supervisor's freeze) add a freezer group to a
+    // v1 cell: swept like the cell's own controllers.
+    if (path_exists(root + "/freezer/cgroup.procs")) hs.push_back({"freezer", root + "/freezer"});
   }
   sys::DirLock lock = sys::DirLock::acquire(root);
   // Candidate ids: every group under <parent> in any hierarchy.

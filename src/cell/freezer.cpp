@@ -120,11 +120,18 @@ void v1_make(CgroupJournal& j, const V1Freezer& f, const std::function<void(cons
   for (size_t i = 0; i < levels.size(); ++i) {
     path += "/" + levels[i];
     const bool leaf = i + 1 == levels.size();
+    const bool known =
+        std::any_of(j.made.begin(), j.made.end(), [&](const auto& m) { return m.path == path; });
     if (path_exists(path)) {
-      if (leaf) {
-        const bool known =
-            std::any_of(j.made.begin(), j.made.end(), [&](const auto& m) { return m.path == path; });
-        if (!known) usage_error("freezer group " + path + " exists and is not this cell's: remove it first");
+      if (leaf && !known)
+        usage_error("freezer group " + path + " exists and is not this cell's: remove it first");
+      // An rtcell-named parent another cell made is every pausing cell's to
+      // give back once empty, as make_group does for the other controllers:
+      // otherwise the cell that made it may go first (EBUSY) and the last
+      // one, not having made it, leaves it behind.
+      if (!leaf && !known && detail::is_rtcell_name(levels[i])) {
+        j.made.push_back({path, true, false});
+        if (save) save(j);
       }
       continue;
     }

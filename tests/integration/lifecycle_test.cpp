@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -180,6 +181,46 @@ TEST_F(Lifecycle, CreateStartKillStateDeleteAcrossProcesses) {
   Result st2 = cmd("state", {id});
   EXPECT_EQ(st2.code, 2);
   close_pipes(s);
+}
+
+// Two cells paused under one parent of their own, the one that made the
+// freezer parent deleted first: the parent goes with the last of them (it
+// used to stay, the first getting EBUSY and the second never having made
+// it), and gc sweeps the freezer hierarchy too.
+TEST_F(Lifecycle, PausedCellsGiveTheFreezerParentBack) {
+  if (unified_cgroup()) GTEST_SKIP() << "the v1 freezer parent; v2 freezes the cell's own group";
+  if (!path_exists("/sys/fs/cgroup/freezer/cgroup.procs")) GTEST_SKIP() << "no v1 freezer hierarchy mounted";
+  const std::string parent = "rtcell-" + unique_name("frz");
+  const std::string frz = "/sys/fs/cgroup/freezer/" + parent;
+  const std::string a = unique_name("fa");
+  const std::string b = unique_name("fb");
+  int code = -1;
+  Spawned sa = create(a, {"--cgroup-root", parent}, {"wait"}, &code);
+  ASSERT_EQ(code, 0) << "rtcell create a failed";
+  Spawned sb = create(b, {"--cgroup-root", parent}, {"wait"}, &code);
+  ASSERT_EQ(code, 0) << "rtcell create b failed";
+  for (const auto& id : {a, b}) ASSERT_EQ(cmd("start", {id}).code, 0);
+  for (const auto& id : {a, b}) {
+    Result pz = cmd("pause", {id});
+    ASSERT_EQ(pz.code, 0) << pz.err;
+  }
+  EXPECT_TRUE(path_exists(frz + "/" + a));
+  EXPECT_TRUE(path_exists(frz + "/" + b));
+  for (const auto& id : {a, b}) {
+    Result d = cmd("delete", {"--force", id});
+    EXPECT_EQ(d.code, 0) << d.err;
+  }
+  EXPECT_FALSE(path_exists(frz)) << "freezer parent left behind";
+  // gc: a freezer group (and its rtcell-named parent) nobody holds any more.
+  ASSERT_EQ(::mkdir(frz.c_str(), 0755), 0) << std::strerror(errno);
+  ASSERT_EQ(::mkdir((frz + "/stale").c_str(), 0755), 0);
+  Result gc = run({"gc", "--root", root_, "--cgroup-root", parent});
+  EXPECT_EQ(gc.code, 0) << gc.err;
+  EXPECT_FALSE(path_exists(frz)) << gc.out << gc.err;
+  if (path_exists(frz + "/stale")) ::rmdir((frz + "/stale").c_str());
+  if (path_exists(frz)) ::rmdir(frz.c_str());
+  close_pipes(sa);
+  close_pipes(sb);
 }
 
 TEST_F(Lifecycle, DeleteForceOfARunningCellAndOfACreatedOne) {
