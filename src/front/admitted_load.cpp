@@ -193,16 +193,17 @@ PromiseReport measured_vs_admitted(const RunningCell& r, const std::string& stat
     auto s = rt::read_published_stats(stats + "/" + task.task.name + ".stats");
     if (!s) continue;
     if (!any) {
-      t << "  task                 cycles  misses  overruns  max exec    WCET        max response  "
-           "deadline\n";
+      t << "  task                 cycles  misses  overruns  max exec    WCET        p99.9 resp    "
+           "max response  deadline\n";
       any = true;
     }
     char line[256];
-    std::snprintf(line, sizeof line, "  %-20s %-7llu %-7llu %-9llu %-11s %-11s %-13s %s\n",
+    const std::string p999 = s->response_p999_ns ? "<= " + us(*s->response_p999_ns) : "-";
+    std::snprintf(line, sizeof line, "  %-20s %-7llu %-7llu %-9llu %-11s %-11s %-13s %-13s %s\n",
                   task.task.name.c_str(), static_cast<unsigned long long>(s->cycles),
                   static_cast<unsigned long long>(s->misses), static_cast<unsigned long long>(s->overruns),
-                  us(s->exec_max_ns).c_str(), us(task.task.wcet).c_str(), us(s->response_max_ns).c_str(),
-                  us(task.task.deadline).c_str());
+                  us(s->exec_max_ns).c_str(), us(task.task.wcet).c_str(), p999.c_str(),
+                  us(s->response_max_ns).c_str(), us(task.task.deadline).c_str());
     t << line;
     if (s->exec_max_ns > task.task.wcet)
       out.broken.push_back(

@@ -226,6 +226,7 @@ struct PeriodicTask::Page {
     std::snprintf(stats->name, sizeof stats->name, "%s", cfg.publish_name.c_str());
     stats->period_ns = cfg.period_ns;
     stats->deadline_ns = cfg.deadline_ns;
+    stats->response_bucket_ns = std::max<int64_t>(1, cfg.deadline_ns / 64);
     stats->version = PublishedStats::kVersion;
     std::atomic_thread_fence(std::memory_order_release);
     stats->magic = PublishedStats::kMagic;
@@ -235,8 +236,11 @@ struct PeriodicTask::Page {
   }
   Page(const Page&) = delete;
   Page& operator=(const Page&) = delete;
-  void publish(const Counters& w) noexcept {
+  void publish(const Counters& w, int64_t response_ns) noexcept {
     constexpr auto r = std::memory_order_relaxed;
+    // One writer: a load and a store, no read-modify-write.
+    auto& bucket = stats->response_hist[stats->response_bucket(response_ns)];
+    bucket.store(bucket.load(r) + 1, r);
     stats->cycles.store(w.cycles, r);
     stats->misses.store(w.misses, r);
     stats->overruns.store(w.overruns, r);
@@ -331,7 +335,8 @@ void PeriodicTask::loop(uint64_t max_cycles) {
     }
     w.lat_sum += latency;
     w.exec_sum += exec;
-    w.resp_max = std::max(w.resp_max, end - next);
+    const int64_t response = end - next;
+    w.resp_max = std::max(w.resp_max, response);
     if (end > cycle.deadline_ns) {
       ++w.misses;
       w.last_miss = index;
@@ -349,7 +354,7 @@ void PeriodicTask::loop(uint64_t max_cycles) {
     L.exec.record(sample, exec);
     L.publish_counters();
     L.end_write();
-    if (page_) page_->publish(w);
+    if (page_) page_->publish(w, response);
 
     index += 1 + skipped;
     next = release;

@@ -174,6 +174,9 @@ TEST_F(RunManifest, TaskThatOutrunsItsWcetIsABrokenPromise) {
   ASSERT_EQ(honest.code, 0) << honest.err;
   EXPECT_NE(honest.err.find("tasks of cell 'ctl', measured vs admitted"), std::string::npos) << honest.err;
   EXPECT_NE(honest.err.find("100.0 us"), std::string::npos) << "the declared WCET: " << honest.err;
+  // The p99.9 response time from the page's histogram, as an upper bound.
+  EXPECT_NE(honest.err.find("p99.9 resp"), std::string::npos) << honest.err;
+  EXPECT_NE(honest.err.find("<= "), std::string::npos) << honest.err;
 
   Result liar = run({"run", "--name", name_, "-q", "-f", path_, "ctl", "--", loop, "--duration", "0.05",
                      "--no-mlock", "--busy-us", "300"});

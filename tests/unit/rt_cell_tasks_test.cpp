@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <variant>
@@ -118,6 +119,11 @@ TEST(RtPublishedStats, TheLoopPublishesItsCountersOnTheSharedPage) {
     EXPECT_EQ(s->deadline_ns, 200'000);
     EXPECT_EQ(s->exec_max_ns, t.stats().exec_max_ns);
     EXPECT_EQ(s->response_max_ns, t.stats().response_max_ns);
+    // Version 2: five responses in the histogram; p99.9 is the fifth, an
+    // upper bound within deadline / 64 that never exceeds the maximum.
+    ASSERT_TRUE(s->response_p999_ns.has_value());
+    EXPECT_LE(*s->response_p999_ns, s->response_max_ns);
+    EXPECT_GT(*s->response_p999_ns + 200'000 / 64, s->response_max_ns);
   }
   c.publish_name.clear();
   {
@@ -137,3 +143,49 @@ TEST(RtPublishedStats, TheLoopPublishesItsCountersOnTheSharedPage) {
   EXPECT_FALSE(rt::read_published_stats(dir + "/missing.stats").has_value());
   std::filesystem::remove_all(dir);
 }
+
+namespace rtcell {
+namespace {
+
+// The p99.9 of a published histogram: the upper edge of the bucket holding
+// rank ceil(0.999 n), capped at the maximum; the last bucket (everything
+// above 2 x deadline) gives the maximum itself.
+TEST(RtPublishedStats, HistogramQuantileIsTheNearestRankBucketEdge) {
+  uint64_t c[4] = {998, 1, 0, 1};                              // 1000 samples, bucket width 10
+  EXPECT_EQ(rt::histogram_quantile(c, 4, 10, 35, 0.999), 20);  // rank 999: bucket 1
+  EXPECT_EQ(rt::histogram_quantile(c, 4, 10, 35, 0.5), 10);    // rank 500: bucket 0
+  EXPECT_EQ(rt::histogram_quantile(c, 4, 10, 35, 1.0), 35);    // rank 1000: the last bucket
+  EXPECT_EQ(rt::histogram_quantile(c, 4, 10, 15, 0.999), 15);  // capped at the maximum
+  uint64_t none[4] = {};
+  EXPECT_FALSE(rt::histogram_quantile(none, 4, 10, 0, 0.999).has_value());
+}
+
+// A page written by the librtcell of round 1 (version 1, no histogram) is
+// still read: counters, and no p99.9.
+TEST(RtPublishedStats, AVersionOnePageIsReadWithoutPercentile) {
+  char tmpl[] = "/tmp/rtcell-stats-v1-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  rt::PublishedStats page;
+  page.magic = rt::PublishedStats::kMagic;
+  page.version = 1;
+  std::snprintf(page.name, sizeof page.name, "old");
+  page.cycles.store(7);
+  page.response_max_ns.store(1234);
+  const size_t v1 = offsetof(rt::PublishedStats, response_bucket_ns);
+  std::ofstream(dir + "/old.stats", std::ios::binary)
+      .write(reinterpret_cast<const char*>(&page), static_cast<std::streamsize>(v1));
+  const auto s = rt::read_published_stats(dir + "/old.stats");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->cycles, 7U);
+  EXPECT_EQ(s->response_max_ns, 1234);
+  EXPECT_FALSE(s->response_p999_ns.has_value());
+  // A version this rtcell does not know is no page.
+  page.version = 3;
+  std::ofstream(dir + "/new.stats", std::ios::binary)
+      .write(reinterpret_cast<const char*>(&page), sizeof page);
+  EXPECT_FALSE(rt::read_published_stats(dir + "/new.stats").has_value());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rtcell
