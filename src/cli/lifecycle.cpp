@@ -10,6 +10,7 @@
 
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
+#include "cli/promises.hpp"
 #include "front/admitted_load.hpp"
 #include "report/cells.hpp"
 #include "rtcell/error.hpp"
@@ -25,6 +26,8 @@ struct ById {
   bool force = false;
   bool json = false;
   bool tasks = false;
+  bool quiet = false;
+  HistoryFlags history;
 };
 
 Run setup_start(CLI::App& app) {
@@ -75,9 +78,17 @@ Run setup_delete(CLI::App& app) {
   auto o = std::make_shared<ById>();
   app.add_option("id", o->id, "the cell's id")->required();
   app.add_flag("--force,-f", o->force, "kill a running cell first");
+  app.add_flag("--quiet,-q", o->quiet, "of a manifest cell's tasks, print only the broken promises");
+  add_history_flags(app, o->history);
   add_state_root(app, o->root);
   return [o]() {
-    cell::remove(cell::Registry(o->root), o->id, o->force);
+    const cell::Registry reg(o->root);
+    cell::remove(reg, o->id, o->force);
+    // A create -f cell ends here: its tasks against what they were admitted
+    // with, as rtcell run prints them at its end, and kept in the history.
+    if (auto rec = front::recorded_cell(o->id, reg.root()))
+      end_of_cell_promises(*rec, front::stats_dir(o->id, reg.root()), o->history,
+                           o->quiet ? PromisePrint::Warnings : PromisePrint::All);
     front::forget_running(o->id, o->root);
     return kExitOk;
   };

@@ -25,6 +25,7 @@ struct ReportFlags {
   std::string tolerance = "10%";
   std::string min_delta = "1us";
   std::string file;
+  bool broken = false;
 };
 
 bool all_digits(const std::string& s) {
@@ -138,6 +139,60 @@ int import(const ReportFlags& f) {
   return kExitOk;
 }
 
+std::string us_or_dash(std::optional<int64_t> ns) {
+  return ns ? report::us(static_cast<double>(*ns)) + " µs" : "-";
+}
+
+// The tasks of manifest cells as they ended (rtcell run, up, delete), kept
+// against what they were admitted with.
+int promises(const ReportFlags& f) {
+  report::History h = report::History::open(db_path(f));
+  auto all = h.promises();
+  if (f.broken) std::erase_if(all, [](const report::PromiseRecord& p) { return !p.broken; });
+  if (f.json) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& p : all) {
+      nlohmann::json j{{"id", p.id},
+                       {"at", p.at},
+                       {"cell_id", p.cell_id},
+                       {"cell", p.cell},
+                       {"manifest", p.manifest},
+                       {"task", p.task},
+                       {"cycles", p.cycles},
+                       {"misses", p.misses},
+                       {"overruns", p.overruns},
+                       {"exec_max_ns", p.exec_max_ns},
+                       {"wcet_ns", p.wcet_ns},
+                       {"response_p999_ns", nullptr},
+                       {"response_max_ns", p.response_max_ns},
+                       {"deadline_ns", p.deadline_ns},
+                       {"broken", p.broken},
+                       {"why", p.why}};
+      if (p.response_p999_ns) j["response_p999_ns"] = *p.response_p999_ns;
+      a.push_back(std::move(j));
+    }
+    std::cout << a.dump(2) << '\n';
+    return kExitOk;
+  }
+  if (all.empty()) {
+    std::cout << "no " << (f.broken ? "broken promise" : "task") << " kept in " << h.path()
+              << " (manifest cells' tasks are kept at the cell's end: rtcell run -f, up, delete)\n";
+    return kExitOk;
+  }
+  std::printf("%-20s  %-16s  %-12s  %-14s  %8s  %6s  %11s  %11s  %12s  %11s  %s\n", "ended (UTC)", "cell id",
+              "cell", "task", "cycles", "misses", "max exec", "WCET", "p99.9 resp", "deadline", "");
+  for (const auto& p : all) {
+    std::printf("%-20s  %-16s  %-12s  %-14s  %8llu  %6llu  %11s  %11s  %12s  %11s  %s\n", p.at.c_str(),
+                p.cell_id.c_str(), p.cell.c_str(), p.task.c_str(), static_cast<unsigned long long>(p.cycles),
+                static_cast<unsigned long long>(p.misses), us_or_dash(p.exec_max_ns).c_str(),
+                us_or_dash(p.wcet_ns).c_str(), us_or_dash(p.response_p999_ns).c_str(),
+                us_or_dash(p.deadline_ns).c_str(), p.broken ? "BROKEN" : "kept");
+  }
+  for (const auto& p : all)
+    if (p.broken) std::cout << "  " << p.at << " " << p.cell_id << ": " << p.why << '\n';
+  return kExitOk;
+}
+
 Run setup(CLI::App& app) {
   auto f = std::make_shared<ReportFlags>();
   app.require_subcommand(1);
@@ -157,17 +212,24 @@ Run setup(CLI::App& app) {
   CLI::App* i =
       app.add_subcommand("import", "store a bench JSON file (e.g. saved while the database was locked)");
   i->add_option("file", f->file, "bench JSON file")->required();
-  for (CLI::App* sub : {l, s, c, i}) sub->add_option("--db", f->db, "history database");
-  return [f, l, s, c, i] {
+  CLI::App* p = app.add_subcommand(
+      "promises", "the tasks of manifest cells at their end, measured against what they were admitted with");
+  p->add_flag("--json", f->json, "as JSON");
+  p->add_flag("--broken", f->broken, "only the broken promises");
+  for (CLI::App* sub : {l, s, c, i, p}) sub->add_option("--db", f->db, "history database");
+  return [f, l, s, c, i, p] {
+    if (p->parsed()) return promises(*f);
     if (l->parsed()) return list(*f);
     if (s->parsed()) return show(*f);
     if (c->parsed()) return compare(*f);
     if (i->parsed()) return import(*f);
-    usage_error("report needs a subcommand: list, show, compare or import");
+    usage_error("report needs a subcommand: list, show, compare, import or promises");
   };
 }
 
-const Registrar reg{{"report", "bench history: list, show, compare runs", 61, setup}};
+const Registrar reg{{"report",
+                     "history: list, show, compare bench runs; the promises manifest cells kept or broke", 61,
+                     setup}};
 
 }  // namespace
 

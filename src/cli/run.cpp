@@ -16,6 +16,7 @@
 #include "cell/supervisor.hpp"
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
+#include "cli/promises.hpp"
 #include "rtcell/error.hpp"
 
 namespace rtcell::cli {
@@ -27,17 +28,14 @@ struct RunOptions {
   std::string root;
   bool quiet = false;
   bool strict = false;
+  HistoryFlags history;
 };
 
 // The tasks' counters against what they were admitted with, printed once
 // the command has exited; true when a promise was broken.
-bool report_promises(const PreparedCell& pc) {
+bool report_promises(const PreparedCell& pc, const HistoryFlags& h) {
   if (!pc.admitted || !pc.stats) return false;
-  const front::PromiseReport r = front::measured_vs_admitted(*pc.admitted, pc.stats->path);
-  if (!r.table.empty())
-    std::cerr << "rtcell: tasks of cell '" << pc.admitted->cell << "', measured vs admitted:\n" << r.table;
-  for (const auto& b : r.broken) warn(b);
-  return !r.broken.empty();
+  return end_of_cell_promises(*pc.admitted, pc.stats->path, h, PromisePrint::All);
 }
 
 Run setup(CLI::App& app) {
@@ -51,6 +49,7 @@ Run setup(CLI::App& app) {
                  "with -f: what rtcell's supervisor does when the cell's RT threads run past what its tasks "
                  "were admitted with: off, warn, demote, freeze or kill (default: the manifest's supervise, "
                  "else demote where the kernel does not cap the cell; docs/enforcement.md)");
+  add_history_flags(app, o->history);
   app.add_flag(
       "--strict", o->strict,
       "exit 6 when a task of the manifest cell broke a promise (ran past its WCET, missed a deadline) "
@@ -107,7 +106,7 @@ Run setup(CLI::App& app) {
       if (seen > 1 && pc.supervise->action == analysis::OverrunAction::Warn)
         warn("supervisor: " + std::to_string(seen) + " overruns in all (each CPU's first shown)");
     }
-    const bool broken = report_promises(pc) || overran.load();
+    const bool broken = report_promises(pc, o->history) || overran.load();
     front::forget_running(c.id(), reg.root());
     if (broken && o->strict && code == 0) code = kExitBrokenPromise;
     step("exited");

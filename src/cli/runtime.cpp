@@ -29,6 +29,7 @@
 #include "cell/join.hpp"
 #include "cell/lifecycle.hpp"
 #include "cell/seccomp_profile.hpp"
+#include "cli/promises.hpp"
 #include "front/flags.hpp"
 #include "front/manifest_cell.hpp"
 #include "front/oci_config.hpp"
@@ -436,6 +437,10 @@ int remove(const Global& g, Args& a) {
   const cell::CellState st = cell::state(reg, id);
   const cell::Hooks hooks = bundle_hooks(st);
   cell::remove(reg, id, force);
+  // A cell of rtcell.io/manifest: its tasks' counters kept in the history
+  // (rtcell report promises), silently: the client reads stderr as errors.
+  if (auto rec = front::recorded_cell(id, reg.root()))
+    end_of_cell_promises(*rec, front::stats_dir(id, reg.root()), HistoryFlags{}, PromisePrint::Nothing);
   front::forget_running(id, reg.root());
   cell::run_hooks(hooks.poststop, "poststop", cell::hook_state(st, "stopped", 0));
   return kExitOk;

@@ -47,6 +47,7 @@
 #include "cell/supervisor.hpp"
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
+#include "cli/promises.hpp"
 #include "manifest/manifest.hpp"
 #include "rtcell/error.hpp"
 
@@ -68,6 +69,8 @@ struct UpOptions {
   std::string root;
   bool quiet = false;
   bool no_admit = false;
+  bool strict = false;
+  HistoryFlags history;
 };
 
 // One cell of the manifest that up runs.
@@ -80,6 +83,8 @@ struct UpCell {
   std::unique_ptr<cell::Supervisor> sup;
   bool running = false;     // started and not yet exited
   cell::CellState hook_st;  // what its OCI hooks read (only with hooks)
+  const UpOptions* opts = nullptr;
+  bool broke = false;  // a task broke a promise (reported when it was given back)
 };
 
 // The id of cell `cell` of manifest `file`: STEM-CELL, as ps shows it.
@@ -98,6 +103,7 @@ std::vector<UpCell> plan(const manifest::Manifest& m, const UpOptions& o, const 
                   " has no command: rtcell up starts only cells with command: [...]");
     UpCell u;
     u.decl = &d;
+    u.opts = &o;
     u.id = cell_id(o.file, d.name);
     if (reg.exists(u.id))
       usage_error("cell '" + d.name + "' of " + o.file + " would be " + u.id + ", which exists in " +
@@ -112,6 +118,17 @@ std::vector<UpCell> plan(const manifest::Manifest& m, const UpOptions& o, const 
 void give_back(UpCell& u, const cell::Registry& reg) noexcept {
   if (!u.cell) return;
   u.sup.reset();
+  // Its tasks against what they were admitted with, as rtcell run prints
+  // them (a cell still running is read as it stands, then killed).
+  const PreparedCell& pc = u.prepared;
+  if (pc.admitted && pc.stats && u.opts != nullptr) {
+    try {
+      u.broke = end_of_cell_promises(*pc.admitted, pc.stats->path, u.opts->history,
+                                     u.opts->quiet ? PromisePrint::Warnings : PromisePrint::All);
+    } catch (const std::exception& e) {
+      std::cerr << "rtcell: up: cell " << u.id << ": cannot read its tasks' counters: " << e.what() << "\n";
+    }
+  }
   front::forget_running(u.id, reg.root());
   try {
     u.cell->destroy();
@@ -278,6 +295,10 @@ Run setup_up(CLI::App& app) {
   add_state_root(app, o->root);
   app.add_flag("--quiet,-q", o->quiet, "do not print notes (warnings still print)");
   app.add_flag("--no-admit", o->no_admit, "start the cells even if their tasks are not admitted");
+  add_history_flags(app, o->history);
+  app.add_flag("--strict", o->strict,
+               "exit 6 when a task of a cell broke a promise (ran past its WCET, missed a deadline) and up "
+               "would otherwise exit 0");
   return [o]() {
     if (!trailing_args().empty())
       usage_error("rtcell up takes no command: each cell runs its manifest command: [...]");
@@ -296,7 +317,8 @@ Run setup_up(CLI::App& app) {
     }
     const int code = wait_all(cells, reg);
     stop_all(cells, reg);
-    return code;
+    const bool broke = std::any_of(cells.begin(), cells.end(), [](const UpCell& u) { return u.broke; });
+    return code == 0 && broke && o->strict ? kExitBrokenPromise : code;
   };
 }
 

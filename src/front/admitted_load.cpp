@@ -205,6 +205,7 @@ PromiseReport measured_vs_admitted(const RunningCell& r, const std::string& stat
                   us(s->exec_max_ns).c_str(), us(task.task.wcet).c_str(), p999.c_str(),
                   us(s->response_max_ns).c_str(), us(task.task.deadline).c_str());
     t << line;
+    const size_t before = out.broken.size();
     if (s->exec_max_ns > task.task.wcet)
       out.broken.push_back(
           "broken promise: task " + task.task.name + " ran " + us(s->exec_max_ns) +
@@ -216,9 +217,21 @@ PromiseReport measured_vs_admitted(const RunningCell& r, const std::string& stat
                            " deadline" + (s->misses == 1 ? "" : "s") + " of " + us(task.task.deadline) +
                            " that the admission said it would meet (worst response " +
                            us(s->response_max_ns) + ")");
+    out.tasks.push_back({task.task.name, *s, task.task.wcet, task.task.deadline,
+                         out.broken.size() > before ? out.broken[before] : std::string()});
   }
   out.table = t.str();
   return out;
+}
+
+std::optional<RunningCell> recorded_cell(const std::string& id, const std::string& state_root) {
+  auto text = sys::try_read_file(ledger_dir() + "/" + entry_name(id, state_root));
+  if (!text) return std::nullopt;
+  try {
+    return from_json(json::parse(*text));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 void forget_running(const std::string& id, const std::string& state_root) noexcept {

@@ -17,11 +17,13 @@
 // is written, so two cells cannot both be admitted into room for one.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cell/state.hpp"
 #include "rtcell/analysis/admission.hpp"
+#include "rtcell/rt/published_stats.hpp"
 #include "sys/cgroup_dir.hpp"
 
 namespace rtcell::front {
@@ -71,6 +73,11 @@ std::vector<analysis::CellSpec> with_running(std::vector<analysis::CellSpec> dec
 // The canonical form of a manifest path, as the ledger records it.
 std::string manifest_key(const std::string& file);
 
+// The entry of cell `id` of the registry at `state_root`, alive or not
+// (what its end is measured against); nullopt when there is none or it
+// cannot be read.
+std::optional<RunningCell> recorded_cell(const std::string& id, const std::string& state_root);
+
 // Removes the entry of cell `id` of the registry at `state_root`, if any
 // (delete, or the end of rtcell run); never throws. An entry left behind is
 // harmless: its init is gone, so it is no load.
@@ -87,8 +94,15 @@ std::string stats_dir(const std::string& id, const std::string& state_root);
 // a task that ran longer than its declared WCET, or missed a deadline the
 // admission said it would meet.
 struct PromiseReport {
+  struct Task {
+    std::string name;
+    rt::StatsSnapshot measured;
+    int64_t wcet_ns = 0, deadline_ns = 0;  // as admitted
+    std::string broken;                    // the first broken promise's line; empty when kept
+  };
   std::string table;
   std::vector<std::string> broken;
+  std::vector<Task> tasks;  // the tasks that published counters, in the manifest's order
 };
 PromiseReport measured_vs_admitted(const RunningCell& r, const std::string& stats);
 

@@ -31,6 +31,18 @@ const char* const kSchemaV2 =
     " samples INTEGER, min_ns INTEGER, avg_ns REAL, p99_ns INTEGER, p999_ns INTEGER, max_ns INTEGER,"
     " PRIMARY KEY (run_id, row));";
 
+// v3: what the tasks of manifest cells measured against what they were
+// admitted with (docs/manifest.md, "Measured against admitted").
+const char* const kSchemaV3 =
+    "CREATE TABLE promises ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at TEXT NOT NULL,"
+    " cell_id TEXT NOT NULL, cell TEXT NOT NULL, manifest TEXT NOT NULL, task TEXT NOT NULL,"
+    " cycles INTEGER NOT NULL, misses INTEGER NOT NULL, overruns INTEGER NOT NULL,"
+    " exec_max_ns INTEGER NOT NULL, wcet_ns INTEGER NOT NULL,"
+    " response_p999_ns INTEGER, response_max_ns INTEGER NOT NULL, deadline_ns INTEGER NOT NULL,"
+    " broken INTEGER NOT NULL, why TEXT NOT NULL DEFAULT '');";
+
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql, const std::string& path) : db_(db) {
@@ -195,6 +207,7 @@ void History::migrate() {
         step(u, db_, path_);
       }
     }
+    if (version < 3) exec(db_, path_, kSchemaV3);
     exec(db_, path_, ("PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";").c_str());
     exec(db_, path_, "COMMIT;");
   } catch (...) {
@@ -260,6 +273,72 @@ BenchRun History::load(int64_t id) {
   BenchRun run = parse_bench_json(column_text(s.get(), 0));
   run.id = id;
   return run;
+}
+
+void History::store_promises(const std::vector<PromiseRecord>& tasks) {
+  if (tasks.empty()) return;
+  exec(db_, path_, "BEGIN IMMEDIATE;");
+  try {
+    for (const auto& t : tasks) {
+      Stmt s(db_,
+             "INSERT INTO promises(at, cell_id, cell, manifest, task, cycles, misses, overruns, exec_max_ns,"
+             " wcet_ns, response_p999_ns, response_max_ns, deadline_ns, broken, why)"
+             " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
+             path_);
+      int i = 0;
+      for (const std::string* text : {&t.at, &t.cell_id, &t.cell, &t.manifest, &t.task})
+        sqlite3_bind_text(s.get(), ++i, text->c_str(), -1, SQLITE_TRANSIENT);
+      for (uint64_t n : {t.cycles, t.misses, t.overruns})
+        sqlite3_bind_int64(s.get(), ++i, static_cast<sqlite3_int64>(n));
+      sqlite3_bind_int64(s.get(), ++i, t.exec_max_ns);
+      sqlite3_bind_int64(s.get(), ++i, t.wcet_ns);
+      if (t.response_p999_ns)
+        sqlite3_bind_int64(s.get(), ++i, *t.response_p999_ns);
+      else
+        sqlite3_bind_null(s.get(), ++i);
+      sqlite3_bind_int64(s.get(), ++i, t.response_max_ns);
+      sqlite3_bind_int64(s.get(), ++i, t.deadline_ns);
+      sqlite3_bind_int(s.get(), ++i, t.broken ? 1 : 0);
+      sqlite3_bind_text(s.get(), ++i, t.why.c_str(), -1, SQLITE_TRANSIENT);
+      step(s, db_, path_);
+    }
+    exec(db_, path_, "COMMIT;");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+std::vector<PromiseRecord> History::promises() {
+  Stmt s(db_,
+         "SELECT id, at, cell_id, cell, manifest, task, cycles, misses, overruns, exec_max_ns, wcet_ns,"
+         " response_p999_ns, response_max_ns, deadline_ns, broken, why FROM promises ORDER BY id;",
+         path_);
+  std::vector<PromiseRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    PromiseRecord t;
+    auto* q = s.get();
+    t.id = sqlite3_column_int64(q, 0);
+    t.at = column_text(q, 1);
+    t.cell_id = column_text(q, 2);
+    t.cell = column_text(q, 3);
+    t.manifest = column_text(q, 4);
+    t.task = column_text(q, 5);
+    t.cycles = static_cast<uint64_t>(sqlite3_column_int64(q, 6));
+    t.misses = static_cast<uint64_t>(sqlite3_column_int64(q, 7));
+    t.overruns = static_cast<uint64_t>(sqlite3_column_int64(q, 8));
+    t.exec_max_ns = sqlite3_column_int64(q, 9);
+    t.wcet_ns = sqlite3_column_int64(q, 10);
+    if (sqlite3_column_type(q, 11) != SQLITE_NULL) t.response_p999_ns = sqlite3_column_int64(q, 11);
+    t.response_max_ns = sqlite3_column_int64(q, 12);
+    t.deadline_ns = sqlite3_column_int64(q, 13);
+    t.broken = sqlite3_column_int(q, 14) != 0;
+    t.why = column_text(q, 15);
+    out.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE) db_error(db_, rc, path_, "promises");
+  return out;
 }
 
 }  // namespace rtcell::report

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,23 @@ struct RunInfo {
   int64_t worst_max_ns = 0;
 };
 
+// One task of a manifest cell, measured against what it was admitted with,
+// as `rtcell run` (and `up`, and `delete` of a `create -f` cell) found it at
+// the cell's end: kept so that `rtcell report promises` can show it later.
+struct PromiseRecord {
+  int64_t id = 0;  // the history's key (0 before it is stored)
+  std::string at;  // UTC, ISO 8601
+  std::string cell_id, cell, manifest, task;
+  uint64_t cycles = 0, misses = 0, overruns = 0;
+  int64_t exec_max_ns = 0, wcet_ns = 0, response_max_ns = 0, deadline_ns = 0;
+  std::optional<int64_t> response_p999_ns;
+  bool broken = false;
+  std::string why;  // the broken promise's line; empty when kept
+};
+
 class History {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating the file and its directory) and migrates to the current
   // schema. busy_ms: how long to wait for another writer before reporting the
@@ -49,6 +64,10 @@ class History {
   int64_t store(const BenchRun& run);  // returns the new id
   std::vector<RunInfo> list();
   BenchRun load(int64_t id);  // throws Usage when there is no such run
+  // Stores the tasks of one cell's end in one transaction.
+  void store_promises(const std::vector<PromiseRecord>& tasks);
+  // Every kept task outcome, oldest first.
+  std::vector<PromiseRecord> promises();
   const std::string& path() const noexcept { return path_; }
 
  private:

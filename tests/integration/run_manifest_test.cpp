@@ -190,9 +190,26 @@ TEST_F(RunManifest, TaskThatOutrunsItsWcetIsABrokenPromise) {
   if (ran.compare(unit, 3, " ms") == 0) ran_us *= 1000;
   EXPECT_GE(ran_us, 300.0) << liar.err;
   EXPECT_NE(liar.err.find("more than its declared WCET of 100.0 us"), std::string::npos) << liar.err;
-  Result strict = run({"run", "--name", name_, "-q", "--strict", "-f", path_, "ctl", "--", loop, "--duration",
-                       "0.05", "--no-mlock", "--busy-us", "300"});
+  const std::string db = path_ + ".history.db";
+  Result strict = run({"run", "--name", name_, "-q", "--strict", "--db", db, "-f", path_, "ctl", "--", loop,
+                       "--duration", "0.05", "--no-mlock", "--busy-us", "300"});
   EXPECT_EQ(strict.code, 6) << strict.err;
+  // Kept in the history for rtcell report: the broken promise, both numbers.
+  Result kept = run({"report", "promises", "--db", db, "--json"});
+  ASSERT_EQ(kept.code, 0) << kept.err;
+  auto rows = nlohmann::json::parse(kept.out, nullptr, false);
+  ASSERT_TRUE(rows.is_array() && rows.size() == 1) << kept.out;
+  EXPECT_EQ(rows[0]["task"], "loop");
+  EXPECT_EQ(rows[0]["cell_id"], name_);
+  EXPECT_TRUE(rows[0]["broken"].get<bool>());
+  EXPECT_EQ(rows[0]["wcet_ns"], 100'000);
+  EXPECT_GE(rows[0]["exec_max_ns"].get<int64_t>(), 300'000);
+  EXPECT_NE(rows[0]["why"].get<std::string>().find("more than its declared WCET"), std::string::npos);
+  Result table = run({"report", "promises", "--db", db, "--broken"});
+  EXPECT_NE(table.out.find("BROKEN"), std::string::npos) << table.out;
+  Result none = run({"run", "--name", name_, "-q", "--no-history", "--db", db, "-f", path_, "ctl"});
+  EXPECT_EQ(none.code, 2) << "--db and --no-history contradict each other";
+  std::remove(db.c_str());
   EXPECT_TRUE(leftover_cgroups(name_).empty());
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator("/run/rtcell-admitted", ec))

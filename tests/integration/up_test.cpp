@@ -265,3 +265,35 @@ TEST_F(Up, CreateFailureGivesBackTheCellsMade) {
   EXPECT_EQ(r.err.find("started cell"), std::string::npos) << r.err;
   EXPECT_EQ(leftovers({"good"}), std::vector<std::string>{});
 }
+
+// At each cell's end up prints its tasks against what they were admitted
+// with, as rtcell run does, and keeps them in the history; a task that
+// lies about its WCET (declares 100 us, runs 300 us) is a broken promise,
+// exit 6 under --strict.
+TEST_F(Up, BrokenPromiseIsReportedKeptAndFailsStrict) {
+  const std::string loop = std::string(RTCELL_BUILD_DIR) + "/examples/control-loop/rtcell-control-loop";
+  if (access(loop.c_str(), X_OK) != 0) GTEST_SKIP() << "example not built: " << loop;
+  const std::string build = RTCELL_BUILD_DIR;
+  // The build tree comes into the cell by a volume: a checkout under /tmp
+  // is hidden by the cell's private /tmp.
+  write(
+      "cells:\n  - name: ctl\n    cpus: \"0\"\n    sched: fifo:45\n    user: \"1000:1000\"\n"
+      "    volumes: [\"" +
+      build + ":" + build +
+      ":ro\"]\n"
+      "    tasks:\n      - {name: loop, period: 1ms, wcet: 100us}\n"
+      "    command: [\"" +
+      loop + "\", --duration, \"0.05\", --no-mlock, --busy-us, \"300\"]\n");
+  const std::string db = dir_ + "/history.db";
+  Result r = run_shell("timeout -k 10 120 " + kRtcell + " up --strict --db " + db + " --root " + root_ + " " +
+                       file_ + " </dev/null >/dev/null 2>" + dir_ + "/up.err; rc=$?; cat " + dir_ +
+                       "/up.err >&2; exit $rc");
+  EXPECT_EQ(r.code, 6) << r.err;
+  EXPECT_NE(r.err.find("tasks of cell 'ctl', measured vs admitted"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("more than its declared WCET of 100.0 us"), std::string::npos) << r.err;
+  Result kept = run({"report", "promises", "--db", db, "--broken"});
+  EXPECT_EQ(kept.code, 0) << kept.err;
+  EXPECT_NE(kept.out.find(id("ctl")), std::string::npos) << kept.out;
+  EXPECT_NE(kept.out.find("BROKEN"), std::string::npos) << kept.out;
+  EXPECT_EQ(leftovers({"ctl"}), std::vector<std::string>{});
+}

@@ -88,7 +88,8 @@ TEST_F(HistoryTest, MigratesAVersion1File) {
                "'6.18.44', '" +
                quoted + "'); PRAGMA user_version = 1;");
   History h = History::open(db_);
-  EXPECT_EQ(h.schema_version(), 2);
+  EXPECT_EQ(h.schema_version(), History::kSchemaVersion);
+  EXPECT_TRUE(h.promises().empty());  // v3's table, made by the migration
   auto runs = h.list();
   ASSERT_EQ(runs.size(), 1u);
   // Backfilled from the stored JSON by the migration.
@@ -99,6 +100,49 @@ TEST_F(HistoryTest, MigratesAVersion1File) {
   // And new runs go in beside it.
   h.store(testdata::bench_run());
   EXPECT_EQ(h.list().size(), 2u);
+}
+
+// The tasks of a manifest cell, measured against what they were admitted
+// with, kept for `rtcell report promises`: every field back as stored, the
+// p99.9 absent when the page had none (a version-1 page).
+TEST_F(HistoryTest, KeepsTaskPromises) {
+  PromiseRecord kept{.at = "2026-11-28T02:00:00Z",
+                     .cell_id = "ra",
+                     .cell = "ctl",
+                     .manifest = "/etc/robot.yaml",
+                     .task = "loop",
+                     .cycles = 1000,
+                     .exec_max_ns = 80'000,
+                     .wcet_ns = 100'000,
+                     .response_max_ns = 120'000,
+                     .deadline_ns = 1'000'000,
+                     .response_p999_ns = 93'750,
+                     .broken = false,
+                     .why = ""};
+  PromiseRecord broken = kept;
+  broken.task = "nav";
+  broken.exec_max_ns = 300'000;
+  broken.response_p999_ns.reset();
+  broken.broken = true;
+  broken.why = "broken promise: task nav ran 300.0 us, more than its declared WCET of 100.0 us";
+  {
+    History h = History::open(db_);
+    h.store_promises({kept, broken});
+    h.store_promises({});
+  }
+  auto back = History::open(db_).promises();
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_GT(back[0].id, 0);
+  EXPECT_EQ(back[0].task, "loop");
+  EXPECT_EQ(back[0].manifest, "/etc/robot.yaml");
+  EXPECT_EQ(back[0].cycles, 1000u);
+  EXPECT_EQ(back[0].response_p999_ns, std::optional<int64_t>(93'750));
+  EXPECT_FALSE(back[0].broken);
+  EXPECT_EQ(back[1].task, "nav");
+  EXPECT_EQ(back[1].exec_max_ns, 300'000);
+  EXPECT_FALSE(back[1].response_p999_ns.has_value());
+  EXPECT_TRUE(back[1].broken);
+  EXPECT_EQ(back[1].why, broken.why);
 }
 
 TEST_F(HistoryTest, RefusesANewerSchema) {
