@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
 
@@ -93,6 +94,45 @@ SuperviseSpec supervise_spec(analysis::OverrunAction action, std::vector<analysi
                      ms(s.sample_ns) + ", a thread spinning on a CPU of the cell is seen within about " +
                      ms(seen_within + s.sample_ns) + " of its start (after " + ms(grace_ns) + " of set-up)");
   return s;
+}
+
+std::string supervise_spec_json(const SuperviseSpec& s) {
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const auto& t : s.tasks)
+    tasks.push_back({{"period", t.period}, {"wcet", t.wcet}, {"deadline", t.deadline}, {"cpu", t.cpu}});
+  return nlohmann::json{{"action", analysis::to_string(s.action)},
+                        {"tasks", tasks},
+                        {"cpus", s.cpus.to_string()},
+                        {"grace_ns", s.grace_ns},
+                        {"sample_ns", s.sample_ns},
+                        {"windows", s.windows},
+                        {"priority", s.priority}}
+      .dump();
+}
+
+SuperviseSpec supervise_spec_from_json(const std::string& text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    SuperviseSpec s;
+    auto action = analysis::parse_overrun_action(j.at("action").get<std::string>());
+    if (!action) usage_error("supervise spec: unknown action " + j.at("action").dump());
+    s.action = *action;
+    for (const auto& t : j.at("tasks"))
+      s.tasks.push_back({.period = t.at("period").get<analysis::Time>(),
+                         .wcet = t.at("wcet").get<analysis::Time>(),
+                         .deadline = t.at("deadline").get<analysis::Time>(),
+                         .cpu = t.at("cpu").get<int>()});
+    s.cpus = CpuSet::parse(j.at("cpus").get<std::string>());
+    s.grace_ns = j.at("grace_ns").get<int64_t>();
+    s.sample_ns = j.at("sample_ns").get<int64_t>();
+    s.windows = j.at("windows").get<int>();
+    s.priority = j.at("priority").get<int>();
+    if (s.sample_ns <= 0 || s.windows <= 0 || s.tasks.empty())
+      usage_error("supervise spec: needs tasks, a positive sample_ns and windows");
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    usage_error(std::string("supervise spec: ") + e.what());
+  }
 }
 
 std::string describe(const SuperviseSpec& s) {

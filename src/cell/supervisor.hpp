@@ -119,4 +119,10 @@ class Supervisor {
 // seen within ...)".
 std::string describe(const SuperviseSpec& s);
 
+// The spec as JSON and back, for a supervisor in a process of its own (a
+// `create -f` or OCI cell: rtcell's __supervise verb). Throws rtcell::Error
+// (Usage) naming the field on malformed input.
+std::string supervise_spec_json(const SuperviseSpec& s);
+SuperviseSpec supervise_spec_from_json(const std::string& text);
+
 }  // namespace rtcell::cell

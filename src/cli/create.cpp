@@ -6,6 +6,7 @@
 #include "cell/lifecycle.hpp"
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
+#include "cli/supervise.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
 
@@ -30,11 +31,6 @@ Run setup(CLI::App& app) {
   return [o]() {
     cell::CreateOptions opts = create_options();
     PreparedCell pc = prepare_cell(o->cell, o->root);
-    if (pc.supervise)
-      pc.warnings.push_back(
-          "cell is not supervised: rtcell create leaves no process to watch it (rtcell run -f "
-          "supervises; " +
-          cell::describe(*pc.supervise) + " was chosen)");
     // rtcell start reads no spec back (only a bundle's): hooks due at start
     // or after it would be lost.
     const cell::Hooks& hooks = pc.prepared.spec.hooks;
@@ -57,6 +53,18 @@ Run setup(CLI::App& app) {
       return 128 + sig;
     }
     if (!o->pid_file.empty()) sys::write_file_atomic(o->pid_file, std::to_string(c.pid()), 0644);
+    // No rtcell process stays with the cell: its supervisor is a process of
+    // its own, until the cell's init exits.
+    if (pc.supervise) {
+      try {
+        const pid_t sup = start_detached_supervisor(reg, c.id(), *pc.supervise);
+        if (!o->quiet)
+          std::cerr << "rtcell: supervisor: pid " << sup << ", " << cell::describe(*pc.supervise)
+                    << "; overruns go to the kernel log and rtcell delete prints them\n";
+      } catch (const Error& e) {
+        warn(std::string("cell is not supervised: ") + e.what());
+      }
+    }
     c.detach();
     return kExitOk;
   };

@@ -7,13 +7,16 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli/cell_flags.hpp"
 #include "cli/command.hpp"
 #include "cli/promises.hpp"
+#include "cli/supervise.hpp"
 #include "front/admitted_load.hpp"
 #include "report/cells.hpp"
 #include "rtcell/error.hpp"
+#include "sys/file.hpp"
 
 namespace rtcell::cli {
 namespace {
@@ -83,7 +86,14 @@ Run setup_delete(CLI::App& app) {
   add_state_root(app, o->root);
   return [o]() {
     const cell::Registry reg(o->root);
+    // What a detached supervisor saw (create -f): read before the state
+    // directory goes with the cell.
+    const auto overruns = sys::try_read_file(supervisor_log(reg, o->id));
     cell::remove(reg, o->id, o->force);
+    if (overruns && !overruns->empty()) {
+      std::istringstream lines(*overruns);
+      for (std::string l; std::getline(lines, l);) warn(l);
+    }
     // A create -f cell ends here: its tasks against what they were admitted
     // with, as rtcell run prints them at its end, and kept in the history.
     if (auto rec = front::recorded_cell(o->id, reg.root()))

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   std::vector<Chosen> runs;
   for (auto& v : vs) {
     CLI::App* sub = app.add_subcommand(v.name, v.help);
+    if (v.help.empty()) sub->group("");  // internal (__supervise): not in --help
     if (known && v.name != chosen) continue;
     runs.push_back({sub, v.setup(*sub), v.takes_command});
   }

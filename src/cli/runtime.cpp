@@ -30,6 +30,7 @@
 #include "cell/lifecycle.hpp"
 #include "cell/seccomp_profile.hpp"
 #include "cli/promises.hpp"
+#include "cli/supervise.hpp"
 #include "front/flags.hpp"
 #include "front/manifest_cell.hpp"
 #include "front/oci_config.hpp"
@@ -235,6 +236,9 @@ void fit_rlimits(cell::Process& proc, const Log& log) {
 struct BundleAdmission {
   front::AdmissionLock lock;
   std::optional<front::RunningCell> admitted;
+  // What rtcell's supervisor is to do for the container (a process of its
+  // own, started once the container exists: cli/supervise.hpp).
+  std::optional<cell::SuperviseSpec> supervise;
 };
 
 // rtcell.io/KEY as an annotation (Podman, ctr), or as the variable
@@ -265,13 +269,11 @@ void apply_annotations(cell::Spec& s, const Log& log, BundleAdmission* adm) {
       running = front::running_cells();
     }
     front::ManifestCell mc = front::load_manifest_cell(*m, *c, false, "/", running);
-    if (adm != nullptr) adm->admitted = std::move(mc.admitted);
+    if (adm != nullptr) {
+      adm->admitted = std::move(mc.admitted);
+      adm->supervise = std::move(mc.supervise);
+    }
     for (const auto& n : mc.notes) log.info(n);
-    if (mc.supervise)
-      log.warn(
-          "cell is not supervised: the OCI runtime leaves no process to watch it (rtcell run -f "
-          "supervises; " +
-          cell::describe(*mc.supervise) + " was chosen)");
     if (mc.flags.sched && !s.process.scheduler) s.process.scheduler = mc.flags.sched;
     if (mc.flags.rt_runtime_us && !s.resources.rt) {
       cell::RtBudget b;
@@ -354,6 +356,15 @@ int create_or_run(const Global& g, Args& a, bool run) {
   cell::Cell c = cell::Cell::create(reg, p, o);
   if (adm.admitted) front::record_running(*adm.admitted, id, reg.root(), c.pid());
   adm.lock.release();
+  if (adm.supervise) {
+    try {
+      const pid_t sup = start_detached_supervisor(reg, id, *adm.supervise);
+      g.log.info("supervisor: pid " + std::to_string(sup) + ", " + cell::describe(*adm.supervise) +
+                 "; overruns go to the kernel log");
+    } catch (const Error& e) {
+      g.log.warn(std::string("cell is not supervised: ") + e.what());
+    }
+  }
   if (!pid_file.empty()) sys::write_file_atomic(absolute(pid_file), std::to_string(c.pid()), 0644);
   if (!run) {
     c.detach();

@@ -5,6 +5,7 @@
 // the field. The clients themselves (podman, dockerd, containerd,
 // docker-compose) are in oci_clients_test.cpp.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/syscall.h>
 
 #include <functional>
@@ -241,6 +242,37 @@ TEST_F(OciRuntime, ManifestAnnotationGivesTheAdmittedTasks) {
   EXPECT_EQ(j["tasks"][0]["name"], "loop");
   EXPECT_EQ(j["tasks"][0]["priority"], 45);
   EXPECT_EQ(j["tasks"][0]["cpu"], 0);
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+}
+
+// The OCI path supervises as create -f does: a process of its own, started
+// by the runtime's create, that kills the runaway container by the
+// manifest's policy and ends with it; nothing on stderr at delete (the
+// client reads it as errors), the overrun in the kernel log.
+TEST_F(OciRuntime, ManifestContainerIsSupervised) {
+  TempDir t;
+  const int cpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
+  std::ofstream(t.path + "/cells.yaml")
+      << "version: 1\ncells:\n  - name: spin\n    cpus: \"" << cpu
+      << "\"\n    sched: fifo:40\n    supervise: {action: kill, grace: 20ms}\n"
+         "    tasks:\n      - {name: loop, period: 10ms, wcet: 1ms}\n";
+  json c = base_config({"/bin/sh", "-c", "while :; do :; done"});
+  c["annotations"] = {{"rtcell.io/manifest", t.path + "/cells.yaml"}, {"rtcell.io/cell", "spin"}};
+  Bundle b(c);
+  const std::string id = unique_name("osup");
+  Result cr = runtime_detached(root(), {"create", "--bundle", b.path, id});
+  ASSERT_EQ(cr.code, 0) << cr.err;
+  const pid_t init = json::parse(runtime(root(), {"state", id}).out).value("pid", 0);
+  ASSERT_GT(init, 0);
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, init, 0));
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(runtime(root(), {"start", id}).code, 0);
+  pollfd p{fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 60'000), 1) << "the runaway container was not killed";
+  ::close(fd);
+  EXPECT_EQ(json::parse(runtime(root(), {"state", id}).out)["status"], "stopped");
+  Result del = runtime(root(), {"delete", id});
+  EXPECT_EQ(del.code, 0) << del.err;
   EXPECT_TRUE(leftover_cgroups(id).empty());
 }
 

@@ -7,6 +7,8 @@
 // SCHED_FIFO loops (rtcell_probe spin); nothing is timed: each test waits
 // for the supervisor's own report of what it did.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,5 +159,61 @@ TEST_F(Supervisor, UpSupervisesItsCells) {
       << r.err;
   EXPECT_NE(r.err.find("killed the cell"), std::string::npos) << r.err;
   name_ = std::filesystem::path(path_).stem().string() + "-spin";
+  expect_nothing_left();
+}
+
+namespace {
+
+// Waits on a pidfd (no sleep) until the process is gone; the timeout only
+// bounds a failure.
+bool exits_within(pid_t pid, int timeout_ms) {
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return true;  // gone already
+  pollfd p{fd, POLLIN, 0};
+  const bool ok = ::poll(&p, 1, timeout_ms) == 1;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+// A create -f cell has no rtcell process beside it: its supervisor is a
+// process of its own (rtcell __supervise), started by create, acting on
+// the overrun, and gone with the cell's init; delete prints what it did.
+TEST_F(Supervisor, CreatedCellIsSupervisedByAProcessOfItsOwn) {
+  write("{action: kill, grace: 20ms}", "spin");
+  Spawned s = spawn({kRtcell, "create", name_, "-f", path_, "spin"});
+  // create's own lines, up to the supervisor's pid; the cell's init keeps
+  // the pipes open, so read lines, not to EOF.
+  std::string line, seen;
+  pid_t sup = 0;
+  while (!(line = read_line(s.err)).empty()) {
+    seen += line + "\n";
+    const size_t at = line.find("supervisor: pid ");
+    if (at != std::string::npos) {
+      sup = std::stoi(line.substr(at + 16));
+      break;
+    }
+  }
+  ASSERT_EQ(wait_exit(s.pid), 0) << seen;
+  ASSERT_GT(sup, 0) << seen;
+  EXPECT_NE(slurp("/proc/" + std::to_string(sup) + "/cmdline").find("__supervise"), std::string::npos);
+  Result st = run({"state", name_});
+  ASSERT_EQ(st.code, 0) << st.err;
+  const pid_t init = nlohmann::json::parse(st.out).value("pid", 0);
+  ASSERT_GT(init, 0) << st.out;
+  Result go = run({"start", name_});
+  ASSERT_EQ(go.code, 0) << go.err;
+  // The runaway spins until the supervisor kills the cell.
+  EXPECT_TRUE(exits_within(init, 60'000)) << "the cell's init still runs: not killed";
+  EXPECT_TRUE(exits_within(sup, 60'000)) << "the supervisor outlived its cell";
+  Result del = run({"delete", name_});
+  EXPECT_EQ(del.code, 0) << del.err;
+  EXPECT_NE(del.err.find("warning: cell " + name_ + ": supervisor: CPU " + std::to_string(cpu_)),
+            std::string::npos)
+      << del.err;
+  EXPECT_NE(del.err.find("killed the cell"), std::string::npos) << del.err;
+  if (s.out >= 0) close(s.out);
+  if (s.err >= 0) close(s.err);
   expect_nothing_left();
 }
