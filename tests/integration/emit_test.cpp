@@ -38,8 +38,9 @@ struct Dir {
   }
 };
 
-rtcell::test::Result rtcell_run(const std::string& args) {
-  return rtcell::test::run_shell(rtcell::test::rtcell_bin() + " " + args + " 2>&1");
+rtcell::test::Result rtcell_run(const std::string& args, const std::string& env = "") {
+  return rtcell::test::run_shell(env + (env.empty() ? "" : " ") + rtcell::test::rtcell_bin() + " " + args +
+                                 " 2>&1");
 }
 
 const std::string kExample = std::string(RTCELL_SOURCE_DIR) + "/examples/vm-partitions.yaml";
@@ -95,4 +96,22 @@ TEST(EmitXen, RefusalIsOneLineExitTwoAndWritesNothing) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
   EXPECT_NE(r.out.find("under Xen RTDS's 10 us minimum"), std::string::npos) << r.out;
   EXPECT_EQ(d.entries(), 1u);  // only m.yaml
+}
+
+TEST(EmitJailhouse, WritesCellsForABoardNamedByNameOrPath) {
+  Dir d;
+  std::string boards = std::string(RTCELL_SOURCE_DIR) + "/data/boards";
+  auto r = rtcell_run("emit jailhouse " + kExample + " --board " + boards + "/qemu-arm64-virt.yaml -o " +
+                      d.path + "/a");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* f : {"motor.c", "vision.c", "commands.sh"})
+    EXPECT_TRUE(fs::exists(d.path + "/a/" + f)) << f;
+  auto orin = rtcell_run("emit jailhouse " + kExample + " --board orin-agx-64gb -o " + d.path + "/b",
+                         "RTCELL_BOARDS_DIR=" + boards);
+  ASSERT_EQ(orin.code, 0) << orin.out;
+  EXPECT_NE(orin.out.find("memory map not verified"), std::string::npos) << orin.out;
+  auto none = rtcell_run("emit jailhouse " + kExample + " --board nosuch -o " + d.path + "/c",
+                         "RTCELL_BOARDS_DIR=" + boards);
+  EXPECT_EQ(none.code, 2) << none.out;
+  EXPECT_FALSE(fs::exists(d.path + "/c"));
 }
