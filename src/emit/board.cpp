@@ -65,8 +65,9 @@ class BoardParser {
       std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
       if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) ==
           allowed.end())
-        fail(kv.first, "unknown key '" + k + "' in " + what);
-      if (!seen.insert(k).second) fail(kv.first, "duplicate key '" + k + "' in " + what);
+        fail(kv.first, std::string("unknown key '").append(k).append("' in ").append(what));
+      if (!seen.insert(k).second)
+        fail(kv.first, std::string("duplicate key '").append(k).append("' in ").append(what));
     }
   }
 
@@ -165,7 +166,8 @@ Board load_board(const std::string& name_or_path, const std::vector<std::string>
   if (is_path) return parse_board(sys::read_input_file(name_or_path, "board " + name_or_path), name_or_path);
   std::set<std::string> known;
   for (const auto& d : dirs) {
-    std::string p = d + "/" + name_or_path + ".yaml";
+    std::string p = d;
+    p.append("/").append(name_or_path).append(".yaml");
     std::error_code ec;
     if (fs::is_regular_file(p, ec)) return parse_board(sys::read_input_file(p, "board " + p), p);
     for (const auto& e : fs::directory_iterator(d, ec))
