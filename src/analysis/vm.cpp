@@ -14,11 +14,6 @@ namespace {
 
 constexpr Time kMicro = 1000;
 
-// Θ rounded up to a whole µs: the hypervisor's unit (xl sched-rtds -b).
-Time round_up_us(Time ns) {
-  return ceil_div(ns, kMicro) * kMicro;
-}
-
 // The guest tasks as the analysis needs them: FP without priorities gets
 // deadline-monotonic ones (optimal for constrained deadlines, Leung &
 // Whitehead 1982).
@@ -33,12 +28,25 @@ std::vector<Task> with_priorities(std::vector<Task> tasks, LocalScheduler sched)
 }
 
 // The least whole-µs budget for `tasks` on Γ(Π, Θ); 0 with no tasks;
-// nullopt when even Θ = Π fails.
+// nullopt when even Θ = Π fails. The same search as budget.hpp's
+// min_budget (schedulability is monotone in Θ: sbf is non-decreasing in Θ
+// for a fixed Π, Shin & Lee 2003, Eq. (1)), with the exact test of
+// schedulable_on, but over whole µs: the answer is min_budget's rounded up,
+// and the search never tries budgets a hair above the utilization, where
+// the EDF test's horizon (and its cost) grows without bound.
 std::optional<Time> vcpu_budget(const std::vector<Task>& tasks, LocalScheduler sched, Time period) {
   if (tasks.empty()) return Time{0};
-  std::optional<Time> theta = min_budget(tasks, sched, period);
-  if (!theta) return std::nullopt;
-  return std::min(round_up_us(*theta), period);
+  auto ok = [&](Time us) {
+    return schedulable_on(tasks, sched, Supply::periodic(period, std::min(us * kMicro, period)));
+  };
+  Time hi = ceil_div(period, kMicro);  // Θ = Π (the last µs may be partial)
+  if (!ok(hi)) return std::nullopt;
+  Time lo = 0;  // fails (no budget, no service)
+  while (hi - lo > 1) {
+    Time mid = lo + (hi - lo) / 2;
+    (ok(mid) ? hi : lo) = mid;
+  }
+  return std::min(hi * kMicro, period);
 }
 
 // The servers placed on one pCPU, as tasks (C = Θ, T = D = Π), so that

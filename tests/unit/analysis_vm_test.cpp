@@ -55,6 +55,10 @@ TEST(VmAdmission, BudgetIsTheLeastWholeMicrosecondThatSchedules) {
     prio[1].priority = 1;
     EXPECT_TRUE(schedulable_on(prio, sched, Supply::periodic(c.period, c.budget)));
     EXPECT_FALSE(schedulable_on(prio, sched, Supply::periodic(c.period, c.budget - kUs)));
+    // And it is budget.hpp's exact least budget rounded up to the µs.
+    auto exact = min_budget(prio, sched, c.period);
+    ASSERT_TRUE(exact);
+    EXPECT_EQ(c.budget, ceil_div(*exact, kUs) * kUs);
   }
 }
 
