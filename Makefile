@@ -55,7 +55,7 @@ cross-test: cross
 # and the unit tests build with g++-11 and -Werror, and the unit tests pass.
 # The integration tests and benchmarks are left to the main build: they add
 # build time and test nothing compiler-specific.
-GCC11_TARGETS ?= rtcell rtcell_unit_tests rtcell_probe rtcell-control-loop
+GCC11_TARGETS ?= rtcell rtcell_unit_tests rtcell_emit_tests rtcell_probe rtcell-control-loop
 gcc11: deps
 	@command -v g++-11 >/dev/null || { echo "make gcc11: no g++-11: install g++-11 (sudo ./scripts/install-deps)" >&2; exit 1; }
 	@CC=gcc-11 CXX=g++-11 cmake -S . -B $(GCC11_BUILD) -G Ninja -DRTCELL_WERROR=ON >/dev/null

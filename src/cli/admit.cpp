@@ -13,6 +13,7 @@
 #include "host/facts.hpp"
 #include "host/probe.hpp"
 #include "manifest/manifest.hpp"
+#include "report/vm.hpp"
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/error.hpp"
 #include "util/units.hpp"
@@ -142,16 +143,35 @@ Registrar reg{Verb{
           specs = front::with_running(std::move(specs), o->file, running);
         }
         auto result = analysis::admit(specs, opts);
+        // VMs (docs/hypervisor.md): their own two-level verdict, printed after
+        // the cells'; a rejected VM makes the whole answer a rejection.
+        const analysis::VmAdmitResult vms = analysis::admit_vms(manifest::to_vm_specs(m));
         std::vector<report::RoomRow> room;
         if (o->running) room = room_rows(running, opts, o->room_period);
         if (o->json) {
           nlohmann::json j = report::admit_json(o->file, result);
           if (o->running) j["room"] = report::room_json(room, o->room_period);
+          if (!m.vms.empty()) {
+            j["vms"] = report::vm_admit_json(vms);
+            if (!vms.admitted) {
+              j["admitted"] = false;
+              j["verdict"] = std::string(analysis::to_string(analysis::Verdict::Rejected));
+            }
+          }
           std::cout << j.dump(2) << "\n";
         } else {
-          std::cout << report::admit_text(o->file, result);
+          if (!m.cells.empty() || m.vms.empty())
+            std::cout << report::admit_text(o->file, result);
+          else
+            std::cout << o->file << ": " << (vms.admitted ? "ADMITTED" : "REJECTED") << " (" << m.vms.size()
+                      << " vms)\n";
           if (o->running) std::cout << report::room_text(room, o->room_period, running.size());
+          if (!m.vms.empty()) std::cout << report::vm_admit_text(vms);
+          // The first line spoke for the cells only: say the whole answer last.
+          if (!vms.admitted && !m.cells.empty())
+            std::cout << "\n" << o->file << ": REJECTED (a vm is not admitted)\n";
         }
+        if (!vms.admitted) return kExitNegative;
         return exit_code(analysis::verdict(result));
       };
     }}};

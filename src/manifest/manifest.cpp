@@ -25,7 +25,7 @@ namespace rtcell::manifest {
 
 namespace {
 
-constexpr const char* kTopKeys[] = {"version", "cells", "partition", "hz"};
+constexpr const char* kTopKeys[] = {"version", "cells", "vms", "partition", "hz"};
 constexpr const char* kCellKeys[] = {
     "name",     "cpus",       "mems",       "memory",   "pids_max", "sched",   "rtprio",        "cap_add",
     "cap_drop", "rt_runtime", "rt_period",  "memlock",  "net",      "rootfs",  "devices",       "volumes",
@@ -33,6 +33,11 @@ constexpr const char* kCellKeys[] = {
     "tasks",    "budget",     "depends_on", "required", "supervise"};
 constexpr const char* kTaskKeys[] = {"name",     "period",   "wcet",   "deadline", "jitter",
                                      "blocking", "priority", "policy", "cpu"};
+constexpr const char* kVmTaskKeys[] = {"name",   "period",   "wcet",     "deadline",
+                                       "jitter", "blocking", "priority", "vcpu"};
+constexpr const char* kVmKeys[] = {"name", "memory", "sched", "period", "pool",
+                                   "type", "kernel", "vcpus", "tasks"};
+constexpr const char* kVcpuKeys[] = {"cpus", "period"};
 constexpr const char* kBudgetKeys[] = {"period", "runtime", "deadline"};
 constexpr const char* kSuperviseKeys[] = {"action", "grace"};
 
@@ -41,6 +46,9 @@ constexpr size_t kMaxText = 16u << 20;
 // yaml-cpp recurses once per nesting level; deeper than this is not a
 // manifest and would only risk the stack.
 constexpr int kMaxDepth = 64;
+// vCPUs of one VM: Xen's HVM limit (XEN_LEGACY_MAX_VCPUS is 32, HVM guests
+// go to 128); far more than a partitioned RT guest uses.
+constexpr int kMaxVcpus = 128;
 
 class Parser {
  public:
@@ -177,11 +185,15 @@ class Parser {
     return out;
   }
 
-  TaskDecl task(const YAML::Node& n) const {
+  // A cell's task, or with `in_vm` a guest task of a VM (no policy or cpu;
+  // a vcpu instead).
+  TaskDecl task(const YAML::Node& n, bool in_vm = false) const {
     TaskDecl t;
     t.where = where(n);
     bool has_period = false, has_wcet = false;
-    each_key(n, kTaskKeys, "task", [&](const std::string& k, const YAML::Node& v, const YAML::Node&) {
+    std::span<const char* const> keys =
+        in_vm ? std::span<const char* const>(kVmTaskKeys) : std::span<const char* const>(kTaskKeys);
+    each_key(n, keys, "task", [&](const std::string& k, const YAML::Node& v, const YAML::Node&) {
       if (k == "name") {
         t.name = name(v, "task name");
       } else if (k == "period") {
@@ -210,6 +222,8 @@ class Parser {
           fail(v, "policy must be fifo, rr or deadline, not '" + p + "'");
       } else if (k == "cpu") {
         t.cpu = static_cast<int>(integer(v, k, 0, CpuSet::kMaxCpu));
+      } else if (k == "vcpu") {
+        t.vcpu = static_cast<int>(integer(v, k, 0, kMaxVcpus - 1));
       }
     });
     if (t.name.empty()) fail(n, "task has no name: add name: ...");
@@ -429,11 +443,116 @@ class Parser {
     return c;
   }
 
+  // A period Π for vCPUs: Xen and Jailhouse count in µs.
+  int64_t whole_us(const YAML::Node& n, const std::string& key) const {
+    int64_t v = time(n, key);
+    if (v % 1000 != 0) fail(n, key + " must be a whole number of microseconds (xl sched-rtds -p takes us)");
+    return v;
+  }
+
+  VcpuDecl vcpu(const YAML::Node& n) const {
+    VcpuDecl d;
+    d.where = where(n);
+    auto cpus = [&](const YAML::Node& v) {
+      std::string s = scalar(v, "vcpu cpus");
+      d.pcpus = with_location(v, "vcpu cpus", [&] { return CpuSet::parse(s); });
+      if (d.pcpus.empty()) fail(v, "vcpu cpus must name at least one physical CPU, e.g. \"2\" or \"2-3\"");
+    };
+    if (n.IsScalar()) {
+      cpus(n);
+      return d;
+    }
+    bool has_cpus = false;
+    each_key(n, kVcpuKeys, "vcpu", [&](const std::string& k, const YAML::Node& v, const YAML::Node&) {
+      if (k == "cpus") {
+        cpus(v);
+        has_cpus = true;
+      } else if (k == "period") {
+        d.period_ns = whole_us(v, "vcpu period");
+      }
+    });
+    if (!has_cpus) fail(n, "vcpu has no cpus: add cpus: e.g. \"2\" (the physical CPUs it may run on)");
+    return d;
+  }
+
+  VmDecl vm(const YAML::Node& n) const {
+    VmDecl m;
+    m.where = where(n);
+    std::optional<YAML::Node> tasks_node, vcpus_node;
+    bool has_memory = false;
+    each_key(n, kVmKeys, "vm", [&](const std::string& k, const YAML::Node& v, const YAML::Node&) {
+      if (k == "name") {
+        m.name = name(v, "vm name");
+      } else if (k == "memory") {
+        // Bare numbers are MiB (xl.cfg memory=); with a unit, a whole MiB.
+        std::string s = scalar(v, k);
+        bool bare = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+        uint64_t bytes = with_location(v, k, [&] { return util::parse_bytes(bare ? s + "M" : s); });
+        if (bytes == 0 || bytes % (1u << 20) != 0)
+          fail(v, "memory must be a whole number of MiB greater than 0, e.g. 512 or 1G");
+        m.memory_mib = bytes >> 20;
+        has_memory = true;
+      } else if (k == "sched") {
+        std::string s = scalar(v, k);
+        if (s == "fp")
+          m.sched = analysis::LocalScheduler::FixedPriority;
+        else if (s == "edf")
+          m.sched = analysis::LocalScheduler::Edf;
+        else
+          fail(v, "vm sched must be fp or edf (the guest's scheduler), not '" + s + "'");
+      } else if (k == "period") {
+        m.period_ns = whole_us(v, "vm period");
+      } else if (k == "pool") {
+        m.pool = name(v, "vm pool");
+      } else if (k == "type") {
+        m.type = scalar(v, k);
+        if (m.type != "pvh" && m.type != "pv" && m.type != "hvm")
+          fail(v, "vm type must be pvh, pv or hvm (xl.cfg type=), not '" + m.type + "'");
+      } else if (k == "kernel") {
+        m.kernel = word(v, k);
+        if (m.kernel->find_first_of("\"\n") != std::string::npos)
+          fail(v, "vm kernel must be a path without '\"' or a newline");
+      } else if (k == "vcpus") {
+        vcpus_node.emplace(v);
+      } else if (k == "tasks") {
+        tasks_node.emplace(v);
+      }
+    });
+    if (m.name.empty()) fail(n, "vm has no name: add name: ...");
+    if (!has_memory) fail(n, "vm " + m.name + " has no memory: add memory: e.g. 512 (MiB)");
+    if (!vcpus_node)
+      fail(n, "vm " + m.name + " has no vcpus: add vcpus: [\"2\", \"3\"] (a physical CPU list each)");
+    if (!vcpus_node->IsSequence() || vcpus_node->size() == 0)
+      fail(*vcpus_node, "vcpus must be a list with one entry per vCPU, e.g. [\"2\", \"3\"]");
+    if (vcpus_node->size() > static_cast<size_t>(kMaxVcpus))
+      fail(*vcpus_node, "vm " + m.name + " has more than " + std::to_string(kMaxVcpus) + " vcpus");
+    for (const auto& vn : *vcpus_node) m.vcpus.push_back(vcpu(vn));
+    if (tasks_node) {
+      if (!tasks_node->IsSequence()) fail(*tasks_node, "tasks must be a list of task maps");
+      std::set<std::string> names;
+      size_t with_prio = 0;
+      for (const auto& tn : *tasks_node) {
+        TaskDecl t = task(tn, true);
+        if (!names.insert(t.name).second) fail(tn, "duplicate task name '" + t.name + "' in vm " + m.name);
+        if (static_cast<size_t>(t.vcpu) >= m.vcpus.size())
+          fail(tn, "task " + t.name + " names vcpu " + std::to_string(t.vcpu) + ", but vm " + m.name +
+                       " has " + std::to_string(m.vcpus.size()) + " (numbered from 0)");
+        if (t.priority) ++with_prio;
+        m.tasks.push_back(std::move(t));
+      }
+      if (with_prio != 0 && with_prio != m.tasks.size())
+        fail(*tasks_node, "vm " + m.name + ": give every task a priority, or none (then deadline-monotonic)");
+      if (with_prio != 0 && m.sched == analysis::LocalScheduler::Edf)
+        fail(*tasks_node, "vm " + m.name + ": priority has no meaning under sched: edf; remove it");
+    }
+    return m;
+  }
+
   Manifest manifest(const YAML::Node& root) const {
     Manifest m;
     m.file = file_;
     if (!root || root.IsNull()) usage_error(file_ + ":1:1: empty manifest: expected a map with cells:");
-    std::optional<YAML::Node> cells;
+    std::optional<YAML::Node> cells, vms;
     each_key(root, kTopKeys, "manifest", [&](const std::string& k, const YAML::Node& v, const YAML::Node&) {
       if (k == "version") {
         if (integer(v, k, 1, 1000) != 1) fail(v, "unsupported version: this rtcell reads version 1");
@@ -453,15 +572,28 @@ class Parser {
         m.hz = static_cast<int>(integer(v, k, 1, 100'000));
       } else if (k == "cells") {
         cells.emplace(v);
+      } else if (k == "vms") {
+        vms.emplace(v);
       }
     });
-    if (!cells) fail(root, "manifest has no cells: add cells: [ {name: ..., cpus: ...} ]");
-    if (!cells->IsSequence()) fail(*cells, "cells must be a list of cell maps");
-    std::set<std::string> names;
-    for (const auto& cn : *cells) {
-      CellDecl c = cell(cn);
-      if (!names.insert(c.name).second) fail(cn, "duplicate cell name '" + c.name + "'");
-      m.cells.push_back(std::move(c));
+    if (!cells && !vms) fail(root, "manifest has no cells: add cells: [ {name: ..., cpus: ...} ]");
+    if (cells) {
+      if (!cells->IsSequence()) fail(*cells, "cells must be a list of cell maps");
+      std::set<std::string> names;
+      for (const auto& cn : *cells) {
+        CellDecl c = cell(cn);
+        if (!names.insert(c.name).second) fail(cn, "duplicate cell name '" + c.name + "'");
+        m.cells.push_back(std::move(c));
+      }
+    }
+    if (vms) {
+      if (!vms->IsSequence()) fail(*vms, "vms must be a list of vm maps");
+      std::set<std::string> names;
+      for (const auto& vn : *vms) {
+        VmDecl v = vm(vn);
+        if (!names.insert(v.name).second) fail(vn, "duplicate vm name '" + v.name + "'");
+        m.vms.push_back(std::move(v));
+      }
     }
     check_dependencies(m);
     return m;
@@ -684,6 +816,35 @@ std::vector<analysis::CellSpec> to_cell_specs(const Manifest& m) {
       b.runtime = c.budget->runtime_ns;
       b.deadline = c.budget->deadline_ns;
       s.budget = b;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<analysis::VmSpec> to_vm_specs(const Manifest& m) {
+  std::vector<analysis::VmSpec> out;
+  for (const auto& v : m.vms) {
+    analysis::VmSpec s;
+    s.name = v.name;
+    s.scheduler = v.sched;
+    s.period = v.period_ns;
+    for (const auto& c : v.vcpus) {
+      analysis::VcpuSpec vc;
+      vc.pcpus = c.pcpus;
+      vc.period = c.period_ns;
+      s.vcpus.push_back(std::move(vc));
+    }
+    for (const auto& t : v.tasks) {
+      analysis::Task task;
+      task.name = t.name;
+      task.period = t.period_ns;
+      task.wcet = t.wcet_ns;
+      task.deadline = t.deadline_ns.value_or(t.period_ns);
+      task.jitter = t.jitter_ns;
+      task.blocking = t.blocking_ns;
+      task.priority = t.priority;
+      s.vcpus[static_cast<size_t>(t.vcpu)].tasks.push_back(std::move(task));
     }
     out.push_back(std::move(s));
   }

@@ -17,6 +17,7 @@
 
 #include "rtcell/analysis/admission.hpp"
 #include "rtcell/analysis/enforce.hpp"
+#include "rtcell/analysis/vm.hpp"
 #include "rtcell/cpuset.hpp"
 #include "rtcell/rt/sched.hpp"
 
@@ -42,6 +43,7 @@ struct TaskDecl {
   std::optional<int> priority;       // SCHED_FIFO/RR 1..99
   std::optional<TaskPolicy> policy;  // default: from the cell's sched, else fifo
   std::optional<int> cpu;            // default: partitioned onto the cell's cpus
+  int vcpu = 0;                      // VM tasks only: the vCPU that runs it
   Location where;
 };
 
@@ -111,11 +113,39 @@ struct CellDecl {
   bool is_rt() const;
 };
 
+// One virtual CPU of a VM: the physical CPUs it may run on (the analysis
+// pins it to one of them, first fit) and, optionally, its server period Π.
+struct VcpuDecl {
+  CpuSet pcpus;
+  std::optional<int64_t> period_ns;  // a whole µs
+  Location where;
+};
+
+// A virtual machine under a hypervisor (docs/hypervisor.md): its vCPUs as
+// periodic servers, the guest's scheduler, partitioned over the vCPUs, and
+// the guest's tasks (TaskDecl::vcpu says which vCPU runs each).
+struct VmDecl {
+  std::string name;
+  Location where;
+  uint64_t memory_mib = 0;
+  analysis::LocalScheduler sched = analysis::LocalScheduler::FixedPriority;
+  std::optional<int64_t> period_ns;   // Π of every vCPU that names none; a whole µs
+  std::optional<std::string> pool;    // Xen cpupool; unset: kDefaultPool
+  std::string type = "pvh";           // xl.cfg type=: pvh, pv or hvm
+  std::optional<std::string> kernel;  // the guest kernel image (xl.cfg kernel=)
+  std::vector<VcpuDecl> vcpus;
+  std::vector<TaskDecl> tasks;
+};
+
+// The cpupool of the VMs that name none.
+inline constexpr const char* kDefaultPool = "rtcell";
+
 enum class Partition { FirstFit, WorstFit, BestFit };
 
 struct Manifest {
   std::string file;
   std::vector<CellDecl> cells;
+  std::vector<VmDecl> vms;
   Partition partition = Partition::FirstFit;
   // CONFIG_HZ of the kernel the cells are meant for: the tick at which the
   // FIFO/RR budgets must hold (docs/analysis.md). Unset: `rtcell admit`
@@ -146,6 +176,9 @@ CpuSet rt_cpus(const Manifest& m);
 // policy of a task defaults to the cell's sched; a cell's base priority is
 // its sched priority, else rtprio, else 80).
 std::vector<analysis::CellSpec> to_cell_specs(const Manifest& m);
+// The analysis model of every VM: per vCPU its tasks (deadline defaults to
+// the period) and period.
+std::vector<analysis::VmSpec> to_vm_specs(const Manifest& m);
 // The partitioning heuristic and, when the manifest names one, the tick.
 analysis::AdmitOptions admit_options(const Manifest& m);
 

@@ -1,7 +1,7 @@
 // libFuzzer harness for the cell manifest parser. Any input must give a
 // Manifest or rtcell::Error (Usage, with a "file:line:col" or "file:"
 // prefix), never a crash, hang, other exception or sanitizer report. A parsed
-// manifest must convert to analysis specs and yield its RT CPUs.
+// manifest must convert to analysis specs (cells and VMs) and yield its RT CPUs.
 // fuzz-libs: rtcell_manifest
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto specs = rtcell::manifest::to_cell_specs(m);
     if (specs.size() != m.cells.size()) std::abort();
     (void)rtcell::manifest::rt_cpus(m);
+    auto vms = rtcell::manifest::to_vm_specs(m);
+    if (vms.size() != m.vms.size()) std::abort();
   } catch (const rtcell::Error& e) {
     if (e.kind() != rtcell::ErrorKind::Usage) std::abort();
     if (std::string_view(e.what()).substr(0, 9) != "fuzz.yaml") std::abort();
