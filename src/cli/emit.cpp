@@ -30,7 +30,8 @@ struct Options {
 
 // Where --board NAME is looked up: $RTCELL_BOARDS_DIR, then
 // ../share/rtcell/boards beside the binary (the installed tree), then
-// /usr/share/rtcell/boards.
+// /usr/share/rtcell/boards, then the checkout's data/boards (a binary run
+// from its build tree).
 std::vector<std::string> board_dirs() {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("RTCELL_BOARDS_DIR"); env && *env) dirs.emplace_back(env);
@@ -38,6 +39,9 @@ std::vector<std::string> board_dirs() {
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) dirs.push_back((exe.parent_path().parent_path() / "share/rtcell/boards").string());
   dirs.emplace_back("/usr/share/rtcell/boards");
+#ifdef RTCELL_SOURCE_BOARDS
+  dirs.emplace_back(RTCELL_SOURCE_BOARDS);
+#endif
   return dirs;
 }
 
