@@ -169,6 +169,13 @@ TunePlan plan_tune(const TuneOptions& opts) {
     // Keep the IRQ's own housekeeping CPUs where it has some; else all of them.
     CpuSet to = aff.minus(rt);
     want(f, to.empty() ? hks : to.to_string(), "runtime.irq_affinity", true);
+    // Where debugfs shows it, a managed IRQ (NVMe, virtio MSI-X: its driver
+    // spreads one per CPU) is known now to be refused: --apply skips it.
+    const std::string dbg = "/sys/kernel/debug/irq/irqs/" + irq;
+    if (p.exists(dbg) && p.read(dbg).value_or("").find("IRQD_AFFINITY_MANAGED") != std::string::npos)
+      plan.notes.push_back("IRQ " + irq + " is managed by its driver (" + dbg +
+                           "): the kernel will refuse to move it, --apply skips it; isolcpus=managed_irq at "
+                           "boot keeps such IRQs off the RT CPUs");
   }
   if (p.exists("/proc/irq/default_smp_affinity")) {
     try {
@@ -323,7 +330,11 @@ TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
                           "  [" + a.why + "]");
       continue;
     }
-    if (a.skippable && (err == EIO || err == EINVAL)) {
+    // The kernel refuses to move managed (e.g. virtio/NVMe MSI-X), per-CPU
+    // and chained IRQs: EIO from irq_can_set_affinity_usr(), EINVAL or
+    // EPERM from the chip. Root meets no other EPERM on these files (a
+    // user's open fails with EACCES first).
+    if (a.skippable && (err == EIO || err == EINVAL || err == EPERM)) {
       ++res.skipped;
       skipped_paths.push_back(a.path);
       res.lines.push_back("skipped " + a.path + ": the kernel refuses to move this IRQ (" +

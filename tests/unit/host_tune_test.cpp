@@ -49,6 +49,19 @@ TEST(HostTune, PlanOnStockJetson) {
                           [](const std::string& n) { return n.find("nvpmodel -m 0") != std::string::npos; }));
 }
 
+// A managed IRQ (NVMe's, per debugfs) is predicted as refused by the dry
+// run; --apply then skips it (tests/integration/tune_real_test.cpp).
+TEST(HostTune, ManagedIrqIsPredictedAsRefused) {
+  auto plan = plan_tune(opts("x86-preempt-rt-server", "2-7"));
+  ASSERT_NE(find(plan, "/proc/irq/130/smp_affinity_list"), nullptr);
+  EXPECT_TRUE(std::any_of(plan.notes.begin(), plan.notes.end(), [](const std::string& n) {
+    return n.find("IRQ 130 is managed by its driver") != std::string::npos;
+  }));
+  EXPECT_FALSE(std::any_of(plan.notes.begin(), plan.notes.end(), [](const std::string& n) {
+    return n.find("IRQ 120 is managed") != std::string::npos;
+  }));
+}
+
 TEST(HostTune, TunedTreeNeedsNothing) {
   auto plan = plan_tune(opts("jetson-agx-orin-jp6-rt-tuned", "4-11"));
   EXPECT_TRUE(plan.actions.empty()) << plan.actions.front().path;
