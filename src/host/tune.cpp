@@ -172,10 +172,16 @@ TunePlan plan_tune(const TuneOptions& opts) {
     // Where debugfs shows it, a managed IRQ (NVMe, virtio MSI-X: its driver
     // spreads one per CPU) is known now to be refused: --apply skips it.
     const std::string dbg = "/sys/kernel/debug/irq/irqs/" + irq;
-    if (p.exists(dbg) && p.read(dbg).value_or("").find("IRQD_AFFINITY_MANAGED") != std::string::npos)
-      plan.notes.push_back("IRQ " + irq + " is managed by its driver (" + dbg +
-                           "): the kernel will refuse to move it, --apply skips it; isolcpus=managed_irq at "
-                           "boot keeps such IRQs off the RT CPUs");
+    if (p.exists(dbg) && p.read(dbg).value_or("").find("IRQD_AFFINITY_MANAGED") != std::string::npos) {
+      std::string note = "IRQ ";
+      note += irq;
+      note += " is managed by its driver (";
+      note += dbg;
+      note +=
+          "): the kernel will refuse to move it, --apply skips it; isolcpus=managed_irq at boot keeps such "
+          "IRQs off the RT CPUs";
+      plan.notes.push_back(std::move(note));
+    }
   }
   if (p.exists("/proc/irq/default_smp_affinity")) {
     try {
