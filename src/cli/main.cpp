@@ -71,6 +71,12 @@ int main(int argc, char** argv) {
   // "not a subcommand" error.
   const std::string_view chosen = argc > 1 ? std::string_view(argv[1]) : std::string_view();
   const bool known = std::any_of(vs.begin(), vs.end(), [&](const cli::Verb& v) { return v.name == chosen; });
+  // `rtcell frob --help` fails like `rtcell frob` (CLI11 would print the
+  // main help and exit 0).
+  if (!known && !chosen.empty() && chosen.front() != '-') {
+    std::cerr << "rtcell: '" << chosen << "' is not an rtcell command (see rtcell --help)\n";
+    return kExitUsage;
+  }
   std::vector<Chosen> runs;
   for (auto& v : vs) {
     CLI::App* sub = app.add_subcommand(v.name, v.help);

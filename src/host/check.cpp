@@ -740,12 +740,18 @@ void check_security(Ctx& c) {
   std::string boot =
       c.jetson ? "add 'apparmor=1 security=apparmor' to the APPEND line of /boot/extlinux/extlinux.conf"
                : "add 'apparmor=1 security=apparmor' to GRUB_CMDLINE_LINUX and update-grub";
+  // rtcell applies no AppArmor profile to its cells (their confinement is
+  // namespaces, seccomp and no capabilities): the rule is about the host's
+  // own services, and says so.
   if (v == "Y")
-    c.add("security.apparmor", Severity::Pass, "AppArmor enabled", f, v);
+    c.add("security.apparmor", Severity::Pass,
+          "AppArmor enabled for the host's services (rtcell cells get no AppArmor profile)", f, v);
   else
-    c.add("security.apparmor", Severity::Warn,
-          v.empty() ? "AppArmor not loaded: cells get no MAC confinement" : "AppArmor disabled", f,
-          v.empty() ? "absent" : v, boot + ", then reboot");
+    c.add(
+        "security.apparmor", Severity::Warn,
+        std::string(v.empty() ? "AppArmor not loaded" : "AppArmor disabled") +
+            ": the host's services get no MAC confinement (rtcell cells use no AppArmor profile either way)",
+        f, v.empty() ? "absent" : v, boot + ", then reboot");
 }
 
 // ---- Jetson -----------------------------------------------------------------

@@ -275,8 +275,8 @@ TunePlan plan_tune(const TuneOptions& opts) {
         "jetson_clocks --restore /var/lib/rtcell/jetson_clocks.conf)");
   }
   plan.notes.push_back(
-      "/dev/cpu_dma_latency: keep it open at 0 while RT work runs (rtcell run and cyclictest do); tune "
-      "cannot hold it");
+      "/dev/cpu_dma_latency: keep it open at 0 while RT work runs (rtcell run --dma-latency 0 holds it for "
+      "its cell, rtcell latency and cyclictest hold it while they measure); tune cannot hold it");
   return plan;
 }
 

@@ -241,3 +241,17 @@ TEST_F(RunInputs, StopWhileTheCellIsMadeTearsDown) {
 
 }  // namespace
 }  // namespace rtcell::test
+
+// An unknown verb fails the same way with or without --help (CLI11 alone
+// printed the main help and exited 0 for `rtcell frob --help`); rtcell's
+// own help still exits 0.
+TEST(RtcellCommandLine, UnknownVerbFailsEvenWithHelp) {
+  for (const auto& args : {std::vector<std::string>{"frob"}, std::vector<std::string>{"frob", "--help"}}) {
+    rtcell::test::Result r = rtcell::test::run(args);
+    EXPECT_EQ(r.code, 2) << args.size();
+    EXPECT_TRUE(rtcell::test::only_line(r.err)) << r.err;
+    EXPECT_NE(r.err.find("'frob' is not an rtcell command (see rtcell --help)"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(rtcell::test::run({"--help"}).code, 0);
+  EXPECT_EQ(rtcell::test::run({"run", "--help"}).code, 0);
+}
