@@ -178,9 +178,12 @@ void check_kernel(Ctx& c) {
   } else if (f.preempt_model == "PREEMPT_RT") {
     c.add("kernel.preempt_rt", Severity::Pass, "PREEMPT_RT kernel", src, value);
   } else if (f.preempt_model == "full") {
-    c.add("kernel.preempt_rt", Severity::Warn,
-          "preemption model is 'full', not PREEMPT_RT: spinlocks and hard IRQs still bound latency", src,
-          value, rt_fix);
+    // A stock kernel (L4T's included) cannot give RT guarantees: fail, as
+    // the severity is defined (docs/check.md), not a warning.
+    c.add("kernel.preempt_rt", Severity::Fail,
+          "preemption model is 'full', not PREEMPT_RT: spinlocks and hard IRQs still bound latency, so this "
+          "kernel gives no RT guarantees",
+          src, value, rt_fix);
   } else {
     // The verdict rests on /sys/kernel/realtime being absent (the RT kernel
     // creates it); debugfs only tells which non-RT dynamic model is current.

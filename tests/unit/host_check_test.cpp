@@ -61,7 +61,7 @@ TEST_P(HostCheckFixtures, Verdicts) {
 const Case kCases[] = {
     {"jetson-agx-orin-jp6-stock",
      "4-11",
-     {{"kernel.preempt_rt", "warn"},
+     {{"kernel.preempt_rt", "fail"},
       {"kernel.hz", "warn"},
       {"kernel.nohz_full", "warn"},
       {"kernel.rt_group_sched", "pass"},
@@ -124,7 +124,7 @@ const Case kCases[] = {
       {"jetson.kernel_match", "pass"}}},
     {"jetson-orin-nx-jp5",
      "2-7",
-     {{"kernel.preempt_rt", "warn"},
+     {{"kernel.preempt_rt", "fail"},
       {"kernel.cgroup_layout", "info"},
       {"kernel.rt_group_sched", "info"},
       {"runtime.irqbalance", "warn"},
