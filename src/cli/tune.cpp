@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "cli/command.hpp"
@@ -22,6 +23,7 @@ struct TuneFlags {
   bool revert = false;
   bool write_bootargs = false;
   bool no_rt_throttling = false;
+  bool persist = false;
 };
 
 int run_tune(const TuneFlags& f) {
@@ -42,6 +44,8 @@ int run_tune(const TuneFlags& f) {
     std::cout << "reverted " << res.written << " value(s)\n";
     return kExitOk;
   }
+  if (f.persist && !f.apply)
+    usage_error("--persist goes with --apply: rtcell tune --cpus LIST --apply --persist");
   if (f.cpus.empty()) usage_error("--cpus LIST is required, e.g. rtcell tune --cpus 2-3 --dry-run");
   opts.rt_cpus = CpuSet::parse(f.cpus);
   auto plan = host::plan_tune(opts);
@@ -59,7 +63,13 @@ int run_tune(const TuneFlags& f) {
               << ")\n";
     return kExitOk;
   }
+  if (f.persist) host::check_persist(opts);  // before anything changes
   auto res = host::apply_tune(opts, plan);
+  if (f.persist) {
+    std::error_code ec;
+    const std::string self = std::filesystem::canonical("/proc/self/exe", ec).string();
+    for (auto& l : host::persist_tune(opts, ec ? "/usr/bin/rtcell" : self)) res.lines.push_back(l);
+  }
   for (auto& l : res.lines) std::cout << l << '\n';
   for (const auto& n : plan.notes) std::cout << "note: " << n << '\n';
   std::cout << "applied " << res.written << " change(s), skipped " << res.skipped
@@ -77,6 +87,9 @@ const Registrar kTune{Verb{
       app.add_flag("--write-bootargs", f->write_bootargs,
                    "also write the boot arguments into extlinux.conf or /etc/default/grub (backup kept)");
       app.add_flag("--no-rt-throttling", f->no_rt_throttling, "also set kernel.sched_rt_runtime_us=-1");
+      app.add_flag("--persist", f->persist,
+                   "with --apply: also install a systemd unit that applies the same tuning at every boot "
+                   "(--revert removes it)");
       app.add_option("--root", f->root, "tune a host tree instead of / (a copy, for tests)");
       app.add_option("--state", f->state, "journal file (default <root>/var/lib/rtcell/tune.json)");
       return [f] { return run_tune(*f); };

@@ -403,11 +403,86 @@ TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
   return res;
 }
 
+namespace {
+
+constexpr const char* kUnitMarker = "# Written by rtcell tune --persist";
+
+// Removes the boot unit and its enabling link when they are rtcell's.
+std::vector<std::string> remove_persist(const TuneOptions& opts) {
+  std::vector<std::string> lines;
+  const std::string unit = join_root(opts.root, kTuneUnit);
+  const std::string link = join_root(opts.root, kTuneUnitLink);
+  auto text = sys::try_read_file(unit);
+  if (!text || text->find(kUnitMarker) == std::string::npos) return lines;
+  if (::unlink(link.c_str()) == 0) lines.push_back(std::string("removed ") + kTuneUnitLink);
+  ::rmdir(join_root(opts.root, "/etc/systemd/system/sysinit.target.wants").c_str());  // when empty
+  if (::unlink(unit.c_str()) == 0) lines.push_back(std::string("removed ") + kTuneUnit);
+  return lines;
+}
+
+}  // namespace
+
+void check_persist(const TuneOptions& opts) {
+  struct stat st {};
+  const std::string dir = join_root(opts.root, "/etc/systemd/system");
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    usage_error("--persist installs a systemd unit, and " + dir +
+                " does not exist (no systemd): run 'rtcell tune --cpus " + opts.rt_cpus.to_string() +
+                " --apply' from your init's boot script instead (docs/tune.md)");
+}
+
+std::vector<std::string> persist_tune(const TuneOptions& opts, const std::string& rtcell_path) {
+  check_persist(opts);
+  std::string cmd = rtcell_path + " tune --cpus " + opts.rt_cpus.to_string() + " --apply";
+  if (opts.rt_throttling_off) cmd += " --no-rt-throttling";
+  if (!opts.state_file.empty()) cmd += " --state " + opts.state_file;
+  const std::string unit_text = std::string(kUnitMarker) +
+                                "; rtcell tune --revert removes it.\n"
+                                "[Unit]\n"
+                                "Description=rtcell: RT tuning for CPUs " +
+                                opts.rt_cpus.to_string() +
+                                " (IRQ affinity, governors, timer migration, watchdog)\n"
+                                "DefaultDependencies=no\n"
+                                "After=local-fs.target systemd-sysctl.service\n"
+                                "Before=sysinit.target shutdown.target\n"
+                                "Conflicts=shutdown.target\n"
+                                "\n"
+                                "[Service]\n"
+                                "Type=oneshot\n"
+                                "RemainAfterExit=yes\n"
+                                "ExecStart=" +
+                                cmd +
+                                "\n"
+                                "\n"
+                                "[Install]\n"
+                                "WantedBy=sysinit.target\n";
+  const std::string unit = join_root(opts.root, kTuneUnit);
+  const std::string link = join_root(opts.root, kTuneUnitLink);
+  sys::write_file_atomic(unit, unit_text, 0644);
+  const std::string wants = join_root(opts.root, "/etc/systemd/system/sysinit.target.wants");
+  if (::mkdir(wants.c_str(), 0755) != 0 && errno != EEXIST) {
+    const int e = errno;
+    ::unlink(unit.c_str());
+    sys_error("cannot make " + wants, e);
+  }
+  ::unlink(link.c_str());
+  if (::symlink(kTuneUnit, link.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(unit.c_str());
+    ::rmdir(wants.c_str());
+    sys_error("cannot enable " + unit + " (" + link + ")", e);
+  }
+  return {std::string("installed ") + kTuneUnit + ": " + cmd + " at every boot",
+          std::string("enabled it: ") + kTuneUnitLink +
+              " (systemctl daemon-reload shows it before the next boot)"};
+}
+
 TuneResult revert_tune(const TuneOptions& opts) {
   Probe p(opts.root);
   const std::string state = state_file_of(opts);
   Journal j = load_journal(state);
   TuneResult res;
+  res.lines = remove_persist(opts);
   if (!j.exists) {
     res.lines.push_back("nothing to revert: no tune state file " + state);
     return res;

@@ -58,7 +58,19 @@ TunePlan plan_tune(const TuneOptions& opts);
 // after rolling back when a write fails.
 TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan);
 // Restores every journaled value and removes the journal. No journal: a
-// result with no lines written and a line saying so.
+// result with no lines written and a line saying so. Also removes the boot
+// unit of persist_tune(), if there is one.
 TuneResult revert_tune(const TuneOptions& opts);
+
+// tune --persist: a systemd unit, enabled for sysinit.target, that runs
+// `RTCELL tune --cpus RT --apply` early at every boot (the journal keeps the
+// first boot's defaults as the values to revert to). Refuses with one line
+// when the root has no systemd (<root>/etc/systemd/system): the fallback is
+// that command in the init's own boot script (docs/tune.md). Call before
+// apply_tune so that a refusal changes nothing.
+inline constexpr const char* kTuneUnit = "/etc/systemd/system/rtcell-tune.service";
+inline constexpr const char* kTuneUnitLink = "/etc/systemd/system/sysinit.target.wants/rtcell-tune.service";
+void check_persist(const TuneOptions& opts);
+std::vector<std::string> persist_tune(const TuneOptions& opts, const std::string& rtcell_path);
 
 }  // namespace rtcell::host

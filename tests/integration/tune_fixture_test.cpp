@@ -180,3 +180,42 @@ TEST_F(TuneFixture, BadInputs) {
   EXPECT_EQ(c.rc, 2) << c.text;
   EXPECT_FALSE(fs::exists(root_ / "var/lib/rtcell"));
 }
+
+// --persist: a systemd unit enabled for sysinit.target runs the same
+// --apply at every boot; --revert removes it with the rest, the tree byte
+// for byte as before. Without systemd in the root, one line saying what to
+// do instead, and nothing applied.
+TEST_F(TuneFixture, PersistInstallsABootUnitAndRevertRemovesIt) {
+  copy_tree("jetson-agx-orin-jp6-stock");
+  fs::create_directories(root_ / "etc/systemd/system");
+  auto before = snapshot(root_);
+  Out a = run("tune --cpus 4-11 --apply --persist" + root_arg());
+  ASSERT_EQ(a.rc, 0) << a.text;
+  const std::string unit = slurp(root_ / "etc/systemd/system/rtcell-tune.service");
+  EXPECT_NE(unit.find("ExecStart="), std::string::npos) << unit;
+  EXPECT_NE(unit.find(" tune --cpus 4-11 --apply"), std::string::npos) << unit;
+  EXPECT_NE(unit.find("WantedBy=sysinit.target"), std::string::npos) << unit;
+  const fs::path link = root_ / "etc/systemd/system/sysinit.target.wants/rtcell-tune.service";
+  ASSERT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(fs::read_symlink(link), "/etc/systemd/system/rtcell-tune.service");
+  EXPECT_EQ(slurp(root_ / "proc/sys/kernel/timer_migration"), "0\n");  // applied now too
+
+  Out r = run("tune --revert" + root_arg());
+  ASSERT_EQ(r.rc, 0) << r.text;
+  EXPECT_NE(r.text.find("removed /etc/systemd/system/rtcell-tune.service"), std::string::npos) << r.text;
+  EXPECT_FALSE(fs::exists(link));
+  EXPECT_FALSE(fs::exists(root_ / "etc/systemd/system/sysinit.target.wants"));
+  EXPECT_EQ(snapshot(root_), before);
+
+  Out noapply = run("tune --cpus 4-11 --persist" + root_arg());
+  EXPECT_EQ(noapply.rc, 2) << noapply.text;
+  EXPECT_NE(noapply.text.find("--persist goes with --apply"), std::string::npos) << noapply.text;
+
+  fs::remove_all(root_ / "etc/systemd");
+  auto bare = snapshot(root_);
+  Out nosd = run("tune --cpus 4-11 --apply --persist" + root_arg());
+  EXPECT_EQ(nosd.rc, 2) << nosd.text;
+  EXPECT_NE(nosd.text.find("no systemd"), std::string::npos) << nosd.text;
+  EXPECT_NE(nosd.text.find("from your init's boot script"), std::string::npos) << nosd.text;
+  EXPECT_EQ(snapshot(root_), bare) << "a refused --persist applied something";
+}
