@@ -63,6 +63,8 @@ const std::vector<std::string>& check_ids() {
       "runtime.cpuidle",
       "runtime.cpu_dma_latency",
       "runtime.kthreads",
+      "runtime.tracing",
+      "runtime.console",
       "security.apparmor",
       "jetson.l4t",
       "jetson.kernel_match",
@@ -448,6 +450,87 @@ std::string status_field(const std::string& status, const std::string& key) {
   return b == std::string::npos ? std::string() : v.substr(b);
 }
 
+// Tracing and scheduler statistics left on in production (the practice
+// checklist): a tracer such as function or function_graph costs every kernel
+// call, enabled events cost each event, schedstats an update per switch.
+void check_tracing(Ctx& c) {
+  std::string dir;
+  for (const char* d : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
+    if (c.p.exists(std::string(d) + "/current_tracer")) {
+      dir = d;
+      break;
+    }
+  const std::string schedstats = c.p.value("/proc/sys/kernel/sched_schedstats");
+  std::vector<std::string> on;
+  std::string fix;
+  std::string value = "schedstats=" + (schedstats.empty() ? std::string("absent") : schedstats);
+  if (!dir.empty()) {
+    const std::string tracer = c.p.value(dir + "/current_tracer");
+    std::string events = c.p.value(dir + "/set_event");
+    for (char& ch : events)
+      if (ch == '\n') ch = ' ';
+    value = "current_tracer=" + tracer + " set_event=" + (events.empty() ? "(none)" : shorten(events, 80)) +
+            " " + value;
+    if (!tracer.empty() && tracer != "nop") {
+      on.push_back("the " + tracer + " tracer");
+      fix += "echo nop > " + dir + "/current_tracer; ";
+    }
+    if (!events.empty()) {
+      on.push_back("trace events");
+      fix += "echo > " + dir + "/set_event; ";
+    }
+  }
+  if (schedstats == "1") {
+    on.push_back("schedstats");
+    fix += "sysctl -w kernel.sched_schedstats=0; ";
+  }
+  const std::string src = dir.empty() ? "/proc/sys/kernel/sched_schedstats" : dir + "/current_tracer";
+  if (on.empty()) {
+    c.add("runtime.tracing", Severity::Pass,
+          dir.empty() ? "tracefs not mounted and schedstats off: nothing traced"
+                      : "no tracer, no trace event, schedstats off",
+          src, value);
+  } else {
+    fix.resize(fix.size() - 2);
+    c.add("runtime.tracing", Severity::Warn,
+          join(on, ", ") + " left on: each costs CPU time on every CPU, RT CPUs included", src, value, fix);
+  }
+}
+
+// The console as a latency source: kernel messages at or above the console
+// log level are written to a serial console with the port's lock held, for
+// milliseconds at 115200 baud.
+void check_console(Ctx& c) {
+  const std::string f = "/proc/sys/kernel/printk";
+  const std::string v = c.p.value(f);
+  std::string serial;
+  std::string_view rest = c.facts.cmdline;
+  for (size_t at = rest.find("console="); at != std::string_view::npos; at = rest.find("console=", at + 1)) {
+    if (at != 0 && rest[at - 1] != ' ') continue;
+    std::string_view arg = rest.substr(at + 8);
+    arg = arg.substr(0, arg.find_first_of(" ,"));
+    if (arg.rfind("tty", 0) == 0 && arg.rfind("tty0", 0) != 0 && arg.rfind("tty1", 0) != 0) serial = arg;
+  }
+  const auto level = to_ll(v.substr(0, v.find_first_of(" \t")));
+  const std::string value = "printk=" + (v.empty() ? std::string("absent") : v) +
+                            " console=" + (serial.empty() ? std::string("(no serial console)") : serial);
+  if (!level) {
+    c.add("runtime.console", Severity::Info, "console log level unreadable", f, value);
+  } else if (serial.empty() || *level <= 4) {
+    c.add("runtime.console", Severity::Pass,
+          serial.empty() ? "no serial console on the kernel command line"
+                         : "console log level " + std::to_string(*level) +
+                               ": only errors and worse reach the serial console",
+          f, value);
+  } else {
+    c.add("runtime.console", Severity::Warn,
+          "console log level " + std::to_string(*level) + " on serial console " + serial +
+              ": every kernel message up to that level is written to the port, milliseconds each at 115200 "
+              "baud, on whichever CPU logs it",
+          f, value, "sysctl -w kernel.printk='4 4 1 7' (or boot with loglevel=4 or quiet)");
+  }
+}
+
 void check_runtime(Ctx& c) {
   const std::string hk = c.hk.to_string();
   {
@@ -733,6 +816,8 @@ void check_runtime(Ctx& c) {
                   (hk.empty() ? "" : "; now: taskset -pc " + hk + " <pid> for each listed thread"));
     }
   }
+  check_tracing(c);
+  check_console(c);
 }
 
 // ---- security ---------------------------------------------------------------

@@ -62,6 +62,8 @@ const Case kCases[] = {
     {"jetson-agx-orin-jp6-stock",
      "4-11",
      {{"kernel.preempt_rt", "fail"},
+      {"runtime.tracing", "warn"},
+      {"runtime.console", "warn"},
       {"kernel.hz", "warn"},
       {"kernel.nohz_full", "warn"},
       {"kernel.rt_group_sched", "pass"},
@@ -155,6 +157,8 @@ const Case kCases[] = {
     {"this-vm",
      "1",
      {{"kernel.preempt_rt", "fail"},
+      {"runtime.tracing", "pass"},
+      {"runtime.console", "pass"},
       {"kernel.cgroup_layout", "info"},
       {"kernel.rt_group_sched", "info"},
       {"kernel.hz", "warn"},
@@ -191,6 +195,26 @@ TEST(HostCheck, IdsAreKnownAndOrdered) {
   const auto& ids = check_ids();
   ASSERT_EQ(findings.size(), ids.size());  // the Jetson tree produces every check
   for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(findings[i].id, ids[i]);
+}
+
+// The practice checklist's production leftovers, with their evidence and
+// fix: on the stock Jetson tree a sched_switch event left enabled,
+// schedstats on, and console log level 7 on the serial console ttyTCU0.
+TEST(HostCheck, TracingAndConsoleLeftOnAreNamed) {
+  CheckOptions o;
+  o.root = fixture("jetson-agx-orin-jp6-stock");
+  for (const auto& f : run_checks(o)) {
+    if (f.id == "runtime.tracing") {
+      EXPECT_NE(f.message.find("trace events, schedstats left on"), std::string::npos) << f.message;
+      EXPECT_NE(f.value.find("set_event=sched:sched_switch"), std::string::npos) << f.value;
+      EXPECT_NE(f.fix.find("sysctl -w kernel.sched_schedstats=0"), std::string::npos) << f.fix;
+    }
+    if (f.id == "runtime.console") {
+      EXPECT_NE(f.message.find("console log level 7 on serial console ttyTCU0"), std::string::npos)
+          << f.message;
+      EXPECT_NE(f.fix.find("kernel.printk='4 4 1 7'"), std::string::npos) << f.fix;
+    }
+  }
 }
 
 TEST(HostCheck, EmptyRootGivesInfoNotCrash) {
