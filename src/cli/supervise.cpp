@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 
@@ -34,7 +35,9 @@ pid_t start_detached_supervisor(const cell::Registry& reg, const std::string& id
   char* const argv[] = {argv0.data(), verb.data(), root_flag.data(), root.data(), cell_id.data(), nullptr};
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) sys_error("pipe for the cell's supervisor", errno);
-  int report[2];  // the grandchild's pid, from the child
+  // The grandchild's pid, from the child; then EOF once the grandchild has
+  // exec'd (the pipe is close-on-exec), or its execv errno.
+  int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
     const int e = errno;
     ::close(p[0]);
@@ -58,11 +61,17 @@ pid_t start_detached_supervisor(const cell::Registry& reg, const std::string& id
     ::dup2(p[0], STDIN_FILENO);
     ::dup2(null, STDOUT_FILENO);
     ::dup2(null, STDERR_FILENO);
-    ::close_range(3, ~0U, 0);
+    // Nothing of the creator's (locks, a client's pipes) outlives the exec;
+    // report[1] is close-on-exec and tells the parent how the exec went.
+    const auto keep = static_cast<unsigned>(report[1]);
+    if (keep > 3) ::close_range(3, keep - 1, 0);
+    ::close_range(keep + 1, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execv("/proc/self/exe", argv);
+    const int e = errno;
+    (void)!::write(report[1], &e, sizeof e);
     ::_exit(127);
   }
   ::close(p[0]);
@@ -72,10 +81,20 @@ pid_t start_detached_supervisor(const cell::Registry& reg, const std::string& id
   }
   pid_t grand = -1;
   const ssize_t n = ::read(report[0], &grand, sizeof grand);
+  // Then EOF when the supervisor runs (its exec closed the pipe), or the
+  // errno of a failed exec: create returns only once it is known.
+  int exec_errno = 0;
+  ssize_t m = 0;
+  if (n == sizeof grand)
+    while ((m = ::read(report[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+    }
   ::close(report[0]);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n != sizeof grand) {
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n != sizeof grand || m != 0) {
     ::close(p[1]);
-    throw Error(ErrorKind::System, "could not start the cell's supervisor process");
+    throw Error(ErrorKind::System,
+                std::string("could not start the cell's supervisor process") +
+                    (m > 0 ? std::string(": ") + std::strerror(exec_errno) : ""),
+                exec_errno);
   }
   // The spec is small (a pipe holds 64 KiB): one write, then EOF.
   const ssize_t w = ::write(p[1], json.data(), json.size());
