@@ -1,7 +1,9 @@
 // libFuzzer harness for the ftrace text reader and the spike analysis that
 // `rtcell explain DIR` runs on a capture someone sent: any text must parse
 // and be explained without a crash or undefined behaviour; an explained
-// spike's parts are within the window they were cut from.
+// spike's parts are within the window they were cut from. The priority
+// inversion scan (`rtcell explain --inversion`) reads the same events: its
+// findings must be consistent with their kind.
 // fuzz-libs: rtcell_trace rtcell_util rtcell_sys
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <string_view>
 
 #include "trace/explain.hpp"
+#include "trace/inversion.hpp"
 #include "trace/text_parser.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -20,6 +23,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (s.status != rtcell::trace::Status::Explained && !s.parts.empty()) std::abort();
     for (const auto& p : s.parts)
       if (p.count < 1) std::abort();
+  }
+  const auto inv = rtcell::trace::find_inversions(parsed);
+  if (inv.lower_holder_waits > inv.rt_waits) std::abort();
+  for (const auto& i : inv.inversions) {
+    int64_t middle = 0;
+    for (const auto& m : i.middle) middle += m.ran_ns;
+    if (middle != i.middle_ns || (i.middle.empty() && !i.boosted)) std::abort();
+    if (i.boosted != (i.kind != rtcell::trace::InversionKind::Unbounded)) std::abort();
   }
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -310,6 +311,139 @@ TEST(TraceCli, AnInstanceLeftBySigkillIsRemovedByTheNextRun) {
   const TraceState after = snapshot();
   EXPECT_TRUE(after.rtcell_instances.empty());
   if (!before.mounted) umount2(kTracefs, MNT_DETACH);  // the killed run's mount
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+// rtcell trace record + rtcell explain --inversion on librtcell's
+// priority-inversion demo (examples/pi-demo): three SCHED_FIFO threads on
+// one CPU, the demo's main thread on another.
+namespace {
+
+std::string pi_demo() {
+  return std::string(RTCELL_BUILD_DIR) + "/examples/pi-demo/rtcell-pi-demo";
+}
+
+struct DemoRun {
+  Result record;
+  int low = 0, medium = 0, high = 0;
+  json scan;
+};
+
+DemoRun record_demo(const std::string& dir, const std::string& mutex) {
+  DemoRun d;
+  const std::string cpu = std::to_string(last_cpu());
+  d.record = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "trace", "record", "--cpus", cpu, "-o", dir,
+                                     "-q", "--", pi_demo(), "--mutex", mutex, "--cpu", cpu});
+  // "pi-low=TID pi-medium=TID pi-high=TID"
+  std::sscanf(d.record.out.c_str(), "pi-low=%d pi-medium=%d pi-high=%d", &d.low, &d.medium, &d.high);
+  Result e =
+      rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", "--inversion", dir, "--json", "-"});
+  if (e.code == 0) d.scan = json::parse(e.out);
+  return d;
+}
+
+const json* finding_for(const json& scan, int high) {
+  if (!scan.contains("inversions")) return nullptr;
+  for (const auto& i : scan["inversions"])
+    if (i["high"]["pid"] == high) return &i;
+  return nullptr;
+}
+
+std::string demo_skip_reason() {
+  if (auto r = skip_reason(); !r.empty()) return r;
+  if (rtcell::rt::get_affinity(0).cpus().size() < 2) return "the demo needs two CPUs: one for its RT threads";
+  return "";
+}
+
+}  // namespace
+
+TEST(TraceCli, PlainMutexDemoIsReportedAsAnInversionWithTheThreeThreads) {
+  if (auto r = demo_skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  const DemoRun d = record_demo(dir, "plain");
+  ASSERT_EQ(d.record.code, 0) << d.record.err;
+  ASSERT_GT(d.high, 0) << d.record.out;
+  EXPECT_NE(d.record.out.find("order: M L H"), std::string::npos)
+      << "medium ran inside low's lock: " << d.record.out;
+  const json* f = finding_for(d.scan, d.high);
+  ASSERT_NE(f, nullptr) << "pi-high (" << d.high << ") not found:\n" << d.scan.dump(2);
+  EXPECT_EQ((*f)["kind"], "inversion") << f->dump(2);
+  EXPECT_EQ((*f)["high"]["comm"], "pi-high");
+  EXPECT_EQ((*f)["high"]["policy"], "rt 30");
+  EXPECT_EQ((*f)["holder"]["pid"], d.low);
+  EXPECT_EQ((*f)["holder"]["comm"], "pi-low");
+  EXPECT_EQ((*f)["holder"]["policy"], "rt 10");
+  ASSERT_EQ((*f)["middle"].size(), 1u) << f->dump(2);
+  EXPECT_EQ((*f)["middle"][0]["pid"], d.medium);
+  EXPECT_EQ((*f)["middle"][0]["comm"], "pi-medium");
+  EXPECT_EQ((*f)["middle"][0]["policy"], "rt 20");
+  EXPECT_FALSE((*f)["boosted"].get<bool>());
+  // What the high thread waited includes what medium ran; both are > 0.
+  EXPECT_GT((*f)["middle_ns"].get<int64_t>(), 0);
+  EXPECT_GE((*f)["waited_ns"].get<int64_t>(), (*f)["middle_ns"].get<int64_t>());
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, PiMutexDemoIsReportedAsBoostedAndBounded) {
+  if (auto r = demo_skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  const DemoRun d = record_demo(dir, "pi");
+  ASSERT_EQ(d.record.code, 0) << d.record.err;
+  ASSERT_GT(d.high, 0) << d.record.out;
+  const json* f = finding_for(d.scan, d.high);
+  ASSERT_NE(f, nullptr) << "pi-high (" << d.high << ") not found:\n" << d.scan.dump(2);
+  EXPECT_EQ((*f)["kind"], "boosted_bounded") << f->dump(2);
+  EXPECT_EQ((*f)["holder"]["pid"], d.low);
+  EXPECT_EQ((*f)["holder"]["policy"], "rt 10") << "the holder's own priority";
+  EXPECT_TRUE((*f)["boosted"].get<bool>());
+  EXPECT_EQ((*f)["boosted_to"], 69) << "boosted to pi-high's rt 30";
+  EXPECT_TRUE((*f)["middle"].empty());
+  EXPECT_NE((*f)["verdict"].get<std::string>().find("boosted and bounded"), std::string::npos);
+  for (const auto& i : d.scan["inversions"])
+    EXPECT_NE(i["middle"].size() > 0 ? i["holder"]["pid"].get<int>() : -1, d.low)
+        << "pi-low was delayed by a middle thread under PI:\n"
+        << i.dump(2);
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, RecordOfACommandThatCannotRunSaysSoAndLeavesNothing) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  Result r = rtcell::test::run_argv(
+      {rtcell::test::rtcell_bin(), "trace", "record", "-q", "-o", dir, "--", dir + "/no-such-program"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("cannot run " + dir + "/no-such-program"), std::string::npos) << r.err;
+  Result none = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "trace", "record", "-o", dir});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("after --"), std::string::npos) << none.err;
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, RecordRelaysSigtermToTheCommandAndRemovesTheInstance) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  // The command says it runs, then waits to be signalled (sleep is its workload).
+  auto child = rtcell::test::spawn({rtcell::test::rtcell_bin(), "trace", "record", "-q", "-o", dir, "--",
+                                    "sh", "-c", "echo ready; exec sleep 1000"});
+  ASSERT_GT(child.pid, 0);
+  ASSERT_EQ(rtcell::test::read_line(child.out), "ready");
+  kill(child.pid, SIGTERM);
+  std::string out, err;
+  rtcell::test::drain(child, out, err);
+  EXPECT_EQ(rtcell::test::wait_exit(child.pid), 128 + SIGTERM) << "the command's status: " << err;
+  EXPECT_TRUE(rtcell::test::path_exists(dir + "/trace.txt"));
   expect_same_tracing(before);
   rtcell::test::run_shell("rm -rf " + dir);
 }
