@@ -10,6 +10,7 @@
 #include "cli/command.hpp"
 #include "report/explain.hpp"
 #include "report/inversion.hpp"
+#include "report/timeline.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
 #include "trace/inversion.hpp"
@@ -25,6 +26,7 @@ constexpr size_t kMaxTrace = size_t{1} << 30;
 struct ExplainFlags {
   std::string dir;
   std::string json;
+  std::string html;
   bool inversion = false;
 };
 
@@ -46,12 +48,14 @@ int run_explain(const ExplainFlags& f) {
       sys::read_input_file(path, path + " (a capture of rtcell latency --trace)", kMaxTrace);
   const trace::ParsedTrace parsed = trace::parse_trace_text(text);
   if (parsed.events.empty()) usage_error(path + ": no trace event in it (is it an ftrace `trace` file?)");
+  if (f.inversion && !f.html.empty()) usage_error("--html draws spikes; it does not go with --inversion");
   if (f.inversion) {
     const trace::InversionScan scan = trace::find_inversions(parsed);
     emit(f.json, report::inversion_json(scan), report::inversion_text(scan));
   } else {
     const trace::Explanation ex = trace::explain(parsed);
     emit(f.json, report::explain_json(ex), report::explain_text(ex));
+    if (!f.html.empty()) sys::write_file_atomic(f.html, report::explain_html(parsed, ex));
   }
   if (parsed.unparsed_lines > 0)
     warn(std::to_string(parsed.unparsed_lines) + " lines of " + path + " were not trace events (ignored)");
@@ -69,6 +73,8 @@ Run setup(CLI::App& app) {
       "--json", f->json,
       "write the explanation as JSON to FILE, or - for stdout (rtcell.explain/1; rtcell.inversion/1 with "
       "--inversion)");
+  app.add_option("--html", f->html,
+                 "also write FILE: an HTML page with each spike's timeline (SVG, one lane per CPU)");
   return [f] { return run_explain(*f); };
 }
 

@@ -20,6 +20,7 @@
 #include "report/explain.hpp"
 #include "report/latency_json.hpp"
 #include "report/latency_text.hpp"
+#include "report/timeline.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
 #include "trace/capture.hpp"
@@ -232,12 +233,15 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
     capture->close();  // no instance left, whatever happens next
     capture.reset();
     sys::write_file_atomic(trace_dir + "/trace.txt", text);
-    const trace::Explanation ex = trace::explain(trace::parse_trace_text(text));
+    const trace::ParsedTrace parsed = trace::parse_trace_text(text);
+    const trace::Explanation ex = trace::explain(parsed);
     sys::write_file_atomic(trace_dir + "/explain.json", report::explain_json(ex).dump(2) + "\n");
+    sys::write_file_atomic(trace_dir + "/explain.html", report::explain_html(parsed, ex));
     const std::string out = report::explain_text(ex);
     std::fwrite(out.data(), 1, out.size(), json_to_stdout ? stderr : stdout);
     if (!f.quiet)
-      note("--trace: kept in " + trace_dir + " (trace.txt, explain.json); rtcell explain " + trace_dir);
+      note("--trace: kept in " + trace_dir + " (trace.txt, explain.json, explain.html); rtcell explain " +
+           trace_dir);
   }
   std::fflush(stdout);
   if (result.breaktrace && !f.cyclictest_output && json_to_stdout)

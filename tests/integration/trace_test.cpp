@@ -190,6 +190,15 @@ TEST(TraceCli, PlantedHigherPrioritySpinnerIsNamedBeforeTheMeasuredThread) {
   Result e = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", dir, "--json", "-"});
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(json::parse(e.out)["spikes"], ex["spikes"]);
+  // The HTML page: a timeline per explained spike, the spinner in it; the
+  // same page again from the kept capture.
+  const std::string html = rtcell::test::slurp(dir + "/explain.html");
+  EXPECT_NE(html.find("<svg "), std::string::npos);
+  EXPECT_NE(html.find("rtcell-spin:" + std::to_string(spinner)), std::string::npos);
+  Result h =
+      rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", dir, "--html", dir + "/again.html"});
+  ASSERT_EQ(h.code, 0) << h.err;
+  EXPECT_EQ(rtcell::test::slurp(dir + "/again.html"), html);
   rtcell::test::run_shell("rm -rf " + dir);
 }
 
