@@ -28,6 +28,7 @@ struct ExplainFlags {
   std::string json;
   std::string html;
   bool inversion = false;
+  uint32_t keep = trace::kDefaultKeep;
 };
 
 void emit(const std::string& json_path, const nlohmann::json& j, const std::string& text) {
@@ -53,7 +54,8 @@ int run_explain(const ExplainFlags& f) {
     const trace::InversionScan scan = trace::find_inversions(parsed);
     emit(f.json, report::inversion_json(scan), report::inversion_text(scan));
   } else {
-    const trace::Explanation ex = trace::explain(parsed);
+    trace::Explanation ex = trace::explain(parsed);
+    trace::keep_worst(ex, f.keep);
     emit(f.json, report::explain_json(ex), report::explain_text(ex));
     if (!f.html.empty()) sys::write_file_atomic(f.html, report::explain_html(parsed, ex));
   }
@@ -73,6 +75,8 @@ Run setup(CLI::App& app) {
       "--json", f->json,
       "write the explanation as JSON to FILE, or - for stdout (rtcell.explain/1; rtcell.inversion/1 with "
       "--inversion)");
+  app.add_option("--keep", f->keep,
+                 "explain the worst K spikes (default 5, as latency --trace-keep; 0: all)");
   app.add_option("--html", f->html,
                  "also write FILE: an HTML page with each spike's timeline (SVG, one lane per CPU)");
   return [f] { return run_explain(*f); };

@@ -202,6 +202,44 @@ TEST(TraceCli, PlantedHigherPrioritySpinnerIsNamedBeforeTheMeasuredThread) {
   rtcell::test::run_shell("rm -rf " + dir);
 }
 
+TEST(TraceCli, WithoutBreaktraceTheWorstSamplesAreKept) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  const int cpu = last_cpu();
+  // Most of 200 wake-ups wait for the spinner: far more spikes than kept.
+  Spinner spin(cpu);
+  ASSERT_GT(spin.pid, 0) << "spinner could not get SCHED_FIFO 90 on CPU " << cpu;
+  Result r = rtcell::test::run_argv(
+      latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000", "-l", "200", "-q", "--json",
+               dir + "/run.json", "--trace", dir, "--trace-threshold", "100", "--trace-keep", "2"}));
+  spin.stop();
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json run = json::parse(rtcell::test::slurp(dir + "/run.json"));
+  const json ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
+  ASSERT_LE(ex["spikes"].size(), 2u) << ex.dump(2);
+  ASSERT_GE(ex["spikes"].size(), 1u) << ex.dump(2);
+  // The thread marks only a sample that beats its 2nd worst so far, so far
+  // fewer than the spikes; the run's own maximum is always among those kept.
+  int64_t max_kept = 0;
+  for (const auto& s : ex["spikes"]) max_kept = std::max(max_kept, s["latency_ns"].get<int64_t>());
+  const auto& thread = run["threads"][0];
+  EXPECT_EQ(max_kept, thread["max_ns"].get<int64_t>()) << "the worst sample's marker was not kept";
+  // Samples over the 100 us threshold, from the 1 us histogram: at most that many markers.
+  int64_t over = thread["overflows"]["count"].get<int64_t>();
+  const auto& counts = thread["histogram"]["counts"];
+  for (size_t i = 101; i < counts.size(); ++i) over += counts[i].get<int64_t>();
+  EXPECT_LE(ex["markers"].get<int64_t>(), over);
+  EXPECT_EQ(ex["not_kept"].get<int64_t>(),
+            ex["markers"].get<int64_t>() - static_cast<int64_t>(ex["spikes"].size()));
+  expect_same_tracing(before);
+  Result bad = rtcell::test::run_argv(latency({"-l", "1", "--trace-keep", "3"}));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--trace-keep needs --trace"), std::string::npos) << bad.err;
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
 TEST(TraceCli, SchedOtherHogIsNeverBlamedAsHigherPriority) {
   if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
   const TraceState before = snapshot();
@@ -210,12 +248,13 @@ TEST(TraceCli, SchedOtherHogIsNeverBlamedAsHigherPriority) {
   const int cpu = last_cpu();
   Spinner hog(cpu, 0);
   ASSERT_GT(hog.pid, 0);
-  // Threshold 1 us: every sample is marked and explained. The hog is what
+  // Threshold 1 us and --trace-keep 0: every sample is marked and explained. The hog is what
   // runs when the FIFO 80 thread sleeps, so it is running at most expiries:
   // it may be named as the blocking task (preempted at the wake-up), never
   // as a thread that ran first by priority.
-  Result r = rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000",
-                                             "-l", "100", "-q", "--trace", dir, "--trace-threshold", "1"}));
+  Result r = rtcell::test::run_argv(
+      latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000", "-l", "100", "-q", "--trace",
+               dir, "--trace-threshold", "1", "--trace-keep", "0"}));
   const pid_t pid = hog.pid;
   hog.stop();
   EXPECT_EQ(r.code, 0) << r.err;
