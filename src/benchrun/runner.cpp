@@ -204,6 +204,16 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
   bool json_on_stdout = false;
   SpawnOptions o;
   o.argv = row_command(spec, json_file, json_on_stdout, container_name);
+  if (!opt_.trace_dir.empty()) {
+    if (spec.kind == RowKind::Native) {
+      const std::string dir = opt_.trace_dir + "/" + spec.id + "-" + std::to_string(p.repeat);
+      o.argv.emplace_back("--trace");
+      o.argv.push_back(dir);
+      log("row " + spec.id + ": traced into " + dir + " (rtcell explain " + dir + ")");
+    } else {
+      log("row " + spec.id + ": not traced (--trace records native rows only: no tracefs in a cell)");
+    }
+  }
   o.stdout_path = json_on_stdout ? json_file : opt_.work_dir + "/" + spec.id + ".out";
   o.stderr_path = err_file;
   row.command = join_args(o.argv);
@@ -308,6 +318,8 @@ report::BenchRun Runner::run() {
   json ids = json::array();
   for (const auto& r : opt_.rows) ids.push_back(r.id);
   run_.config["rows"] = ids;
+  run_.config["trace_dir"] =
+      opt_.trace_dir.empty() ? nlohmann::json(nullptr) : nlohmann::json(opt_.trace_dir);
   run_.host = bench_host_json(opt_.cpus);
 
   check_prerequisites();

@@ -49,6 +49,10 @@ struct BenchOptions {
   std::vector<RowSpec> rows;
   std::string work_dir;  // a private temporary directory for probe output and stress-ng's files
   bool run_checks = true;
+  // --trace: native rows run `rtcell latency --trace DIR/<row>-<repeat>`
+  // (an absolute, existing DIR); "" is off. Cell and podman rows are not
+  // traced: tracefs is not reachable inside a cell.
+  std::string trace_dir;
 };
 
 // The measured CPUs by default: all online CPUs but CPU 0 (where most IRQs

@@ -2,11 +2,15 @@
 // Parses flags, hands them to benchrun::run_bench, hands the run to
 // report::save_bench_run (the JSON first, so a history failure never loses
 // the run; then the history database), renders the table and the HTML report.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "benchrun/runner.hpp"
@@ -36,6 +40,7 @@ struct BenchFlags {
   bool load_everywhere = false;
   std::string json;
   std::string html;
+  std::string trace;
   std::string db;
   bool no_history = false;
   bool no_check = false;
@@ -148,6 +153,17 @@ int run_bench_verb(const BenchFlags& f) {
   };
   if (!f.json.empty() && f.json != "-") check_dir(f.json, "--json");
   if (!f.html.empty()) check_dir(f.html, "--html");
+  if (!f.trace.empty()) {
+    if (::mkdir(f.trace.c_str(), 0755) != 0 && errno != EEXIST)
+      usage_error("--trace " + f.trace + ": cannot create the directory (" + std::strerror(errno) + ")");
+    char* abs = ::realpath(f.trace.c_str(), nullptr);
+    if (abs == nullptr || ::access(abs, W_OK) != 0) {
+      std::free(abs);
+      usage_error("--trace " + f.trace + ": not a writable directory");
+    }
+    opt.trace_dir = abs;
+    std::free(abs);
+  }
   const std::string db_path = f.no_history ? "" : (f.db.empty() ? report::default_history_path() : f.db);
 
   Display display(stderr_is_tty());
@@ -214,6 +230,9 @@ Run setup(CLI::App& app) {
   app.add_option("--html", f->html, "write a self-contained HTML report into DIR");
   app.add_option("--db", f->db, "history database (default ~/.local/share/rtcell/history.db)");
   app.add_flag("--no-history", f->no_history, "do not store the run in the history database");
+  app.add_option("--trace", f->trace,
+                 "trace the native rows (rtcell latency --trace): one capture and explanation per row and "
+                 "repeat under DIR");
   app.add_flag("--no-check", f->no_check, "do not run the host checks (rtcell check) for the report");
   return [f] { return run_bench_verb(*f); };
 }

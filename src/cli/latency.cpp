@@ -20,6 +20,7 @@
 #include "report/explain.hpp"
 #include "report/latency_json.hpp"
 #include "report/latency_text.hpp"
+#include "report/timeline.hpp"
 #include "rtcell/error.hpp"
 #include "sys/file.hpp"
 #include "trace/capture.hpp"
@@ -57,6 +58,8 @@ struct LatencyFlags {
   uint32_t overflow_samples = 10'000;
   std::string trace_dir;
   std::string trace_threshold;
+  uint32_t trace_keep = trace::kDefaultKeep;
+  bool trace_keep_given = false;
 };
 
 constexpr const char* kDefaultTraceDir = "rtcell-trace";
@@ -164,6 +167,10 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
   std::optional<trace::Capture> capture;
   const std::string trace_dir = f.trace_dir.empty() ? kDefaultTraceDir : f.trace_dir;
   if (!trace && !f.trace_threshold.empty()) usage_error("--trace-threshold needs --trace");
+  if (!trace && f.trace_keep_given) usage_error("--trace-keep needs --trace");
+  if (f.trace_keep > measure::WorstK::kMax)
+    usage_error("--trace-keep " + std::to_string(f.trace_keep) + ": use 0 (every spike) to " +
+                std::to_string(measure::WorstK::kMax));
   if (trace) {
     cfg.trace_threshold_ns = !f.trace_threshold.empty() ? util::parse_time_ns(f.trace_threshold, "us")
                              : cfg.breaktrace_ns > 0    ? cfg.breaktrace_ns
@@ -180,6 +187,7 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
       if (!f.quiet) note("--trace: this kernel lacks " + list + " (not recorded)");
     }
     cfg.trace_marker_fd = capture->marker_fd();
+    cfg.trace_keep = f.trace_keep;
     if (!f.quiet)
       note("--trace: recording CPUs " + tc.cpus.to_string() + " in " + capture->instance_dir() +
            "; a sample over " + util::format_time_ns(cfg.trace_threshold_ns) + " is marked");
@@ -232,12 +240,16 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
     capture->close();  // no instance left, whatever happens next
     capture.reset();
     sys::write_file_atomic(trace_dir + "/trace.txt", text);
-    const trace::Explanation ex = trace::explain(trace::parse_trace_text(text));
+    const trace::ParsedTrace parsed = trace::parse_trace_text(text);
+    trace::Explanation ex = trace::explain(parsed);
+    if (cfg.breaktrace_ns == 0) trace::keep_worst(ex, f.trace_keep);
     sys::write_file_atomic(trace_dir + "/explain.json", report::explain_json(ex).dump(2) + "\n");
+    sys::write_file_atomic(trace_dir + "/explain.html", report::explain_html(parsed, ex));
     const std::string out = report::explain_text(ex);
     std::fwrite(out.data(), 1, out.size(), json_to_stdout ? stderr : stdout);
     if (!f.quiet)
-      note("--trace: kept in " + trace_dir + " (trace.txt, explain.json); rtcell explain " + trace_dir);
+      note("--trace: kept in " + trace_dir + " (trace.txt, explain.json, explain.html); rtcell explain " +
+           trace_dir);
   }
   std::fflush(stdout);
   if (result.breaktrace && !f.cyclictest_output && json_to_stdout)
@@ -293,6 +305,10 @@ Run setup(CLI::App& app) {
                         ->expected(0, 1);
   app.add_option("--trace-threshold", f->trace_threshold,
                  "mark samples over this (us) in the trace (default: -b, else 100)");
+  app.add_option("--trace-keep", f->trace_keep,
+                 "without -b, mark and explain only the worst K samples (default 5, 0: every one over the "
+                 "threshold); rtcell explain --keep K shows the same")
+      ->each([f](const std::string&) { f->trace_keep_given = true; });
   auto* latency_opt = app.get_option("--latency");
   return [f, prio, hist, dist, latency_opt, trace_opt] {
     if (f->default_system && latency_opt->count() > 0)

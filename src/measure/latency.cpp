@@ -179,6 +179,8 @@ void LatencyRun::worker_main(Worker& w) noexcept {
     const int marker_fd = config_.trace_marker_fd;
     const int64_t marker_threshold = config_.trace_threshold_ns;
     const int marker_cpu = w.plan.cpu ? *w.plan.cpu : -1;
+    // With breaktrace the run stops at the first sample over the limit: mark every one.
+    WorstK marked(bt > 0 ? 0 : config_.trace_keep);
     char marker[160];
     // Phase: thread i starts i/n of its interval after thread 0 unless the
     // threads are aligned. cyclictest's threads each start at their own
@@ -213,7 +215,7 @@ void LatencyRun::worker_main(Worker& w) noexcept {
       w.live.max_ns.store(w.hist.max_ns(), std::memory_order_relaxed);
       w.live.sum_ns.store(w.hist.sum_ns(), std::memory_order_relaxed);
       w.live.cycles.store(n, std::memory_order_release);
-      if (marker_fd >= 0 && lat > marker_threshold) {
+      if (marker_fd >= 0 && lat > marker_threshold && marked.offer(lat)) {
         const int cpu = marker_cpu >= 0 ? marker_cpu : sched_getcpu();
         const size_t len = format_spike_marker(marker, sizeof marker, w.index, w.tid, cpu, next, now);
         [[maybe_unused]] const ssize_t written = ::write(marker_fd, marker, len);

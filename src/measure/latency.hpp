@@ -74,6 +74,39 @@ struct LatencyConfig {
   // on a spike, after the sample was taken.
   int trace_marker_fd = -1;
   int64_t trace_threshold_ns = 0;
+  // Without breaktrace: each thread marks only a sample among its worst
+  // trace_keep so far (WorstK), so a long run writes a few markers, not one
+  // per spike, and the ring holds the windows of the worst; 0 marks every
+  // sample over the threshold.
+  uint32_t trace_keep = 0;
+};
+
+// The worst K latencies seen so far, for the hot loop: a fixed array, no
+// allocation, O(K) only when a sample beats the K-th worst.
+class WorstK {
+ public:
+  static constexpr uint32_t kMax = 64;
+  explicit WorstK(uint32_t k) noexcept : k_(k < kMax ? k : kMax) {}
+  // True (and remembered) when `ns` is among the worst k so far; always
+  // true with k = 0 (keep every sample).
+  bool offer(int64_t ns) noexcept {
+    if (k_ == 0) return true;
+    if (n_ < k_) {
+      worst_[n_++] = ns;
+      return true;
+    }
+    uint32_t min_i = 0;
+    for (uint32_t i = 1; i < n_; ++i)
+      if (worst_[i] < worst_[min_i]) min_i = i;
+    if (ns <= worst_[min_i]) return false;
+    worst_[min_i] = ns;
+    return true;
+  }
+
+ private:
+  uint32_t k_;
+  uint32_t n_ = 0;
+  int64_t worst_[kMax] = {};
 };
 
 // Formats the marker line into buf (no allocation); returns its length.

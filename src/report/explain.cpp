@@ -101,6 +101,8 @@ std::string explain_text(const trace::Explanation& e) {
     out += "  " + std::string(10 - std::min<size_t>(10, us(s.sum_ns).size()), ' ') + us(s.sum_ns) +
            "  sum (measured " + us(s.marker.latency_ns) + "; parts good to " + us(s.resolution_ns) + ")\n";
   }
+  if (e.not_kept > 0)
+    out += std::to_string(e.not_kept) + " smaller marked spikes not shown (--trace-keep keeps the worst)\n";
   if (e.lost_events > 0) out += "warning: " + std::to_string(e.lost_events) + " events lost in the capture\n";
   return out;
 }
@@ -151,11 +153,8 @@ nlohmann::json explain_json(const trace::Explanation& e) {
     }
     spikes.push_back(js);
   }
-  return {{"schema", "rtcell.explain/1"},
-          {"markers", e.markers},
-          {"lost_events", e.lost_events},
-          {"ring_overwritten", e.overwritten},
-          {"spikes", spikes}};
+  return {{"schema", "rtcell.explain/1"},      {"markers", e.markers},   {"lost_events", e.lost_events},
+          {"ring_overwritten", e.overwritten}, {"not_kept", e.not_kept}, {"spikes", spikes}};
 }
 
 }  // namespace rtcell::report

@@ -16,6 +16,7 @@ enum class Kind {
   Waking,              // sched:sched_waking
   Wakeup,              // sched:sched_wakeup
   Migrate,             // sched:sched_migrate_task
+  PiSetprio,           // sched:sched_pi_setprio
   HrtimerStart,        // timer:hrtimer_start
   HrtimerExpireEntry,  // timer:hrtimer_expire_entry
   HrtimerExpireExit,   // timer:hrtimer_expire_exit
@@ -36,11 +37,16 @@ struct Event {
   int cpu = 0;
   int pid = 0;  // the task current when the event was recorded
   std::string comm;
+  // The flags column's hardirq/softirq character (trace_output.c,
+  // trace_print_lat_fmt): 'h' hard IRQ, 's' softirq, 'H' hard IRQ in a
+  // softirq, 'z'/'Z' NMI, '.' task context. '?' when the line has no flags.
+  char irq_ctx = '?';
   std::string name;  // the event's name (sched_switch, local_timer_entry, ...)
   // Switch: prev (a_*) ==> next (b_*). Waking/Wakeup/Migrate: the woken task
   // in b_*. IrqEntry: the handler's name in label; SoftirqEntry/Exit: the
   // action (TIMER, RCU, ...). HrtimerStart/Expire*: timer (hashed address),
-  // label = function. Marker: label = the text. Lost: count.
+  // label = function. Marker: label = the text. Lost: count. PiSetprio:
+  // the task in b_comm/b_pid, oldprio in a_prio, newprio in b_prio.
   std::string a_comm;
   int a_pid = 0;
   int a_prio = 0;
@@ -55,6 +61,12 @@ struct Event {
   int64_t now_ns = 0;
   int64_t count = 0;  // Lost: events lost; CpuIdle: state (4294967295 = exit)
 };
+
+// True when the event was recorded in a hard IRQ, softirq or NMI (so its
+// current task did not cause it).
+inline bool in_interrupt(const Event& e) noexcept {
+  return e.irq_ctx == 'h' || e.irq_ctx == 's' || e.irq_ctx == 'H' || e.irq_ctx == 'z' || e.irq_ctx == 'Z';
+}
 
 struct ParsedTrace {
   std::vector<Event> events;  // in file order (the trace file merges CPUs by time)

@@ -424,4 +424,22 @@ Explanation explain(const ParsedTrace& trace) {
   return out;
 }
 
+void keep_worst(Explanation& e, size_t k) {
+  if (k == 0 || e.spikes.size() <= k) return;
+  std::vector<size_t> order(e.spikes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // Largest latency first; among equals, the earlier spike.
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return e.spikes[a].marker.latency_ns > e.spikes[b].marker.latency_ns;
+  });
+  std::vector<bool> keep(e.spikes.size(), false);
+  for (size_t i = 0; i < k; ++i) keep[order[i]] = true;
+  std::vector<Spike> kept;
+  kept.reserve(k);
+  for (size_t i = 0; i < e.spikes.size(); ++i)
+    if (keep[i]) kept.push_back(std::move(e.spikes[i]));
+  e.not_kept += static_cast<int64_t>(e.spikes.size() - kept.size());
+  e.spikes = std::move(kept);
+}
+
 }  // namespace rtcell::trace

@@ -106,9 +106,17 @@ struct Explanation {
   int64_t markers = 0;
   int64_t lost_events = 0;   // over the whole capture
   bool overwritten = false;  // the ring dropped its oldest events
+  int64_t not_kept = 0;      // marked spikes left out by keep_worst()
 };
 
 Explanation explain(const ParsedTrace& trace);
+
+// Keeps the k spikes of the largest measured latency (all threads
+// together), in capture order; counts the others in not_kept. k = 0 keeps all.
+void keep_worst(Explanation& e, size_t k);
+// `rtcell latency --trace-keep` and `rtcell explain --keep` default alike, so
+// that explain DIR shows what latency showed.
+inline constexpr uint32_t kDefaultKeep = 5;
 
 // Kernel prio 9 -> "rt 90"; 120 -> "normal nice 0"; -1 -> "deadline";
 // kUnknownPrio -> "prio unknown".

@@ -111,6 +111,12 @@ void fill(Event& ev, std::string_view body) {
     ev.b_comm = std::string(get(fs, "comm"));
     ev.b_pid = static_cast<int>(get_i64(fs, "pid"));
     ev.b_prio = static_cast<int>(get_i64(fs, "prio"));
+  } else if (n == "sched_pi_setprio") {
+    ev.kind = Kind::PiSetprio;
+    ev.b_comm = std::string(get(fs, "comm"));
+    ev.b_pid = static_cast<int>(get_i64(fs, "pid"));
+    ev.a_prio = static_cast<int>(get_i64(fs, "oldprio"));
+    ev.b_prio = static_cast<int>(get_i64(fs, "newprio"));
   } else if (n == "hrtimer_start") {
     ev.kind = Kind::HrtimerStart;
     ev.timer = std::string(get(fs, "hrtimer"));
@@ -194,6 +200,11 @@ bool parse_event_line(std::string_view line, Event& ev) {
   std::string_view head = rest.substr(0, colon);
   const size_t sp = head.rfind(' ');
   const std::string_view stamp = sp == std::string_view::npos ? head : head.substr(sp + 1);
+  // The flags column ("d.h1."): its third character is the IRQ context.
+  if (sp != std::string_view::npos) {
+    const std::string_view flags = trim(head.substr(0, sp));
+    if (flags.size() >= 4 && flags.find(' ') == std::string_view::npos) ev.irq_ctx = flags[2];
+  }
   const size_t dot = stamp.find('.');
   int64_t sec = 0, frac = 0;
   if (dot == std::string_view::npos || !to_i64(stamp.substr(0, dot), sec) ||

@@ -265,3 +265,33 @@ TEST_F(BenchTest, LockedHistoryKeepsTheRunOnDisk) {
 }
 
 }  // namespace
+
+TEST_F(BenchTest, TraceKeepsOneCaptureForEachNativeRowAndLeavesNoInstance) {
+  if (access("/sys/kernel/tracing", F_OK) != 0)
+    GTEST_SKIP() << "no /sys/kernel/tracing (kernel without tracefs)";
+  const std::string trace = dir_ + "/trace";
+  Proc p = spawn({RTCELL_BIN, "bench", "--rows", "native-idle", "-D", "1s", "--no-history", "--no-check",
+                  "--json", dir_ + "/run.json", "--trace", trace});
+  ASSERT_GT(p.pid, 0);
+  std::string log;
+  drain(p.err, log);
+  close(p.err);
+  ASSERT_EQ(wait_exit(p.pid), 0) << log;
+  EXPECT_NE(log.find("row native-idle: traced into " + trace + "/native-idle-"), std::string::npos) << log;
+  // One capture and its explanation, named by row and repeat.
+  int captures = 0;
+  for (const auto& d : std::filesystem::directory_iterator(trace)) {
+    EXPECT_EQ(d.path().filename().string().rfind("native-idle-", 0), 0u) << d.path();
+    EXPECT_TRUE(std::filesystem::exists(d.path() / "trace.txt")) << d.path();
+    EXPECT_TRUE(std::filesystem::exists(d.path() / "explain.json")) << d.path();
+    ++captures;
+  }
+  EXPECT_EQ(captures, 1);
+  auto json = rtcell::sys::try_read_file(dir_ + "/run.json");
+  ASSERT_TRUE(json);
+  EXPECT_NE(json->find("\"trace_dir\": \"" + trace + "\""), std::string::npos);
+  // No instance left (tracefs is unmounted again when rtcell mounted it).
+  std::error_code ec;
+  for (const auto& d : std::filesystem::directory_iterator("/sys/kernel/tracing/instances", ec))
+    EXPECT_NE(d.path().filename().string().rfind("rtcell-", 0), 0u) << "left " << d.path();
+}

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -189,6 +190,53 @@ TEST(TraceCli, PlantedHigherPrioritySpinnerIsNamedBeforeTheMeasuredThread) {
   Result e = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", dir, "--json", "-"});
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(json::parse(e.out)["spikes"], ex["spikes"]);
+  // The HTML page: a timeline per explained spike, the spinner in it; the
+  // same page again from the kept capture.
+  const std::string html = rtcell::test::slurp(dir + "/explain.html");
+  EXPECT_NE(html.find("<svg "), std::string::npos);
+  EXPECT_NE(html.find("rtcell-spin:" + std::to_string(spinner)), std::string::npos);
+  Result h =
+      rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", dir, "--html", dir + "/again.html"});
+  ASSERT_EQ(h.code, 0) << h.err;
+  EXPECT_EQ(rtcell::test::slurp(dir + "/again.html"), html);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, WithoutBreaktraceTheWorstSamplesAreKept) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  const int cpu = last_cpu();
+  // Most of 200 wake-ups wait for the spinner: far more spikes than kept.
+  Spinner spin(cpu);
+  ASSERT_GT(spin.pid, 0) << "spinner could not get SCHED_FIFO 90 on CPU " << cpu;
+  Result r = rtcell::test::run_argv(
+      latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000", "-l", "200", "-q", "--json",
+               dir + "/run.json", "--trace", dir, "--trace-threshold", "100", "--trace-keep", "2"}));
+  spin.stop();
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json run = json::parse(rtcell::test::slurp(dir + "/run.json"));
+  const json ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
+  ASSERT_LE(ex["spikes"].size(), 2u) << ex.dump(2);
+  ASSERT_GE(ex["spikes"].size(), 1u) << ex.dump(2);
+  // The thread marks only a sample that beats its 2nd worst so far, so far
+  // fewer than the spikes; the run's own maximum is always among those kept.
+  int64_t max_kept = 0;
+  for (const auto& s : ex["spikes"]) max_kept = std::max(max_kept, s["latency_ns"].get<int64_t>());
+  const auto& thread = run["threads"][0];
+  EXPECT_EQ(max_kept, thread["max_ns"].get<int64_t>()) << "the worst sample's marker was not kept";
+  // Samples over the 100 us threshold, from the 1 us histogram: at most that many markers.
+  int64_t over = thread["overflows"]["count"].get<int64_t>();
+  const auto& counts = thread["histogram"]["counts"];
+  for (size_t i = 101; i < counts.size(); ++i) over += counts[i].get<int64_t>();
+  EXPECT_LE(ex["markers"].get<int64_t>(), over);
+  EXPECT_EQ(ex["not_kept"].get<int64_t>(),
+            ex["markers"].get<int64_t>() - static_cast<int64_t>(ex["spikes"].size()));
+  expect_same_tracing(before);
+  Result bad = rtcell::test::run_argv(latency({"-l", "1", "--trace-keep", "3"}));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--trace-keep needs --trace"), std::string::npos) << bad.err;
   rtcell::test::run_shell("rm -rf " + dir);
 }
 
@@ -200,12 +248,13 @@ TEST(TraceCli, SchedOtherHogIsNeverBlamedAsHigherPriority) {
   const int cpu = last_cpu();
   Spinner hog(cpu, 0);
   ASSERT_GT(hog.pid, 0);
-  // Threshold 1 us: every sample is marked and explained. The hog is what
+  // Threshold 1 us and --trace-keep 0: every sample is marked and explained. The hog is what
   // runs when the FIFO 80 thread sleeps, so it is running at most expiries:
   // it may be named as the blocking task (preempted at the wake-up), never
   // as a thread that ran first by priority.
-  Result r = rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000",
-                                             "-l", "100", "-q", "--trace", dir, "--trace-threshold", "1"}));
+  Result r = rtcell::test::run_argv(
+      latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000", "-l", "100", "-q", "--trace",
+               dir, "--trace-threshold", "1", "--trace-keep", "0"}));
   const pid_t pid = hog.pid;
   hog.stop();
   EXPECT_EQ(r.code, 0) << r.err;
@@ -310,6 +359,139 @@ TEST(TraceCli, AnInstanceLeftBySigkillIsRemovedByTheNextRun) {
   const TraceState after = snapshot();
   EXPECT_TRUE(after.rtcell_instances.empty());
   if (!before.mounted) umount2(kTracefs, MNT_DETACH);  // the killed run's mount
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+// rtcell trace record + rtcell explain --inversion on librtcell's
+// priority-inversion demo (examples/pi-demo): three SCHED_FIFO threads on
+// one CPU, the demo's main thread on another.
+namespace {
+
+std::string pi_demo() {
+  return std::string(RTCELL_BUILD_DIR) + "/examples/pi-demo/rtcell-pi-demo";
+}
+
+struct DemoRun {
+  Result record;
+  int low = 0, medium = 0, high = 0;
+  json scan;
+};
+
+DemoRun record_demo(const std::string& dir, const std::string& mutex) {
+  DemoRun d;
+  const std::string cpu = std::to_string(last_cpu());
+  d.record = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "trace", "record", "--cpus", cpu, "-o", dir,
+                                     "-q", "--", pi_demo(), "--mutex", mutex, "--cpu", cpu});
+  // "pi-low=TID pi-medium=TID pi-high=TID"
+  std::sscanf(d.record.out.c_str(), "pi-low=%d pi-medium=%d pi-high=%d", &d.low, &d.medium, &d.high);
+  Result e =
+      rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", "--inversion", dir, "--json", "-"});
+  if (e.code == 0) d.scan = json::parse(e.out);
+  return d;
+}
+
+const json* finding_for(const json& scan, int high) {
+  if (!scan.contains("inversions")) return nullptr;
+  for (const auto& i : scan["inversions"])
+    if (i["high"]["pid"] == high) return &i;
+  return nullptr;
+}
+
+std::string demo_skip_reason() {
+  if (auto r = skip_reason(); !r.empty()) return r;
+  if (rtcell::rt::get_affinity(0).cpus().size() < 2) return "the demo needs two CPUs: one for its RT threads";
+  return "";
+}
+
+}  // namespace
+
+TEST(TraceCli, PlainMutexDemoIsReportedAsAnInversionWithTheThreeThreads) {
+  if (auto r = demo_skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  const DemoRun d = record_demo(dir, "plain");
+  ASSERT_EQ(d.record.code, 0) << d.record.err;
+  ASSERT_GT(d.high, 0) << d.record.out;
+  EXPECT_NE(d.record.out.find("order: M L H"), std::string::npos)
+      << "medium ran inside low's lock: " << d.record.out;
+  const json* f = finding_for(d.scan, d.high);
+  ASSERT_NE(f, nullptr) << "pi-high (" << d.high << ") not found:\n" << d.scan.dump(2);
+  EXPECT_EQ((*f)["kind"], "inversion") << f->dump(2);
+  EXPECT_EQ((*f)["high"]["comm"], "pi-high");
+  EXPECT_EQ((*f)["high"]["policy"], "rt 30");
+  EXPECT_EQ((*f)["holder"]["pid"], d.low);
+  EXPECT_EQ((*f)["holder"]["comm"], "pi-low");
+  EXPECT_EQ((*f)["holder"]["policy"], "rt 10");
+  ASSERT_EQ((*f)["middle"].size(), 1u) << f->dump(2);
+  EXPECT_EQ((*f)["middle"][0]["pid"], d.medium);
+  EXPECT_EQ((*f)["middle"][0]["comm"], "pi-medium");
+  EXPECT_EQ((*f)["middle"][0]["policy"], "rt 20");
+  EXPECT_FALSE((*f)["boosted"].get<bool>());
+  // What the high thread waited includes what medium ran; both are > 0.
+  EXPECT_GT((*f)["middle_ns"].get<int64_t>(), 0);
+  EXPECT_GE((*f)["waited_ns"].get<int64_t>(), (*f)["middle_ns"].get<int64_t>());
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, PiMutexDemoIsReportedAsBoostedAndBounded) {
+  if (auto r = demo_skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  const DemoRun d = record_demo(dir, "pi");
+  ASSERT_EQ(d.record.code, 0) << d.record.err;
+  ASSERT_GT(d.high, 0) << d.record.out;
+  const json* f = finding_for(d.scan, d.high);
+  ASSERT_NE(f, nullptr) << "pi-high (" << d.high << ") not found:\n" << d.scan.dump(2);
+  EXPECT_EQ((*f)["kind"], "boosted_bounded") << f->dump(2);
+  EXPECT_EQ((*f)["holder"]["pid"], d.low);
+  EXPECT_EQ((*f)["holder"]["policy"], "rt 10") << "the holder's own priority";
+  EXPECT_TRUE((*f)["boosted"].get<bool>());
+  EXPECT_EQ((*f)["boosted_to"], 69) << "boosted to pi-high's rt 30";
+  EXPECT_TRUE((*f)["middle"].empty());
+  EXPECT_NE((*f)["verdict"].get<std::string>().find("boosted and bounded"), std::string::npos);
+  for (const auto& i : d.scan["inversions"])
+    EXPECT_NE(i["middle"].size() > 0 ? i["holder"]["pid"].get<int>() : -1, d.low)
+        << "pi-low was delayed by a middle thread under PI:\n"
+        << i.dump(2);
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, RecordOfACommandThatCannotRunSaysSoAndLeavesNothing) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  Result r = rtcell::test::run_argv(
+      {rtcell::test::rtcell_bin(), "trace", "record", "-q", "-o", dir, "--", dir + "/no-such-program"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("cannot run " + dir + "/no-such-program"), std::string::npos) << r.err;
+  Result none = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "trace", "record", "-o", dir});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("after --"), std::string::npos) << none.err;
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, RecordRelaysSigtermToTheCommandAndRemovesTheInstance) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  // The command says it runs, then waits to be signalled (sleep is its workload).
+  auto child = rtcell::test::spawn({rtcell::test::rtcell_bin(), "trace", "record", "-q", "-o", dir, "--",
+                                    "sh", "-c", "echo ready; exec sleep 1000"});
+  ASSERT_GT(child.pid, 0);
+  ASSERT_EQ(rtcell::test::read_line(child.out), "ready");
+  kill(child.pid, SIGTERM);
+  std::string out, err;
+  rtcell::test::drain(child, out, err);
+  EXPECT_EQ(rtcell::test::wait_exit(child.pid), 128 + SIGTERM) << "the command's status: " << err;
+  EXPECT_TRUE(rtcell::test::path_exists(dir + "/trace.txt"));
   expect_same_tracing(before);
   rtcell::test::run_shell("rm -rf " + dir);
 }

@@ -225,3 +225,41 @@ TEST(TraceExplain, UntracedSwitchOutOfIdleIsSaidNotFatal) {
   for (const auto& p : s.parts) sum += p.duration_ns;
   EXPECT_LE(std::llabs(sum - s.marker.latency_ns), 1000) << "parts add up within the trace's 1 us";
 }
+
+TEST(TraceKeep, WorstKAcceptsOnlyWhatBeatsTheKthWorstSoFar) {
+  rtcell::measure::WorstK w(2);
+  EXPECT_TRUE(w.offer(10));
+  EXPECT_TRUE(w.offer(5));
+  EXPECT_FALSE(w.offer(5)) << "ties the 2nd worst: not worse";
+  EXPECT_FALSE(w.offer(3));
+  EXPECT_TRUE(w.offer(7));   // replaces 5
+  EXPECT_FALSE(w.offer(6));  // now below 7 and 10
+  EXPECT_TRUE(w.offer(11));
+  rtcell::measure::WorstK all(0);
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(all.offer(1));
+  rtcell::measure::WorstK capped(1000);  // clamped to kMax, still bounded
+  int accepted = 0;
+  for (int i = 0; i < 200; ++i) accepted += capped.offer(1) ? 1 : 0;
+  EXPECT_EQ(accepted, static_cast<int>(rtcell::measure::WorstK::kMax));
+}
+
+TEST(TraceKeep, KeepWorstKeepsTheLargestInCaptureOrderAndCountsTheRest) {
+  Explanation e = explain(parse_trace_text(fixture("spinner-fifo90.txt")));
+  ASSERT_EQ(e.spikes.size(), 2u);
+  const int64_t l0 = e.spikes[0].marker.latency_ns;  // 2459339
+  const int64_t l1 = e.spikes[1].marker.latency_ns;  // 4462620
+  ASSERT_LT(l0, l1);
+  Explanation all = e;
+  keep_worst(all, 0);
+  EXPECT_EQ(all.spikes.size(), 2u);
+  keep_worst(all, 5);
+  EXPECT_EQ(all.spikes.size(), 2u);
+  EXPECT_EQ(all.not_kept, 0);
+  keep_worst(e, 1);
+  ASSERT_EQ(e.spikes.size(), 1u);
+  EXPECT_EQ(e.spikes[0].marker.latency_ns, l1);
+  EXPECT_EQ(e.not_kept, 1);
+  EXPECT_EQ(e.markers, 2) << "markers still counts every marker in the capture";
+  EXPECT_NE(rtcell::report::explain_text(e).find("1 smaller marked spikes not shown"), std::string::npos);
+  EXPECT_EQ(rtcell::report::explain_json(e)["not_kept"], 1);
+}
