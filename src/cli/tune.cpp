@@ -51,12 +51,24 @@ int run_tune(const TuneFlags& f) {
   auto plan = host::plan_tune(opts);
   if (!f.apply) {
     std::cout << "rtcell tune (dry run) for RT CPUs " << opts.rt_cpus.to_string() << ": "
-              << plan.actions.size() << " change(s), " << plan.already << " already tuned\n";
+              << plan.actions.size() + plan.commands.size() << " change(s), " << plan.already
+              << " already tuned\n";
     for (const auto& a : plan.actions) {
       if (a.whole_file)
         std::cout << "  edit " << a.path << "  [" << a.why << "]\n";
       else
         std::cout << "  " << a.path << ": " << a.current << " -> " << a.target << "  [" << a.why << "]\n";
+    }
+    for (const auto& c : plan.commands) {
+      std::string steps;
+      for (const auto& st : c.steps) {
+        std::string one;
+        for (const auto& a : st) one += (one.empty() ? "" : " ") + a;
+        steps += (steps.empty() ? "" : " && ") + one;
+      }
+      std::string undo;
+      for (const auto& a : c.undo) undo += (undo.empty() ? "" : " ") + a;
+      std::cout << "  run: " << steps << "  [" << c.why << "] (undo: " << undo << ")\n";
     }
     for (const auto& n : plan.notes) std::cout << "  note: " << n << '\n';
     std::cout << "apply with --apply; undo later with --revert (state: " << host::state_file_of(opts)

@@ -1,11 +1,14 @@
 #include "host/tune.hpp"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "host/check.hpp"
@@ -34,10 +37,36 @@ int write_knob(const std::string& path, const std::string& text) {
 }
 
 struct Entry {
-  std::string path;
+  std::string path;      // a file, or a TuneCommand's key ("command:...")
   std::string previous;  // raw contents before rtcell touched it
   bool whole_file = false;
+  std::vector<std::string> undo;  // a command's undo argv (empty for a file)
+  std::string remove_after_undo;
 };
+
+// Runs argv (argv[0] absolute) with the caller's stdio; returns "" or why it
+// failed.
+std::string run_command(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ);
+  if (rc != 0) return std::string("cannot run it: ") + std::strerror(rc);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return std::string("cannot wait for it: ") + std::strerror(errno);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  return "killed by signal " + std::to_string(WTERMSIG(status));
+}
+
+std::string argv_text(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
 
 struct Journal {
   std::vector<Entry> entries;
@@ -59,8 +88,20 @@ Journal load_journal(const std::string& file) {
     if (!e.is_object() || !e.contains("path") || !e.contains("previous") || !e["path"].is_string() ||
         !e["previous"].is_string())
       usage_error("tune state file " + file + " has a malformed entry; inspect it, then delete it");
-    j.entries.push_back(
-        {e["path"].get<std::string>(), e["previous"].get<std::string>(), e.value("whole_file", false)});
+    Entry en{e["path"].get<std::string>(),
+             e["previous"].get<std::string>(),
+             e.value("whole_file", false),
+             {},
+             e.value("remove_after_undo", std::string())};
+    if (e.contains("undo")) {
+      if (!e["undo"].is_array() || e["undo"].empty())
+        usage_error("tune state file " + file + " has a malformed undo command; inspect it, then delete it");
+      for (const auto& a : e["undo"]) {
+        if (!a.is_string()) usage_error("tune state file " + file + " has a malformed undo command");
+        en.undo.push_back(a.get<std::string>());
+      }
+    }
+    j.entries.push_back(std::move(en));
   }
   return j;
 }
@@ -70,8 +111,12 @@ std::string journal_text(const std::vector<Entry>& entries, const std::string& r
   doc["version"] = 1;
   doc["root"] = root;
   doc["entries"] = nlohmann::json::array();
-  for (const auto& e : entries)
-    doc["entries"].push_back({{"path", e.path}, {"previous", e.previous}, {"whole_file", e.whole_file}});
+  for (const auto& e : entries) {
+    nlohmann::json j{{"path", e.path}, {"previous", e.previous}, {"whole_file", e.whole_file}};
+    if (!e.undo.empty()) j["undo"] = e.undo;
+    if (!e.remove_after_undo.empty()) j["remove_after_undo"] = e.remove_after_undo;
+    doc["entries"].push_back(std::move(j));
+  }
   return doc.dump(2) + "\n";
 }
 
@@ -265,14 +310,56 @@ TunePlan plan_tune(const TuneOptions& opts) {
     plan.notes.push_back("boot arguments (" + loader + "): " + line + "   (or add --write-bootargs)");
   }
   if (p.exists("/etc/nv_tegra_release")) {
+    // The board's own tools, found under the tuned root; each applied with
+    // its exact undo journaled, else printed to run by hand.
+    auto tool = [&](const char* name) -> std::string {
+      for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"}) {
+        std::string path = join_root(opts.root, std::string(dir) + name);
+        if (::access(path.c_str(), X_OK) == 0) return path;
+      }
+      return "";
+    };
     auto mode = parse_nvpmodel_status(p.value("/var/lib/nvpmodel/status"));
-    if (!mode || *mode != 0)
-      plan.notes.push_back("run: sudo nvpmodel -m 0   (undo: sudo nvpmodel -m " +
-                           (mode ? std::to_string(*mode) : std::string("<previous>")) + ")");
-    plan.notes.push_back(
-        "run: sudo jetson_clocks --store /var/lib/rtcell/jetson_clocks.conf && sudo jetson_clocks   (undo: "
-        "sudo "
-        "jetson_clocks --restore /var/lib/rtcell/jetson_clocks.conf)");
+    if (mode && *mode != 0 && !tool("nvpmodel").empty()) {
+      const std::string nvp = tool("nvpmodel");
+      plan.commands.push_back({"command:nvpmodel",
+                               {{nvp, "-m", "0"}},
+                               {nvp, "-m", std::to_string(*mode)},
+                               "",
+                               "jetson.nvpmodel"});
+    } else if (!mode || *mode != 0) {
+      plan.notes.push_back(
+          "run: sudo nvpmodel -m 0   (undo: sudo nvpmodel -m " +
+          (mode ? std::to_string(*mode) : std::string("<previous>")) + ")" +
+          (mode ? "; nvpmodel not found" : "; the current mode is unknown, so no exact undo"));
+    }
+    const std::string store = join_root(opts.root, "/var/lib/rtcell/jetson_clocks.conf");
+    if (const std::string jc = tool("jetson_clocks"); !jc.empty()) {
+      plan.commands.push_back({"command:jetson_clocks",
+                               {{jc, "--store", store}, {jc}},
+                               {jc, "--restore", store},
+                               store,
+                               "jetson.clocks"});
+    } else {
+      plan.notes.push_back(
+          "run: sudo jetson_clocks --store /var/lib/rtcell/jetson_clocks.conf && sudo jetson_clocks   (undo: "
+          "sudo jetson_clocks --restore /var/lib/rtcell/jetson_clocks.conf); jetson_clocks not found");
+    }
+    std::vector<std::string> unheld;
+    for (auto& [pkg, status] : parse_dpkg_status(p.read("/var/lib/dpkg/status").value_or(""))) {
+      if (pkg.rfind("nvidia-l4t-kernel", 0) != 0 && pkg.rfind("nvidia-l4t-rt-kernel", 0) != 0) continue;
+      if (status.find("installed") == std::string::npos || status.find("not-installed") != std::string::npos)
+        continue;
+      if (status.rfind("hold", 0) != 0) unheld.push_back(pkg);
+    }
+    if (!unheld.empty()) {
+      if (const std::string am = tool("apt-mark"); !am.empty()) {
+        std::vector<std::string> hold{am, "hold"}, unhold{am, "unhold"};
+        hold.insert(hold.end(), unheld.begin(), unheld.end());
+        unhold.insert(unhold.end(), unheld.begin(), unheld.end());
+        plan.commands.push_back({"command:apt-mark", {hold}, unhold, "", "jetson.apt_hold"});
+      }
+    }
   }
   plan.notes.push_back(
       "/dev/cpu_dma_latency: keep it open at 0 while RT work runs (rtcell run --dma-latency 0 holds it for "
@@ -288,15 +375,24 @@ TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
   auto journaled = [&](const std::string& path) {
     return std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.path == path; });
   };
-  // 1. Journal every value we are about to change, before changing any.
+  // 1. Journal every value we are about to change, and every command's
+  //    undo, before changing anything.
   for (const auto& a : plan.actions) {
     if (journaled(a.path)) continue;  // keep the ORIGINAL from an earlier --apply
     auto raw = p.read(a.path);
     if (!raw) sys_error("cannot read " + p.path(a.path) + " to journal it", errno ? errno : EIO);
-    entries.push_back({a.path, *raw, a.whole_file});
+    entries.push_back({a.path, *raw, a.whole_file, {}, {}});
+  }
+  // A command journaled by an earlier --apply ran already: not again (its
+  // undo goes back to the state before the first run).
+  std::vector<const TuneCommand*> commands;
+  for (const auto& c : plan.commands) {
+    if (journaled(c.key)) continue;
+    commands.push_back(&c);
+    entries.push_back({c.key, "", false, c.undo, c.remove_after_undo});
   }
   TuneResult res;
-  if (plan.actions.empty()) {
+  if (plan.actions.empty() && commands.empty()) {
     res.lines.push_back("nothing to change: every knob is already tuned");
     return res;
   }
@@ -310,11 +406,43 @@ TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
 
   // 2. Apply in order; on a hard failure undo this run's writes in reverse.
   std::vector<const TuneAction*> done;
+  std::vector<const TuneCommand*> ran;
   std::vector<std::string> skipped_paths;
   auto previous_of = [&](const std::string& path) -> const Entry* {
     for (const auto& e : entries)
       if (e.path == path) return &e;
     return nullptr;
+  };
+  // Undoes this run (commands, then knobs, newest first), puts the journal
+  // back as it was, and throws `what` with what could not be restored.
+  auto roll_back = [&](std::string what, int err) {
+    std::string failed_msg;
+    for (auto it = ran.rbegin(); it != ran.rend(); ++it) {
+      if (!run_command((*it)->undo).empty()) failed_msg += " " + argv_text((*it)->undo);
+      if (!(*it)->remove_after_undo.empty()) ::unlink((*it)->remove_after_undo.c_str());
+    }
+    for (auto it = done.rbegin(); it != done.rend(); ++it) {
+      const Entry* e = previous_of((*it)->path);
+      if (!e) continue;
+      std::string f = p.path(e->path);
+      if (e->whole_file) {
+        try {
+          sys::write_file_atomic(f, e->previous);
+        } catch (const Error&) {
+          failed_msg += " " + e->path;
+        }
+      } else if (write_knob(f, e->previous) != 0) {
+        failed_msg += " " + e->path;
+      }
+    }
+    if (old.exists)
+      sys::write_file_atomic(state, old.raw, 0600);
+    else
+      ::unlink(state.c_str());
+    remove_dirs(made);
+    what += "; rolled back " + std::to_string(done.size() + ran.size()) + " change(s)";
+    if (!failed_msg.empty()) what += "; could not restore:" + failed_msg;
+    sys_error(what, err);
   };
   for (const auto& a : plan.actions) {
     std::string full = p.path(a.path);
@@ -347,33 +475,19 @@ TuneResult apply_tune(const TuneOptions& opts, const TunePlan& plan) {
                           std::string(strerror(err)) + ")");
       continue;
     }
-    // Roll back.
-    std::string failed_msg;
-    for (auto it = done.rbegin(); it != done.rend(); ++it) {
-      const Entry* e = previous_of((*it)->path);
-      if (!e) continue;
-      std::string f = p.path(e->path);
-      if (e->whole_file) {
-        try {
-          sys::write_file_atomic(f, e->previous);
-        } catch (const Error&) {
-          failed_msg += " " + e->path;
-        }
-      } else if (write_knob(f, e->previous) != 0) {
-        failed_msg += " " + e->path;
-      }
-    }
-    if (old.exists)
-      sys::write_file_atomic(state, old.raw, 0600);
-    else
-      ::unlink(state.c_str());
-    remove_dirs(made);
-    std::string what = "cannot write '" + a.target + "' to " + full + " (" + strerror(err) +
-                       "); rolled back " + std::to_string(done.size()) + " change(s)";
-    if (!failed_msg.empty()) what += "; could not restore:" + failed_msg;
-    sys_error(what, err);
+    roll_back("cannot write '" + a.target + "' to " + full + " (" + strerror(err) + ")", err);
   }
-  res.written = static_cast<int>(done.size());
+  // 3. The board's tools, each step in order; a failure rolls back all.
+  for (const TuneCommand* c : commands) {
+    ran.push_back(c);  // a step that failed half-way is undone too
+    for (const auto& step : c->steps) {
+      const std::string why = run_command(step);
+      if (!why.empty()) roll_back("'" + argv_text(step) + "' failed (" + why + ")", EIO);
+    }
+    res.lines.push_back("ran " + argv_text(c->steps.back()) + "  [" + c->why +
+                        "] (undo: " + argv_text(c->undo) + ")");
+  }
+  res.written = static_cast<int>(done.size() + ran.size());
   // Skipped IRQs were not changed: drop their new journal entries.
   if (!skipped_paths.empty()) {
     std::vector<Entry> kept;
@@ -490,6 +604,18 @@ TuneResult revert_tune(const TuneOptions& opts) {
   std::vector<Entry> failed;
   std::string failed_msg;
   for (auto it = j.entries.rbegin(); it != j.entries.rend(); ++it) {
+    if (!it->undo.empty()) {
+      const std::string why = run_command(it->undo);
+      if (why.empty()) {
+        ++res.written;
+        if (!it->remove_after_undo.empty()) ::unlink(it->remove_after_undo.c_str());
+        res.lines.push_back("ran " + argv_text(it->undo));
+      } else {
+        failed.insert(failed.begin(), *it);
+        failed_msg += " '" + argv_text(it->undo) + "' (" + why + ")";
+      }
+      continue;
+    }
     std::string f = p.path(it->path);
     auto cur = sys::try_read_file(f);
     if (cur && *cur == it->previous) continue;  // already what it was

@@ -35,11 +35,24 @@ struct TuneAction {
   bool whole_file = false;  // a config file rewritten atomically (target = whole new contents)
 };
 
+// A board tool run with its exact undo journaled (Jetson: nvpmodel,
+// jetson_clocks, apt-mark). The programs are looked up under the tuned root
+// (<root>/usr/bin, /usr/sbin, /bin, /sbin), so a fixture tree brings its own
+// stand-ins; not found there, the command stays a note to run by hand.
+struct TuneCommand {
+  std::string key;                              // journal key: "command:nvpmodel"
+  std::vector<std::vector<std::string>> steps;  // run in order, argv[0] absolute
+  std::vector<std::string> undo;                // argv, run by --revert (and by a rollback)
+  std::string remove_after_undo;                // a file the steps made, removed once undone
+  std::string why;                              // the check id it fixes
+};
+
 struct TunePlan {
-  std::vector<TuneAction> actions;  // only those whose value differs
-  int already = 0;                  // knobs already at their target
-  std::vector<std::string> notes;   // commands to run by hand, boot line, reminders
-  std::string boot_line;            // the boot arguments for the RT CPUs
+  std::vector<TuneAction> actions;    // only those whose value differs
+  std::vector<TuneCommand> commands;  // after the knobs, in order
+  int already = 0;                    // knobs already at their target
+  std::vector<std::string> notes;     // commands to run by hand, boot line, reminders
+  std::string boot_line;              // the boot arguments for the RT CPUs
 };
 
 struct TuneResult {

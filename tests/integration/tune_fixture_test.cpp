@@ -219,3 +219,83 @@ TEST_F(TuneFixture, PersistInstallsABootUnitAndRevertRemovesIt) {
   EXPECT_NE(nosd.text.find("from your init's boot script"), std::string::npos) << nosd.text;
   EXPECT_EQ(snapshot(root_), bare) << "a refused --persist applied something";
 }
+
+namespace {
+
+// A stand-in for one of the board's tools (a Jetson's nvpmodel,
+// jetson_clocks, apt-mark cannot run here): it records its argv in `log`
+// and exits `code`.
+void stand_in(const fs::path& root, const std::string& name, const fs::path& log, int code = 0) {
+  fs::create_directories(root / "usr/bin");
+  const fs::path p = root / "usr/bin" / name;
+  std::ofstream(p) << "#!/bin/sh\necho \"" << name << " $*\" >> " << log.string() << "\nexit " << code
+                   << "\n";
+  fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+}
+
+std::vector<std::string> lines_of(const fs::path& p) {
+  std::vector<std::string> out;
+  std::ifstream f(p);
+  for (std::string l; std::getline(f, l);) out.push_back(l);
+  return out;
+}
+
+}  // namespace
+
+// Issue 19: on a Jetson, tune applies what it used to only print (nvpmodel
+// -m 0, jetson_clocks with --store, apt-mark hold of the L4T kernel
+// packages), each with its exact undo journaled; --revert runs the undos in
+// reverse, and the tree is as before.
+TEST_F(TuneFixture, JetsonToolsRunWithTheirUndoJournaled) {
+  copy_tree("jetson-agx-orin-jp6-stock");
+  const fs::path log = dir_ / "calls.log";
+  for (const char* t : {"nvpmodel", "jetson_clocks", "apt-mark"}) stand_in(root_, t, log);
+  auto before = snapshot(root_);
+  Out dry = run("tune --cpus 4-11" + root_arg());
+  ASSERT_EQ(dry.rc, 0) << dry.text;
+  EXPECT_NE(
+      dry.text.find("run: " + (root_ / "usr/bin/nvpmodel").string() + " -m 0  [jetson.nvpmodel] (undo: "),
+      std::string::npos)
+      << dry.text;
+  EXPECT_FALSE(fs::exists(log)) << "a dry run ran a tool";
+
+  Out a = run("tune --cpus 4-11 --apply" + root_arg());
+  ASSERT_EQ(a.rc, 0) << a.text;
+  const std::string store = (root_ / "var/lib/rtcell/jetson_clocks.conf").string();
+  const std::vector<std::string> applied{
+      "nvpmodel -m 0", "jetson_clocks --store " + store, "jetson_clocks ",
+      "apt-mark hold nvidia-l4t-kernel nvidia-l4t-kernel-dtbs nvidia-l4t-kernel-headers"};
+  EXPECT_EQ(lines_of(log), applied) << a.text;
+
+  Out again = run("tune --cpus 4-11 --apply" + root_arg());
+  ASSERT_EQ(again.rc, 0) << again.text;
+  EXPECT_EQ(lines_of(log).size(), applied.size()) << "a second --apply ran the tools again";
+
+  Out r = run("tune --revert" + root_arg());
+  ASSERT_EQ(r.rc, 0) << r.text;
+  auto calls = lines_of(log);
+  ASSERT_EQ(calls.size(), applied.size() + 3) << r.text;
+  EXPECT_EQ(calls[4], "apt-mark unhold nvidia-l4t-kernel nvidia-l4t-kernel-dtbs nvidia-l4t-kernel-headers");
+  EXPECT_EQ(calls[5], "jetson_clocks --restore " + store);
+  EXPECT_EQ(calls[6], "nvpmodel -m 3");  // the mode the board was in
+  EXPECT_EQ(snapshot(root_), before);
+}
+
+// A tool that fails rolls back everything of the run: the knobs, and the
+// tools that ran before it (their undo).
+TEST_F(TuneFixture, AFailingJetsonToolRollsBackEverything) {
+  copy_tree("jetson-agx-orin-jp6-stock");
+  const fs::path log = dir_ / "calls.log";
+  stand_in(root_, "nvpmodel", log);
+  stand_in(root_, "jetson_clocks", log);
+  stand_in(root_, "apt-mark", log, 1);
+  auto before = snapshot(root_);
+  Out a = run("tune --cpus 4-11 --apply" + root_arg());
+  EXPECT_NE(a.rc, 0) << a.text;
+  EXPECT_NE(a.text.find("apt-mark hold nvidia-l4t-kernel"), std::string::npos) << a.text;
+  EXPECT_NE(a.text.find("failed (exit status 1); rolled back"), std::string::npos) << a.text;
+  auto calls = lines_of(log);
+  ASSERT_GE(calls.size(), 3u) << a.text;
+  EXPECT_EQ(calls.back(), "nvpmodel -m 3") << "the undo of what ran, newest first";
+  EXPECT_EQ(snapshot(root_), before);
+}
