@@ -1,0 +1,288 @@
+// The simulator (src/sim, docs/hypervisor.md "Simulator"): the RTDS
+// cross-check of the VM admission, partitioned isolation, determinism, bad
+// input, and the research survey's claims about Xen credit and I/O.
+// Everything is simulated time, so every comparison is exact unless a
+// tolerance is stated next to it.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "manifest/manifest.hpp"
+#include "rtcell/analysis/vm.hpp"
+#include "sim/report.hpp"
+#include "sim/sim.hpp"
+#include "unit/error_helpers.hpp"
+
+namespace {
+
+using rtcell::CpuSet;
+using rtcell::analysis::LocalScheduler;
+using rtcell::analysis::Task;
+using rtcell::analysis::Time;
+using namespace rtcell::sim;
+
+constexpr Time kUs = 1'000;
+constexpr Time kMs = 1'000'000;
+
+Task task(const std::string& name, Time period, Time wcet, Time deadline = 0) {
+  Task t;
+  t.name = name;
+  t.period = period;
+  t.wcet = wcet;
+  t.deadline = deadline > 0 ? deadline : period;
+  return t;
+}
+
+SimVcpu vcpu(const std::string& cpus, std::vector<Task> tasks, Time period = 0, Time budget = 0) {
+  SimVcpu v;
+  v.pcpus = CpuSet::parse(cpus);
+  v.period = period;
+  v.budget = budget;
+  for (auto& t : tasks) v.tasks.push_back(SimTask{std::move(t), 0, 0});
+  return v;
+}
+
+SimVm vm(const std::string& name, std::vector<SimVcpu> vcpus, LocalScheduler s = LocalScheduler::FixedPriority) {
+  SimVm m;
+  m.name = name;
+  m.scheduler = s;
+  m.vcpus = std::move(vcpus);
+  return m;
+}
+
+int64_t misses_of(const SimResult& r, const std::string& vm_name) {
+  int64_t n = 0;
+  for (const auto& t : r.tasks)
+    if (t.vm == vm_name) n += t.misses;
+  return n;
+}
+
+const TaskResult& task_of(const SimResult& r, const std::string& name) {
+  for (const auto& t : r.tasks)
+    if (t.name == name) return t;
+  ADD_FAILURE() << "no task " << name;
+  return r.tasks.front();
+}
+
+// Admitted VMs, as `rtcell sim` builds them: admission, then the servers
+// it derived, pinned where it placed them.
+std::vector<SimVm> admitted(const std::vector<rtcell::analysis::VmSpec>& specs, Time shrink = 0) {
+  const auto verdict = rtcell::analysis::admit_vms(specs);
+  EXPECT_TRUE(verdict.admitted);
+  return from_admission(specs, verdict, shrink, true);
+}
+
+// ---- RTDS against the admission ---------------------------------------
+
+const char* kExample = R"(version: 1
+vms:
+  - name: motor
+    memory: 64
+    sched: fp
+    period: 500us
+    vcpus: ["1"]
+    tasks:
+      - {name: current, period: 1ms, wcet: 100us, vcpu: 0}
+      - {name: speed, period: 5ms, wcet: 600us, vcpu: 0}
+  - name: vision
+    memory: 128
+    sched: edf
+    vcpus:
+      - cpus: "1-2"
+      - {cpus: "2", period: 2ms}
+    tasks:
+      - {name: capture, period: 10ms, wcet: 2ms, vcpu: 0}
+      - {name: detect, period: 20ms, wcet: 5ms, deadline: 15ms, vcpu: 1}
+      - {name: track, period: 5ms, wcet: 1ms, vcpu: 1}
+)";
+
+TEST(SimRtds, AdmittedManifestMeetsEveryDeadlineUnderBothServerKinds) {
+  const auto m = rtcell::manifest::parse(kExample, "example.yaml");
+  const auto vms = admitted(rtcell::manifest::to_vm_specs(m));
+  for (ServerKind kind : {ServerKind::Deferrable, ServerKind::Periodic}) {
+    SimOptions opt;
+    opt.duration = 400 * kMs;  // 20 hyperperiods of the 20 ms task set
+    opt.server = kind;
+    const auto r = simulate(vms, opt);
+    EXPECT_EQ(r.total_misses(), 0) << render_text(r);
+    for (const auto& v : r.vcpus) EXPECT_LE(v.worst_gap, 2 * (v.period - v.budget)) << v.vm << "/" << v.vcpu;
+  }
+}
+
+// Random task sets from a fixed seed: every admitted set meets every
+// deadline over 10 hyperperiods (periods from {5, 10, 20, 40} ms, so the
+// default server periods, half the shortest task period, divide 40 ms).
+TEST(SimRtds, RandomAdmittedSetsNeverMiss) {
+  std::mt19937_64 rng(17);
+  const Time periods[] = {5 * kMs, 10 * kMs, 20 * kMs, 40 * kMs};
+  int simulated = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<rtcell::analysis::VmSpec> specs;
+    const int nvm = 2 + static_cast<int>(rng() % 3);
+    for (int v = 0; v < nvm; ++v) {
+      rtcell::analysis::VmSpec s;
+      s.name = "vm" + std::to_string(v);
+      s.scheduler = rng() % 2 ? LocalScheduler::Edf : LocalScheduler::FixedPriority;
+      const int ncpu = 1 + static_cast<int>(rng() % 2);
+      for (int c = 0; c < ncpu; ++c) {
+        rtcell::analysis::VcpuSpec vc;
+        vc.pcpus = CpuSet::parse("0-1");
+        const int ntask = 1 + static_cast<int>(rng() % 3);
+        for (int k = 0; k < ntask; ++k) {
+          const Time p = periods[rng() % 4];
+          const Time c_ns = std::max<Time>(kUs, (p / 100) * static_cast<Time>(2 + rng() % 12));  // 2..13 %
+          vc.tasks.push_back(task("t" + std::to_string(v) + std::to_string(c) + std::to_string(k), p, c_ns));
+        }
+        s.vcpus.push_back(std::move(vc));
+      }
+      specs.push_back(std::move(s));
+    }
+    // Keep the VMs the admission admits, as `rtcell emit` would.
+    const auto verdict = rtcell::analysis::admit_vms(specs);
+    std::vector<rtcell::analysis::VmSpec> kept;
+    for (size_t i = 0; i < specs.size(); ++i)
+      if (verdict.vms[i].admitted) kept.push_back(specs[i]);
+    if (kept.empty()) continue;
+    const auto vms = admitted(kept);
+    for (ServerKind kind : {ServerKind::Deferrable, ServerKind::Periodic}) {
+      SimOptions opt;
+      opt.duration = 400 * kMs;
+      opt.server = kind;
+      const auto r = simulate(vms, opt);
+      EXPECT_EQ(r.total_misses(), 0) << "round " << round << "\n" << render_text(r);
+    }
+    ++simulated;
+  }
+  EXPECT_GE(simulated, 30) << "too few admitted sets to mean anything";
+}
+
+// The critical set: one task (T 20 ms, C 2 ms, D 14 ms) on a vCPU with
+// Π = 10 ms. sbf(14 ms) = 2Θ − 6 ms (Shin & Lee 2003, Eq. (1)), so the
+// admission derives Θ = 4 ms. A second vCPU on the same pCPU takes the rest
+// (Π − Θ); with equal deadlines the one running keeps the pCPU, so the
+// first vCPU runs at the start of one period and at the end of the next:
+// the blackout 2(Π − Θ) = 12 ms of the periodic resource model. The task
+// released at its start finishes exactly at its deadline with Θ, and 1 µs
+// late with Θ − 1 µs.
+struct Critical {
+  Time theta = 0;
+  SimResult r;
+};
+
+Critical run_critical(Time shrink) {
+  rtcell::analysis::VmSpec s;
+  s.name = "a";
+  s.period = 10 * kMs;
+  rtcell::analysis::VcpuSpec vc;
+  vc.pcpus = CpuSet::parse("0");
+  vc.tasks.push_back(task("tau", 20 * kMs, 2 * kMs, 14 * kMs));
+  s.vcpus.push_back(vc);
+  auto vms = admitted({s}, shrink);
+  const Time theta = vms[0].vcpus[0].budget;
+  vms[0].vcpus[0].tasks[0].phase = theta;  // released when the blackout starts
+  vms.push_back(vm("filler", {vcpu("0", {task("hog", 10 * kMs, 10 * kMs)}, 10 * kMs, 10 * kMs - theta)}));
+  SimOptions opt;
+  opt.duration = 200 * kMs;
+  opt.server = ServerKind::Periodic;  // the supply the model assumes
+  opt.on_miss = MissPolicy::Drop;     // the filler is overloaded on purpose
+  return {theta + shrink, simulate(vms, opt)};
+}
+
+TEST(SimRtds, CriticalSetMeetsDeadlinesWithAdmittedBudgetAndMissesWithOneMicrosecondLess) {
+  const auto ok = run_critical(0);
+  ASSERT_EQ(ok.theta, 4 * kMs) << "the admission's Θ changed; recompute the critical set";
+  EXPECT_EQ(misses_of(ok.r, "a"), 0) << render_text(ok.r);
+  EXPECT_EQ(task_of(ok.r, "tau").response.max, 14 * kMs);  // exactly the deadline
+  // The observed worst service gap is the model's 2(Π − Θ).
+  EXPECT_EQ(ok.r.vcpus[0].worst_gap, 2 * (10 * kMs - 4 * kMs));
+
+  const auto short_budget = run_critical(kUs);
+  // Every job is released at a blackout's start, so every job misses (and
+  // is dropped at its deadline).
+  EXPECT_GT(misses_of(short_budget.r, "a"), 0) << render_text(short_budget.r);
+  EXPECT_EQ(task_of(short_budget.r, "tau").misses, task_of(short_budget.r, "tau").jobs);
+}
+
+// ---- partitioned ---------------------------------------------------------
+
+TEST(SimPartitioned, AnOverloadedVmDoesNotChangeAnotherVmsTimes) {
+  const SimVm a = vm("a", {vcpu("0", {task("x", 5 * kMs, 2 * kMs), task("y", 7 * kMs, 3 * kMs)}),
+                           vcpu("1", {task("z", 3 * kMs, 1 * kMs)})});
+  const SimVm hog = vm("hog", {vcpu("2", {task("h", 1 * kMs, 2 * kMs)}), vcpu("3", {task("g", 2 * kMs, 2 * kMs)})});
+  SimOptions opt;
+  opt.scheduler = HostScheduler::Partitioned;
+  opt.duration = 1000 * kMs;
+  opt.on_miss = MissPolicy::Drop;
+  const auto alone = simulate({a}, opt);
+  const auto shared = simulate({a, hog}, opt);
+  EXPECT_GT(misses_of(shared, "hog"), 0);
+  EXPECT_EQ(misses_of(shared, "a"), 0);
+  for (size_t i = 0; i < alone.tasks.size(); ++i) {
+    EXPECT_EQ(alone.tasks[i].jobs, shared.tasks[i].jobs);
+    EXPECT_EQ(alone.tasks[i].response.max, shared.tasks[i].response.max) << alone.tasks[i].name;
+    EXPECT_EQ(alone.tasks[i].response.avg, shared.tasks[i].response.avg) << alone.tasks[i].name;
+  }
+}
+
+// ---- determinism -----------------------------------------------------------
+
+std::vector<SimVm> jittery() {
+  auto t1 = task("a", 10 * kMs, 3 * kMs);
+  t1.jitter = 2 * kMs;
+  auto t2 = task("b", 15 * kMs, 4 * kMs);
+  t2.jitter = 3 * kMs;
+  return {vm("j", {vcpu("0", {t1, t2})}), vm("k", {vcpu("0", {task("c", 20 * kMs, 5 * kMs)})})};
+}
+
+TEST(SimDeterminism, SameSeedGivesIdenticalJsonAndAnotherSeedDiffers) {
+  for (HostScheduler s : {HostScheduler::Credit, HostScheduler::Rtds}) {
+    auto vms = jittery();
+    for (auto& m : vms) m.vcpus[0].period = 5 * kMs, m.vcpus[0].budget = 2500 * kUs;
+    SimOptions opt;
+    opt.scheduler = s;
+    opt.duration = 2000 * kMs;
+    opt.on_miss = MissPolicy::Drop;
+    opt.seed = 42;
+    const auto a = render_json(simulate(vms, opt)).dump();
+    const auto b = render_json(simulate(vms, opt)).dump();
+    EXPECT_EQ(a, b);
+    opt.seed = 43;
+    EXPECT_NE(a, render_json(simulate(vms, opt)).dump()) << "the seed does not reach the jitter";
+  }
+}
+
+// ---- bad input --------------------------------------------------------------
+
+TEST(SimBadInput, RefusedBeforeStartingWithOneLine) {
+  using rtcell::ErrorKind;
+  using rtcell::test::kind_of;
+  using rtcell::test::message_of;
+  SimOptions opt;
+  opt.scheduler = HostScheduler::Credit;
+  const auto zero = vm("z", {vcpu("0", {task("p0", 0, 1 * kMs, 1 * kMs)})});
+  EXPECT_EQ(kind_of([&] { simulate({zero}, opt); }), ErrorKind::Usage);
+  EXPECT_NE(message_of([&] { simulate({zero}, opt); }).find("period 0"), std::string::npos);
+
+  // 1.5 CPUs of work on one CPU, late jobs kept: the backlog would grow
+  // without bound.
+  const auto over = vm("o", {vcpu("0", {task("a", 10 * kMs, 8 * kMs), task("b", 10 * kMs, 7 * kMs)})});
+  const auto msg = message_of([&] { simulate({over}, opt); });
+  EXPECT_NE(msg.find("--on-miss drop"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  opt.on_miss = MissPolicy::Drop;
+  EXPECT_GT(simulate({over}, opt).total_misses(), 0);
+
+  opt.scheduler = HostScheduler::Partitioned;
+  const auto b = vm("b", {vcpu("0", {task("c", 10 * kMs, 1 * kMs)})});
+  EXPECT_NE(message_of([&] { simulate({b, b}, opt); }).find("no physical CPU of its own"), std::string::npos);
+
+  opt.scheduler = HostScheduler::Rtds;  // no budget: not admitted
+  EXPECT_NE(message_of([&] { simulate({b}, opt); }).find("0 < budget <= period"), std::string::npos);
+
+  auto io = b;
+  io.vcpus[0].tasks[0].io = 1;
+  opt.scheduler = HostScheduler::Credit;
+  EXPECT_NE(message_of([&] { simulate({io}, opt); }).find("--driver"), std::string::npos);
+}
+
+}  // namespace
