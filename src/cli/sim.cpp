@@ -11,7 +11,7 @@
 #include "manifest/manifest.hpp"
 #include "rtcell/analysis/vm.hpp"
 #include "rtcell/error.hpp"
-#include "sim/report.hpp"
+#include "report/sim.hpp"
 #include "sim/sim.hpp"
 #include "util/units.hpp"
 
@@ -41,7 +41,7 @@ struct Options {
 sim::SimVm& find_vm(std::vector<sim::SimVm>& vms, const std::string& name, const char* flag) {
   for (auto& vm : vms)
     if (vm.name == name) return vm;
-  usage_error(std::string("sim: ") + flag + " " + name + ": no VM of that name in the manifest");
+  usage_error(std::string() + flag + " " + name + ": no VM of that name in the manifest");
 }
 
 // "VM=N" for --weight and --cap.
@@ -49,7 +49,7 @@ void apply_numbers(std::vector<sim::SimVm>& vms, const std::vector<std::string>&
                    int lo, int hi, int sim::SimVm::*field) {
   for (const auto& it : items) {
     const auto eq = it.find('=');
-    if (eq == std::string::npos) usage_error(std::string("sim: ") + flag + " takes VM=N, not " + it);
+    if (eq == std::string::npos) usage_error(std::string() + flag + " takes VM=N, not " + it);
     find_vm(vms, it.substr(0, eq), flag).*field =
         static_cast<int>(util::parse_int(it.substr(eq + 1), lo, hi, flag));
   }
@@ -69,7 +69,7 @@ E pick(const std::string& value, const char* flag, std::initializer_list<std::pa
     if (value == name) return e;
     names += names.empty() ? name : std::string("|") + name;
   }
-  usage_error(std::string("sim: ") + flag + " " + value + ": expected " + names);
+  usage_error(std::string() + flag + " " + value + ": expected " + names);
 }
 
 int run(const Options& o) {
@@ -108,13 +108,13 @@ int run(const Options& o) {
   const auto result = sim::simulate(vms, opt);
   if (!o.svg.empty()) {
     std::ofstream f(o.svg);
-    f << sim::render_svg(result);
-    if (!f.flush()) usage_error("sim: cannot write " + o.svg + "; give --svg a writable path");
+    f << report::sim_svg(result);
+    if (!f.flush()) usage_error("cannot write " + o.svg + "; give --svg a writable path");
   }
   if (o.json)
-    std::cout << sim::render_json(result).dump(2) << "\n";
+    std::cout << report::sim_json(result).dump(2) << "\n";
   else
-    std::cout << sim::render_text(result);
+    std::cout << report::sim_text(result);
   return result.total_misses() > 0 ? kExitNegative : kExitOk;
 }
 

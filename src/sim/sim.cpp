@@ -21,6 +21,7 @@
 #include "sim/sim.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <string>
 
@@ -105,21 +106,21 @@ constexpr int64_t kMaxJobs = 50'000'000;
 }  // namespace
 
 void validate(const std::vector<SimVm>& vms, const SimOptions& opt) {
-  if (vms.empty()) usage_error("sim: the manifest has no vms: section; add VMs (docs/hypervisor.md)");
-  if (opt.duration <= 0) usage_error("sim: --duration must be above 0 (e.g. --duration 10s)");
-  if (opt.io_service <= 0) usage_error("sim: --io-service must be above 0 (e.g. 100us)");
+  if (vms.empty()) usage_error("the manifest has no vms: section; add VMs (docs/hypervisor.md)");
+  if (opt.duration <= 0) usage_error("--duration must be above 0 (e.g. --duration 10s)");
+  if (opt.io_service <= 0) usage_error("--io-service must be above 0 (e.g. 100us)");
   int drivers = 0;
   bool any_io = false;
   std::vector<analysis::Task> load;
   Wide jobs = 0;
   for (const auto& vm : vms) {
     if (vm.driver) ++drivers;
-    if (vm.weight <= 0 || vm.weight > 65535) usage_error("sim: VM " + vm.name + ": weight must be 1..65535");
-    if (vm.cap < 0 || vm.cap > 100) usage_error("sim: VM " + vm.name + ": cap must be 0..100 (% of one CPU)");
-    if (vm.vcpus.empty()) usage_error("sim: VM " + vm.name + " has no vCPU; give it vcpus:");
+    if (vm.weight <= 0 || vm.weight > 65535) usage_error("VM " + vm.name + ": weight must be 1..65535");
+    if (vm.cap < 0 || vm.cap > 100) usage_error("VM " + vm.name + ": cap must be 0..100 (% of one CPU)");
+    if (vm.vcpus.empty()) usage_error("VM " + vm.name + " has no vCPU; give it vcpus:");
     for (size_t i = 0; i < vm.vcpus.size(); ++i) {
       const auto& v = vm.vcpus[i];
-      const std::string where = "sim: vCPU " + vcpu_name(vm, i);
+      const std::string where = "vCPU " + vcpu_name(vm, i);
       if (v.pcpus.empty()) usage_error(where + " may run on no physical CPU; give it cpus:");
       if (opt.scheduler == HostScheduler::Rtds) {
         if (v.period <= 0 || v.budget <= 0 || v.budget > v.period)
@@ -130,7 +131,7 @@ void validate(const std::vector<SimVm>& vms, const SimOptions& opt) {
       }
       for (const auto& st : v.tasks) {
         const auto& t = st.task;
-        const std::string tw = "sim: task " + t.name + " of " + vcpu_name(vm, i);
+        const std::string tw = "task " + t.name + " of " + vcpu_name(vm, i);
         if (t.period <= 0)
           usage_error(tw + " has period 0: the simulation would never end; give it a period above 0");
         if (t.wcet <= 0) usage_error(tw + " has WCET 0; give it a WCET above 0");
@@ -149,28 +150,32 @@ void validate(const std::vector<SimVm>& vms, const SimOptions& opt) {
       }
     }
   }
-  if (drivers > 1) usage_error("sim: more than one driver domain; mark one VM with --driver");
+  if (drivers > 1) usage_error("more than one driver domain; mark one VM with --driver");
   if (any_io && drivers == 0)
-    usage_error("sim: tasks issue I/O but no VM is the driver domain; name one with --driver VM");
+    usage_error("tasks issue I/O but no VM is the driver domain; name one with --driver VM");
   if (jobs > kMaxJobs)
-    usage_error("sim: " + std::to_string(static_cast<int64_t>(jobs)) + " jobs in " +
+    usage_error("" + std::to_string(static_cast<int64_t>(jobs)) + " jobs in " +
                 util::format_time_ns(opt.duration) + " is more than " + std::to_string(kMaxJobs) +
                 "; shorten --duration or lengthen the periods");
   const auto cpus = all_pcpus(vms);
   if (opt.on_miss == MissPolicy::Keep &&
       analysis::compare_utilization(load, analysis::Ratio{static_cast<Time>(cpus.size()), 1}) ==
           analysis::Compare::Greater)
-    usage_error("sim: total utilization " + std::to_string(analysis::utilization_double(load)) + " exceeds the " +
+  {
+    char u[32];
+    std::snprintf(u, sizeof u, "%.3f", analysis::utilization_double(load));
+    usage_error(std::string("total utilization ") + u + " exceeds the " +
                 std::to_string(cpus.size()) +
                 " physical CPUs and late jobs are kept, so the backlog would grow without bound; pass "
                 "--on-miss drop or lower the load");
+  }
   if (opt.scheduler == HostScheduler::Partitioned) {
     const auto ded = dedicated_pcpus(vms);
     size_t k = 0;
     for (const auto& vm : vms)
       for (size_t i = 0; i < vm.vcpus.size(); ++i, ++k)
         if (ded[k] < 0)
-          usage_error("sim: vCPU " + vcpu_name(vm, i) + " has no physical CPU of its own among " +
+          usage_error("vCPU " + vcpu_name(vm, i) + " has no physical CPU of its own among " +
                       vm.vcpus[i].pcpus.to_string() +
                       " (the partitioned scheduler shares none); give the VMs disjoint cpus:");
   }

@@ -1,4 +1,4 @@
-#include "sim/report.hpp"
+#include "report/sim.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,12 @@
 
 #include "util/units.hpp"
 
-namespace rtcell::sim {
+namespace rtcell::report {
+
+using sim::HostScheduler;
+using sim::SimResult;
+using sim::Stats;
+using sim::Time;
 
 namespace {
 
@@ -48,9 +53,9 @@ std::string escape(const std::string& s) {
 
 }  // namespace
 
-std::string render_text(const SimResult& r) {
+std::string sim_text(const SimResult& r) {
   std::ostringstream o;
-  o << "scheduler " << to_string(r.scheduler) << ", " << t(r.duration) << " simulated, seed " << r.seed << "\n\n";
+  o << "scheduler " << sim::to_string(r.scheduler) << ", " << t(r.duration) << " simulated, seed " << r.seed << "\n\n";
   o << pad("task", 24) << pad("jobs", 8) << pad("missed", 16) << pad("resp min", 12) << pad("avg", 12)
     << pad("p99", 12) << pad("max", 12) << "io p99\n";
   for (const auto& x : r.tasks) {
@@ -80,9 +85,9 @@ std::string render_text(const SimResult& r) {
   return o.str();
 }
 
-nlohmann::json render_json(const SimResult& r) {
+nlohmann::json sim_json(const SimResult& r) {
   nlohmann::json j;
-  j["scheduler"] = to_string(r.scheduler);
+  j["scheduler"] = sim::to_string(r.scheduler);
   j["duration_ns"] = r.duration;
   j["seed"] = r.seed;
   j["tasks"] = nlohmann::json::array();
@@ -111,7 +116,7 @@ nlohmann::json render_json(const SimResult& r) {
 // One horizontal bar group per task: avg, p99 and max response time against
 // its deadline-miss ratio in the label. Same frame and palette as the bench
 // report's plots (src/report/html.cpp).
-std::string render_svg(const SimResult& r) {
+std::string sim_svg(const SimResult& r) {
   constexpr int kLeft = 200, kRight = 30, kTop = 30, kRow = 22, kW = 760;
   const char* colors[] = {"#4477aa", "#ee6677", "#228833"};
   const int h = kTop + kRow * static_cast<int>(r.tasks.size()) + 40;
@@ -121,8 +126,8 @@ std::string render_svg(const SimResult& r) {
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sim\" width=\"" << kW << "\" height=\"" << h
     << "\" viewBox=\"0 0 " << kW << ' ' << h << "\" role=\"img\" font-family=\"sans-serif\" font-size=\"11\">"
-    << "<title>rtcell sim: response times (" << to_string(r.scheduler) << ")</title>";
-  o << "<text x=\"" << kLeft << "\" y=\"16\">response time per task: avg, p99, max (" << to_string(r.scheduler)
+    << "<title>rtcell sim: response times (" << sim::to_string(r.scheduler) << ")</title>";
+  o << "<text x=\"" << kLeft << "\" y=\"16\">response time per task: avg, p99, max (" << sim::to_string(r.scheduler)
     << ", " << escape(t(r.duration)) << ", seed " << r.seed << "); axis max " << escape(t(max_ns)) << "</text>";
   int row = 0;
   for (const auto& x : r.tasks) {
@@ -144,4 +149,4 @@ std::string render_svg(const SimResult& r) {
   return o.str();
 }
 
-}  // namespace rtcell::sim
+}  // namespace rtcell::report
