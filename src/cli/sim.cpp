@@ -3,6 +3,8 @@
 // physical CPUs (docs/hypervisor.md "Simulator"). RTDS takes each vCPU's
 // (Π, Θ) from the VM admission, as `rtcell emit xen` does. Exit 0 when no
 // job missed its deadline, 1 when one did, 2 for input that cannot run.
+#include "report/sim.hpp"
+
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -11,7 +13,6 @@
 #include "manifest/manifest.hpp"
 #include "rtcell/analysis/vm.hpp"
 #include "rtcell/error.hpp"
-#include "report/sim.hpp"
 #include "sim/sim.hpp"
 #include "util/units.hpp"
 
@@ -81,9 +82,9 @@ int run(const Options& o) {
                                        {"partitioned", HostScheduler::Partitioned}});
   opt.on_miss = pick<sim::MissPolicy>(o.on_miss, "--on-miss",
                                       {{"keep", sim::MissPolicy::Keep}, {"drop", sim::MissPolicy::Drop}});
-  opt.server = pick<sim::ServerKind>(o.server, "--server",
-                                     {{"deferrable", sim::ServerKind::Deferrable},
-                                      {"periodic", sim::ServerKind::Periodic}});
+  opt.server = pick<sim::ServerKind>(
+      o.server, "--server",
+      {{"deferrable", sim::ServerKind::Deferrable}, {"periodic", sim::ServerKind::Periodic}});
   const bool pinned = pick<bool>(o.affinity, "--affinity", {{"pinned", true}, {"pool", false}});
   opt.duration = util::parse_duration_ns(o.duration);
   opt.seed = o.seed;
@@ -118,31 +119,30 @@ int run(const Options& o) {
   return result.total_misses() > 0 ? kExitNegative : kExitOk;
 }
 
-Registrar reg{Verb{"sim", "Simulate a manifest's VMs under Xen credit, Xen RTDS or a partitioning hypervisor", 36,
-                   [](CLI::App& app) -> Run {
-                     auto o = std::make_shared<Options>();
-                     app.add_option("FILE", o->file, "manifest with a vms: section (docs/hypervisor.md)")
-                         ->required();
-                     app.add_option("--scheduler", o->scheduler, "credit, rtds (default) or partitioned");
-                     app.add_option("--duration", o->duration, "simulated time (default 10s)");
-                     app.add_option("--seed", o->seed, "seed of the release jitter (default 1)");
-                     app.add_flag("--json", o->json, "print the result as JSON");
-                     app.add_option("--svg", o->svg, "write a response-time plot to this file");
-                     app.add_option("--budget-delta", o->budget_delta,
-                                    "RTDS: change every admitted budget, e.g. -1us");
-                     app.add_option("--on-miss", o->on_miss, "keep (default) or drop late jobs at their deadline");
-                     app.add_option("--server", o->server, "RTDS server: deferrable (Xen, default) or periodic");
-                     app.add_option("--affinity", o->affinity,
-                                    "RTDS: pinned (the admitted pCPU, default) or pool (the vCPU's cpus)");
-                     app.add_flag("--extratime", o->extratime, "RTDS: vCPUs without budget use idle time");
-                     app.add_option("--driver", o->driver, "the driver domain: this VM's vCPU 0 serves all I/O");
-                     app.add_option("--io", o->io, "each job of this VM's tasks ends with one I/O request");
-                     app.add_option("--io-service", o->io_service, "driver CPU time per request (default 100us)");
-                     app.add_flag("--no-boost", o->no_boost, "credit: no BOOST on wake-up");
-                     app.add_option("--weight", o->weights, "credit: VM=WEIGHT (default 256)");
-                     app.add_option("--cap", o->caps, "credit: VM=PERCENT of one CPU (default none)");
-                     return [o]() { return run(*o); };
-                   }}};
+Registrar reg{
+    Verb{"sim", "Simulate a manifest's VMs under Xen credit, Xen RTDS or a partitioning hypervisor", 36,
+         [](CLI::App& app) -> Run {
+           auto o = std::make_shared<Options>();
+           app.add_option("FILE", o->file, "manifest with a vms: section (docs/hypervisor.md)")->required();
+           app.add_option("--scheduler", o->scheduler, "credit, rtds (default) or partitioned");
+           app.add_option("--duration", o->duration, "simulated time (default 10s)");
+           app.add_option("--seed", o->seed, "seed of the release jitter (default 1)");
+           app.add_flag("--json", o->json, "print the result as JSON");
+           app.add_option("--svg", o->svg, "write a response-time plot to this file");
+           app.add_option("--budget-delta", o->budget_delta, "RTDS: change every admitted budget, e.g. -1us");
+           app.add_option("--on-miss", o->on_miss, "keep (default) or drop late jobs at their deadline");
+           app.add_option("--server", o->server, "RTDS server: deferrable (Xen, default) or periodic");
+           app.add_option("--affinity", o->affinity,
+                          "RTDS: pinned (the admitted pCPU, default) or pool (the vCPU's cpus)");
+           app.add_flag("--extratime", o->extratime, "RTDS: vCPUs without budget use idle time");
+           app.add_option("--driver", o->driver, "the driver domain: this VM's vCPU 0 serves all I/O");
+           app.add_option("--io", o->io, "each job of this VM's tasks ends with one I/O request");
+           app.add_option("--io-service", o->io_service, "driver CPU time per request (default 100us)");
+           app.add_flag("--no-boost", o->no_boost, "credit: no BOOST on wake-up");
+           app.add_option("--weight", o->weights, "credit: VM=WEIGHT (default 256)");
+           app.add_option("--cap", o->caps, "credit: VM=PERCENT of one CPU (default none)");
+           return [o]() { return run(*o); };
+         }}};
 
 }  // namespace
 

@@ -55,12 +55,14 @@ std::string escape(const std::string& s) {
 
 std::string sim_text(const SimResult& r) {
   std::ostringstream o;
-  o << "scheduler " << sim::to_string(r.scheduler) << ", " << t(r.duration) << " simulated, seed " << r.seed << "\n\n";
+  o << "scheduler " << sim::to_string(r.scheduler) << ", " << t(r.duration) << " simulated, seed " << r.seed
+    << "\n\n";
   o << pad("task", 24) << pad("jobs", 8) << pad("missed", 16) << pad("resp min", 12) << pad("avg", 12)
     << pad("p99", 12) << pad("max", 12) << "io p99\n";
   for (const auto& x : r.tasks) {
     char ratio[32];
-    std::snprintf(ratio, sizeof ratio, "%lld (%.1f%%)", static_cast<long long>(x.misses), 100.0 * x.miss_ratio());
+    std::snprintf(ratio, sizeof ratio, "%lld (%.1f%%)", static_cast<long long>(x.misses),
+                  100.0 * x.miss_ratio());
     o << pad(x.vm + "/" + std::to_string(x.vcpu) + "/" + x.name, 24) << pad(std::to_string(x.jobs), 8)
       << pad(ratio, 16);
     if (x.response.count > 0)
@@ -75,12 +77,12 @@ std::string sim_text(const SimResult& r) {
     std::string server = "-";
     if (r.scheduler == HostScheduler::Rtds)
       server = t(v.budget) + " / " + t(v.period) + " (2(P-B) " + t(2 * (v.period - v.budget)) + ")";
-    o << pad(v.vm + "/" + std::to_string(v.vcpu), 24) << pad(server, 36) << pad(t(v.service), 14) << t(v.worst_gap)
-      << "\n";
+    o << pad(v.vm + "/" + std::to_string(v.vcpu), 24) << pad(server, 36) << pad(t(v.service), 14)
+      << t(v.worst_gap) << "\n";
   }
   if (r.io.count > 0)
-    o << "\nI/O: " << r.io.count << " requests, latency min " << t(r.io.min) << ", avg " << t(r.io.avg) << ", p99 "
-      << t(r.io.p99) << ", max " << t(r.io.max) << "\n";
+    o << "\nI/O: " << r.io.count << " requests, latency min " << t(r.io.min) << ", avg " << t(r.io.avg)
+      << ", p99 " << t(r.io.p99) << ", max " << t(r.io.max) << "\n";
   o << "\n" << r.total_misses() << " deadline misses\n";
   return o.str();
 }
@@ -127,8 +129,9 @@ std::string sim_svg(const SimResult& r) {
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sim\" width=\"" << kW << "\" height=\"" << h
     << "\" viewBox=\"0 0 " << kW << ' ' << h << "\" role=\"img\" font-family=\"sans-serif\" font-size=\"11\">"
     << "<title>rtcell sim: response times (" << sim::to_string(r.scheduler) << ")</title>";
-  o << "<text x=\"" << kLeft << "\" y=\"16\">response time per task: avg, p99, max (" << sim::to_string(r.scheduler)
-    << ", " << escape(t(r.duration)) << ", seed " << r.seed << "); axis max " << escape(t(max_ns)) << "</text>";
+  o << "<text x=\"" << kLeft << "\" y=\"16\">response time per task: avg, p99, max ("
+    << sim::to_string(r.scheduler) << ", " << escape(t(r.duration)) << ", seed " << r.seed << "); axis max "
+    << escape(t(max_ns)) << "</text>";
   int row = 0;
   for (const auto& x : r.tasks) {
     const int y = kTop + kRow * row++;
@@ -143,8 +146,9 @@ std::string sim_svg(const SimResult& r) {
         << "\" height=\"5\" fill=\"" << colors[k] << "\"/>";
     }
   }
-  o << "<text x=\"" << kLeft << "\" y=\"" << h - 12 << "\"><tspan fill=\"" << colors[0] << "\">avg</tspan> <tspan fill=\""
-    << colors[1] << "\">p99</tspan> <tspan fill=\"" << colors[2] << "\">max</tspan></text>";
+  o << "<text x=\"" << kLeft << "\" y=\"" << h - 12 << "\"><tspan fill=\"" << colors[0]
+    << "\">avg</tspan> <tspan fill=\"" << colors[1] << "\">p99</tspan> <tspan fill=\"" << colors[2]
+    << "\">max</tspan></text>";
   o << "</svg>\n";
   return o.str();
 }

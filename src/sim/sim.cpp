@@ -136,7 +136,8 @@ void validate(const std::vector<SimVm>& vms, const SimOptions& opt) {
           usage_error(tw + " has period 0: the simulation would never end; give it a period above 0");
         if (t.wcet <= 0) usage_error(tw + " has WCET 0; give it a WCET above 0");
         if (t.deadline <= 0) usage_error(tw + " has deadline 0; give it a deadline above 0");
-        if (st.phase < 0 || t.jitter < 0 || st.io < 0) usage_error(tw + ": phase, jitter and io must be >= 0");
+        if (st.phase < 0 || t.jitter < 0 || st.io < 0)
+          usage_error(tw + ": phase, jitter and io must be >= 0");
         jobs += opt.duration / t.period + 1;
         load.push_back(t);
         if (st.io > 0) {
@@ -160,12 +161,10 @@ void validate(const std::vector<SimVm>& vms, const SimOptions& opt) {
   const auto cpus = all_pcpus(vms);
   if (opt.on_miss == MissPolicy::Keep &&
       analysis::compare_utilization(load, analysis::Ratio{static_cast<Time>(cpus.size()), 1}) ==
-          analysis::Compare::Greater)
-  {
+          analysis::Compare::Greater) {
     char u[32];
     std::snprintf(u, sizeof u, "%.3f", analysis::utilization_double(load));
-    usage_error(std::string("total utilization ") + u + " exceeds the " +
-                std::to_string(cpus.size()) +
+    usage_error(std::string("total utilization ") + u + " exceeds the " + std::to_string(cpus.size()) +
                 " physical CPUs and late jobs are kept, so the backlog would grow without bound; pass "
                 "--on-miss drop or lower the load");
   }
@@ -341,7 +340,8 @@ class Simulator {
         continue;
       }
       const auto& b = tasks_[static_cast<size_t>(best)];
-      const bool better = v.sched == LocalScheduler::Edf ? j.deadline < b.jobs.front().deadline : ts.rank > b.rank;
+      const bool better =
+          v.sched == LocalScheduler::Edf ? j.deadline < b.jobs.front().deadline : ts.rank > b.rank;
       if (better) best = id;
     }
     return best;
@@ -525,7 +525,8 @@ class Simulator {
       for (size_t id = 0; id < vcpus_.size(); ++id) {
         const auto& v = vcpus_[id];
         if (taken[id] || !runnable(v) || !v.aff.contains(cpus_[c])) continue;
-        if (v.on >= 0 && static_cast<int>(id) != cur && run_[slot(v.on)] == static_cast<int>(id) && slot(v.on) > c)
+        if (v.on >= 0 && static_cast<int>(id) != cur && run_[slot(v.on)] == static_cast<int>(id) &&
+            slot(v.on) > c)
           continue;  // running on a later pCPU, which decides about it
         if (best < 0) {
           best = static_cast<int>(id);
@@ -564,7 +565,8 @@ class Simulator {
 
   void track_gaps() {
     for (auto& v : vcpus_) {
-      const bool wants = v.had_work || (opt_.scheduler == HostScheduler::Rtds && opt_.server == ServerKind::Periodic);
+      const bool wants =
+          v.had_work || (opt_.scheduler == HostScheduler::Rtds && opt_.server == ServerKind::Periodic);
       if (wants && v.on < 0) {
         if (v.gap_start < 0) v.gap_start = now_;
       } else if (v.gap_start >= 0) {
@@ -594,7 +596,8 @@ class Simulator {
       if (opt_.scheduler == HostScheduler::Rtds && v.left > 0) t = std::min(t, now_ + v.left);
       if (opt_.scheduler == HostScheduler::Credit) {
         t = std::min(t, v.slice_start + opt_.credit_tslice);
-        if (v.slice_start + opt_.credit_ratelimit > now_) t = std::min(t, v.slice_start + opt_.credit_ratelimit);
+        if (v.slice_start + opt_.credit_ratelimit > now_)
+          t = std::min(t, v.slice_start + opt_.credit_ratelimit);
       }
     }
     return std::max(t, now_ + 1);

@@ -41,10 +41,10 @@ struct SimTask {
 };
 
 struct SimVcpu {
-  CpuSet pcpus;             // affinity
-  Time period = 0;          // RTDS server Π
-  Time budget = 0;          // RTDS server Θ
-  Time server_phase = 0;    // RTDS: the first replenishment
+  CpuSet pcpus;           // affinity
+  Time period = 0;        // RTDS server Π
+  Time budget = 0;        // RTDS server Θ
+  Time server_phase = 0;  // RTDS: the first replenishment
   std::vector<SimTask> tasks;
 };
 

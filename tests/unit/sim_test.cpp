@@ -3,13 +3,14 @@
 // input, and the research survey's claims about Xen credit and I/O.
 // Everything is simulated time, so every comparison is exact unless a
 // tolerance is stated next to it.
+#include "report/sim.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "manifest/manifest.hpp"
 #include "rtcell/analysis/vm.hpp"
-#include "report/sim.hpp"
 #include "sim/sim.hpp"
 #include "unit/error_helpers.hpp"
 
@@ -42,7 +43,8 @@ SimVcpu vcpu(const std::string& cpus, std::vector<Task> tasks, Time period = 0, 
   return v;
 }
 
-SimVm vm(const std::string& name, std::vector<SimVcpu> vcpus, LocalScheduler s = LocalScheduler::FixedPriority) {
+SimVm vm(const std::string& name, std::vector<SimVcpu> vcpus,
+         LocalScheduler s = LocalScheduler::FixedPriority) {
   SimVm m;
   m.name = name;
   m.scheduler = s;
@@ -270,7 +272,8 @@ TEST(SimRtds, DeferrableServerMissesLessThanPeriodicWhenOverloaded) {
 TEST(SimPartitioned, AnOverloadedVmDoesNotChangeAnotherVmsTimes) {
   const SimVm a = vm("a", {vcpu("0", {task("x", 5 * kMs, 2 * kMs), task("y", 7 * kMs, 3 * kMs)}),
                            vcpu("1", {task("z", 3 * kMs, 1 * kMs)})});
-  const SimVm hog = vm("hog", {vcpu("2", {task("h", 1 * kMs, 2 * kMs)}), vcpu("3", {task("g", 2 * kMs, 2 * kMs)})});
+  const SimVm hog =
+      vm("hog", {vcpu("2", {task("h", 1 * kMs, 2 * kMs)}), vcpu("3", {task("g", 2 * kMs, 2 * kMs)})});
   SimOptions opt;
   opt.scheduler = HostScheduler::Partitioned;
   opt.duration = 1000 * kMs;
@@ -358,9 +361,9 @@ namespace {
 // so it spends its credit and is OVER at most accountings.
 struct CreditCase {
   bool driver_hog = false;
-  int io_guests = 1;   // guests whose jobs end with an I/O request (10 ms, 1.5 ms)
-  int hog_guests = 0;  // CPU-bound guests (never block, so never BOOSTed)
-  int busy_guests = 0; // guests with 7 ms of work every 30 ms: UNDER, not CPU-bound
+  int io_guests = 1;    // guests whose jobs end with an I/O request (10 ms, 1.5 ms)
+  int hog_guests = 0;   // CPU-bound guests (never block, so never BOOSTed)
+  int busy_guests = 0;  // guests with 7 ms of work every 30 ms: UNDER, not CPU-bound
   bool boost = true;
 };
 
@@ -371,14 +374,14 @@ SimResult run_credit(const CreditCase& c) {
   if (c.driver_hog) dom0.vcpus[0].tasks.push_back(SimTask{task("spin", 10 * kMs, 10 * kMs), 0, 0});
   vms.push_back(dom0);
   for (int i = 0; i < c.io_guests; ++i) {
-    SimVm g = vm("io" + std::to_string(i), {vcpu("0", {task("req" + std::to_string(i), 10 * kMs, 1500 * kUs)})});
+    SimVm g =
+        vm("io" + std::to_string(i), {vcpu("0", {task("req" + std::to_string(i), 10 * kMs, 1500 * kUs)})});
     g.vcpus[0].tasks[0].io = 1;
     vms.push_back(g);
   }
   for (int i = 0; i < c.hog_guests; ++i)
     vms.push_back(vm("hog" + std::to_string(i), {vcpu("0", {task("spin", 10 * kMs, 10 * kMs)})}));
-  for (int i = 0; i < c.busy_guests; ++i)
-  {
+  for (int i = 0; i < c.busy_guests; ++i) {
     SimVm b = vm("busy" + std::to_string(i), {vcpu("0", {task("work", 100 * kMs, 20 * kMs)})});
     b.weight = 1024;  // a share (40 %) above its load (20 %): UNDER even in its 20 ms bursts
     vms.push_back(b);
