@@ -179,7 +179,7 @@ void BM_Sim4x2x10Over10s(benchmark::State& state) {
     }
     specs.push_back(std::move(vm));
   }
-  const auto vms = from_admission(specs, admit_vms(specs), 0, true);
+  const auto vms = from_admission(specs, admit_vms(specs), 0, sched == HostScheduler::Rtds);
   SimOptions opt;
   opt.scheduler = sched;
   opt.duration = 10'000'000'000;
