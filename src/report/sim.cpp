@@ -1,6 +1,7 @@
 #include "report/sim.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -142,7 +143,7 @@ std::string sim_svg(const SimResult& r) {
     const Time vals[] = {x.response.avg, x.response.p99, x.response.max};
     for (int k = 0; k < 3; ++k) {
       const double w = static_cast<double>(vals[k]) * scale;
-      o << "<rect x=\"" << kLeft << "\" y=\"" << y + 2 + 6 * k << "\" width=\"" << static_cast<int>(w + 0.5)
+      o << "<rect x=\"" << kLeft << "\" y=\"" << y + 2 + 6 * k << "\" width=\"" << std::lround(w)
         << "\" height=\"5\" fill=\"" << colors[k] << "\"/>";
     }
   }
