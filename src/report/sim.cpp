@@ -16,8 +16,15 @@ using sim::Time;
 
 namespace {
 
+// Three decimals at most: averages are rarely a round number of µs.
 std::string t(Time ns) {
-  return util::format_time_ns(ns);
+  if (ns % 1000 == 0 || ns < 1000) return util::format_time_ns(ns);
+  char b[32];
+  if (ns >= 1'000'000)
+    std::snprintf(b, sizeof b, "%.3f ms", static_cast<double>(ns) / 1e6);
+  else
+    std::snprintf(b, sizeof b, "%.3f us", static_cast<double>(ns) / 1e3);
+  return b;
 }
 
 nlohmann::json stats_json(const Stats& s) {

@@ -111,3 +111,30 @@ vms:
   auto drv = sim("--driver nobody " + kExample);
   EXPECT_EQ(drv.code, 2) << drv.out;
 }
+
+// The driver-domain flags: every job of g1 ends with an I/O request that
+// dom0 serves; the report counts them (one per job: 100 in 1 s).
+TEST(Sim, DriverDomainIoIsReportedUnderCredit) {
+  Dir d;
+  const auto f = d.write("io.yaml", R"(version: 1
+vms:
+  - name: dom0
+    memory: 64
+    vcpus: ["0"]
+    tasks:
+      - {name: idle, period: 100ms, wcet: 1ms}
+  - name: g1
+    memory: 64
+    vcpus: ["0"]
+    tasks:
+      - {name: req, period: 10ms, wcet: 1500us}
+)");
+  auto r = sim("--json --scheduler credit --driver dom0 --io g1 --duration 1s " + f);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["io"]["count"].get<int64_t>(), 100);
+  EXPECT_GE(j["io"]["min_ns"].get<int64_t>(), 100'000);  // the default service time
+  auto none = sim("--scheduler credit --io g1 " + f);
+  EXPECT_EQ(none.code, 2) << none.out;
+  EXPECT_NE(none.out.find("--driver"), std::string::npos) << none.out;
+}
