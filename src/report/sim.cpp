@@ -105,6 +105,7 @@ nlohmann::json sim_json(const SimResult& r) {
     j["tasks"].push_back({{"vm", x.vm},
                           {"vcpu", x.vcpu},
                           {"task", x.name},
+                          {"deadline_ns", x.deadline},
                           {"jobs", x.jobs},
                           {"misses", x.misses},
                           {"miss_ratio", x.miss_ratio()},
@@ -123,15 +124,15 @@ nlohmann::json sim_json(const SimResult& r) {
   return j;
 }
 
-// One horizontal bar group per task: avg, p99 and max response time against
-// its deadline-miss ratio in the label. Same frame and palette as the bench
+// One horizontal bar group per task: avg, p99 and max response time, a mark
+// at its deadline, and its deadline-miss ratio in the label. Same frame and palette as the bench
 // report's plots (src/report/html.cpp).
 std::string sim_svg(const SimResult& r) {
   constexpr int kLeft = 200, kRight = 30, kTop = 30, kRow = 22, kW = 760;
   const char* colors[] = {"#4477aa", "#ee6677", "#228833"};
   const int h = kTop + kRow * static_cast<int>(r.tasks.size()) + 40;
   Time max_ns = 1;
-  for (const auto& x : r.tasks) max_ns = std::max(max_ns, x.response.max);
+  for (const auto& x : r.tasks) max_ns = std::max({max_ns, x.response.max, x.deadline});
   const double scale = static_cast<double>(kW - kLeft - kRight) / static_cast<double>(max_ns);
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sim\" width=\"" << kW << "\" height=\"" << h
@@ -153,10 +154,13 @@ std::string sim_svg(const SimResult& r) {
       o << "<rect x=\"" << kLeft << "\" y=\"" << y + 2 + 6 * k << "\" width=\"" << std::lround(w)
         << "\" height=\"5\" fill=\"" << colors[k] << "\"/>";
     }
+    const long dx = kLeft + std::lround(static_cast<double>(x.deadline) * scale);  // the deadline
+    o << "<line x1=\"" << dx << "\" y1=\"" << y << "\" x2=\"" << dx << "\" y2=\"" << y + 20
+      << "\" stroke=\"#000\" stroke-width=\"2\"/>";
   }
   o << "<text x=\"" << kLeft << "\" y=\"" << h - 12 << "\"><tspan fill=\"" << colors[0]
     << "\">avg</tspan> <tspan fill=\"" << colors[1] << "\">p99</tspan> <tspan fill=\"" << colors[2]
-    << "\">max</tspan></text>";
+    << "\">max</tspan>; black mark: deadline</text>";
   o << "</svg>\n";
   return o.str();
 }

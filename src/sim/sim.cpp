@@ -671,6 +671,7 @@ class Simulator {
       t.vm = vms_[static_cast<size_t>(v.vm)].name;
       t.vcpu = v.index;
       t.name = ts.def->task.name;
+      t.deadline = ts.def->task.deadline;
       t.jobs = ts.counted;
       t.misses = ts.misses;
       t.response = stats_of(ts.resp);

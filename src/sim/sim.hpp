@@ -82,6 +82,7 @@ struct TaskResult {
   std::string vm;
   int vcpu = 0;
   std::string name;
+  Time deadline = 0;   // relative
   int64_t jobs = 0;    // jobs whose outcome is known (finished, dropped, or past deadline)
   int64_t misses = 0;  // finished late, dropped, or unfinished past the deadline at the end
   Stats response;      // finished jobs, release to completion (I/O included)
