@@ -92,6 +92,12 @@ int run(const Options& o) {
   opt.io_service = util::parse_time_ns(o.io_service);
   opt.credit_boost = !o.no_boost;
 
+  // A flag of another scheduler would be ignored silently: refuse it.
+  if (opt.scheduler != HostScheduler::Rtds &&
+      (!o.budget_delta.empty() || o.server != "deferrable" || o.extratime || o.affinity != "pinned"))
+    usage_error("--budget-delta, --server, --extratime and --affinity apply to --scheduler rtds only");
+  if (opt.scheduler != HostScheduler::Credit && (o.no_boost || !o.weights.empty() || !o.caps.empty()))
+    usage_error("--no-boost, --weight and --cap apply to --scheduler credit only");
   const auto m = manifest::load(o.file);
   const auto specs = manifest::to_vm_specs(m);
   const auto verdict = analysis::admit_vms(specs);

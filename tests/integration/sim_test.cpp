@@ -108,6 +108,9 @@ vms:
   auto z = sim(zero);
   EXPECT_EQ(z.code, 2) << z.out;
   EXPECT_NE(z.out.find("zero.yaml:7:"), std::string::npos) << z.out;  // FILE:LINE:COL from the parser
+  auto other = sim("--scheduler credit --budget-delta -1us " + kExample);
+  EXPECT_EQ(other.code, 2) << other.out;
+  EXPECT_NE(other.out.find("rtds only"), std::string::npos) << other.out;
   auto drv = sim("--driver nobody " + kExample);
   EXPECT_EQ(drv.code, 2) << drv.out;
 }
