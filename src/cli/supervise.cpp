@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,6 +137,27 @@ struct SuperviseOptions {
 int supervise(const SuperviseOptions& o) {
   const std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
   const cell::SuperviseSpec spec = cell::supervise_spec_from_json(text);
+  // Off the cell's CPUs (any other online CPU, whatever the creator's
+  // affinity was) and above its tasks, from the start: a runaway that
+  // begins the moment the cell starts must not starve the wait for it
+  // (seen in the PREEMPT_RT guests: a SCHED_OTHER waiter on the runaway's
+  // CPU never saw the cell start). The sampling thread inherits both.
+  if (auto online = sys::try_read_file("/sys/devices/system/cpu/online")) {
+    try {
+      const CpuSet others = CpuSet::parse(sys::trim(*online)).minus(spec.cpus);
+      if (!others.empty()) {
+        const cpu_set_t set = others.to_cpu_set();
+        (void)::sched_setaffinity(0, sizeof set, &set);
+      }
+    } catch (const Error&) {
+      // An unreadable list: stay where the creator was.
+    }
+  }
+  if (spec.priority > 0) {
+    sched_param sp{};
+    sp.sched_priority = spec.priority;
+    (void)::sched_setscheduler(0, SCHED_FIFO, &sp);
+  }
   const cell::Registry reg(o.root);
   if (!reg.exists(o.id)) return kExitOk;
   const sys::PidFd init = cell::open_process(cell::state(reg, o.id).init);
