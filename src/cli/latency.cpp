@@ -60,6 +60,7 @@ struct LatencyFlags {
   std::string trace_threshold;
   uint32_t trace_keep = trace::kDefaultKeep;
   bool trace_keep_given = false;
+  bool no_timerlat = false;
 };
 
 constexpr const char* kDefaultTraceDir = "rtcell-trace";
@@ -168,6 +169,7 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
   const std::string trace_dir = f.trace_dir.empty() ? kDefaultTraceDir : f.trace_dir;
   if (!trace && !f.trace_threshold.empty()) usage_error("--trace-threshold needs --trace");
   if (!trace && f.trace_keep_given) usage_error("--trace-keep needs --trace");
+  if (!trace && f.no_timerlat) usage_error("--no-timerlat goes with --trace; drop it or add --trace");
   if (f.trace_keep > measure::WorstK::kMax)
     usage_error("--trace-keep " + std::to_string(f.trace_keep) + ": use 0 (every spike) to " +
                 std::to_string(measure::WorstK::kMax));
@@ -179,8 +181,10 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
     prepare_trace_dir(trace_dir);
     trace::CaptureConfig tc;
     tc.cpus = traced_cpus(cfg.threads);
+    tc.timerlat = !f.no_timerlat;
     capture = trace::Capture::start(tc);
     for (const auto& name : capture->stale_removed()) warn("removed a stale trace instance " + name);
+    if (!f.quiet && !capture->timerlat_reason().empty()) note("--trace: " + capture->timerlat_reason());
     if (!capture->missing().empty()) {
       std::string list;
       for (const auto& e : capture->missing()) list += (list.empty() ? "" : ", ") + e;
@@ -309,6 +313,9 @@ Run setup(CLI::App& app) {
                  "without -b, mark and explain only the worst K samples (default 5, 0: every one over the "
                  "threshold); rtcell explain --keep K shows the same")
       ->each([f](const std::string&) { f->trace_keep_given = true; });
+  app.add_flag("--no-timerlat", f->no_timerlat,
+               "with --trace: do not run the kernel's timerlat tracer beside rtcell (it runs by default "
+               "where the kernel has it, and its verdict is shown beside each spike's)");
   auto* latency_opt = app.get_option("--latency");
   return [f, prio, hist, dist, latency_opt, trace_opt] {
     if (f->default_system && latency_opt->count() > 0)

@@ -80,12 +80,38 @@ std::string spike_verdict(const trace::Spike& s, size_t index) {
   return out;
 }
 
+std::string timerlat_line(const trace::Spike& s) {
+  const auto& t = s.timerlat;
+  if (!t.ran) return {};
+  std::string out = "timerlat: ";
+  if (t.nearest.seq < 0) {
+    out += "no timerlat sample on CPU " + std::to_string(s.marker.cpu) + " in the capture";
+  } else {
+    out += "its sample #" + std::to_string(t.nearest.seq) + " on CPU " + std::to_string(s.marker.cpu) + " (" +
+           us(t.nearest_distance_ns) + (t.nearest.irq_ts_ns >= s.marker.expected_ns ? " after" : " before") +
+           " the deadline): IRQ latency " + us(t.nearest.irq_latency_ns) + ", thread latency " +
+           (t.nearest.thread_latency_ns >= 0 ? us(t.nearest.thread_latency_ns) : std::string("not recorded"));
+  }
+  if (t.noise.empty()) {
+    out += "; no osnoise noise event in the spike";
+  } else {
+    out += "; osnoise in the spike:";
+    for (size_t i = 0; i < t.noise.size(); ++i) {
+      const auto& n = t.noise[i];
+      out +=
+          (i == 0 ? " " : ", ") + n.kind + (n.source.empty() ? "" : " " + n.source) + " " + us(n.duration_ns);
+    }
+  }
+  return out;
+}
+
 std::string explain_text(const trace::Explanation& e) {
   std::string out;
   if (e.markers == 0) return "no spike marker in the capture: no sample crossed the trace threshold\n";
   for (size_t i = 0; i < e.spikes.size(); ++i) {
     const auto& s = e.spikes[i];
     out += spike_verdict(s, i) + "\n";
+    if (const std::string tl = timerlat_line(s); !tl.empty()) out += "  " + tl + "\n";
     if (s.status != trace::Status::Explained) continue;
     for (const auto& p : s.parts) {
       char line[64];
@@ -151,10 +177,31 @@ nlohmann::json explain_json(const trace::Explanation& e) {
            s.running_prio == trace::kUnknownPrio ? nlohmann::json(nullptr) : nlohmann::json(s.running_prio)},
           {"idle_state", s.idle_state}};
     }
+    if (s.timerlat.ran) {
+      const auto& t = s.timerlat;
+      nlohmann::json noise = nlohmann::json::array();
+      for (const auto& n : t.noise)
+        noise.push_back({{"kind", n.kind},
+                         {"source", n.source},
+                         {"end_ns", n.end_ts_ns},
+                         {"duration_ns", n.duration_ns}});
+      nlohmann::json nearest = nullptr;
+      if (t.nearest.seq >= 0)
+        nearest = {{"seq", t.nearest.seq},
+                   {"irq_ts_ns", t.nearest.irq_ts_ns},
+                   {"irq_latency_ns", t.nearest.irq_latency_ns},
+                   {"thread_ts_ns", t.nearest.thread_ts_ns},
+                   {"thread_latency_ns", t.nearest.thread_latency_ns >= 0
+                                             ? nlohmann::json(t.nearest.thread_latency_ns)
+                                             : nlohmann::json(nullptr)},
+                   {"distance_ns", t.nearest_distance_ns}};
+      js["timerlat"] = {{"nearest", nearest}, {"noise", noise}, {"text", timerlat_line(s)}};
+    }
     spikes.push_back(js);
   }
-  return {{"schema", "rtcell.explain/1"},      {"markers", e.markers},   {"lost_events", e.lost_events},
-          {"ring_overwritten", e.overwritten}, {"not_kept", e.not_kept}, {"spikes", spikes}};
+  return {{"schema", "rtcell.explain/1"},       {"markers", e.markers},   {"lost_events", e.lost_events},
+          {"ring_overwritten", e.overwritten},  {"not_kept", e.not_kept}, {"tracer", e.tracer},
+          {"timerlat", e.tracer == "timerlat"}, {"spikes", spikes}};
 }
 
 }  // namespace rtcell::report

@@ -123,6 +123,7 @@ std::string explain_html(const trace::ParsedTrace& trace, const trace::Explanati
   for (size_t i = 0; i < e.spikes.size(); ++i) {
     const auto& s = e.spikes[i];
     o << "<h2>Spike " << i + 1 << "</h2><p>" << xml_escape(spike_verdict(s, i)) << "</p>";
+    if (const std::string tl = timerlat_line(s); !tl.empty()) o << "<p>" << xml_escape(tl) << "</p>";
     if (s.status != trace::Status::Explained) continue;
     o << render_timeline_svg(trace::spike_timeline(trace, s), "spike " + std::to_string(i + 1) + " timeline");
     o << "<table><tr><th>part</th><th>what</th><th>duration</th></tr>";

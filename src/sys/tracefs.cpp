@@ -72,11 +72,60 @@ TraceInstance TraceInstance::create(const std::string& tracefs, const std::strin
   return t;
 }
 
+int try_write(const std::string& path, const std::string& text) noexcept {
+  Fd fd = Fd::try_open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (!fd) return errno != 0 ? errno : EIO;
+  const ssize_t n = ::write(fd.get(), text.data(), text.size());
+  if (n < 0) return errno;
+  return static_cast<size_t>(n) == text.size() ? 0 : EIO;
+}
+
+TracefsSetting& TracefsSetting::operator=(TracefsSetting&& o) noexcept {
+  if (this != &o) {
+    reset();
+    path_ = std::exchange(o.path_, {});
+    old_ = std::exchange(o.old_, {});
+  }
+  return *this;
+}
+
+int TracefsSetting::set(const std::string& path, const std::string& value) {
+  reset();
+  std::string old;
+  {
+    Fd fd = Fd::try_open(path, O_RDONLY | O_CLOEXEC);
+    if (!fd) return errno != 0 ? errno : EIO;
+    char buf[512];
+    for (;;) {
+      const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0) return errno;
+      if (n == 0) break;
+      old.append(buf, static_cast<size_t>(n));
+    }
+  }
+  while (!old.empty() && (old.back() == '\n' || old.back() == ' ')) old.pop_back();
+  if (const int e = try_write(path, value); e != 0) return e;
+  path_ = path;
+  old_ = old;
+  return 0;
+}
+
+void TracefsSetting::reset() noexcept {
+  if (path_.empty()) return;
+  // An empty osnoise/cpus reads back as "" and means "every CPU"; the
+  // kernel takes an empty write as that too.
+  write_quiet(path_, old_.empty() ? "\n" : old_.c_str());
+  path_.clear();
+  old_.clear();
+}
+
 void TraceInstance::reset() noexcept {
   if (dir_.empty()) return;
   // Stop recording first so rmdir does not race a writer; rmdir then frees
-  // the buffers and every event enable of the instance.
+  // the buffers and every event enable of the instance. A tracer (timerlat)
+  // goes back to nop first: its kernel threads stop before the instance goes.
   write_quiet(dir_ + "/tracing_on", "0");
+  write_quiet(dir_ + "/current_tracer", "nop");
   if (::rmdir(dir_.c_str()) != 0) {
     write_quiet(dir_ + "/events/enable", "0");
     ::rmdir(dir_.c_str());

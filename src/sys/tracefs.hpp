@@ -52,6 +52,32 @@ class TraceInstance {
   std::string dir_;
 };
 
+// A global tracefs setting changed for a run and put back after it (the
+// osnoise tracer's `osnoise/cpus`, which no instance has a copy of): holds
+// the file's old text and writes it back in reset() or the destructor.
+class TracefsSetting {
+ public:
+  TracefsSetting() = default;
+  TracefsSetting(const TracefsSetting&) = delete;
+  TracefsSetting& operator=(const TracefsSetting&) = delete;
+  TracefsSetting(TracefsSetting&& o) noexcept
+      : path_(std::exchange(o.path_, {})), old_(std::exchange(o.old_, {})) {}
+  TracefsSetting& operator=(TracefsSetting&& o) noexcept;
+  ~TracefsSetting() { reset(); }
+
+  // Reads path's text, then writes value. Returns errno (0 on success); on
+  // failure nothing was changed and nothing is held.
+  int set(const std::string& path, const std::string& value);
+  // Writes the old text back; never throws.
+  void reset() noexcept;
+
+ private:
+  std::string path_, old_;
+};
+
+// Writes text to a tracefs file; returns 0 or the errno of the open or write.
+int try_write(const std::string& path, const std::string& text) noexcept;
+
 // Removes instances/<prefix><pid> left by a process that no longer exists
 // (killed with SIGKILL before its TraceInstance could go). Returns their names.
 std::vector<std::string> remove_stale_instances(const std::string& tracefs, const std::string& prefix);

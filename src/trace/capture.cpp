@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -48,6 +49,41 @@ const std::vector<std::string>& capture_events() {
   return events;
 }
 
+const std::vector<std::string>& timerlat_events() {
+  static const std::vector<std::string> events = {
+      "osnoise:irq_noise",
+      "osnoise:softirq_noise",
+      "osnoise:thread_noise",
+      "osnoise:nmi_noise",
+  };
+  return events;
+}
+
+namespace {
+
+bool has_word(const std::string& text, const std::string& word) {
+  size_t pos = 0;
+  while ((pos = text.find(word, pos)) != std::string::npos) {
+    const bool left = pos == 0 || text[pos - 1] == ' ' || text[pos - 1] == '\n';
+    const size_t end = pos + word.size();
+    const bool right = end == text.size() || text[end] == ' ' || text[end] == '\n';
+    if (left && right) return true;
+    pos = end;
+  }
+  return false;
+}
+
+// "events/SYSTEM/NAME/enable" of "system:name" ("events/SYSTEM/enable" for "system:*").
+std::string enable_path(const std::string& dir, const std::string& e) {
+  const size_t colon = e.find(':');
+  const std::string name = e.substr(colon + 1);
+  std::string path = dir + "/events/" + e.substr(0, colon);
+  if (name != "*") path += "/" + name;
+  return path + "/enable";
+}
+
+}  // namespace
+
 std::string cpumask_hex(const CpuSet& cpus) {
   int max_cpu = 0;
   for (int c : cpus.cpus()) max_cpu = std::max(max_cpu, c);
@@ -78,13 +114,7 @@ Capture Capture::start(const CaptureConfig& config) {
   sys::write_file(dir + "/buffer_size_kb", std::to_string(config.buffer_kb));
   sys::write_file(dir + "/tracing_cpumask", cpumask_hex(config.cpus));
   for (const auto& e : capture_events()) {
-    const size_t colon = e.find(':');
-    const std::string system = e.substr(0, colon);
-    const std::string name = e.substr(colon + 1);
-    std::string path = dir + "/events/";
-    path += system;
-    if (name != "*") path += "/" + name;
-    path += "/enable";
+    const std::string path = enable_path(dir, e);
     if (::access(path.c_str(), W_OK) != 0) {
       c.missing_.push_back(e);
       continue;
@@ -92,9 +122,51 @@ Capture Capture::start(const CaptureConfig& config) {
     sys::write_file(path, "1");
     c.enabled_.push_back(e);
   }
+  if (config.timerlat) c.start_timerlat(config);
   c.marker_ = sys::Fd::open(dir + "/trace_marker", O_WRONLY | O_CLOEXEC);
+  // For timerlat this also starts its per-CPU threads (the tracer's start()).
   sys::write_file(dir + "/tracing_on", "1");
   return c;
+}
+
+// timerlat in the instance: its threads run on osnoise/cpus, a global file
+// (kernel/trace/trace_osnoise.c keeps one osnoise_cpumask for every
+// instance), so it is narrowed to the measured CPUs for the run and put back
+// after. A kernel that will not run it in an instance (before 5.16, or
+// another instance already running osnoise) gets one line, and the capture
+// goes on without it.
+void Capture::start_timerlat(const CaptureConfig& config) {
+  const std::string tracers = sys::try_read_file(config.tracefs + "/available_tracers").value_or("");
+  if (!has_word(tracers, "timerlat")) {
+    timerlat_ = TimerlatState::Absent;
+    timerlat_reason_ =
+        "this kernel has no timerlat tracer (CONFIG_TIMERLAT_TRACER): rtcell's explanation only";
+    return;
+  }
+  const std::string& dir = instance_.dir();
+  const auto refuse = [&](const std::string& what, int err) {
+    osnoise_cpus_.reset();
+    timerlat_ = TimerlatState::Refused;
+    timerlat_reason_ = "the timerlat tracer did not start in the private instance (" + what + ": " +
+                       std::strerror(err) + "): rtcell's explanation only";
+  };
+  if (const int e = osnoise_cpus_.set(config.tracefs + "/osnoise/cpus", config.cpus.to_string()); e != 0)
+    return refuse("osnoise/cpus", e);
+  for (const auto& ev : timerlat_events()) {
+    const std::string path = enable_path(dir, ev);
+    if (::access(path.c_str(), W_OK) != 0 || sys::try_write(path, "1") != 0) {
+      missing_.push_back(ev);
+      continue;
+    }
+    enabled_.push_back(ev);
+  }
+  if (const int e = sys::try_write(dir + "/current_tracer", "timerlat"); e != 0)
+    return refuse("current_tracer", e);
+  timerlat_ = TimerlatState::Running;
+  const auto period = sys::try_read_file(config.tracefs + "/osnoise/timerlat_period_us");
+  timerlat_reason_ = "timerlat runs beside rtcell on CPUs " + config.cpus.to_string() +
+                     " (its threads timerlat/N, SCHED_FIFO 95, wake every " +
+                     (period ? sys::trim(*period) : std::string("?")) + " us); --no-timerlat leaves it out";
 }
 
 std::string Capture::stop_and_read() {
@@ -108,6 +180,7 @@ std::string Capture::stop_and_read() {
 void Capture::close() noexcept {
   marker_.reset();
   instance_.reset();
+  osnoise_cpus_.reset();
   mount_ = sys::TracefsMount();
 }
 

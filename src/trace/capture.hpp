@@ -20,7 +20,22 @@ struct CaptureConfig {
   uint32_t buffer_kb = 8192;  // per CPU
   std::string tracefs = "/sys/kernel/tracing";
   std::string instance_prefix = "rtcell-";  // + our pid
+  // Also run the timerlat tracer in the instance when the kernel has it
+  // (CONFIG_TIMERLAT_TRACER; instances since 5.16), for its verdict beside
+  // rtcell's. `latency --no-timerlat` turns it off.
+  bool timerlat = false;
 };
+
+// What became of the timerlat tracer in a capture.
+enum class TimerlatState {
+  Off,      // not asked for
+  Absent,   // the kernel has no timerlat tracer
+  Refused,  // the kernel would not run it in the instance (reason in timerlat_reason())
+  Running,  // current_tracer of the instance is timerlat
+};
+
+// The osnoise noise events timerlat records beside its samples.
+const std::vector<std::string>& timerlat_events();
 
 // The events a capture asks for, as "system:event" ("ipi:*" = every ipi
 // event); the x86 irq_vectors exist only on x86. One table: capture and docs use it.
@@ -42,6 +57,9 @@ class Capture {
   const std::vector<std::string>& missing() const noexcept { return missing_; }
   const std::vector<std::string>& stale_removed() const noexcept { return stale_; }
   bool mounted_tracefs() const noexcept { return mount_.mounted_by_us(); }
+  TimerlatState timerlat() const noexcept { return timerlat_; }
+  // One line for the user: what the timerlat tracer does in this capture.
+  const std::string& timerlat_reason() const noexcept { return timerlat_reason_; }
 
   // Stops recording, closes the marker and returns the instance's `trace`
   // text (every CPU, merged by time). The instance stays until close().
@@ -50,12 +68,18 @@ class Capture {
   void close() noexcept;
 
  private:
+  void start_timerlat(const CaptureConfig& config);
+
   // Destroyed in reverse: marker, then instance (rmdir refuses while a file
-  // of it is open), then the mount.
+  // of it is open; its timerlat stops with it), then the global
+  // osnoise/cpus put back, then the mount.
   sys::TracefsMount mount_;
+  sys::TracefsSetting osnoise_cpus_;
   sys::TraceInstance instance_;
   sys::Fd marker_;
   std::vector<std::string> enabled_, missing_, stale_;
+  TimerlatState timerlat_ = TimerlatState::Off;
+  std::string timerlat_reason_;
 };
 
 // "ffffffff,00000003" style mask for tracing_cpumask.

@@ -28,6 +28,8 @@ enum class Kind {
   VectorExit,          // irq_vectors:*_exit (x86)
   CpuIdle,             // power:cpu_idle
   Marker,              // ftrace:print (trace_marker)
+  TimerlatSample,      // the timerlat tracer's own entry: "#seq context irq|thread timer_latency N ns"
+  OsnoiseNoise,        // osnoise:irq_noise, softirq_noise, thread_noise, nmi_noise
   Lost,                // "CPU:N [LOST n EVENTS]"
 };
 
@@ -47,6 +49,13 @@ struct Event {
   // action (TIMER, RCU, ...). HrtimerStart/Expire*: timer (hashed address),
   // label = function. Marker: label = the text. Lost: count. PiSetprio:
   // the task in b_comm/b_pid, oldprio in a_prio, newprio in b_prio.
+  // TimerlatSample: label = the context ("irq", "thread"), count = the
+  // latency (ns), b_pid = the sequence number. OsnoiseNoise: name = the
+  // event (irq_noise, ...), label = its source ("local_timer:236",
+  // "kworker/1:1:54", "TIMER:1"; empty for nmi_noise), count = the duration
+  // (ns). The event is recorded when the noise ends, so it covers
+  // [ts_ns - count, ts_ns]: its start= field is the tracer's own clock
+  // (trace_clock_local), not the instance's, and is not used.
   std::string a_comm;
   int a_pid = 0;
   int a_prio = 0;
@@ -75,6 +84,8 @@ struct ParsedTrace {
   // its oldest events.
   int64_t entries_in_buffer = -1;
   int64_t entries_written = -1;
+  // The instance's tracer from the "# tracer: NAME" header ("nop", "timerlat").
+  std::string tracer;
 };
 
 }  // namespace rtcell::trace

@@ -345,6 +345,38 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
   s.status = Status::Explained;
 }
 
+// Timerlat's verdict beside rtcell's: its sample nearest to the spike's
+// deadline on the same CPU, and the osnoise noise that overlapped the spike.
+void attach_timerlat(const std::vector<Event>& ev, Spike& s) {
+  s.timerlat.ran = true;
+  const int cpu = s.marker.cpu;
+  const int64_t t0 = s.marker.expected_ns;
+  const int64_t t1 = s.marker.wake_ns > t0 ? s.marker.wake_ns : t0;
+  int64_t best = -1;
+  for (const auto& e : ev) {
+    if (e.cpu != cpu) continue;
+    if (e.kind == Kind::TimerlatSample && e.label == "irq") {
+      const int64_t d = e.ts_ns > t0 ? e.ts_ns - t0 : t0 - e.ts_ns;
+      if (best < 0 || d < best) {
+        best = d;
+        s.timerlat.nearest = TimerlatSample{e.b_pid, e.ts_ns, e.count, 0, -1};
+      }
+    } else if (e.kind == Kind::OsnoiseNoise && e.ts_ns >= t0 && e.ts_ns - e.count <= t1) {
+      s.timerlat.noise.push_back(Noise{e.name, e.label, e.ts_ns, e.count});
+    }
+  }
+  s.timerlat.nearest_distance_ns = best < 0 ? 0 : best;
+  if (s.timerlat.nearest.seq < 0) return;
+  // The thread sample of the same activation comes after its IRQ sample.
+  for (const auto& e : ev)
+    if (e.cpu == cpu && e.kind == Kind::TimerlatSample && e.label == "thread" &&
+        e.b_pid == s.timerlat.nearest.seq && e.ts_ns >= s.timerlat.nearest.irq_ts_ns) {
+      s.timerlat.nearest.thread_ts_ns = e.ts_ns;
+      s.timerlat.nearest.thread_latency_ns = e.count;
+      break;
+    }
+}
+
 }  // namespace
 
 const char* to_string(PartKind k) noexcept {
@@ -404,6 +436,7 @@ std::string describe_prio(int prio) {
 
 Explanation explain(const ParsedTrace& trace) {
   Explanation out;
+  out.tracer = trace.tracer;
   out.overwritten = trace.entries_written > trace.entries_in_buffer && trace.entries_in_buffer >= 0;
   bool us_only = true;
   for (const auto& e : trace.events) {
@@ -419,6 +452,7 @@ Explanation explain(const ParsedTrace& trace) {
     s.marker_ts_ns = ev[i].ts_ns;
     s.resolution_ns = us_only ? 1000 : 1;
     explain_one(ev, i, s);
+    if (trace.tracer == "timerlat") attach_timerlat(ev, s);
     out.spikes.push_back(std::move(s));
   }
   return out;

@@ -73,6 +73,36 @@ struct Part {
   bool before_sleep = false;
 };
 
+// The timerlat tracer's view of a spike, when it ran in the same instance
+// (`latency --trace` on a kernel with CONFIG_TIMERLAT_TRACER): its own
+// periodic timer and thread, not rtcell's, so it is a second opinion on the
+// same CPU at the same time, not a measurement of the same wake-up.
+struct TimerlatSample {
+  int64_t seq = -1;                // timerlat's activation number; -1: none on this CPU
+  int64_t irq_ts_ns = 0;           // when its IRQ context sample was recorded
+  int64_t irq_latency_ns = -1;     // its timer IRQ latency
+  int64_t thread_ts_ns = 0;        // when its thread context sample was recorded
+  int64_t thread_latency_ns = -1;  // its thread latency; -1: not in the capture
+};
+
+// One osnoise noise event on the spike's CPU: it ended at end_ts_ns and
+// lasted duration_ns (osnoise:irq_noise, softirq_noise, thread_noise, nmi_noise).
+struct Noise {
+  std::string kind;    // "irq_noise", ...
+  std::string source;  // "local_timer:236", "TIMER:1", "kworker/1:1:54"; "" for nmi_noise
+  int64_t end_ts_ns = 0;
+  int64_t duration_ns = 0;
+};
+
+struct TimerlatView {
+  bool ran = false;  // the capture's tracer was timerlat
+  // The sample whose IRQ is nearest to the spike's deadline on its CPU.
+  TimerlatSample nearest;
+  int64_t nearest_distance_ns = 0;  // |irq_ts_ns - deadline|
+  // Noise that overlapped [deadline, wake] on the spike's CPU, in order.
+  std::vector<Noise> noise;
+};
+
 enum class Status { Explained, Incomplete, LostEvents };
 const char* to_string(Status s) noexcept;
 
@@ -99,6 +129,7 @@ struct Spike {
   std::vector<Part> parts;  // in the order of the decomposition, merged by name
   int64_t sum_ns = 0;
   int64_t resolution_ns = 1000;
+  TimerlatView timerlat;
 };
 
 struct Explanation {
@@ -107,6 +138,7 @@ struct Explanation {
   int64_t lost_events = 0;   // over the whole capture
   bool overwritten = false;  // the ring dropped its oldest events
   int64_t not_kept = 0;      // marked spikes left out by keep_worst()
+  std::string tracer;        // the instance's tracer ("timerlat" when it ran beside rtcell)
 };
 
 Explanation explain(const ParsedTrace& trace);

@@ -144,6 +144,19 @@ void fill(Event& ev, std::string_view body) {
   } else if (n == "cpu_idle") {
     ev.kind = Kind::CpuIdle;
     ev.count = get_i64(fs, "state");
+  } else if (n == "irq_noise" || n == "softirq_noise" || n == "thread_noise" || n == "nmi_noise") {
+    // include/trace/events/osnoise.h: "SRC:N start S.NNNNNNNNN duration D ns"
+    // (nmi_noise has no source).
+    ev.kind = Kind::OsnoiseNoise;
+    const std::string_view b = trim(body);
+    const size_t st = b.rfind("start ", std::string_view::npos);
+    ev.label = std::string(trim(b.substr(0, st == std::string_view::npos ? 0 : st)));
+    const size_t d = b.rfind("duration ");
+    if (d != std::string_view::npos) {
+      std::string_view v = b.substr(d + 9);
+      v = v.substr(0, v.find(' '));
+      if (!to_i64(v, ev.count) || ev.count < 0 || ev.count >= kMaxValue) ev.count = 0;
+    }
   } else if (n == "tracing_mark_write" || n == "print") {
     ev.kind = Kind::Marker;
     ev.label = std::string(trim(body));
@@ -173,7 +186,34 @@ bool parse_lost(std::string_view line, Event& ev) {
   return true;
 }
 
-bool parse_event_line(std::string_view line, Event& ev) {
+// The timerlat tracer's own entry (kernel/trace/trace_output.c,
+// trace_timerlat_print): "#SEQ context CTX timer_latency N ns".
+bool parse_timerlat(std::string_view rest, Event& ev) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < rest.size()) {
+    while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\t')) ++i;
+    const size_t b = i;
+    while (i < rest.size() && rest[i] != ' ' && rest[i] != '\t') ++i;
+    if (i > b) words.push_back(rest.substr(b, i - b));
+  }
+  int64_t seq = 0, lat = 0;
+  if (words.size() < 5 || words[1] != "context" || words[3] != "timer_latency" ||
+      !to_i64(words[0].substr(1), seq) || !to_i64(words[4], lat) || seq < 0 || lat < 0 || lat >= kMaxValue ||
+      seq > INT32_MAX)
+    return false;
+  ev.kind = Kind::TimerlatSample;
+  ev.name = "timerlat";
+  ev.label = std::string(words[2]);
+  ev.b_pid = static_cast<int>(seq);
+  ev.count = lat;
+  return true;
+}
+
+// ctx_at: where the hardirq/softirq character sits in the flags column: 2
+// ("d.h1."), 3 on PREEMPT_RT kernels with lazy preemption, whose header names
+// a need-resched-lazy column before it ("dn.h1..", Debian's 6.1 rt).
+bool parse_event_line(std::string_view line, Event& ev, size_t ctx_at) {
   // Find " [NNN] " : the CPU column; the task before it may hold spaces and dashes.
   size_t lb = std::string_view::npos;
   for (size_t pos = line.find(" ["); pos != std::string_view::npos; pos = line.find(" [", pos + 1)) {
@@ -203,7 +243,8 @@ bool parse_event_line(std::string_view line, Event& ev) {
   // The flags column ("d.h1."): its third character is the IRQ context.
   if (sp != std::string_view::npos) {
     const std::string_view flags = trim(head.substr(0, sp));
-    if (flags.size() >= 4 && flags.find(' ') == std::string_view::npos) ev.irq_ctx = flags[2];
+    if (flags.size() >= 4 && flags.size() > ctx_at && flags.find(' ') == std::string_view::npos)
+      ev.irq_ctx = flags[ctx_at];
   }
   const size_t dot = stamp.find('.');
   int64_t sec = 0, frac = 0;
@@ -217,6 +258,7 @@ bool parse_event_line(std::string_view line, Event& ev) {
   for (size_t d = digits; d < 9; ++d) scale *= 10;
   ev.ts_ns = sec * 1'000'000'000 + frac * scale;
   rest = rest.substr(colon + 2);
+  if (!rest.empty() && rest.front() == '#') return parse_timerlat(rest, ev);
   const size_t c2 = rest.find(':');
   if (c2 == std::string_view::npos) return false;
   ev.name = std::string(trim(rest.substr(0, c2)));
@@ -228,6 +270,7 @@ bool parse_event_line(std::string_view line, Event& ev) {
 
 ParsedTrace parse_trace_text(std::string_view text) {
   ParsedTrace out;
+  size_t ctx_at = 2;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -237,6 +280,8 @@ ParsedTrace parse_trace_text(std::string_view text) {
     const std::string_view t = trim(line);
     if (t.empty()) continue;
     if (t.front() == '#') {
+      if (t.rfind("# tracer: ", 0) == 0) out.tracer = std::string(trim(t.substr(10)));
+      if (t.find("need-resched-lazy") != std::string_view::npos) ctx_at = 3;
       const size_t k = t.find("entries-in-buffer/entries-written:");
       if (k != std::string_view::npos) {
         std::string_view v = trim(t.substr(k + 34));
@@ -251,7 +296,7 @@ ParsedTrace parse_trace_text(std::string_view text) {
       continue;
     }
     Event ev;
-    if (parse_lost(t, ev) || parse_event_line(line, ev)) {
+    if (parse_lost(t, ev) || parse_event_line(line, ev, ctx_at)) {
       out.events.push_back(std::move(ev));
     } else {
       ++out.unparsed_lines;

@@ -40,6 +40,8 @@ struct TraceState {
   bool mounted = false;
   std::string tracing_on;
   std::string set_event;
+  std::string current_tracer;
+  std::string osnoise_cpus;  // "" where the kernel has no osnoise tracer
   std::vector<std::string> rtcell_instances;
 };
 
@@ -49,6 +51,10 @@ TraceState snapshot() {
   if (!s.mounted) return s;
   s.tracing_on = rtcell::test::slurp(std::string(kTracefs) + "/tracing_on");
   s.set_event = rtcell::test::slurp(std::string(kTracefs) + "/set_event");
+  s.current_tracer = rtcell::test::slurp(std::string(kTracefs) + "/current_tracer");
+  struct stat st {};
+  if (stat((std::string(kTracefs) + "/osnoise/cpus").c_str(), &st) == 0)
+    s.osnoise_cpus = rtcell::test::slurp(std::string(kTracefs) + "/osnoise/cpus");
   if (DIR* d = opendir((std::string(kTracefs) + "/instances").c_str())) {
     while (dirent* e = readdir(d))
       if (std::string(e->d_name).rfind("rtcell-", 0) == 0) s.rtcell_instances.emplace_back(e->d_name);
@@ -62,6 +68,8 @@ void expect_same_tracing(const TraceState& before) {
   EXPECT_EQ(after.mounted, before.mounted) << "tracefs mount left changed";
   EXPECT_EQ(after.tracing_on, before.tracing_on);
   EXPECT_EQ(after.set_event, before.set_event) << "global events changed";
+  EXPECT_EQ(after.current_tracer, before.current_tracer) << "global tracer changed";
+  EXPECT_EQ(after.osnoise_cpus, before.osnoise_cpus) << "osnoise/cpus not put back";
   EXPECT_TRUE(after.rtcell_instances.empty()) << "left an instance: " << after.rtcell_instances.front();
 }
 
@@ -70,6 +78,11 @@ std::string skip_reason() {
   struct stat st {};
   if (stat(kTracefs, &st) != 0) return "no /sys/kernel/tracing (kernel without tracefs)";
   return "";
+}
+
+bool kernel_has_timerlat() {
+  return rtcell::test::slurp(std::string(kTracefs) + "/available_tracers").find("timerlat") !=
+         std::string::npos;
 }
 
 std::string make_dir() {
@@ -494,4 +507,86 @@ TEST(TraceCli, RecordRelaysSigtermToTheCommandAndRemovesTheInstance) {
   EXPECT_TRUE(rtcell::test::path_exists(dir + "/trace.txt"));
   expect_same_tracing(before);
   rtcell::test::run_shell("rm -rf " + dir);
+}
+
+// The kernel's timerlat tracer runs in the same private instance, and its
+// sample nearest to each spike stands beside rtcell's explanation; after the
+// run the global tracer and osnoise/cpus are as they were.
+TEST(TraceCli, TimerlatVerdictStandsBesideEachSpike) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  if (!kernel_has_timerlat())
+    GTEST_SKIP() << "this kernel has no timerlat tracer (CONFIG_TIMERLAT_TRACER; the RT guests have it)";
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  // 1 us: every sample is over it, so the worst of 300 is marked and explained.
+  Result r =
+      rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(last_cpu()), "-i", "1000", "-l", "300",
+                                      "--trace", dir, "--trace-threshold", "1", "--trace-keep", "1"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("timerlat runs beside rtcell on CPUs " + std::to_string(last_cpu())),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(rtcell::test::slurp(dir + "/trace.txt").find("# tracer: timerlat"), std::string::npos);
+  const json ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
+  EXPECT_EQ(ex["timerlat"], true);
+  ASSERT_EQ(ex["spikes"].size(), 1u) << ex.dump(2);
+  const json& t = ex["spikes"][0]["timerlat"];
+  ASSERT_TRUE(t.is_object()) << ex.dump(2);
+  ASSERT_TRUE(t["nearest"].is_object()) << t.dump(2);
+  EXPECT_GE(t["nearest"]["seq"].get<int64_t>(), 1);
+  EXPECT_GE(t["nearest"]["irq_latency_ns"].get<int64_t>(), 0);
+  EXPECT_TRUE(t["nearest"]["thread_latency_ns"].is_number()) << t.dump(2);
+  // A thread's wake-up comes after its IRQ's.
+  EXPECT_GE(t["nearest"]["thread_latency_ns"].get<int64_t>(), t["nearest"]["irq_latency_ns"].get<int64_t>());
+  EXPECT_TRUE(t["noise"].is_array());
+  EXPECT_NE(r.out.find("  timerlat: its sample #"), std::string::npos) << r.out;
+  // rtcell explain DIR reads the same from the kept capture.
+  Result e = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", dir});
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("  timerlat: its sample #" + std::to_string(t["nearest"]["seq"].get<int64_t>())),
+            std::string::npos)
+      << e.out;
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, NoTimerlatLeavesTheTracerOut) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  Result r = rtcell::test::run_argv(latency({"-t", "1", "-a", std::to_string(last_cpu()), "-i", "1000", "-l",
+                                             "50", "--trace", dir, "--no-timerlat"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("timerlat"), std::string::npos) << r.err;
+  EXPECT_NE(rtcell::test::slurp(dir + "/trace.txt").find("# tracer: nop"), std::string::npos);
+  EXPECT_EQ(json::parse(rtcell::test::slurp(dir + "/explain.json"))["timerlat"], false);
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, KernelWithoutTimerlatSaysSoInOneLine) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  if (kernel_has_timerlat())
+    GTEST_SKIP() << "this kernel has the timerlat tracer (TimerlatVerdict... covers it)";
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  Result r = rtcell::test::run_argv(
+      latency({"-t", "1", "-a", std::to_string(last_cpu()), "-i", "1000", "-l", "50", "--trace", dir}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string line =
+      "rtcell: note: --trace: this kernel has no timerlat tracer (CONFIG_TIMERLAT_TRACER)";
+  const size_t at = r.err.find(line);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("timerlat", at + line.size()), std::string::npos) << "said more than once: " << r.err;
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+TEST(TraceCli, NoTimerlatWithoutTraceIsAUsageError) {
+  Result r = rtcell::test::run_argv(latency({"-l", "1", "--no-timerlat"}));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--no-timerlat goes with --trace"), std::string::npos) << r.err;
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "measure/latency.hpp"
 #include "report/explain.hpp"
@@ -262,4 +263,142 @@ TEST(TraceKeep, KeepWorstKeepsTheLargestInCaptureOrderAndCountsTheRest) {
   EXPECT_EQ(e.markers, 2) << "markers still counts every marker in the capture";
   EXPECT_NE(rtcell::report::explain_text(e).find("1 smaller marked spikes not shown"), std::string::npos);
   EXPECT_EQ(rtcell::report::explain_json(e)["not_kept"], 1);
+}
+
+// The timerlat tracer's lines as the kernel prints them (trace_output.c,
+// trace_timerlat_print; include/trace/events/osnoise.h), added to the
+// vCPU-stall capture as if timerlat had run in the same instance (real
+// guest captures: timerlat-*.txt).
+namespace {
+std::string with_timerlat(std::string text) {
+  const std::string nop = "# tracer: nop";
+  text.replace(text.find(nop), nop.size(), "# tracer: timerlat");
+  text +=
+      "     timerlat/1-90      [001] d.h1. 32589.772900: #10    context    irq timer_latency      2000 ns\n"
+      "     timerlat/1-90      [001] ..... 32589.772910: #10    context thread timer_latency      9000 ns\n"
+      "     timerlat/0-89      [000] d.h1. 32589.775520: #11    context    irq timer_latency       700 ns\n"
+      "     timerlat/1-90      [001] d.h1. 32589.775600: #11    context    irq timer_latency      3000 ns\n"
+      "     timerlat/1-90      [001] d.h.. 32589.771000: softirq_noise:    TIMER:1 start 1.000000000 "
+      "duration "
+      "4000 ns\n"
+      "     timerlat/1-90      [001] d.h.. 32589.776000: irq_noise: local_timer:236 start 1.000000000 "
+      "duration "
+      "5000 ns\n"
+      "     timerlat/0-89      [000] d.Z.. 32589.776100: nmi_noise: start 1.000000000 duration 800 ns\n"
+      "     timerlat/1-90      [001] d.... 32589.779300: thread_noise: clang-tidy:8052 start 1.000000000 "
+      "duration 3700000 ns\n"
+      "     timerlat/1-90      [001] ..... 32589.779400: #11    context thread timer_latency   3850000 ns\n";
+  return text;
+}
+}  // namespace
+
+TEST(TraceText, ParsesTimerlatSamplesAndOsnoiseNoise) {
+  const ParsedTrace t = parse_trace_text(with_timerlat(fixture("vcpu-stall.txt")));
+  EXPECT_EQ(t.tracer, "timerlat");
+  EXPECT_EQ(t.unparsed_lines, 0);
+  std::vector<const Event*> samples, noise;
+  for (const auto& e : t.events) {
+    if (e.kind == Kind::TimerlatSample) samples.push_back(&e);
+    if (e.kind == Kind::OsnoiseNoise) noise.push_back(&e);
+  }
+  ASSERT_EQ(samples.size(), 5u);
+  EXPECT_EQ(samples[1]->label, "thread");
+  EXPECT_EQ(samples[1]->b_pid, 10);
+  EXPECT_EQ(samples[1]->count, 9000);
+  EXPECT_EQ(samples[1]->ts_ns, 32589772910000);
+  ASSERT_EQ(noise.size(), 4u);
+  EXPECT_EQ(noise[0]->name, "softirq_noise");
+  EXPECT_EQ(noise[0]->label, "TIMER:1");
+  EXPECT_EQ(noise[1]->label, "local_timer:236");
+  EXPECT_EQ(noise[1]->count, 5000);
+  EXPECT_EQ(noise[2]->label, "");  // nmi_noise names no source
+  EXPECT_EQ(noise[3]->label, "clang-tidy:8052");
+  EXPECT_EQ(noise[3]->count, 3700000);
+}
+
+TEST(TraceExplain, TimerlatSampleNearestTheDeadlineAndTheNoiseInTheSpike) {
+  const Explanation e = explain(parse_trace_text(with_timerlat(fixture("vcpu-stall.txt"))));
+  EXPECT_EQ(e.tracer, "timerlat");
+  ASSERT_EQ(e.spikes.size(), 1u);
+  const Spike& s = e.spikes[0];
+  // rtcell's own attribution is unchanged by timerlat's lines.
+  EXPECT_EQ(s.status, Status::Explained) << s.reason;
+  EXPECT_EQ(s.sum_ns, s.marker.latency_ns);
+  const TimerlatView& t = s.timerlat;
+  ASSERT_TRUE(t.ran);
+  // #11 on CPU 1 (CPU 0's #11 is nearer in time but another CPU).
+  EXPECT_EQ(t.nearest.seq, 11);
+  EXPECT_EQ(t.nearest.irq_latency_ns, 3000);
+  EXPECT_EQ(t.nearest.thread_latency_ns, 3850000);
+  EXPECT_EQ(t.nearest_distance_ns, 32589775600000 - 32589775517148);
+  // The softirq noise ended before the deadline; the NMI was on CPU 0.
+  ASSERT_EQ(t.noise.size(), 2u);
+  EXPECT_EQ(t.noise[0].kind, "irq_noise");
+  EXPECT_EQ(t.noise[1].source, "clang-tidy:8052");
+  const std::string text = rtcell::report::explain_text(e);
+  EXPECT_NE(text.find("  timerlat: its sample #11 on CPU 1 (82.9 us after the deadline): IRQ latency 3.0 us, "
+                      "thread latency 3850.0 us; osnoise in the spike: irq_noise local_timer:236 5.0 us, "
+                      "thread_noise clang-tidy:8052 3700.0 us"),
+            std::string::npos)
+      << text;
+  const auto j = rtcell::report::explain_json(e);
+  EXPECT_EQ(j["timerlat"], true);
+  EXPECT_EQ(j["spikes"][0]["timerlat"]["nearest"]["thread_latency_ns"], 3850000);
+  EXPECT_EQ(j["spikes"][0]["timerlat"]["noise"].size(), 2u);
+}
+
+TEST(TraceExplain, WithoutTimerlatNoSpikeCarriesItsView) {
+  const Explanation e = explain(parse_trace_text(fixture("vcpu-stall.txt")));
+  ASSERT_EQ(e.spikes.size(), 1u);
+  EXPECT_FALSE(e.spikes[0].timerlat.ran);
+  EXPECT_EQ(rtcell::report::explain_text(e).find("timerlat"), std::string::npos);
+  EXPECT_FALSE(rtcell::report::explain_json(e)["spikes"][0].contains("timerlat"));
+}
+
+// A real capture from the amd64 guest (Debian 6.1 PREEMPT_RT, TCG):
+// `rtcell latency -t 1 -a 1 -i 1000 -l 400 --trace --trace-threshold 1
+// --trace-keep 1` with timerlat running in the instance, trimmed to the 3 ms
+// before the worst spike's deadline and its marker.
+TEST(TraceText, RtKernelFlagsColumnHasTheIrqContextOneColumnLater) {
+  const ParsedTrace t = parse_trace_text(fixture("guest-amd64-rt-timerlat.txt"));
+  EXPECT_EQ(t.tracer, "timerlat");
+  EXPECT_EQ(t.unparsed_lines, 0);
+  ASSERT_FALSE(t.events.empty());
+  // "dn.h1..": need-resched-lazy sits before the hardirq character.
+  EXPECT_EQ(t.events[0].name, "reschedule_entry");
+  EXPECT_EQ(t.events[0].irq_ctx, 'h');
+  EXPECT_TRUE(in_interrupt(t.events[0]));
+  int task_ctx = 0;
+  for (const auto& e : t.events)
+    if (e.kind == Kind::TimerlatSample && e.label == "thread") {
+      EXPECT_EQ(e.irq_ctx, '.');
+      ++task_ctx;
+    }
+  EXPECT_EQ(task_ctx, 3);
+}
+
+TEST(TraceExplain, RtGuestSpikeWithTimerlatBesideIt) {
+  const Explanation e = explain(parse_trace_text(fixture("guest-amd64-rt-timerlat.txt")));
+  ASSERT_EQ(e.spikes.size(), 1u);
+  const Spike& s = e.spikes[0];
+  ASSERT_EQ(s.status, Status::Explained) << s.reason;
+  EXPECT_EQ(s.marker.latency_ns, 3640190);
+  EXPECT_EQ(s.sum_ns, s.marker.latency_ns);
+  EXPECT_EQ(sum(s), s.marker.latency_ns);
+  // timerlat's own thread (FIFO 95) ran before rtcell's (FIFO 80).
+  const Part* tl = find_thread(s, 142);
+  ASSERT_NE(tl, nullptr);
+  EXPECT_EQ(tl->name, "timerlat/1");
+  EXPECT_EQ(tl->role, Role::HigherOrEqual);
+  EXPECT_EQ(tl->duration_ns, 77000);
+  // Its verdict on the same stretch: activation #125, whose IRQ came 607.6 us
+  // after rtcell's deadline.
+  ASSERT_TRUE(s.timerlat.ran);
+  EXPECT_EQ(s.timerlat.nearest.seq, 125);
+  EXPECT_EQ(s.timerlat.nearest.irq_latency_ns, 1447920);
+  EXPECT_EQ(s.timerlat.nearest.thread_latency_ns, 4291130);
+  ASSERT_EQ(s.timerlat.noise.size(), 3u);
+  EXPECT_EQ(s.timerlat.noise[1].kind, "irq_noise");
+  EXPECT_EQ(s.timerlat.noise[1].source, "local_timer:236");
+  EXPECT_EQ(s.timerlat.noise[1].duration_ns, 2810799);
 }
