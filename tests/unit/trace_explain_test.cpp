@@ -402,3 +402,22 @@ TEST(TraceExplain, RtGuestSpikeWithTimerlatBesideIt) {
   EXPECT_EQ(s.timerlat.noise[1].source, "local_timer:236");
   EXPECT_EQ(s.timerlat.noise[1].duration_ns, 2810799);
 }
+
+// lost-events-rt-guest.txt is guest-amd64-rt-timerlat.txt with one line the
+// kernel prints when the ring lost events ("CPU:%d [LOST %lu EVENTS]",
+// trace_output.c) put inside the spike's window: a real capture read after
+// tracing stopped has none, so the line is planted where the 2.7 ms gap is.
+TEST(TraceExplain, LostEventsFixtureIsSaidNotGuessed) {
+  const Explanation e = explain(parse_trace_text(fixture("lost-events-rt-guest.txt")));
+  ASSERT_EQ(e.spikes.size(), 1u);
+  const Spike& s = e.spikes[0];
+  EXPECT_EQ(s.status, Status::LostEvents);
+  EXPECT_EQ(s.lost_events, 41);
+  EXPECT_TRUE(s.parts.empty()) << "a window with lost events must not be attributed";
+  EXPECT_EQ(e.lost_events, 41);
+  const std::string text = rtcell::report::explain_text(e);
+  EXPECT_NE(text.find("3640.2 us: not explained: 41 events lost on CPU 1 in the window"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("warning: 41 events lost in the capture"), std::string::npos) << text;
+  EXPECT_EQ(rtcell::report::explain_json(e)["spikes"][0]["status"], "lost_events");
+}
