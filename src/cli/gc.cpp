@@ -3,7 +3,8 @@
 // cgroups, RT budgets back exactly), then any rtcell cgroup left with no
 // state and no live process. Safe to run at any time: a live or
 // still-starting cell is never taken (docs/lifecycle.md, docs/cgroups.md).
-// Only rtcell's groups: every group under a parent named rtcell*, and under
+// Also the tracefs instances and journaled tracefs settings of `--trace`
+// runs killed with SIGKILL. Only rtcell's groups: every group under a parent named rtcell*, and under
 // any other parent only the cells the state registry knows (cgroupfs keeps
 // no mark of who made a group).
 #include <iostream>
@@ -14,6 +15,8 @@
 #include "cli/command.hpp"
 #include "front/admitted_load.hpp"
 #include "rtcell/error.hpp"
+#include "sys/tracefs.hpp"
+#include "trace/capture.hpp"
 
 namespace rtcell::cli {
 namespace {
@@ -46,7 +49,18 @@ Run setup_gc(CLI::App& app) {
     std::vector<std::string> removed =
         cell::collect_garbage(opts->parent, opts->root, cell::CgroupFs::kernel(), own);
     for (const auto& r : removed) std::cout << "removed " << r << '\n';
-    if (removed.empty() && cells.empty()) std::cout << "nothing to remove under " << opts->parent << '\n';
+    // What a `--trace` run killed with SIGKILL left: its tracefs instance
+    // (the timerlat tracer stopped with it) and osnoise/cpus narrowed.
+    const trace::CaptureConfig tc;
+    std::vector<std::string> traces;
+    if (sys::is_tracefs(tc.tracefs)) traces = sys::remove_stale_instances(tc.tracefs, tc.instance_prefix);
+    for (const auto& t : traces) std::cout << "removed trace instance " << t << '\n';
+    for (const auto& p : sys::restore_stale_settings(tc.journal_dir)) {
+      std::cout << "put back " << p << '\n';
+      traces.push_back(p);
+    }
+    if (removed.empty() && cells.empty() && traces.empty())
+      std::cout << "nothing to remove under " << opts->parent << '\n';
     if (!not_ours.empty())
       std::cout << "left " << not_ours.size() << " group" << (not_ours.size() == 1 ? "" : "s") << " under "
                 << opts->parent << " that rtcell did not make (the parent is not named rtcell* and "

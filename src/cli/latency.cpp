@@ -184,6 +184,8 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
     tc.timerlat = !f.no_timerlat;
     capture = trace::Capture::start(tc);
     for (const auto& name : capture->stale_removed()) warn("removed a stale trace instance " + name);
+    for (const auto& path : capture->stale_restored())
+      warn("put back " + path + ", left changed by a killed rtcell");
     if (!f.quiet && !capture->timerlat_reason().empty()) note("--trace: " + capture->timerlat_reason());
     if (!capture->missing().empty()) {
       std::string list;

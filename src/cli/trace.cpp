@@ -123,6 +123,8 @@ int run_record(const RecordFlags& f) {
   BlockedSignals sigs;
   trace::Capture capture = trace::Capture::start(tc);
   for (const auto& name : capture.stale_removed()) warn("removed a stale trace instance " + name);
+  for (const auto& path : capture.stale_restored())
+    warn("put back " + path + ", left changed by a killed rtcell");
   if (!f.quiet)
     note("recording CPUs " + tc.cpus.to_string() + " in " + capture.instance_dir() + " while " + command[0] +
          " runs");

@@ -61,18 +61,23 @@ class TracefsSetting {
   TracefsSetting(const TracefsSetting&) = delete;
   TracefsSetting& operator=(const TracefsSetting&) = delete;
   TracefsSetting(TracefsSetting&& o) noexcept
-      : path_(std::exchange(o.path_, {})), old_(std::exchange(o.old_, {})) {}
+      : path_(std::exchange(o.path_, {})),
+        old_(std::exchange(o.old_, {})),
+        journal_(std::exchange(o.journal_, {})) {}
   TracefsSetting& operator=(TracefsSetting&& o) noexcept;
   ~TracefsSetting() { reset(); }
 
   // Reads path's text, then writes value. Returns errno (0 on success); on
-  // failure nothing was changed and nothing is held.
-  int set(const std::string& path, const std::string& value);
+  // failure nothing was changed and nothing is held. With a journal path,
+  // "PATH\nOLD" is written there first (its directory made), so that a
+  // process killed with SIGKILL before reset() can be undone by
+  // restore_stale_settings(); reset() removes it.
+  int set(const std::string& path, const std::string& value, const std::string& journal = {});
   // Writes the old text back; never throws.
   void reset() noexcept;
 
  private:
-  std::string path_, old_;
+  std::string path_, old_, journal_;
 };
 
 // Writes text to a tracefs file; returns 0 or the errno of the open or write.
@@ -80,6 +85,12 @@ int try_write(const std::string& path, const std::string& text) noexcept;
 
 // Removes instances/<prefix><pid> left by a process that no longer exists
 // (killed with SIGKILL before its TraceInstance could go). Returns their names.
+// An instance running a tracer (timerlat) is set back to nop first.
 std::vector<std::string> remove_stale_instances(const std::string& tracefs, const std::string& prefix);
+
+// Puts back the settings journaled by TracefsSetting::set in journal_dir
+// (files named by the pid that made them) for processes that no longer
+// exist, and removes their journals. Returns the paths put back.
+std::vector<std::string> restore_stale_settings(const std::string& journal_dir);
 
 }  // namespace rtcell::sys

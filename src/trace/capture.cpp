@@ -105,6 +105,7 @@ Capture Capture::start(const CaptureConfig& config) {
   Capture c;
   c.mount_ = sys::TracefsMount::ensure(config.tracefs);
   c.stale_ = sys::remove_stale_instances(config.tracefs, config.instance_prefix);
+  c.restored_ = sys::restore_stale_settings(config.journal_dir);
   c.instance_ =
       sys::TraceInstance::create(config.tracefs, config.instance_prefix + std::to_string(::getpid()));
   const std::string& dir = c.instance_.dir();
@@ -150,7 +151,9 @@ void Capture::start_timerlat(const CaptureConfig& config) {
     timerlat_reason_ = "the timerlat tracer did not start in the private instance (" + what + ": " +
                        std::strerror(err) + "): rtcell's explanation only";
   };
-  if (const int e = osnoise_cpus_.set(config.tracefs + "/osnoise/cpus", config.cpus.to_string()); e != 0)
+  if (const int e = osnoise_cpus_.set(config.tracefs + "/osnoise/cpus", config.cpus.to_string(),
+                                      config.journal_dir + "/" + std::to_string(::getpid()));
+      e != 0)
     return refuse("osnoise/cpus", e);
   for (const auto& ev : timerlat_events()) {
     const std::string path = enable_path(dir, ev);

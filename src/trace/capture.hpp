@@ -15,11 +15,17 @@
 
 namespace rtcell::trace {
 
+inline constexpr const char* kTraceJournalDir = "/run/rtcell-trace";
+
 struct CaptureConfig {
   CpuSet cpus;                // tracing_cpumask of the instance
   uint32_t buffer_kb = 8192;  // per CPU
   std::string tracefs = "/sys/kernel/tracing";
   std::string instance_prefix = "rtcell-";  // + our pid
+  // Where a global setting changed for the run (osnoise/cpus) is journaled,
+  // as a file named by our pid, for a run killed with SIGKILL: the next
+  // capture or `rtcell gc` puts it back.
+  std::string journal_dir = kTraceJournalDir;
   // Also run the timerlat tracer in the instance when the kernel has it
   // (CONFIG_TIMERLAT_TRACER; instances since 5.16), for its verdict beside
   // rtcell's. `latency --no-timerlat` turns it off.
@@ -56,6 +62,8 @@ class Capture {
   const std::vector<std::string>& enabled() const noexcept { return enabled_; }
   const std::vector<std::string>& missing() const noexcept { return missing_; }
   const std::vector<std::string>& stale_removed() const noexcept { return stale_; }
+  // Global settings a killed rtcell left changed, put back (paths).
+  const std::vector<std::string>& stale_restored() const noexcept { return restored_; }
   bool mounted_tracefs() const noexcept { return mount_.mounted_by_us(); }
   TimerlatState timerlat() const noexcept { return timerlat_; }
   // One line for the user: what the timerlat tracer does in this capture.
@@ -77,7 +85,7 @@ class Capture {
   sys::TracefsSetting osnoise_cpus_;
   sys::TraceInstance instance_;
   sys::Fd marker_;
-  std::vector<std::string> enabled_, missing_, stale_;
+  std::vector<std::string> enabled_, missing_, stale_, restored_;
   TimerlatState timerlat_ = TimerlatState::Off;
   std::string timerlat_reason_;
 };

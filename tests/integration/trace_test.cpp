@@ -376,6 +376,45 @@ TEST(TraceCli, AnInstanceLeftBySigkillIsRemovedByTheNextRun) {
   rtcell::test::run_shell("rm -rf " + dir);
 }
 
+// The same leftovers taken by `rtcell gc` instead of a next run: the
+// instance, and (on a kernel with timerlat, where the killed run had
+// narrowed it) the global osnoise/cpus put back from rtcell's journal.
+TEST(TraceCli, WhatASigkilledRunLeftIsTakenByGc) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  auto child = rtcell::test::spawn(latency({"-t", "1", "-i", "1000", "-D", "60", "--trace", dir}));
+  ASSERT_GT(child.pid, 0);
+  std::string line;
+  do {
+    line = rtcell::test::read_line(child.err);
+  } while (!line.empty() && line.find("measuring 1 thread") == std::string::npos);
+  ASSERT_NE(line, "");
+  const std::string left = "rtcell-" + std::to_string(child.pid);
+  const bool narrowed = rtcell::test::path_exists("/run/rtcell-trace/" + std::to_string(child.pid));
+  kill(child.pid, SIGKILL);
+  std::string out, err;
+  rtcell::test::drain(child, out, err);
+  rtcell::test::wait_exit(child.pid);
+  ASSERT_TRUE(rtcell::test::path_exists(std::string(kTracefs) + "/instances/" + left));
+  const std::string state = make_dir();
+  ASSERT_FALSE(state.empty());
+  Result r = rtcell::test::run_argv(
+      {rtcell::test::rtcell_bin(), "gc", "--root", state, "--cgroup-root", "rtcell-gc-trace-test"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("removed trace instance " + left), std::string::npos) << r.out;
+  if (narrowed) {
+    EXPECT_NE(r.out.find("put back " + std::string(kTracefs) + "/osnoise/cpus"), std::string::npos) << r.out;
+  }
+  EXPECT_FALSE(rtcell::test::path_exists("/run/rtcell-trace/" + std::to_string(child.pid)));
+  const TraceState after = snapshot();
+  EXPECT_TRUE(after.rtcell_instances.empty());
+  if (!before.mounted) umount2(kTracefs, MNT_DETACH);  // the killed run's mount
+  expect_same_tracing(before);
+  rtcell::test::run_shell("rm -rf " + dir + " " + state);
+}
+
 // rtcell trace record + rtcell explain --inversion on librtcell's
 // priority-inversion demo (examples/pi-demo): three SCHED_FIFO threads on
 // one CPU, the demo's main thread on another.
