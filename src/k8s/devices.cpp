@@ -212,7 +212,7 @@ Allocation allocate_cpus(const NodeConfig& c, const std::vector<int>& cpus) {
   const std::string list = CpuSet(cpus).to_string();
   a.envs["RTCELL_CPUS"] = list;
   a.annotations["rtcell.io/cpus"] = list;
-  a.annotations["rtcell.io/sched"] = c.sched;
+  if (c.sched != "none") a.annotations["rtcell.io/sched"] = c.sched;
   return a;
 }
 

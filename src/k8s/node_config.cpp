@@ -152,9 +152,10 @@ class Parser {
       } else if (key == "sched") {
         c.sched = scalar(v, "sched");
         std::string policy = c.sched.substr(0, c.sched.find(':'));
-        if (policy != "fifo" && policy != "rr" && policy != "other")
-          fail(v, "sched '" + c.sched + "' must be fifo:PRIO, rr:PRIO or other");
-        if (policy != "other") {
+        if (policy != "fifo" && policy != "rr" && policy != "other" && policy != "none")
+          fail(v, "sched '" + c.sched + "' must be fifo:PRIO, rr:PRIO, other or none");
+        if (policy == "none" && c.sched != "none") fail(v, "sched 'none' takes no priority");
+        if (policy == "fifo" || policy == "rr") {
           std::string prio =
               c.sched.find(':') == std::string::npos ? "" : c.sched.substr(c.sched.find(':') + 1);
           located(v, "sched priority",

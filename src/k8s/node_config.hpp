@@ -8,7 +8,7 @@
 //   partition) require_isolation: true       # an RT CPU not isolated is Unhealthy resource_prefix: rtcell.io
 //   socket_dir: /var/lib/kubelet/device-plugins
 //   health_interval: 10s
-//   sched: fifo:80                # rtcell.io/sched of an allocated container
+//   sched: fifo:80                # rtcell.io/sched of an allocated container (none: the pod's own)
 //   devices:
 //     - name: video
 //       globs: [/dev/video*]
@@ -40,7 +40,7 @@ struct NodeConfig {
   std::string resource_prefix = "rtcell.io";
   std::string socket_dir = "/var/lib/kubelet/device-plugins";
   int64_t health_interval_ns = 10'000'000'000;
-  std::string sched = "fifo:80";
+  std::string sched = "fifo:80";  // "none": no rtcell.io/sched annotation
   std::vector<DeviceClass> devices;
 };
 

@@ -210,6 +210,10 @@ TEST(K8sAllocate, CpusGiveEnvAndRuntimeAnnotations) {
   EXPECT_EQ(a.envs.at("RTCELL_CPUS"), "2-3");
   EXPECT_EQ(a.annotations.at("rtcell.io/cpus"), "2-3");
   EXPECT_EQ(a.annotations.at("rtcell.io/sched"), "fifo:70");
+  // sched: none leaves the scheduler to the pod's own annotations.
+  a = allocate_cpus(parse("sched: none\n"), {2});
+  EXPECT_FALSE(a.annotations.count("rtcell.io/sched"));
+  EXPECT_EQ(a.annotations.at("rtcell.io/cpus"), "2");
 }
 
 TEST_F(K8sTree, CdiSpecIsReadBackAndResolvedByTheCdiParser) {
