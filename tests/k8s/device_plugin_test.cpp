@@ -373,6 +373,38 @@ TEST_F(DevicePlugin, RegistersServesAllocatesWatchesHealthAndReregistersAfterKub
   server->Shutdown(deadline(5s));
 }
 
+// Without SIGHUP the periodic check (health_interval) finds the change.
+TEST_F(DevicePlugin, PeriodicCheckReportsHealthWithoutASignal) {
+  std::string text = slurp(config);
+  text.replace(text.find("health_interval: 1h"), 19, "health_interval: 100ms");
+  write(config, text);
+  Kubelet kubelet;
+  auto server = serve(kubelet, (sock / "kubelet.sock").string());
+  ASSERT_TRUE(server);
+  Child plugin;
+  plugin.pid = start_plugin();
+  ASSERT_GT(plugin.pid, 0);
+  auto regs = kubelet.wait_for(3);
+  ASSERT_EQ(regs.size(), 3u) << slurp(tmp.path + "/plugin.log");
+  auto cpu = connect("rtcell-rt-cpu.sock");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(deadline());
+  auto watch = cpu->ListAndWatch(&ctx, v1beta1::Empty());
+  v1beta1::ListAndWatchResponse list;
+  ASSERT_TRUE(watch->Read(&list));
+  EXPECT_EQ(health_of(list, "cpu4"), "Healthy");
+  write(root / "sys/devices/system/cpu/isolated", "2-3,5-6\n");  // CPU 4 no longer isolated
+  do ASSERT_TRUE(watch->Read(&list)) << "no health update";
+  while (health_of(list, "cpu4") != "Unhealthy");
+  ctx.TryCancel();
+  ASSERT_EQ(::kill(plugin.pid, SIGTERM), 0);
+  const int st = plugin.wait();
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  EXPECT_NE(slurp(tmp.path + "/plugin.log").find("cpu4 Unhealthy: not isolated"), std::string::npos)
+      << slurp(tmp.path + "/plugin.log");
+  server->Shutdown(deadline(5s));
+}
+
 TEST_F(DevicePlugin, BadConfigurationIsOneLineAndLeavesNoSocket) {
   write(config, "rt_cpus: 2-6\nsocket_dir: " + sock.string() +
                     "\ndevices:\n  - name: Video\n    globs: [/dev/video*]\n");

@@ -248,7 +248,9 @@ bool register_with_kubelet(const Plugin::Resource& r, const NodeConfig& c) {
   grpc::ClientContext ctx;
   // kubelet.sock appears at bind(), a moment before the kubelet listens.
   ctx.set_wait_for_ready(true);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  // Short: this runs on the thread that also takes SIGTERM, and a stale
+  // kubelet.sock (a kubelet that died) only refuses; the next check retries.
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
   v1beta1::RegisterRequest req;
   req.set_version(kApiVersion);
   req.set_endpoint(r.endpoint);
