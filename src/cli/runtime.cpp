@@ -292,6 +292,19 @@ void apply_annotations(cell::Spec& s, const Log& log, BundleAdmission* adm) {
       usage_error("annotation rtcell.io/sched: process.scheduler is set already; give one");
     s.process.scheduler = rt::parse_policy(*v);
   }
+  // The RT CPUs rtcell-device-plugin allocated (rtcell.io/rt-cpu): they
+  // replace the cpuset the kubelet's CPU manager chose, which knows nothing
+  // of isolated CPUs (docs/k8s.md).
+  if (const std::string* v = get("rtcell.io/cpus")) {
+    CpuSet cpus;
+    try {
+      cpus = CpuSet::parse(*v);
+    } catch (const Error& e) {
+      usage_error("annotation rtcell.io/cpus: " + std::string(e.what()));
+    }
+    if (cpus.empty()) usage_error("annotation rtcell.io/cpus is empty; give the container's CPUs, e.g. 2-3");
+    s.resources.cpus = cpus;
+  }
   if (const std::string* v = get("rtcell.io/dma-latency")) {
     char* end = nullptr;
     const long us = std::strtol(v->c_str(), &end, 10);
@@ -707,7 +720,7 @@ int features() {
        {{"org.opencontainers.runc.checkpoint.enabled", "false"},
         {"io.rtcell.annotations",
          "rtcell.io/sched rtcell.io/dma-latency rtcell.io/manifest rtcell.io/cell "
-         "rtcell.io/allow-prio-99"}}}};
+         "rtcell.io/allow-prio-99 rtcell.io/cpus"}}}};
   std::cout << f.dump(2) << '\n';
   return kExitOk;
 }

@@ -405,6 +405,19 @@ TEST_F(OciRuntime, SchedulerAndRtBudgetWithoutCapabilities) {
   EXPECT_FALSE(path_exists("/sys/fs/cgroup/cpu/rtcell-oci-test"));
 }
 
+// What rtcell-device-plugin's Allocate hands a Kubernetes container: the RT
+// CPUs as rtcell.io/cpus replace the cpuset the config asks for.
+TEST_F(OciRuntime, CpusAnnotationFromTheDevicePluginSetsTheCpuset) {
+  json c = base_config({"/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status"});
+  c["linux"]["resources"] = {{"cpu", {{"cpus", "0-1"}}}};
+  c["annotations"] = {{"rtcell.io/cpus", "1"}};
+  Bundle b(c);
+  const std::string id = unique_name("ocpus");
+  Result r = runtime(root(), {"run", "--bundle", b.path, id});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Cpus_allowed_list:\t1\n"), std::string::npos) << r.out;
+}
+
 TEST_F(OciRuntime, BadConfigsAreOneLineNamingTheField) {
   struct Case {
     const char* name;
@@ -445,6 +458,11 @@ TEST_F(OciRuntime, BadConfigsAreOneLineNamingTheField) {
          c["annotations"] = {{"rtcell.io/sched", "fast"}};
        },
        "fast"},
+      {"cpus",
+       [](json& c) {
+         c["annotations"] = {{"rtcell.io/cpus", "1-x"}};
+       },
+       "annotation rtcell.io/cpus"},
   };
   for (const auto& k : cases) {
     SCOPED_TRACE(k.name);

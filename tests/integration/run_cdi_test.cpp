@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 
 #include "integration/run_support.hpp"
@@ -136,6 +137,32 @@ TEST_F(RunCdi, BadRequestsAreOneLineAndCreateNothing) {
                   "rtcell.test/dev=dev", "--", "/bin/true"});
   EXPECT_EQ(c.code, 2) << c.err;
   EXPECT_NE(c.err.find("use rtcell run"), std::string::npos) << c.err;
+}
+
+// `rtcell cdi generate` for a node configuration's device class writes a
+// spec that `rtcell run --device rtcell.io/CLASS=NAME` resolves: the node
+// and the env reach the cell (what rtcell-device-plugin's CDI names need).
+TEST_F(RunCdi, GeneratedSpecResolvesForRun) {
+  TempDir d;
+  const std::string cdi = d.path + "/cdi";
+  ::mkdir(cdi.c_str(), 0755);
+  std::ofstream(d.path + "/node.yaml") << "devices:\n  - name: ctl\n    globs: [" << dev_ << "]\n";
+  Result g = run({"cdi", "generate", "-c", d.path + "/node.yaml", "-o", cdi});
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(g.out.find(cdi + "/rtcell-ctl.json (rtcell.io/ctl, 1 devices)"), std::string::npos) << g.out;
+  const std::string id = dev_.substr(dev_.rfind('/') + 1);
+  std::string var = "RTCELL_DEVICE_CTL_" + id;
+  for (char& ch : var)
+    ch = std::isalnum(static_cast<unsigned char>(ch)) ? static_cast<char>(std::toupper(ch)) : '_';
+  Result r = run({"run", "-q", "-u", "0", "--host-root", "--cdi-spec-dir", cdi, "--name",
+                  unique_name("cdi-gen"), "--device", "rtcell.io/ctl=" + id, "--", "/bin/sh", "-c",
+                  "test -c " + dev_ + " && echo node=yes; echo env=$" + var});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "node=yes\nenv=" + dev_ + "\n") << r.err;
+  // Bad input to generate: one line, exit 2.
+  Result bad = run({"cdi", "generate", "-c", d.path + "/node.yaml", "-o", d.path + "/none"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(only_line(bad.err)) << bad.err;
 }
 
 }  // namespace
