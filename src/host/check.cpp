@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/facts.hpp"
+#include "host/kernel.hpp"
 #include "host/l4t.hpp"
 #include "host/probe.hpp"
 
@@ -65,6 +66,7 @@ const std::vector<std::string>& check_ids() {
       "runtime.kthreads",
       "runtime.tracing",
       "runtime.console",
+      "runtime.irq_threads",
       "security.apparmor",
       "jetson.l4t",
       "jetson.kernel_match",
@@ -134,6 +136,7 @@ struct Ctx {
   const Probe& p;
   std::optional<CpuSet> rt;
   HostFacts facts;
+  std::optional<int> rt_priority;  // the cells' highest RT priority (-f), else the default 80 is assumed
   std::optional<KernelConfigSource> kconfig;
   std::string mounts;
   bool jetson = false;
@@ -165,6 +168,31 @@ struct Ctx {
 
 // ---- kernel -----------------------------------------------------------------
 
+// kernel.hz and kernel.nohz_full: read only the kernel config, so that
+// `check --kconfig FILE` runs them on a .config that is not booted yet.
+void check_kconfig_tick(Ctx& c) {
+  if (c.kconfig) {
+    std::string hz = c.cfg("CONFIG_HZ");
+    auto n = to_ll(hz);
+    if (n && *n >= 1000)
+      c.add("kernel.hz", Severity::Pass, "timer tick HZ=" + hz, c.cfg_file(), "CONFIG_HZ=" + hz);
+    else
+      c.add("kernel.hz", Severity::Warn, "timer tick HZ=" + hz + " (the RT guides use 1000)", c.cfg_file(),
+            "CONFIG_HZ=" + hz, "rebuild the kernel with CONFIG_HZ_1000=y");
+    std::string nohz = c.cfg("CONFIG_NO_HZ_FULL");
+    if (nohz == "y")
+      c.add("kernel.nohz_full", Severity::Pass, "NO_HZ_FULL built in", c.cfg_file(), "CONFIG_NO_HZ_FULL=y");
+    else
+      c.add("kernel.nohz_full", Severity::Warn, "NO_HZ_FULL not built: RT CPUs keep the periodic tick",
+            c.cfg_file(), "CONFIG_NO_HZ_FULL=" + nohz, "rebuild the kernel with CONFIG_NO_HZ_FULL=y");
+  } else {
+    c.add("kernel.hz", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
+          "modprobe configs");
+    c.add("kernel.nohz_full", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
+          "modprobe configs");
+  }
+}
+
 void check_kernel(Ctx& c) {
   const auto& f = c.facts;
   std::string rt_fix = c.jetson
@@ -172,6 +200,17 @@ void check_kernel(Ctx& c) {
                              "kernel/generic_rt_build.sh \"enable\", or NVIDIA's real-time kernel packages)"
                            : "install a PREEMPT_RT kernel (Debian: apt install linux-image-rt-amd64 or "
                              "linux-image-rt-arm64) and boot it";
+  // JetPack 6 (L4T R36): NVIDIA ships the RT kernel as packages, so the fix
+  // names them and the switch of the boot entry.
+  if (c.jetson) {
+    auto rel = parse_nv_tegra_release(c.p.read("/etc/nv_tegra_release").value_or(""));
+    if (auto pk = rel ? l4t_rt_packages(rel->major, rel->minor) : std::nullopt) {
+      rt_fix = "on L4T " + rel->to_string() + " these packages give an RT kernel: add '" + pk->apt_line +
+               "' to /etc/apt/sources.list.d/nvidia-l4t-apt-source.list; sudo apt update && sudo apt install";
+      for (const auto& pkg : pk->packages) rt_fix += " " + pkg;
+      rt_fix += "; then rtcell kernel use-rt (if the RT entry is not the default) and reboot";
+    }
+  }
   std::string src = f.preempt_source == "uname -v" ? "/proc/sys/kernel/version" : f.preempt_source;
   std::string value = f.preempt_source == "uname -v" ? f.kernel_version : f.preempt_model;
   if (f.preempt_model != "PREEMPT_RT" && c.cfg("CONFIG_PREEMPT_RT") == "y") {
@@ -222,26 +261,7 @@ void check_kernel(Ctx& c) {
           "modprobe configs   # provides /proc/config.gz where built as a module");
   }
 
-  if (c.kconfig) {
-    std::string hz = c.cfg("CONFIG_HZ");
-    auto n = to_ll(hz);
-    if (n && *n >= 1000)
-      c.add("kernel.hz", Severity::Pass, "timer tick HZ=" + hz, c.cfg_file(), "CONFIG_HZ=" + hz);
-    else
-      c.add("kernel.hz", Severity::Warn, "timer tick HZ=" + hz + " (the RT guides use 1000)", c.cfg_file(),
-            "CONFIG_HZ=" + hz, "rebuild the kernel with CONFIG_HZ_1000=y");
-    std::string nohz = c.cfg("CONFIG_NO_HZ_FULL");
-    if (nohz == "y")
-      c.add("kernel.nohz_full", Severity::Pass, "NO_HZ_FULL built in", c.cfg_file(), "CONFIG_NO_HZ_FULL=y");
-    else
-      c.add("kernel.nohz_full", Severity::Warn, "NO_HZ_FULL not built: RT CPUs keep the periodic tick",
-            c.cfg_file(), "CONFIG_NO_HZ_FULL=" + nohz, "rebuild the kernel with CONFIG_NO_HZ_FULL=y");
-  } else {
-    c.add("kernel.hz", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
-          "modprobe configs");
-    c.add("kernel.nohz_full", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
-          "modprobe configs");
-  }
+  check_kconfig_tick(c);
 
   // RT group scheduling: a v1 cpu controller exposing cpu.rt_runtime_us proves
   // it is built in (Documentation/scheduler/sched-rt-group.rst).
@@ -531,6 +551,75 @@ void check_console(Ctx& c) {
   }
 }
 
+// runtime.irq_threads: with threadirqs (or PREEMPT_RT, which forces it) each
+// handler runs in an irq/N-name kthread at SCHED_FIFO 50
+// (kernel/irq/manage.c, setup_irq_thread: sched_set_fifo()). An RT cell above
+// that priority that waits for its device in a loop starves the very IRQ
+// thread that would complete the wait; without threading, hard handlers
+// preempt every task and their length is nobody's to budget.
+void check_irq_threads(Ctx& c, const std::vector<Proc>& procs) {
+  const int want = c.rt_priority.value_or(80);
+  const std::string whose = c.rt_priority ? "the cells' highest RT priority " + std::to_string(want)
+                                          : "RT priority 80 (the default; -f cells.yaml gives the cells')";
+  bool threaded = c.facts.preempt_model == "PREEMPT_RT";
+  for (const auto& a : parse_cmdline(c.facts.cmdline)) threaded = threaded || a.key == "threadirqs";
+  std::vector<std::string> below;
+  int n = 0, lo = 100;
+  std::string lo_pid;
+  for (const auto& pr : procs) {
+    if (pr.comm.rfind("irq/", 0) != 0) continue;
+    std::string st = c.p.value("/proc/" + pr.pid + "/stat");
+    size_t close = st.rfind(')');
+    if (close == std::string::npos) continue;
+    std::vector<std::string> tok;
+    std::string cur;
+    for (char ch : st.substr(close + 1)) {
+      if (ch == ' ') {
+        if (!cur.empty()) tok.push_back(cur);
+        cur.clear();
+      } else {
+        cur += ch;
+      }
+    }
+    if (!cur.empty()) tok.push_back(cur);
+    if (tok.size() < 39) continue;  // field 41 (policy) is token 38 after the comm
+    auto prio = to_ll(tok[37]);
+    if (!prio) continue;
+    ++n;
+    if (*prio < lo) {
+      lo = static_cast<int>(*prio);
+      lo_pid = pr.pid;
+    }
+    if (*prio < want) below.push_back(pr.comm + "(" + pr.pid + "):" + std::to_string(*prio));
+  }
+  const std::string f = "/proc/*/comm (irq/*), /proc/*/stat (rt_priority)";
+  if (n == 0) {
+    if (threaded)
+      c.add("runtime.irq_threads", Severity::Info, "IRQs are threaded but no irq/* thread is visible", f,
+            "none");
+    else
+      c.add("runtime.irq_threads", Severity::Warn,
+            "IRQ handlers are not threaded (no threadirqs, not PREEMPT_RT): they preempt every RT task and "
+            "cannot be prioritised against the cells",
+            "/proc/cmdline", c.facts.cmdline.empty() ? "absent" : c.facts.cmdline,
+            "boot with threadirqs (or a PREEMPT_RT kernel, which threads them)");
+    return;
+  }
+  std::string value = std::to_string(n) + " IRQ threads, lowest SCHED_FIFO " + std::to_string(lo) + "; " +
+                      shorten(join(below, " "), 100);
+  if (below.empty())
+    c.add("runtime.irq_threads", Severity::Pass, std::to_string(n) + " IRQ threads, none below " + whose, f,
+          value);
+  else
+    c.add("runtime.irq_threads", c.rt_priority ? Severity::Warn : Severity::Info,
+          std::to_string(below.size()) + " of " + std::to_string(n) + " IRQ threads run below " + whose +
+              ": a cell above the IRQ thread of a device it waits for starves that device",
+          f, value,
+          "raise the IRQ threads of the devices the cells use above them: chrt -f -p " +
+              std::to_string(std::min(want + 1, 99)) + " <pid of irq/N-device> (e.g. " + lo_pid +
+              "), or run the cells below " + std::to_string(lo));
+}
+
 void check_runtime(Ctx& c) {
   const std::string hk = c.hk.to_string();
   {
@@ -818,6 +907,7 @@ void check_runtime(Ctx& c) {
   }
   check_tracing(c);
   check_console(c);
+  check_irq_threads(c, procs);
 }
 
 // ---- security ---------------------------------------------------------------
@@ -858,7 +948,8 @@ void check_jetson(Ctx& c) {
     if (row)
       c.add("jetson.l4t", Severity::Pass,
             "L4T " + rel->to_string() + " = JetPack " + row->jetpack + ", kernel " + row->kernel +
-                ", RT patch " + row->rt_patch + (row->verified ? "" : " (row not verified)"),
+                ", RT patch " + row->rt_patch + (row->verified ? "" : " (kernel not verified)") +
+                (row->patch_verified ? "" : " (patch name not verified)"),
             rel_file, first_line);
     else
       c.add("jetson.l4t", Severity::Info, "L4T " + rel->to_string() + " is not in rtcell's release table",
@@ -1038,11 +1129,49 @@ void check_jetson(Ctx& c) {
   }
 }
 
+// The kernel-config rules on a .config that is not (yet) the running kernel:
+// only what the file itself can prove, under the ids the live check uses.
+void check_kconfig_file(Ctx& c) {
+  std::string model = c.cfg("CONFIG_PREEMPT_RT") == "y"          ? "PREEMPT_RT"
+                      : c.cfg("CONFIG_PREEMPT") == "y"           ? "full"
+                      : c.cfg("CONFIG_PREEMPT_VOLUNTARY") == "y" ? "voluntary"
+                      : c.cfg("CONFIG_PREEMPT_NONE") == "y"      ? "none"
+                                                                 : "unknown";
+  if (model == "PREEMPT_RT")
+    c.add("kernel.preempt_rt", Severity::Pass, "PREEMPT_RT configured", c.cfg_file(), "CONFIG_PREEMPT_RT=y");
+  else
+    c.add(
+        "kernel.preempt_rt", Severity::Fail,
+        "not configured for PREEMPT_RT (preemption model '" + model +
+            "'): this kernel gives no RT guarantees",
+        c.cfg_file(), "CONFIG_PREEMPT_RT=" + c.cfg("CONFIG_PREEMPT_RT"),
+        "set CONFIG_PREEMPT_RT=y (Linux >= 6.12 has it; older trees need the RT patch first): rtcell kernel "
+        "config --source DIR");
+  c.add("kernel.config", Severity::Pass, "kernel config readable", c.cfg_file(),
+        std::to_string(c.kconfig->config.size()) + " options");
+  check_kconfig_tick(c);
+  if (c.cfg("CONFIG_RT_GROUP_SCHED") == "y")
+    c.add("kernel.rt_group_sched", Severity::Info,
+          "RT group scheduling built in: a new cgroup gets RT runtime 0, so every RT cell needs a budget "
+          "(rtcell run sets cpu.rt_runtime_us on a v1 cpu controller)",
+          c.cfg_file(), "CONFIG_RT_GROUP_SCHED=y");
+  else
+    c.add("kernel.rt_group_sched", Severity::Pass, "no RT group scheduling: RT tasks need no cgroup budget",
+          c.cfg_file(), "CONFIG_RT_GROUP_SCHED=" + c.cfg("CONFIG_RT_GROUP_SCHED"));
+}
+
 }  // namespace
+
+std::vector<Finding> run_kconfig_checks(const std::string& file, const KernelConfig& config) {
+  Probe probe("/");  // unused: these rules read only the config
+  Ctx c{probe, std::nullopt, HostFacts{}, std::nullopt, KernelConfigSource{config, file}, {}, false, {}, {}};
+  check_kconfig_file(c);
+  return std::move(c.out);
+}
 
 std::vector<Finding> run_checks(const CheckOptions& opts) {
   Probe probe(opts.root);
-  Ctx c{probe, opts.rt_cpus, read_host_facts(opts.root), std::nullopt, {}, false, {}, {}};
+  Ctx c{probe, opts.rt_cpus, read_host_facts(opts.root), opts.rt_priority, std::nullopt, {}, false, {}, {}};
   c.kconfig = read_kernel_config(probe, c.facts.kernel_release);
   c.mounts = probe.read("/proc/mounts").value_or("");
   c.jetson = probe.exists("/etc/nv_tegra_release");

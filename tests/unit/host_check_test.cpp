@@ -147,6 +147,7 @@ const Case kCases[] = {
       {"runtime.irq_affinity", "warn"},
       {"runtime.cpuidle", "warn"},
       {"runtime.kthreads", "info"},
+      {"runtime.irq_threads", "info"},  // IRQ threads at 50 below the assumed 80
       {"runtime.cpufreq_governor", "pass"}}},
     {"x86-preempt-rt-server",
      "",
@@ -157,6 +158,7 @@ const Case kCases[] = {
     {"this-vm",
      "1",
      {{"kernel.preempt_rt", "fail"},
+      {"runtime.irq_threads", "warn"},  // no threadirqs, not RT: hard handlers
       {"runtime.tracing", "pass"},
       {"runtime.console", "pass"},
       {"kernel.cgroup_layout", "info"},
@@ -290,4 +292,27 @@ TEST(HostCheckRtGroupSched, WithoutTheBootOptionTheMessageNamesNone) {
   // gives, the kernel enforces no RT group budget there.
   const Finding v2 = rt_group_finding("x86-preempt-rt-server");
   EXPECT_NE(v2.message.find("SCHED_DEADLINE per task"), std::string::npos) << v2.message;
+}
+
+// runtime.irq_threads against the cells' priority (what -f passes): the
+// server tree's irq/* threads run at SCHED_FIFO 50.
+TEST(HostCheck, IrqThreadsAgainstTheCellsPriority) {
+  auto run = [](std::optional<int> prio) {
+    CheckOptions o;
+    o.root = fixture("x86-preempt-rt-server");
+    o.rt_priority = prio;
+    for (auto& f : run_checks(o))
+      if (f.id == "runtime.irq_threads") return f;
+    return Finding{};
+  };
+  Finding above = run(70);
+  EXPECT_EQ(above.severity, Severity::Warn);
+  EXPECT_NE(above.message.find("3 of 3 IRQ threads run below the cells' highest RT priority 70"),
+            std::string::npos)
+      << above.message;
+  EXPECT_NE(above.fix.find("chrt -f -p 71"), std::string::npos) << above.fix;
+  EXPECT_NE(above.value.find("irq/125-nvme0q3(131):50"), std::string::npos) << above.value;
+  EXPECT_EQ(run(50).severity, Severity::Pass);
+  EXPECT_EQ(run(10).severity, Severity::Pass);
+  EXPECT_EQ(run(std::nullopt).severity, Severity::Info);
 }
