@@ -68,6 +68,8 @@ const std::vector<std::string>& check_ids() {
       "runtime.console",
       "runtime.irq_threads",
       "security.apparmor",
+      "security.secure_boot",
+      "virt.readiness",
       "jetson.l4t",
       "jetson.kernel_match",
       "jetson.localversion",
@@ -932,6 +934,75 @@ void check_security(Ctx& c) {
         f, v.empty() ? "absent" : v, boot + ", then reboot");
 }
 
+// security.secure_boot: the UEFI variable SecureBoot-<EFI global GUID>
+// (efivarfs: 4 bytes of attributes, then the 1-byte value; see
+// Documentation/filesystems/efivarfs.rst). A custom RT kernel must be signed
+// (or Secure Boot turned off) to boot, so "off" is a fact, not a failure.
+void check_secure_boot(Ctx& c) {
+  const std::string f = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
+  auto raw = c.p.read(f);
+  if (raw && raw->size() >= 5) {
+    bool on = (*raw)[4] == 1;
+    c.add("security.secure_boot", on ? Severity::Pass : Severity::Info,
+          on ? "UEFI Secure Boot enabled: a custom RT kernel and its modules must be signed to boot and load"
+             : "UEFI Secure Boot disabled: any kernel boots (a custom RT kernel needs no signature)",
+          f, on ? "1" : "0",
+          "enable Secure Boot in the firmware setup (then sign custom kernels); mokutil --sb-state shows it");
+  } else if (c.p.exists("/sys/firmware/efi")) {
+    c.add("security.secure_boot", Severity::Info,
+          "UEFI firmware, but its SecureBoot variable is not readable", f, "absent",
+          "mount -t efivarfs efivarfs /sys/firmware/efi/efivars");
+  } else {
+    c.add("security.secure_boot", Severity::Info,
+          std::string("no UEFI variables: Secure Boot state not exposed to Linux") +
+              (c.jetson ? " (on a Jetson it is fused; the fuse state is read with NVIDIA's flashing tools "
+                          "from the host)"
+                        : ""),
+          "/sys/firmware/efi", "absent",
+          c.jetson ? "see the Jetson Linux developer guide, Security > Secure Boot" : "");
+  }
+}
+
+// virt.readiness: what the hypervisor work (docs/hypervisor.md) needs of the
+// host: KVM usable (/dev/kvm: on arm64 KVM initialises only when the kernel
+// was entered at EL2, so it is also the EL2 evidence without dmesg), the
+// interrupt controller (GICv3 on arm64, for vGIC), IOMMU groups (SMMU/VT-d,
+// for device passthrough), CONFIG_KVM.
+void check_virt(Ctx& c) {
+  bool kvm = c.p.exists("/dev/kvm");
+  size_t groups = c.p.list("/sys/kernel/iommu_groups").size();
+  std::string irq = c.p.read("/proc/interrupts").value_or("");
+  bool gicv3 = irq.find("GICv3") != std::string::npos;
+  bool arm = gicv3 || irq.find("GIC") != std::string::npos || c.jetson;
+  std::string cpuinfo = c.p.read("/proc/cpuinfo").value_or("");
+  bool vmx = cpuinfo.find(" vmx") != std::string::npos || cpuinfo.find(" svm") != std::string::npos;
+  std::string cfg = c.kconfig ? c.cfg("CONFIG_KVM") : "?";
+  std::string value = std::string("/dev/kvm ") + (kvm ? "present" : "absent") + ", " +
+                      std::to_string(groups) + " IOMMU groups, CONFIG_KVM=" + cfg +
+                      (arm ? std::string(", GICv3 ") + (gicv3 ? "yes" : "no")
+                           : std::string(", vmx/svm ") + (vmx ? "yes" : "no"));
+  std::vector<std::string> missing, fix;
+  if (!kvm) {
+    missing.emplace_back("no /dev/kvm");
+    fix.emplace_back(cfg == "n" ? "rebuild with CONFIG_KVM=y"
+                     : arm      ? "modprobe kvm; the boot loader must enter the kernel at EL2"
+                                : "enable VT-x/AMD-V in the firmware, modprobe kvm_intel or kvm_amd");
+  }
+  if (arm && !gicv3) missing.emplace_back("no GICv3 seen in /proc/interrupts");
+  if (groups == 0) {
+    missing.emplace_back("no IOMMU groups");
+    fix.emplace_back(arm ? "enable the SMMU (arm-smmu in the device tree, CONFIG_ARM_SMMU_V3/ARM_SMMU)"
+                         : "boot with intel_iommu=on (or amd_iommu=on) and enable VT-d/AMD-Vi");
+  }
+  std::string files = "/dev/kvm, /sys/kernel/iommu_groups, /proc/interrupts";
+  if (missing.empty())
+    c.add("virt.readiness", Severity::Pass, "ready for a hypervisor: KVM usable, IOMMU groups present", files,
+          value);
+  else
+    c.add("virt.readiness", Severity::Info, "not ready for hypervisor work: " + join(missing, ", "), files,
+          value, join(fix, "; "));
+}
+
 // ---- Jetson -----------------------------------------------------------------
 
 void check_jetson(Ctx& c) {
@@ -1180,6 +1251,8 @@ std::vector<Finding> run_checks(const CheckOptions& opts) {
   check_boot(c);
   check_runtime(c);
   check_security(c);
+  check_secure_boot(c);
+  check_virt(c);
   if (c.jetson) check_jetson(c);
   return std::move(c.out);
 }

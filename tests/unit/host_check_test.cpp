@@ -3,7 +3,10 @@
 // attached here -- see the README there). Table-driven: fixture x RT CPUs ->
 // the expected severity per check id.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <ostream>
 
@@ -315,4 +318,64 @@ TEST(HostCheck, IrqThreadsAgainstTheCellsPriority) {
   EXPECT_EQ(run(50).severity, Severity::Pass);
   EXPECT_EQ(run(10).severity, Severity::Pass);
   EXPECT_EQ(run(std::nullopt).severity, Severity::Info);
+}
+
+namespace {
+
+// A tree written by the test: only the files one rule reads.
+struct MiniTree {
+  std::string root;
+  MiniTree() {
+    char t[] = "/tmp/rtcell-check-mini-XXXXXX";
+    root = ::mkdtemp(t);
+  }
+  ~MiniTree() { std::filesystem::remove_all(root); }
+  void put(const std::string& path, const std::string& text) const {
+    std::filesystem::create_directories(std::filesystem::path(root + path).parent_path());
+    std::ofstream(root + path, std::ios::binary) << text;
+  }
+  Finding find(const std::string& id) const {
+    CheckOptions o;
+    o.root = root;
+    for (auto& f : run_checks(o))
+      if (f.id == id) return f;
+    return Finding{};
+  }
+};
+
+}  // namespace
+
+TEST(HostCheck, SecureBootFromTheEfiVariable) {
+  const std::string var = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
+  MiniTree on;
+  on.put(var, std::string("\x06\x00\x00\x00\x01", 5));
+  EXPECT_EQ(on.find("security.secure_boot").severity, Severity::Pass);
+  MiniTree off;
+  off.put(var, std::string("\x06\x00\x00\x00\x00", 5));
+  auto f = off.find("security.secure_boot");
+  EXPECT_EQ(f.severity, Severity::Info);
+  EXPECT_NE(f.message.find("disabled"), std::string::npos) << f.message;
+  MiniTree none;
+  none.put("/proc/cmdline", "quiet\n");
+  EXPECT_NE(none.find("security.secure_boot").message.find("no UEFI variables"), std::string::npos);
+}
+
+TEST(HostCheck, VirtReadinessNamesWhatIsMissing) {
+  MiniTree ready;
+  ready.put("/dev/kvm", "");
+  ready.put("/sys/kernel/iommu_groups/0/type", "DMA\n");
+  ready.put("/proc/interrupts", "           CPU0\n 11:  5  GICv3  27 Level  arch_timer\n");
+  auto f = ready.find("virt.readiness");
+  EXPECT_EQ(f.severity, Severity::Pass) << f.message;
+  EXPECT_NE(f.value.find("GICv3 yes"), std::string::npos) << f.value;
+
+  MiniTree bare;
+  bare.put("/proc/interrupts", "           CPU0\n 11:  5  GIC-0  27 Level  arch_timer\n");
+  auto g = bare.find("virt.readiness");
+  EXPECT_EQ(g.severity, Severity::Info);
+  EXPECT_NE(g.message.find("no /dev/kvm, no GICv3 seen in /proc/interrupts, no IOMMU groups"),
+            std::string::npos)
+      << g.message;
+  EXPECT_NE(g.fix.find("EL2"), std::string::npos) << g.fix;
+  EXPECT_NE(g.fix.find("SMMU"), std::string::npos) << g.fix;
 }
