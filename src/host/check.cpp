@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "host/facts.hpp"
@@ -79,6 +80,8 @@ const std::vector<std::string>& check_ids() {
       "jetson.apt_hold",
       "jetson.docker_runtime",
       "jetson.cdi",
+      "jetson.containers",
+      "jetson.module",
   };
   return kIds;
 }
@@ -1005,6 +1008,115 @@ void check_virt(Ctx& c) {
 
 // ---- Jetson -----------------------------------------------------------------
 
+// Package name -> installed version, from /var/lib/dpkg/status paragraphs.
+std::map<std::string, std::string> dpkg_installed_versions(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::string pkg, status, version;
+  auto flush = [&] {
+    if (!pkg.empty() && status.find(" installed") != std::string::npos &&
+        status.find("not-installed") == std::string::npos)
+      out[pkg] = version;
+    pkg.clear();
+    status.clear();
+    version.clear();
+  };
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty())
+      flush();
+    else if (line.rfind("Package: ", 0) == 0)
+      pkg = line.substr(9);
+    else if (line.rfind("Status: ", 0) == 0)
+      status = line.substr(8);
+    else if (line.rfind("Version: ", 0) == 0)
+      version = line.substr(9);
+    if (end == text.size()) break;
+  }
+  flush();
+  return out;
+}
+
+// jetson.containers: JetPack 6 flashes without Docker; the NVIDIA container
+// toolkit (nvidia-ctk, the runtime hook) is what gives containers the GPU.
+void check_containers(Ctx& c) {
+  const std::string f = "/var/lib/dpkg/status";
+  auto v = dpkg_installed_versions(c.p.read(f).value_or(""));
+  std::string docker;
+  for (const char* d : {"docker-ce", "docker.io", "moby-engine"})
+    if (v.count(d)) docker = std::string(d) + " " + v[d];
+  std::string toolkit =
+      v.count("nvidia-container-toolkit") ? "nvidia-container-toolkit " + v["nvidia-container-toolkit"] : "";
+  std::string value = (docker.empty() ? std::string("no Docker package") : docker) + "; " +
+                      (toolkit.empty() ? std::string("no nvidia-container-toolkit") : toolkit);
+  if (!docker.empty() && !toolkit.empty())
+    c.add("jetson.containers", Severity::Pass, "Docker and the NVIDIA container toolkit installed", f, value);
+  else
+    c.add("jetson.containers", Severity::Warn,
+          std::string(docker.empty() ? "Docker is not installed (JetPack 6 flashes without it)" : "") +
+              (docker.empty() && toolkit.empty() ? "; " : "") +
+              (toolkit.empty() ? "the NVIDIA container toolkit is not installed: containers get no GPU" : ""),
+          f, value,
+          std::string("sudo apt install") + (docker.empty() ? " docker.io" : "") +
+              (toolkit.empty() ? " nvidia-container-toolkit" : "") +
+              " && sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker");
+}
+
+// jetson.module: which Orin module, how many cores are present and online
+// (power modes switch cores off), and whether the RT CPUs share a cluster
+// with housekeeping CPUs (an Orin cluster shares its L3 and its clock:
+// cpufreq policies are per cluster).
+void check_module(Ctx& c) {
+  std::string model = c.p.value("/proc/device-tree/model");
+  while (!model.empty() && model.back() == '\0') model.pop_back();
+  auto present = to_cpus(c.p.value("/sys/devices/system/cpu/present"));
+  const CpuSet& online = c.facts.online_cpus;
+  std::map<std::string, CpuSet> clusters;
+  for (int cpu : online.cpus()) {
+    std::string d = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    std::string id = c.p.value(d + "cluster_id");
+    if (id.empty()) id = c.p.value(d + "physical_package_id");
+    if (!id.empty()) clusters[id] = clusters[id].unite(CpuSet::parse(std::to_string(cpu)));
+  }
+  std::string value = (model.empty() ? std::string("model unknown") : model) + "; online " +
+                      online.to_string() + (present ? ", present " + present->to_string() : std::string());
+  if (!clusters.empty()) {
+    value += "; clusters";
+    for (auto& [id, cpus] : clusters) value += " " + id + ":" + cpus.to_string();
+  }
+  const std::string f = "/proc/device-tree/model, /sys/devices/system/cpu/{present,online,cpuN/topology}";
+  if (present && !online.contains(*present)) {
+    c.add("jetson.module", Severity::Warn,
+          "cores " + present->minus(online).to_string() +
+              " are present but offline (the power mode turns them off): "
+              "cells can use only " +
+              online.to_string(),
+          f, value, "sudo nvpmodel -m 0   (the mode with all cores on; check /etc/nvpmodel.conf)");
+    return;
+  }
+  if (c.rt && !clusters.empty()) {
+    std::vector<std::string> shared;
+    for (auto& [id, cpus] : clusters)
+      if (!cpus.intersect(*c.rt).empty() && !cpus.minus(*c.rt).empty())
+        shared.push_back(id + ":" + cpus.to_string());
+    if (!shared.empty()) {
+      c.add("jetson.module", Severity::Info,
+            "RT CPUs " + c.rt->to_string() + " share clusters with housekeeping CPUs (" + join(shared, " ") +
+                "): the same L3 and clock",
+            f, value,
+            "give the RT cells whole clusters (e.g. --cpus " + clusters.rbegin()->second.to_string() + ")");
+      return;
+    }
+  }
+  c.add("jetson.module", Severity::Pass,
+        (model.empty() ? std::string("module") : model) + ": all " + std::to_string(online.cpus().size()) +
+            " cores online" + (c.rt && !clusters.empty() ? ", RT CPUs on whole clusters" : ""),
+        f, value);
+}
+
 void check_jetson(Ctx& c) {
   const std::string rel_file = "/etc/nv_tegra_release";
   std::string rel_text = c.p.read(rel_file).value_or("");
@@ -1198,6 +1310,8 @@ void check_jetson(Ctx& c) {
       c.add("jetson.cdi", Severity::Warn, "CDI spec lacks Tegra devices: generated without --mode=csv", f,
             "no /dev/nvmap or nvhost entries", fix);
   }
+  check_containers(c);
+  check_module(c);
 }
 
 // The kernel-config rules on a .config that is not (yet) the running kernel:

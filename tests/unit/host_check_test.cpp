@@ -65,6 +65,8 @@ const Case kCases[] = {
     {"jetson-agx-orin-jp6-stock",
      "4-11",
      {{"kernel.preempt_rt", "fail"},
+      {"jetson.containers", "warn"},  // the tree's dpkg status has no Docker
+      {"jetson.module", "pass"},
       {"runtime.tracing", "warn"},
       {"runtime.console", "warn"},
       {"kernel.hz", "warn"},
@@ -378,4 +380,54 @@ TEST(HostCheck, VirtReadinessNamesWhatIsMissing) {
       << g.message;
   EXPECT_NE(g.fix.find("EL2"), std::string::npos) << g.fix;
   EXPECT_NE(g.fix.find("SMMU"), std::string::npos) << g.fix;
+}
+
+TEST(HostCheck, JetsonContainersAndModule) {
+  auto jetson = [](MiniTree& t) {
+    t.put("/etc/nv_tegra_release",
+          "# R36 (release), REVISION: 4.3, GCID: 1, BOARD: generic, EABI: aarch64, DATE: x\n");
+    t.put("/proc/device-tree/model", std::string("NVIDIA Jetson AGX Orin Developer Kit\0", 37));
+    t.put("/sys/devices/system/cpu/online", "0-7\n");
+    for (int cpu = 0; cpu < 8; ++cpu)
+      t.put("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/cluster_id",
+            std::to_string(cpu / 4) + "\n");
+  };
+  // Freshly flashed: no Docker, no toolkit; two cores switched off by the power mode.
+  MiniTree fresh;
+  jetson(fresh);
+  fresh.put("/sys/devices/system/cpu/present", "0-11\n");
+  fresh.put("/var/lib/dpkg/status",
+            "Package: nvidia-l4t-core\nStatus: install ok installed\nVersion: 36.4.3\n");
+  auto c = fresh.find("jetson.containers");
+  EXPECT_EQ(c.severity, Severity::Warn);
+  EXPECT_NE(c.message.find("Docker is not installed"), std::string::npos) << c.message;
+  EXPECT_NE(c.fix.find("apt install docker.io nvidia-container-toolkit"), std::string::npos) << c.fix;
+  auto m = fresh.find("jetson.module");
+  EXPECT_EQ(m.severity, Severity::Warn);
+  EXPECT_NE(m.message.find("cores 8-11 are present but offline"), std::string::npos) << m.message;
+  EXPECT_NE(m.value.find("NVIDIA Jetson AGX Orin Developer Kit; online 0-7"), std::string::npos) << m.value;
+
+  MiniTree set_up;
+  jetson(set_up);
+  set_up.put("/sys/devices/system/cpu/present", "0-7\n");
+  set_up.put("/var/lib/dpkg/status",
+             "Package: docker.io\nStatus: install ok installed\nVersion: 24.0.7-0ubuntu2~22.04.1\n\n"
+             "Package: nvidia-container-toolkit\nStatus: install ok installed\nVersion: 1.16.2-1\n");
+  auto ok = set_up.find("jetson.containers");
+  EXPECT_EQ(ok.severity, Severity::Pass);
+  EXPECT_EQ(ok.value, "docker.io 24.0.7-0ubuntu2~22.04.1; nvidia-container-toolkit 1.16.2-1");
+  // RT CPUs against the clusters (0-3, 4-7).
+  auto module_for = [&](const char* cpus) {
+    CheckOptions o;
+    o.root = set_up.root;
+    o.rt_cpus = CpuSet::parse(cpus);
+    for (auto& f : run_checks(o))
+      if (f.id == "jetson.module") return f;
+    return Finding{};
+  };
+  EXPECT_EQ(module_for("4-7").severity, Severity::Pass);
+  auto split = module_for("2-5");
+  EXPECT_EQ(split.severity, Severity::Info);
+  EXPECT_NE(split.message.find("share clusters with housekeeping CPUs (0:0-3 1:4-7)"), std::string::npos)
+      << split.message;
 }
