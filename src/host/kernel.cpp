@@ -116,7 +116,7 @@ std::string extlinux_set_default(std::string_view conf, const std::string& label
   auto lines = split_lines(conf);
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string_view l = lines[i];
-    if (!done && keyword_value(l, "DEFAULT")) {
+    if (keyword_value(l, "DEFAULT")) {  // every one: the last DEFAULT line wins
       size_t indent = l.find_first_not_of(" \t");
       out += std::string(l.substr(0, indent == std::string_view::npos ? 0 : indent)) + "DEFAULT " + label;
       done = true;

@@ -30,8 +30,8 @@ struct Extlinux {
   const ExtlinuxEntry* booted() const;
 };
 Extlinux parse_extlinux(std::string_view conf);
-// conf with its DEFAULT line naming `label` (one added after TIMEOUT/at the
-// top when there is none); every other byte is kept.
+// conf with its DEFAULT line(s) naming `label` (one added at the top when
+// there is none); every other byte is kept.
 std::string extlinux_set_default(std::string_view conf, const std::string& label);
 
 // Why an entry counts as the RT kernel, "" when it does not: the kernel image

@@ -225,3 +225,10 @@ TEST(HostKconfig, RulesOnAStockConfig) {
   EXPECT_EQ(m["kernel.nohz_full"], "warn");
   EXPECT_EQ(m["kernel.rt_group_sched"], "info");
 }
+
+TEST(HostKernel, SetDefaultRewritesEveryDefaultLine) {
+  // parse_extlinux takes the last DEFAULT line, so each one must name the label.
+  std::string two = "DEFAULT a\nLABEL a\nLABEL b\ndefault b\n";
+  EXPECT_EQ(extlinux_set_default(two, "rt"), "DEFAULT rt\nLABEL a\nLABEL b\nDEFAULT rt\n");
+  EXPECT_EQ(parse_extlinux(extlinux_set_default(two, "rt")).default_label, "rt");
+}
