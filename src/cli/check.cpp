@@ -3,10 +3,12 @@
 // renders them); exit 1 when any check fails, 0 otherwise.
 #include "host/check.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/command.hpp"
 #include "host/facts.hpp"
+#include "host/probe.hpp"
 #include "manifest/manifest.hpp"
 #include "report/check.hpp"
 #include "rtcell/error.hpp"
@@ -18,6 +20,7 @@ struct CheckFlags {
   std::string cpus;
   std::string manifest;
   std::string root = "/";
+  std::string kconfig;
   bool json = false;
 };
 
@@ -47,7 +50,47 @@ std::optional<CpuSet> rt_cpus_of(const CheckFlags& f, const CpuSet& online) {
   return set;
 }
 
+// --kconfig FILE: the config rules on a .config (plain or gzip, as
+// /proc/config.gz), e.g. a tree configured by `rtcell kernel config`.
+int run_kconfig_check(const CheckFlags& f) {
+  if (!f.cpus.empty() || !f.manifest.empty() || f.root != "/")
+    usage_error("--kconfig checks a config file alone: drop --cpus, -f and --root");
+  host::Probe probe("/");
+  auto raw = probe.read(f.kconfig);
+  if (!raw) usage_error("--kconfig " + f.kconfig + ": cannot read it; give a kernel .config file");
+  std::string text = *raw;
+  if (auto unz = host::gunzip(text)) text = std::move(*unz);
+  auto config = host::parse_kconfig(text);
+  if (config.empty())
+    usage_error("--kconfig " + f.kconfig + " holds no CONFIG_ option: not a kernel .config");
+  std::string version = host::kconfig_version(text);
+  report::CheckReport r{f.kconfig, version, std::nullopt, host::run_kconfig_checks(f.kconfig, config)};
+  if (f.json)
+    std::cout << report::check_json(r).dump(2) << '\n';
+  else
+    std::cout << report::check_text(r, stdout_is_tty());
+  return report::check_failed(r) ? kExitNegative : kExitOk;
+}
+
+// The highest SCHED_FIFO/RR priority the manifest's cells ask for: a task's
+// priority, a cell's fifo/rr sched, or its rtprio grant; nullopt when none.
+std::optional<int> highest_rt_priority(const manifest::Manifest& m) {
+  std::optional<int> hi;
+  auto take = [&](int p) { hi = std::max(hi.value_or(0), p); };
+  for (const auto& cell : m.cells) {
+    if (cell.rtprio) take(*cell.rtprio);
+    if (cell.sched) {
+      if (const auto* fifo = std::get_if<rt::Fifo>(&*cell.sched)) take(fifo->priority);
+      if (const auto* rr = std::get_if<rt::Rr>(&*cell.sched)) take(rr->priority);
+    }
+    for (const auto& t : cell.tasks)
+      if (t.priority) take(*t.priority);
+  }
+  return hi;
+}
+
 int run_check(const CheckFlags& f) {
+  if (!f.kconfig.empty()) return run_kconfig_check(f);
   host::CheckOptions opts;
   opts.root = f.root;
   auto facts = host::read_host_facts(f.root);
@@ -55,6 +98,7 @@ int run_check(const CheckFlags& f) {
     usage_error("--root " + f.root +
                 " has no proc/sys/kernel/osrelease nor sys/devices/system/cpu/online: not a host tree");
   opts.rt_cpus = rt_cpus_of(f, facts.online_cpus);
+  if (!f.manifest.empty()) opts.rt_priority = highest_rt_priority(manifest::load(f.manifest));
   report::CheckReport r{f.root, facts.kernel_release, opts.rt_cpus, host::run_checks(opts)};
   if (f.json)
     std::cout << report::check_json(r).dump(2) << '\n';
@@ -69,6 +113,9 @@ const Registrar kCheck{Verb{
       app.add_option("--cpus", f->cpus, "RT CPUs to check isolation for, e.g. 2-3");
       app.add_option("-f,--file", f->manifest, "take the RT CPUs from a cells manifest (its RT cells' cpus)");
       app.add_option("--root", f->root, "audit a captured host tree instead of / (default /)");
+      app.add_option(
+          "--kconfig", f->kconfig,
+          "check a kernel .config (plain or gzip) with the kernel-config rules instead of this host");
       app.add_flag("--json", f->json, "print machine-readable JSON");
       return [f] { return run_check(*f); };
     }}};

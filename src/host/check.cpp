@@ -12,9 +12,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "host/facts.hpp"
+#include "host/kernel.hpp"
 #include "host/l4t.hpp"
 #include "host/probe.hpp"
 
@@ -65,7 +67,10 @@ const std::vector<std::string>& check_ids() {
       "runtime.kthreads",
       "runtime.tracing",
       "runtime.console",
+      "runtime.irq_threads",
       "security.apparmor",
+      "security.secure_boot",
+      "virt.readiness",
       "jetson.l4t",
       "jetson.kernel_match",
       "jetson.localversion",
@@ -75,6 +80,8 @@ const std::vector<std::string>& check_ids() {
       "jetson.apt_hold",
       "jetson.docker_runtime",
       "jetson.cdi",
+      "jetson.containers",
+      "jetson.module",
   };
   return kIds;
 }
@@ -134,6 +141,7 @@ struct Ctx {
   const Probe& p;
   std::optional<CpuSet> rt;
   HostFacts facts;
+  std::optional<int> rt_priority;  // the cells' highest RT priority (-f), else the default 80 is assumed
   std::optional<KernelConfigSource> kconfig;
   std::string mounts;
   bool jetson = false;
@@ -165,6 +173,31 @@ struct Ctx {
 
 // ---- kernel -----------------------------------------------------------------
 
+// kernel.hz and kernel.nohz_full: read only the kernel config, so that
+// `check --kconfig FILE` runs them on a .config that is not booted yet.
+void check_kconfig_tick(Ctx& c) {
+  if (c.kconfig) {
+    std::string hz = c.cfg("CONFIG_HZ");
+    auto n = to_ll(hz);
+    if (n && *n >= 1000)
+      c.add("kernel.hz", Severity::Pass, "timer tick HZ=" + hz, c.cfg_file(), "CONFIG_HZ=" + hz);
+    else
+      c.add("kernel.hz", Severity::Warn, "timer tick HZ=" + hz + " (the RT guides use 1000)", c.cfg_file(),
+            "CONFIG_HZ=" + hz, "rebuild the kernel with CONFIG_HZ_1000=y");
+    std::string nohz = c.cfg("CONFIG_NO_HZ_FULL");
+    if (nohz == "y")
+      c.add("kernel.nohz_full", Severity::Pass, "NO_HZ_FULL built in", c.cfg_file(), "CONFIG_NO_HZ_FULL=y");
+    else
+      c.add("kernel.nohz_full", Severity::Warn, "NO_HZ_FULL not built: RT CPUs keep the periodic tick",
+            c.cfg_file(), "CONFIG_NO_HZ_FULL=" + nohz, "rebuild the kernel with CONFIG_NO_HZ_FULL=y");
+  } else {
+    c.add("kernel.hz", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
+          "modprobe configs");
+    c.add("kernel.nohz_full", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
+          "modprobe configs");
+  }
+}
+
 void check_kernel(Ctx& c) {
   const auto& f = c.facts;
   std::string rt_fix = c.jetson
@@ -172,6 +205,17 @@ void check_kernel(Ctx& c) {
                              "kernel/generic_rt_build.sh \"enable\", or NVIDIA's real-time kernel packages)"
                            : "install a PREEMPT_RT kernel (Debian: apt install linux-image-rt-amd64 or "
                              "linux-image-rt-arm64) and boot it";
+  // JetPack 6 (L4T R36): NVIDIA ships the RT kernel as packages, so the fix
+  // names them and the switch of the boot entry.
+  if (c.jetson) {
+    auto rel = parse_nv_tegra_release(c.p.read("/etc/nv_tegra_release").value_or(""));
+    if (auto pk = rel ? l4t_rt_packages(rel->major, rel->minor) : std::nullopt) {
+      rt_fix = "on L4T " + rel->to_string() + " these packages give an RT kernel: add '" + pk->apt_line +
+               "' to /etc/apt/sources.list.d/nvidia-l4t-apt-source.list; sudo apt update && sudo apt install";
+      for (const auto& pkg : pk->packages) rt_fix += " " + pkg;
+      rt_fix += "; then rtcell kernel use-rt (if the RT entry is not the default) and reboot";
+    }
+  }
   std::string src = f.preempt_source == "uname -v" ? "/proc/sys/kernel/version" : f.preempt_source;
   std::string value = f.preempt_source == "uname -v" ? f.kernel_version : f.preempt_model;
   if (f.preempt_model != "PREEMPT_RT" && c.cfg("CONFIG_PREEMPT_RT") == "y") {
@@ -222,26 +266,7 @@ void check_kernel(Ctx& c) {
           "modprobe configs   # provides /proc/config.gz where built as a module");
   }
 
-  if (c.kconfig) {
-    std::string hz = c.cfg("CONFIG_HZ");
-    auto n = to_ll(hz);
-    if (n && *n >= 1000)
-      c.add("kernel.hz", Severity::Pass, "timer tick HZ=" + hz, c.cfg_file(), "CONFIG_HZ=" + hz);
-    else
-      c.add("kernel.hz", Severity::Warn, "timer tick HZ=" + hz + " (the RT guides use 1000)", c.cfg_file(),
-            "CONFIG_HZ=" + hz, "rebuild the kernel with CONFIG_HZ_1000=y");
-    std::string nohz = c.cfg("CONFIG_NO_HZ_FULL");
-    if (nohz == "y")
-      c.add("kernel.nohz_full", Severity::Pass, "NO_HZ_FULL built in", c.cfg_file(), "CONFIG_NO_HZ_FULL=y");
-    else
-      c.add("kernel.nohz_full", Severity::Warn, "NO_HZ_FULL not built: RT CPUs keep the periodic tick",
-            c.cfg_file(), "CONFIG_NO_HZ_FULL=" + nohz, "rebuild the kernel with CONFIG_NO_HZ_FULL=y");
-  } else {
-    c.add("kernel.hz", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
-          "modprobe configs");
-    c.add("kernel.nohz_full", Severity::Info, "unknown (no kernel config)", "/proc/config.gz", "absent",
-          "modprobe configs");
-  }
+  check_kconfig_tick(c);
 
   // RT group scheduling: a v1 cpu controller exposing cpu.rt_runtime_us proves
   // it is built in (Documentation/scheduler/sched-rt-group.rst).
@@ -531,6 +556,75 @@ void check_console(Ctx& c) {
   }
 }
 
+// runtime.irq_threads: with threadirqs (or PREEMPT_RT, which forces it) each
+// handler runs in an irq/N-name kthread at SCHED_FIFO 50
+// (kernel/irq/manage.c, setup_irq_thread: sched_set_fifo()). An RT cell above
+// that priority that waits for its device in a loop starves the very IRQ
+// thread that would complete the wait; without threading, hard handlers
+// preempt every task and their length is nobody's to budget.
+void check_irq_threads(Ctx& c, const std::vector<Proc>& procs) {
+  const int want = c.rt_priority.value_or(80);
+  const std::string whose = c.rt_priority ? "the cells' highest RT priority " + std::to_string(want)
+                                          : "RT priority 80 (the default; -f cells.yaml gives the cells')";
+  bool threaded = c.facts.preempt_model == "PREEMPT_RT";
+  for (const auto& a : parse_cmdline(c.facts.cmdline)) threaded = threaded || a.key == "threadirqs";
+  std::vector<std::string> below;
+  int n = 0, lo = 100;
+  std::string lo_pid;
+  for (const auto& pr : procs) {
+    if (pr.comm.rfind("irq/", 0) != 0) continue;
+    std::string st = c.p.value("/proc/" + pr.pid + "/stat");
+    size_t close = st.rfind(')');
+    if (close == std::string::npos) continue;
+    std::vector<std::string> tok;
+    std::string cur;
+    for (char ch : st.substr(close + 1)) {
+      if (ch == ' ') {
+        if (!cur.empty()) tok.push_back(cur);
+        cur.clear();
+      } else {
+        cur += ch;
+      }
+    }
+    if (!cur.empty()) tok.push_back(cur);
+    if (tok.size() < 39) continue;  // field 41 (policy) is token 38 after the comm
+    auto prio = to_ll(tok[37]);
+    if (!prio) continue;
+    ++n;
+    if (*prio < lo) {
+      lo = static_cast<int>(*prio);
+      lo_pid = pr.pid;
+    }
+    if (*prio < want) below.push_back(pr.comm + "(" + pr.pid + "):" + std::to_string(*prio));
+  }
+  const std::string f = "/proc/*/comm (irq/*), /proc/*/stat (rt_priority)";
+  if (n == 0) {
+    if (threaded)
+      c.add("runtime.irq_threads", Severity::Info, "IRQs are threaded but no irq/* thread is visible", f,
+            "none");
+    else
+      c.add("runtime.irq_threads", Severity::Warn,
+            "IRQ handlers are not threaded (no threadirqs, not PREEMPT_RT): they preempt every RT task and "
+            "cannot be prioritised against the cells",
+            "/proc/cmdline", c.facts.cmdline.empty() ? "absent" : c.facts.cmdline,
+            "boot with threadirqs (or a PREEMPT_RT kernel, which threads them)");
+    return;
+  }
+  std::string value = std::to_string(n) + " IRQ threads, lowest SCHED_FIFO " + std::to_string(lo) + "; " +
+                      shorten(join(below, " "), 100);
+  if (below.empty())
+    c.add("runtime.irq_threads", Severity::Pass, std::to_string(n) + " IRQ threads, none below " + whose, f,
+          value);
+  else
+    c.add("runtime.irq_threads", c.rt_priority ? Severity::Warn : Severity::Info,
+          std::to_string(below.size()) + " of " + std::to_string(n) + " IRQ threads run below " + whose +
+              ": a cell above the IRQ thread of a device it waits for starves that device",
+          f, value,
+          "raise the IRQ threads of the devices the cells use above them: chrt -f -p " +
+              std::to_string(std::min(want + 1, 99)) + " <pid of irq/N-device> (e.g. " + lo_pid +
+              "), or run the cells below " + std::to_string(lo));
+}
+
 void check_runtime(Ctx& c) {
   const std::string hk = c.hk.to_string();
   {
@@ -818,6 +912,7 @@ void check_runtime(Ctx& c) {
   }
   check_tracing(c);
   check_console(c);
+  check_irq_threads(c, procs);
 }
 
 // ---- security ---------------------------------------------------------------
@@ -842,7 +937,185 @@ void check_security(Ctx& c) {
         f, v.empty() ? "absent" : v, boot + ", then reboot");
 }
 
+// security.secure_boot: the UEFI variable SecureBoot-<EFI global GUID>
+// (efivarfs: 4 bytes of attributes, then the 1-byte value; see
+// Documentation/filesystems/efivarfs.rst). A custom RT kernel must be signed
+// (or Secure Boot turned off) to boot, so "off" is a fact, not a failure.
+void check_secure_boot(Ctx& c) {
+  const std::string f = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
+  auto raw = c.p.read(f);
+  if (raw && raw->size() >= 5) {
+    bool on = (*raw)[4] == 1;
+    c.add("security.secure_boot", on ? Severity::Pass : Severity::Info,
+          on ? "UEFI Secure Boot enabled: a custom RT kernel and its modules must be signed to boot and load"
+             : "UEFI Secure Boot disabled: any kernel boots (a custom RT kernel needs no signature)",
+          f, on ? "1" : "0",
+          "enable Secure Boot in the firmware setup (then sign custom kernels); mokutil --sb-state shows it");
+  } else if (c.p.exists("/sys/firmware/efi")) {
+    c.add("security.secure_boot", Severity::Info,
+          "UEFI firmware, but its SecureBoot variable is not readable", f, "absent",
+          "mount -t efivarfs efivarfs /sys/firmware/efi/efivars");
+  } else {
+    c.add("security.secure_boot", Severity::Info,
+          std::string("no UEFI variables: Secure Boot state not exposed to Linux") +
+              (c.jetson ? " (on a Jetson it is fused; the fuse state is read with NVIDIA's flashing tools "
+                          "from the host)"
+                        : ""),
+          "/sys/firmware/efi", "absent",
+          c.jetson ? "see the Jetson Linux developer guide, Security > Secure Boot" : "");
+  }
+}
+
+// virt.readiness: what the hypervisor work (docs/hypervisor.md) needs of the
+// host: KVM usable (/dev/kvm: on arm64 KVM initialises only when the kernel
+// was entered at EL2, so it is also the EL2 evidence without dmesg), the
+// interrupt controller (GICv3 on arm64, for vGIC), IOMMU groups (SMMU/VT-d,
+// for device passthrough), CONFIG_KVM.
+void check_virt(Ctx& c) {
+  bool kvm = c.p.exists("/dev/kvm");
+  size_t groups = c.p.list("/sys/kernel/iommu_groups").size();
+  std::string irq = c.p.read("/proc/interrupts").value_or("");
+  bool gicv3 = irq.find("GICv3") != std::string::npos;
+  bool arm = gicv3 || irq.find("GIC") != std::string::npos || c.jetson;
+  std::string cpuinfo = c.p.read("/proc/cpuinfo").value_or("");
+  bool vmx = cpuinfo.find(" vmx") != std::string::npos || cpuinfo.find(" svm") != std::string::npos;
+  std::string cfg = c.kconfig ? c.cfg("CONFIG_KVM") : "?";
+  std::string value = std::string("/dev/kvm ") + (kvm ? "present" : "absent") + ", " +
+                      std::to_string(groups) + " IOMMU groups, CONFIG_KVM=" + cfg +
+                      (arm ? std::string(", GICv3 ") + (gicv3 ? "yes" : "no")
+                           : std::string(", vmx/svm ") + (vmx ? "yes" : "no"));
+  std::vector<std::string> missing, fix;
+  if (!kvm) {
+    missing.emplace_back("no /dev/kvm");
+    fix.emplace_back(cfg == "n" ? "rebuild with CONFIG_KVM=y"
+                     : arm      ? "modprobe kvm; the boot loader must enter the kernel at EL2"
+                                : "enable VT-x/AMD-V in the firmware, modprobe kvm_intel or kvm_amd");
+  }
+  if (arm && !gicv3) missing.emplace_back("no GICv3 seen in /proc/interrupts");
+  if (groups == 0) {
+    missing.emplace_back("no IOMMU groups");
+    fix.emplace_back(arm ? "enable the SMMU (arm-smmu in the device tree, CONFIG_ARM_SMMU_V3/ARM_SMMU)"
+                         : "boot with intel_iommu=on (or amd_iommu=on) and enable VT-d/AMD-Vi");
+  }
+  std::string files = "/dev/kvm, /sys/kernel/iommu_groups, /proc/interrupts";
+  if (missing.empty())
+    c.add("virt.readiness", Severity::Pass, "ready for a hypervisor: KVM usable, IOMMU groups present", files,
+          value);
+  else
+    c.add("virt.readiness", Severity::Info, "not ready for hypervisor work: " + join(missing, ", "), files,
+          value, join(fix, "; "));
+}
+
 // ---- Jetson -----------------------------------------------------------------
+
+// Package name -> installed version, from /var/lib/dpkg/status paragraphs.
+std::map<std::string, std::string> dpkg_installed_versions(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::string pkg, status, version;
+  auto flush = [&] {
+    if (!pkg.empty() && status.find(" installed") != std::string::npos &&
+        status.find("not-installed") == std::string::npos)
+      out[pkg] = version;
+    pkg.clear();
+    status.clear();
+    version.clear();
+  };
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty())
+      flush();
+    else if (line.rfind("Package: ", 0) == 0)
+      pkg = line.substr(9);
+    else if (line.rfind("Status: ", 0) == 0)
+      status = line.substr(8);
+    else if (line.rfind("Version: ", 0) == 0)
+      version = line.substr(9);
+    if (end == text.size()) break;
+  }
+  flush();
+  return out;
+}
+
+// jetson.containers: JetPack 6 flashes without Docker; the NVIDIA container
+// toolkit (nvidia-ctk, the runtime hook) is what gives containers the GPU.
+void check_containers(Ctx& c) {
+  const std::string f = "/var/lib/dpkg/status";
+  auto v = dpkg_installed_versions(c.p.read(f).value_or(""));
+  std::string docker;
+  for (const char* d : {"docker-ce", "docker.io", "moby-engine"})
+    if (v.count(d)) docker = std::string(d) + " " + v[d];
+  std::string toolkit =
+      v.count("nvidia-container-toolkit") ? "nvidia-container-toolkit " + v["nvidia-container-toolkit"] : "";
+  std::string value = (docker.empty() ? std::string("no Docker package") : docker) + "; " +
+                      (toolkit.empty() ? std::string("no nvidia-container-toolkit") : toolkit);
+  if (!docker.empty() && !toolkit.empty())
+    c.add("jetson.containers", Severity::Pass, "Docker and the NVIDIA container toolkit installed", f, value);
+  else
+    c.add("jetson.containers", Severity::Warn,
+          std::string(docker.empty() ? "Docker is not installed (JetPack 6 flashes without it)" : "") +
+              (docker.empty() && toolkit.empty() ? "; " : "") +
+              (toolkit.empty() ? "the NVIDIA container toolkit is not installed: containers get no GPU" : ""),
+          f, value,
+          std::string("sudo apt install") + (docker.empty() ? " docker.io" : "") +
+              (toolkit.empty() ? " nvidia-container-toolkit" : "") +
+              " && sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker");
+}
+
+// jetson.module: which Orin module, how many cores are present and online
+// (power modes switch cores off), and whether the RT CPUs share a cluster
+// with housekeeping CPUs (an Orin cluster shares its L3 and its clock:
+// cpufreq policies are per cluster).
+void check_module(Ctx& c) {
+  std::string model = c.p.value("/proc/device-tree/model");
+  while (!model.empty() && model.back() == '\0') model.pop_back();
+  auto present = to_cpus(c.p.value("/sys/devices/system/cpu/present"));
+  const CpuSet& online = c.facts.online_cpus;
+  std::map<std::string, CpuSet> clusters;
+  for (int cpu : online.cpus()) {
+    std::string d = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    std::string id = c.p.value(d + "cluster_id");
+    if (id.empty()) id = c.p.value(d + "physical_package_id");
+    if (!id.empty()) clusters[id] = clusters[id].unite(CpuSet::parse(std::to_string(cpu)));
+  }
+  std::string value = (model.empty() ? std::string("model unknown") : model) + "; online " +
+                      online.to_string() + (present ? ", present " + present->to_string() : std::string());
+  if (!clusters.empty()) {
+    value += "; clusters";
+    for (auto& [id, cpus] : clusters) value += " " + id + ":" + cpus.to_string();
+  }
+  const std::string f = "/proc/device-tree/model, /sys/devices/system/cpu/{present,online,cpuN/topology}";
+  if (present && !online.contains(*present)) {
+    c.add("jetson.module", Severity::Warn,
+          "cores " + present->minus(online).to_string() +
+              " are present but offline (the power mode turns them off): "
+              "cells can use only " +
+              online.to_string(),
+          f, value, "sudo nvpmodel -m 0   (the mode with all cores on; check /etc/nvpmodel.conf)");
+    return;
+  }
+  if (c.rt && !clusters.empty()) {
+    std::vector<std::string> shared;
+    for (auto& [id, cpus] : clusters)
+      if (!cpus.intersect(*c.rt).empty() && !cpus.minus(*c.rt).empty())
+        shared.push_back(id + ":" + cpus.to_string());
+    if (!shared.empty()) {
+      c.add("jetson.module", Severity::Info,
+            "RT CPUs " + c.rt->to_string() + " share clusters with housekeeping CPUs (" + join(shared, " ") +
+                "): the same L3 and clock",
+            f, value,
+            "give the RT cells whole clusters (e.g. --cpus " + clusters.rbegin()->second.to_string() + ")");
+      return;
+    }
+  }
+  c.add("jetson.module", Severity::Pass,
+        (model.empty() ? std::string("module") : model) + ": all " + std::to_string(online.cpus().size()) +
+            " cores online" + (c.rt && !clusters.empty() ? ", RT CPUs on whole clusters" : ""),
+        f, value);
+}
 
 void check_jetson(Ctx& c) {
   const std::string rel_file = "/etc/nv_tegra_release";
@@ -858,7 +1131,8 @@ void check_jetson(Ctx& c) {
     if (row)
       c.add("jetson.l4t", Severity::Pass,
             "L4T " + rel->to_string() + " = JetPack " + row->jetpack + ", kernel " + row->kernel +
-                ", RT patch " + row->rt_patch + (row->verified ? "" : " (row not verified)"),
+                ", RT patch " + row->rt_patch + (row->verified ? "" : " (kernel not verified)") +
+                (row->patch_verified ? "" : " (patch name not verified)"),
             rel_file, first_line);
     else
       c.add("jetson.l4t", Severity::Info, "L4T " + rel->to_string() + " is not in rtcell's release table",
@@ -1036,13 +1310,53 @@ void check_jetson(Ctx& c) {
       c.add("jetson.cdi", Severity::Warn, "CDI spec lacks Tegra devices: generated without --mode=csv", f,
             "no /dev/nvmap or nvhost entries", fix);
   }
+  check_containers(c);
+  check_module(c);
+}
+
+// The kernel-config rules on a .config that is not (yet) the running kernel:
+// only what the file itself can prove, under the ids the live check uses.
+void check_kconfig_file(Ctx& c) {
+  std::string model = c.cfg("CONFIG_PREEMPT_RT") == "y"          ? "PREEMPT_RT"
+                      : c.cfg("CONFIG_PREEMPT") == "y"           ? "full"
+                      : c.cfg("CONFIG_PREEMPT_VOLUNTARY") == "y" ? "voluntary"
+                      : c.cfg("CONFIG_PREEMPT_NONE") == "y"      ? "none"
+                                                                 : "unknown";
+  if (model == "PREEMPT_RT")
+    c.add("kernel.preempt_rt", Severity::Pass, "PREEMPT_RT configured", c.cfg_file(), "CONFIG_PREEMPT_RT=y");
+  else
+    c.add(
+        "kernel.preempt_rt", Severity::Fail,
+        "not configured for PREEMPT_RT (preemption model '" + model +
+            "'): this kernel gives no RT guarantees",
+        c.cfg_file(), "CONFIG_PREEMPT_RT=" + c.cfg("CONFIG_PREEMPT_RT"),
+        "set CONFIG_PREEMPT_RT=y (Linux >= 6.12 has it; older trees need the RT patch first): rtcell kernel "
+        "config --source DIR");
+  c.add("kernel.config", Severity::Pass, "kernel config readable", c.cfg_file(),
+        std::to_string(c.kconfig->config.size()) + " options");
+  check_kconfig_tick(c);
+  if (c.cfg("CONFIG_RT_GROUP_SCHED") == "y")
+    c.add("kernel.rt_group_sched", Severity::Info,
+          "RT group scheduling built in: a new cgroup gets RT runtime 0, so every RT cell needs a budget "
+          "(rtcell run sets cpu.rt_runtime_us on a v1 cpu controller)",
+          c.cfg_file(), "CONFIG_RT_GROUP_SCHED=y");
+  else
+    c.add("kernel.rt_group_sched", Severity::Pass, "no RT group scheduling: RT tasks need no cgroup budget",
+          c.cfg_file(), "CONFIG_RT_GROUP_SCHED=" + c.cfg("CONFIG_RT_GROUP_SCHED"));
 }
 
 }  // namespace
 
+std::vector<Finding> run_kconfig_checks(const std::string& file, const KernelConfig& config) {
+  Probe probe("/");  // unused: these rules read only the config
+  Ctx c{probe, std::nullopt, HostFacts{}, std::nullopt, KernelConfigSource{config, file}, {}, false, {}, {}};
+  check_kconfig_file(c);
+  return std::move(c.out);
+}
+
 std::vector<Finding> run_checks(const CheckOptions& opts) {
   Probe probe(opts.root);
-  Ctx c{probe, opts.rt_cpus, read_host_facts(opts.root), std::nullopt, {}, false, {}, {}};
+  Ctx c{probe, opts.rt_cpus, read_host_facts(opts.root), opts.rt_priority, std::nullopt, {}, false, {}, {}};
   c.kconfig = read_kernel_config(probe, c.facts.kernel_release);
   c.mounts = probe.read("/proc/mounts").value_or("");
   c.jetson = probe.exists("/etc/nv_tegra_release");
@@ -1051,6 +1365,8 @@ std::vector<Finding> run_checks(const CheckOptions& opts) {
   check_boot(c);
   check_runtime(c);
   check_security(c);
+  check_secure_boot(c);
+  check_virt(c);
   if (c.jetson) check_jetson(c);
   return std::move(c.out);
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "host/parse.hpp"
 #include "rtcell/cpuset.hpp"
 
 namespace rtcell::host {
@@ -27,10 +28,16 @@ struct Finding {
 
 struct CheckOptions {
   std::string root = "/";
-  std::optional<CpuSet> rt_cpus;  // from --cpus or the manifest's RT cells
+  std::optional<CpuSet> rt_cpus;   // from --cpus or the manifest's RT cells
+  std::optional<int> rt_priority;  // the manifest cells' highest SCHED_FIFO/RR priority (runtime.irq_threads)
 };
 
 std::vector<Finding> run_checks(const CheckOptions& opts);
+
+// `rtcell check --kconfig FILE`: the rules that read only the kernel config
+// (kernel.preempt_rt, kernel.config, kernel.hz, kernel.nohz_full,
+// kernel.rt_group_sched) on a .config that need not be the running kernel's.
+std::vector<Finding> run_kconfig_checks(const std::string& file, const KernelConfig& config);
 
 // Every id run_checks can produce, in output order (docs and tests use it).
 const std::vector<std::string>& check_ids();

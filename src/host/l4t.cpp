@@ -6,9 +6,13 @@ const std::vector<L4tRow>& l4t_table() {
   // Sources per row in docs/check.md ("L4T table"). `verified` is true only
   // where the L4T release and kernel pairing was seen in public material.
   static const std::vector<L4tRow> kRows = {
-      {"36.3.0", "6.0", "5.15.136", "patch-5.15.136-rt71", true},
-      {"35.4.1", "5.1.2", "5.10.120", "patch-5.10.120-rt69", true},
-      {"35.2.1", "5.1", "5.10.104", "patch-5.10.104-rt64", true},
+      {"36.4.7", "6.2.1", "5.15.148", "patch-5.15.148-rt74", true, true},
+      {"36.4.4", "6.2.1", "5.15.148", "patch-5.15.148-rt74", true, true},
+      {"36.4.3", "6.2", "5.15.148", "patch-5.15.148-rt74", true, true},
+      {"36.4.0", "6.1", "5.15.148", "patch-5.15.148-rt74", false, true},
+      {"36.3.0", "6.0", "5.15.136", "patch-5.15.136-rt71", true, false},
+      {"35.4.1", "5.1.2", "5.10.120", "patch-5.10.120-rt70", true, true},
+      {"35.2.1", "5.1", "5.10.104", "patch-5.10.104-rt63", true, true},
   };
   return kRows;
 }

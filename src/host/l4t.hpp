@@ -11,11 +11,12 @@
 namespace rtcell::host {
 
 struct L4tRow {
-  std::string l4t;        // "36.3.0"
-  std::string jetpack;    // "6.0"
-  std::string kernel;     // "5.15.136" (upstream version of NVIDIA's kernel)
-  std::string rt_patch;   // "patch-5.15.136-rt71" as the seed names it
-  bool verified = false;  // kernel version confirmed against a public source (docs/check.md)
+  std::string l4t;              // "36.3.0"
+  std::string jetpack;          // "6.0"
+  std::string kernel;           // "5.15.136" (upstream version of NVIDIA's kernel)
+  std::string rt_patch;         // the kernel.org RT patch for that kernel ("patch-5.15.148-rt74")
+  bool verified = false;        // kernel version confirmed against a public source (docs/check.md)
+  bool patch_verified = false;  // rt_patch seen under kernel.org's projects/rt archive (docs/check.md)
 };
 
 const std::vector<L4tRow>& l4t_table();

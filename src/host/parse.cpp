@@ -202,6 +202,23 @@ KernelConfig parse_kconfig(std::string_view text) {
   return out;
 }
 
+std::string kconfig_version(std::string_view text) {
+  for (auto line : lines_of(text)) {
+    line = strip(line);
+    if (line.empty()) continue;
+    if (line.front() != '#') break;  // the header comes before the first option
+    constexpr std::string_view kTail = " Kernel Configuration";
+    if (line.substr(0, 8) != "# Linux/" || line.size() <= kTail.size() ||
+        line.substr(line.size() - kTail.size()) != kTail)
+      continue;
+    line = line.substr(8, line.size() - 8 - kTail.size());
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos) return {};
+    return std::string(strip(line.substr(sp + 1)));
+  }
+  return {};
+}
+
 std::string L4tRelease::to_string() const {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }

@@ -53,6 +53,9 @@ std::string set_cmdline_args(std::string_view cmdline,
 // Quotes around string values are removed.
 using KernelConfig = std::map<std::string, std::string>;
 KernelConfig parse_kconfig(std::string_view text);
+// The version in a .config's header ("# Linux/arm64 6.1.192 Kernel
+// Configuration" -> "6.1.192"); "" when absent.
+std::string kconfig_version(std::string_view text);
 
 // /etc/nv_tegra_release first line:
 // "# R36 (release), REVISION: 3.0, GCID: 36191598, BOARD: generic, ..." -> "36.3.0".

@@ -3,7 +3,10 @@
 // attached here -- see the README there). Table-driven: fixture x RT CPUs ->
 // the expected severity per check id.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <ostream>
 
@@ -62,6 +65,8 @@ const Case kCases[] = {
     {"jetson-agx-orin-jp6-stock",
      "4-11",
      {{"kernel.preempt_rt", "fail"},
+      {"jetson.containers", "warn"},  // the tree's dpkg status has no Docker
+      {"jetson.module", "pass"},
       {"runtime.tracing", "warn"},
       {"runtime.console", "warn"},
       {"kernel.hz", "warn"},
@@ -147,6 +152,7 @@ const Case kCases[] = {
       {"runtime.irq_affinity", "warn"},
       {"runtime.cpuidle", "warn"},
       {"runtime.kthreads", "info"},
+      {"runtime.irq_threads", "info"},  // IRQ threads at 50 below the assumed 80
       {"runtime.cpufreq_governor", "pass"}}},
     {"x86-preempt-rt-server",
      "",
@@ -157,6 +163,7 @@ const Case kCases[] = {
     {"this-vm",
      "1",
      {{"kernel.preempt_rt", "fail"},
+      {"runtime.irq_threads", "warn"},  // no threadirqs, not RT: hard handlers
       {"runtime.tracing", "pass"},
       {"runtime.console", "pass"},
       {"kernel.cgroup_layout", "info"},
@@ -290,4 +297,137 @@ TEST(HostCheckRtGroupSched, WithoutTheBootOptionTheMessageNamesNone) {
   // gives, the kernel enforces no RT group budget there.
   const Finding v2 = rt_group_finding("x86-preempt-rt-server");
   EXPECT_NE(v2.message.find("SCHED_DEADLINE per task"), std::string::npos) << v2.message;
+}
+
+// runtime.irq_threads against the cells' priority (what -f passes): the
+// server tree's irq/* threads run at SCHED_FIFO 50.
+TEST(HostCheck, IrqThreadsAgainstTheCellsPriority) {
+  auto run = [](std::optional<int> prio) {
+    CheckOptions o;
+    o.root = fixture("x86-preempt-rt-server");
+    o.rt_priority = prio;
+    for (auto& f : run_checks(o))
+      if (f.id == "runtime.irq_threads") return f;
+    return Finding{};
+  };
+  Finding above = run(70);
+  EXPECT_EQ(above.severity, Severity::Warn);
+  EXPECT_NE(above.message.find("3 of 3 IRQ threads run below the cells' highest RT priority 70"),
+            std::string::npos)
+      << above.message;
+  EXPECT_NE(above.fix.find("chrt -f -p 71"), std::string::npos) << above.fix;
+  EXPECT_NE(above.value.find("irq/125-nvme0q3(131):50"), std::string::npos) << above.value;
+  EXPECT_EQ(run(50).severity, Severity::Pass);
+  EXPECT_EQ(run(10).severity, Severity::Pass);
+  EXPECT_EQ(run(std::nullopt).severity, Severity::Info);
+}
+
+namespace {
+
+// A tree written by the test: only the files one rule reads.
+struct MiniTree {
+  std::string root;
+  MiniTree() {
+    char t[] = "/tmp/rtcell-check-mini-XXXXXX";
+    root = ::mkdtemp(t);
+  }
+  ~MiniTree() { std::filesystem::remove_all(root); }
+  void put(const std::string& path, const std::string& text) const {
+    std::filesystem::create_directories(std::filesystem::path(root + path).parent_path());
+    std::ofstream(root + path, std::ios::binary) << text;
+  }
+  Finding find(const std::string& id) const {
+    CheckOptions o;
+    o.root = root;
+    for (auto& f : run_checks(o))
+      if (f.id == id) return f;
+    return Finding{};
+  }
+};
+
+}  // namespace
+
+TEST(HostCheck, SecureBootFromTheEfiVariable) {
+  const std::string var = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
+  MiniTree on;
+  on.put(var, std::string("\x06\x00\x00\x00\x01", 5));
+  EXPECT_EQ(on.find("security.secure_boot").severity, Severity::Pass);
+  MiniTree off;
+  off.put(var, std::string("\x06\x00\x00\x00\x00", 5));
+  auto f = off.find("security.secure_boot");
+  EXPECT_EQ(f.severity, Severity::Info);
+  EXPECT_NE(f.message.find("disabled"), std::string::npos) << f.message;
+  MiniTree none;
+  none.put("/proc/cmdline", "quiet\n");
+  EXPECT_NE(none.find("security.secure_boot").message.find("no UEFI variables"), std::string::npos);
+}
+
+TEST(HostCheck, VirtReadinessNamesWhatIsMissing) {
+  MiniTree ready;
+  ready.put("/dev/kvm", "");
+  ready.put("/sys/kernel/iommu_groups/0/type", "DMA\n");
+  ready.put("/proc/interrupts", "           CPU0\n 11:  5  GICv3  27 Level  arch_timer\n");
+  auto f = ready.find("virt.readiness");
+  EXPECT_EQ(f.severity, Severity::Pass) << f.message;
+  EXPECT_NE(f.value.find("GICv3 yes"), std::string::npos) << f.value;
+
+  MiniTree bare;
+  bare.put("/proc/interrupts", "           CPU0\n 11:  5  GIC-0  27 Level  arch_timer\n");
+  auto g = bare.find("virt.readiness");
+  EXPECT_EQ(g.severity, Severity::Info);
+  EXPECT_NE(g.message.find("no /dev/kvm, no GICv3 seen in /proc/interrupts, no IOMMU groups"),
+            std::string::npos)
+      << g.message;
+  EXPECT_NE(g.fix.find("EL2"), std::string::npos) << g.fix;
+  EXPECT_NE(g.fix.find("SMMU"), std::string::npos) << g.fix;
+}
+
+TEST(HostCheck, JetsonContainersAndModule) {
+  auto jetson = [](MiniTree& t) {
+    t.put("/etc/nv_tegra_release",
+          "# R36 (release), REVISION: 4.3, GCID: 1, BOARD: generic, EABI: aarch64, DATE: x\n");
+    t.put("/proc/device-tree/model", std::string("NVIDIA Jetson AGX Orin Developer Kit\0", 37));
+    t.put("/sys/devices/system/cpu/online", "0-7\n");
+    for (int cpu = 0; cpu < 8; ++cpu)
+      t.put("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/cluster_id",
+            std::to_string(cpu / 4) + "\n");
+  };
+  // Freshly flashed: no Docker, no toolkit; two cores switched off by the power mode.
+  MiniTree fresh;
+  jetson(fresh);
+  fresh.put("/sys/devices/system/cpu/present", "0-11\n");
+  fresh.put("/var/lib/dpkg/status",
+            "Package: nvidia-l4t-core\nStatus: install ok installed\nVersion: 36.4.3\n");
+  auto c = fresh.find("jetson.containers");
+  EXPECT_EQ(c.severity, Severity::Warn);
+  EXPECT_NE(c.message.find("Docker is not installed"), std::string::npos) << c.message;
+  EXPECT_NE(c.fix.find("apt install docker.io nvidia-container-toolkit"), std::string::npos) << c.fix;
+  auto m = fresh.find("jetson.module");
+  EXPECT_EQ(m.severity, Severity::Warn);
+  EXPECT_NE(m.message.find("cores 8-11 are present but offline"), std::string::npos) << m.message;
+  EXPECT_NE(m.value.find("NVIDIA Jetson AGX Orin Developer Kit; online 0-7"), std::string::npos) << m.value;
+
+  MiniTree set_up;
+  jetson(set_up);
+  set_up.put("/sys/devices/system/cpu/present", "0-7\n");
+  set_up.put("/var/lib/dpkg/status",
+             "Package: docker.io\nStatus: install ok installed\nVersion: 24.0.7-0ubuntu2~22.04.1\n\n"
+             "Package: nvidia-container-toolkit\nStatus: install ok installed\nVersion: 1.16.2-1\n");
+  auto ok = set_up.find("jetson.containers");
+  EXPECT_EQ(ok.severity, Severity::Pass);
+  EXPECT_EQ(ok.value, "docker.io 24.0.7-0ubuntu2~22.04.1; nvidia-container-toolkit 1.16.2-1");
+  // RT CPUs against the clusters (0-3, 4-7).
+  auto module_for = [&](const char* cpus) {
+    CheckOptions o;
+    o.root = set_up.root;
+    o.rt_cpus = CpuSet::parse(cpus);
+    for (auto& f : run_checks(o))
+      if (f.id == "jetson.module") return f;
+    return Finding{};
+  };
+  EXPECT_EQ(module_for("4-7").severity, Severity::Pass);
+  auto split = module_for("2-5");
+  EXPECT_EQ(split.severity, Severity::Info);
+  EXPECT_NE(split.message.find("share clusters with housekeeping CPUs (0:0-3 1:4-7)"), std::string::npos)
+      << split.message;
 }
