@@ -60,6 +60,13 @@ int run_kconfig_check(const CheckFlags& f) {
   if (!raw) usage_error("--kconfig " + f.kconfig + ": cannot read it; give a kernel .config file");
   std::string text = *raw;
   if (auto unz = host::gunzip(text)) text = std::move(*unz);
+  // xz (Debian's /usr/src/linux-config-*) and zstd are not read: say how.
+  if (text.rfind("\xFD"
+                 "7zXZ",
+                 0) == 0 ||
+      text.rfind("\x28\xB5\x2F\xFD", 0) == 0)
+    usage_error("--kconfig " + f.kconfig + " is xz/zstd-compressed: decompress it first (xz -dc / zstd -dc " +
+                f.kconfig + " > config) and give that file");
   auto config = host::parse_kconfig(text);
   if (config.empty())
     usage_error("--kconfig " + f.kconfig + " holds no CONFIG_ option: not a kernel .config");

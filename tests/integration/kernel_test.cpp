@@ -148,6 +148,11 @@ TEST(CheckKconfig, DebianKernelConfigs) {
   Out none = rc_run("check --kconfig " + t.path + "/none --json");
   EXPECT_EQ(none.rc, 1) << none.text;
   EXPECT_EQ(severity_of(none.text, "kernel.preempt_rt"), "fail");
+  // The package's own xz files are not read, and the one line says how to.
+  Out xz = rc_run("check --kconfig " + dir + "/config.amd64_rt_amd64.xz");
+  EXPECT_EQ(xz.rc, 2) << xz.text;
+  EXPECT_EQ(lines(xz.text), 1) << xz.text;
+  EXPECT_NE(xz.text.find("xz -dc"), std::string::npos) << xz.text;
 }
 
 TEST(CheckKconfig, ThisMachinesOwnConfig) {

@@ -373,6 +373,8 @@ void Plugin::run() {
     for (auto& r : resources_) registered[r->name] = register_with_kubelet(*r, c);
   };
   register_all();
+  if (!socket_exists(socket_path(c, kKubeletSocket)))
+    log("no " + socket_path(c, kKubeletSocket) + " yet: registering when the kubelet creates it");
 
   for (;;) {
     pollfd fds[3] = {{sigfd.get(), POLLIN, 0}, {ino.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
