@@ -17,18 +17,6 @@
 namespace rtcell::host {
 namespace {
 
-std::vector<std::string_view> split_lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    out.push_back(text.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
-
 std::string_view trim_sv(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -88,7 +76,7 @@ const ExtlinuxEntry* Extlinux::booted() const {
 
 Extlinux parse_extlinux(std::string_view conf) {
   Extlinux x;
-  for (auto line : split_lines(conf)) {
+  for (auto line : lines_of(conf)) {
     if (auto v = keyword_value(line, "DEFAULT")) {
       x.default_label = *v;
     } else if (auto l = keyword_value(line, "LABEL")) {
@@ -113,7 +101,7 @@ Extlinux parse_extlinux(std::string_view conf) {
 std::string extlinux_set_default(std::string_view conf, const std::string& label) {
   std::string out;
   bool done = false;
-  auto lines = split_lines(conf);
+  auto lines = lines_of(conf);
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string_view l = lines[i];
     if (keyword_value(l, "DEFAULT")) {  // every one: the last DEFAULT line wins

@@ -8,8 +8,6 @@
 
 namespace rtcell::host {
 
-namespace {
-
 // Splits text into lines without the '\n'.
 std::vector<std::string_view> lines_of(std::string_view text) {
   std::vector<std::string_view> out;
@@ -22,6 +20,8 @@ std::vector<std::string_view> lines_of(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';

@@ -18,6 +18,9 @@
 
 namespace rtcell::host {
 
+// Splits text into lines without the '\n' (views into text).
+std::vector<std::string_view> lines_of(std::string_view text);
+
 // One row of /proc/interrupts: "  24:   1   0  IO-APIC   5-edge  ACPI:Ged".
 struct IrqRow {
   std::string irq;               // "24", "LOC", "NMI"
