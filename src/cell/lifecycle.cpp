@@ -237,10 +237,13 @@ void close_all_but(std::vector<int> keep) noexcept {
       sys_error("keyctl(JOIN_SESSION_KEYRING)", errno);
     // The root first: the creator makes the cgroups meanwhile.
     build_root(p.spec);
-    if (p.spec.has_namespace(NamespaceType::Uts) &&
+    // An entered UTS namespace keeps its name (a pod's containers have
+    // their sandbox's), an entered network namespace its interfaces.
+    if (p.spec.has_namespace(NamespaceType::Uts) && !p.spec.joins_namespace(NamespaceType::Uts) &&
         ::sethostname(p.spec.hostname.c_str(), p.spec.hostname.size()) != 0)
       sys_error("sethostname " + p.spec.hostname, errno);
-    if (p.spec.has_namespace(NamespaceType::Network)) loopback_up();
+    if (p.spec.has_namespace(NamespaceType::Network) && !p.spec.joins_namespace(NamespaceType::Network))
+      loopback_up();
     // Held until the init exits (the command does not inherit it past exec).
     sys::Fd dma = hold_dma_latency(p.spec);
     // An interactive cell's pty, in its own devpts: the master goes to the
@@ -320,6 +323,7 @@ void close_all_but(std::vector<int> keep) noexcept {
 uint64_t clone_flags(const Spec& s) {
   uint64_t flags = 0;
   for (const auto& ns : s.namespaces) {
+    if (!ns.path.empty()) continue;  // entered, not new (EnteredForClone)
     switch (ns.type) {
       case NamespaceType::Pid:
         flags |= CLONE_NEWPID;
@@ -344,6 +348,63 @@ uint64_t clone_flags(const Spec& s) {
   }
   return flags;
 }
+
+// The namespaces the spec names by path (linux.namespaces[].path: a pod's
+// sandbox, a netns file). The creator enters them only around the clone,
+// so the init is born in them, and returns to its own at once: its cgroup
+// work and the runtime's hooks stay in the runtime's namespaces. (A pid
+// namespace entered this way is the children's only: pid_for_children.)
+class EnteredForClone {
+ public:
+  explicit EnteredForClone(const Spec& s) {
+    try {
+      for (const auto& ns : s.namespaces) {
+        if (ns.path.empty()) continue;
+        const Kind k = kind(ns.type);
+        sys::Fd target = sys::Fd::open(ns.path, O_RDONLY | O_CLOEXEC);
+        sys::Fd mine = sys::Fd::open(std::string("/proc/self/ns/") + k.self, O_RDONLY | O_CLOEXEC);
+        if (::setns(target.get(), k.flag) != 0)
+          sys_error(std::string("cannot enter the ") + to_string(ns.type) + " namespace " + ns.path, errno);
+        saved_.push_back({std::move(mine), k.flag});
+      }
+    } catch (...) {
+      restore();
+      throw;
+    }
+  }
+  EnteredForClone(const EnteredForClone&) = delete;
+  EnteredForClone& operator=(const EnteredForClone&) = delete;
+  ~EnteredForClone() { restore(); }
+  // In the init: it stays where it was born.
+  void stay() noexcept { saved_.clear(); }
+
+ private:
+  struct Kind {
+    int flag;
+    const char* self;  // the creator's own, under /proc/self/ns
+  };
+  static Kind kind(NamespaceType t) {
+    switch (t) {
+      case NamespaceType::Network:
+        return {CLONE_NEWNET, "net"};
+      case NamespaceType::Ipc:
+        return {CLONE_NEWIPC, "ipc"};
+      case NamespaceType::Uts:
+        return {CLONE_NEWUTS, "uts"};
+      default:
+        return {CLONE_NEWPID, "pid"};  // prepare() lets only these four through
+    }
+  }
+  void restore() noexcept {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) ::setns(it->fd.get(), it->flag);
+    saved_.clear();
+  }
+  struct Saved {
+    sys::Fd fd;
+    int flag;
+  };
+  std::vector<Saved> saved_;
+};
 
 // Waits (poll on the pidfd, no sleep) until the process is gone.
 bool wait_gone(const sys::PidFd& pfd, int timeout_ms) {
@@ -491,7 +552,11 @@ Cell Cell::create(const Registry& reg, const Prepared& p, const CreateOptions& o
 
   // The init first: it builds its root while the cgroups are made here,
   // then joins them itself before it forks the command.
-  c.init = sys::Process::clone(clone_flags(p.spec));
+  {
+    EnteredForClone entered(p.spec);
+    c.init = sys::Process::clone(clone_flags(p.spec));
+    if (c.init.is_child()) entered.stay();
+  }
   if (c.init.is_child()) {
     CellFds fds;
     fds.status = status.w.release();

@@ -1,5 +1,9 @@
 #include "cell/prepare.hpp"
 
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,10 +13,12 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <optional>
 
 #include "rtcell/error.hpp"
+#include "sys/fd.hpp"
 
 namespace rtcell::cell {
 
@@ -45,8 +51,14 @@ bool destination_ok(const Spec& s, size_t index) {
         under(dst, m.destination))
       return true;
   }
-  // A writable root: the builder creates the mount point (as runc does).
-  return !s.root_readonly;
+  // A writable root, or a bundle's root that turns read-only only once
+  // the mounts are in (not under an earlier mount): the builder creates the
+  // mount point, as runc does.
+  if (!s.root_readonly) return true;
+  if (!s.root_mount_points) return false;
+  for (size_t i = 0; i < index; ++i)
+    if (dst == s.mounts[i].destination || under(dst, s.mounts[i].destination)) return false;
+  return true;
 }
 
 // Where the cell path `path` lies on the host while the init builds the
@@ -187,7 +199,46 @@ void check_mounts(const Spec& s) {
     if (!destination_ok(s, i))
       usage_error(field("mounts", i) + ".destination " + m.destination +
                   " does not exist in the cell's root filesystem (" + s.root_path +
-                  ", read-only): create it first");
+                  (s.root_mount_points ? ") or under an earlier mount: create it first"
+                                       : ", read-only): create it first"));
+  }
+}
+
+// Namespaces given by path (the cell enters them at its clone): network,
+// ipc, uts and pid, each a namespace file of that type (NS_GET_NSTYPE).
+void check_entered_namespaces(const Spec& s) {
+  for (const auto& ns : s.namespaces) {
+    if (ns.path.empty()) continue;
+    int flag = 0;
+    switch (ns.type) {
+      case NamespaceType::Network:
+        flag = CLONE_NEWNET;
+        break;
+      case NamespaceType::Ipc:
+        flag = CLONE_NEWIPC;
+        break;
+      case NamespaceType::Uts:
+        flag = CLONE_NEWUTS;
+        break;
+      case NamespaceType::Pid:
+        flag = CLONE_NEWPID;
+        break;
+      default:
+        unsupported_error(std::string("namespaces: entering an existing ") + to_string(ns.type) +
+                          " namespace (path " + ns.path +
+                          ") is not supported yet; only network, ipc, uts and pid");
+    }
+    sys::Fd fd = sys::Fd::try_open(ns.path, O_RDONLY | O_CLOEXEC);
+    if (!fd)
+      usage_error(std::string("namespaces: the ") + to_string(ns.type) + " namespace " + ns.path +
+                  " cannot be opened (" + std::strerror(errno) +
+                  "): give the path of a live one, e.g. /proc/PID/ns/" +
+                  (flag == CLONE_NEWNET ? "net" : to_string(ns.type)));
+    const int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+    if (type != flag)
+      usage_error(std::string("namespaces: ") + ns.path + " is not a " + to_string(ns.type) +
+                  " namespace: give /proc/PID/ns/" + (flag == CLONE_NEWNET ? "net" : to_string(ns.type)) +
+                  " or a file bound to one");
   }
 }
 
@@ -439,10 +490,7 @@ Prepared prepare(std::string id, Spec spec, const host::HostFacts& facts) {
       usage_error("resources.cpus " + spec.resources.cpus.to_string() + ": CPU " + off.to_string() +
                   " is not online (online: " + facts.online_cpus.to_string() + ")");
   }
-  for (const auto& ns : spec.namespaces)
-    if (!ns.path.empty() && ns.type != NamespaceType::Network)
-      unsupported_error(std::string("namespaces: joining an existing ") + to_string(ns.type) +
-                        " namespace (path " + ns.path + ") is not supported yet; only network");
+  check_entered_namespaces(spec);
 
   Prepared p;
   p.id = std::move(id);

@@ -82,6 +82,21 @@ void ensure_target(const std::string& target, bool dir) {
     make_file(target);
 }
 
+// A bundle's read-only root (Spec::root_mount_points): the mount points it
+// lacks are made in it while it is still writable, those under an earlier
+// mount excepted (prepare() refused those).
+void make_root_mount_points(const Spec& s) {
+  for (size_t i = 0; i < s.mounts.size(); ++i) {
+    const Mount& m = s.mounts[i];
+    const bool covered =
+        std::any_of(s.mounts.begin(), s.mounts.begin() + static_cast<long>(i), [&](const Mount& e) {
+          return m.destination == e.destination || m.destination.rfind(e.destination + "/", 0) == 0;
+        });
+    if (covered) continue;
+    ensure_target(std::string(kNew) + m.destination, !m.is_bind() || is_dir(std::string(kOld) + m.source));
+  }
+}
+
 struct MountOptions {
   unsigned long flags = 0;  // MS_RDONLY, MS_NOSUID, ...
   unsigned long propagation = 0;
@@ -345,6 +360,7 @@ void build(const Spec& s) {
 
   const std::string src = s.root_path == "/" ? std::string(kOld) : std::string(kOld) + s.root_path;
   sys::bind_mount(src, kNew, true, false);
+  if (s.root_readonly && s.root_mount_points) make_root_mount_points(s);
   if (s.root_readonly) sys::remount_tree_read_only(kNew, kOldMountinfo);
   if (!s.root_propagation.empty()) {
     Mount prop;

@@ -66,6 +66,11 @@ bool Spec::has_namespace(NamespaceType t) const {
   return std::any_of(namespaces.begin(), namespaces.end(), [t](const Namespace& n) { return n.type == t; });
 }
 
+bool Spec::joins_namespace(NamespaceType t) const {
+  return std::any_of(namespaces.begin(), namespaces.end(),
+                     [t](const Namespace& n) { return n.type == t && !n.path.empty(); });
+}
+
 std::optional<uint32_t> map_to_host(const std::vector<IdMapping>& maps, uint32_t id) {
   for (const auto& m : maps)
     if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);

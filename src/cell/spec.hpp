@@ -155,7 +155,12 @@ struct Spec {
   Process process;
   std::string root_path = "/";  // root.path, absolute on the host
   bool root_readonly = true;    // root.readonly
-  std::string hostname;         // empty: the cell id
+  // An OCI bundle's rootfs is the engine's (containerd, Podman): the mount
+  // points it lacks are made in it before it turns read-only, as runc does
+  // (the CRI's /etc/resolv.conf, /etc/hostname on a read-only pause
+  // root). rtcell's own roots are never written.
+  bool root_mount_points = false;
+  std::string hostname;  // empty: the cell id
   std::vector<Namespace> namespaces;
   std::vector<Mount> mounts;  // in order, after the root
   std::vector<DeviceNode> devices;
@@ -182,6 +187,9 @@ struct Spec {
   Hooks hooks;
 
   bool has_namespace(NamespaceType t) const;
+  // A namespace given by path (an existing one the cell enters: a pod's
+  // sandbox, a netns file), not a new one.
+  bool joins_namespace(NamespaceType t) const;
   // process.user as the host sees it: through the maps with a user
   // namespace, else as is.
   uid_t host_uid() const;

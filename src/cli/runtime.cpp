@@ -247,6 +247,19 @@ struct BundleAdmission {
 // `adm` null (exec): the manifest is admitted alone, as written, for the
 // process's RTCELL_TASKS; the container itself was admitted at create.
 void apply_annotations(cell::Spec& s, const Log& log, BundleAdmission* adm) {
+  // A pod's sandbox (its pause process) gets the pod's annotations too
+  // (containerd's pod_annotations, CRI-O's allowed_annotations): they are
+  // for the pod's containers; the sandbox is neither RT nor admitted.
+  for (const char* key : {"io.kubernetes.cri.container-type", "io.kubernetes.cri-o.ContainerType"}) {
+    auto it = s.annotations.find(key);
+    if (it == s.annotations.end() || it->second != "sandbox") continue;
+    for (const auto& [k, v] : s.annotations)
+      if (k.rfind("rtcell.io/", 0) == 0) {
+        log.info("a pod sandbox: rtcell.io/* annotations are for its containers, not applied here");
+        break;
+      }
+    return;
+  }
   std::map<std::string, std::string> a = s.annotations;
   for (const auto& e : s.process.env) {
     if (e.rfind("RTCELL_", 0) != 0 || e.find('=') == std::string::npos) continue;

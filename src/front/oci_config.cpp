@@ -499,6 +499,7 @@ OciConfig parse_oci_config(std::string_view text, const std::string& bundle) {
   if (path[0] != '/') path = bundle + "/" + path;
   s.root_path = path;
   s.root_readonly = root.has("readonly") && root.at("readonly").boolean();
+  s.root_mount_points = s.root_path != "/";
   if (top.has("hostname")) s.hostname = top.at("hostname").str();
   top.unsupported("domainname", "rtcell sets the hostname only");
   if (top.has("mounts")) parse_mounts(top.at("mounts"), s);

@@ -301,6 +301,45 @@ TEST_F(OciRuntime, ConsoleSocketGetsThePty) {
   EXPECT_EQ(runtime(root(), {"delete", "--force", id}).code, 0);
 }
 
+// linux.namespaces[].path: a pod's containers enter their sandbox's ipc
+// and uts namespaces (containerd's CRI), Podman's a netns file. The second
+// container is born in the first one's namespaces and keeps its hostname.
+TEST_F(OciRuntime, NamespacePathsAreEntered) {
+  Bundle a(base_config({"/bin/sleep", "1000"}));
+  const std::string ida = unique_name("onsa");
+  ASSERT_EQ(runtime_detached(root(), {"create", "--bundle", a.path, ida}).code, 0);
+  Result st = runtime(root(), {"state", ida});
+  ASSERT_EQ(st.code, 0) << st.err;
+  const std::string pid = std::to_string(json::parse(st.out)["pid"].get<int>());
+  json c = base_config(
+      {"/bin/sh", "-c",
+       "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/pid; hostname"});
+  c["hostname"] = "other";
+  c["linux"]["namespaces"] = json::array({{{"type", "pid"}},
+                                          {{"type", "mount"}},
+                                          {{"type", "network"}, {"path", "/proc/" + pid + "/ns/net"}},
+                                          {{"type", "ipc"}, {"path", "/proc/" + pid + "/ns/ipc"}},
+                                          {{"type", "uts"}, {"path", "/proc/" + pid + "/ns/uts"}}});
+  Bundle b(c);
+  const std::string idb = unique_name("onsb");
+  Result r = runtime(root(), {"run", "--bundle", b.path, idb});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto link = [](const std::string& p) { return fs::read_symlink(p).string(); };
+  const std::string ns = "/proc/" + pid + "/ns/";
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 5U) << r.out;
+  EXPECT_EQ(lines[0], link(ns + "net"));
+  EXPECT_EQ(lines[1], link(ns + "ipc"));
+  EXPECT_EQ(lines[2], link(ns + "uts"));
+  EXPECT_NE(lines[3], link(ns + "pid")) << "a pid namespace of its own";
+  EXPECT_EQ(lines[4], "oci") << "the entered uts namespace keeps its name";
+  EXPECT_EQ(runtime(root(), {"delete", "--force", ida}).code, 0);
+  EXPECT_TRUE(leftover_cgroups(ida).empty());
+  EXPECT_TRUE(leftover_cgroups(idb).empty());
+}
+
 TEST_F(OciRuntime, ExecJoinsTheContainer) {
   Bundle b(base_config({"/bin/sleep", "1000"}));
   const std::string id = unique_name("oexec");
@@ -463,6 +502,9 @@ TEST_F(OciRuntime, BadConfigsAreOneLineNamingTheField) {
          c["annotations"] = {{"rtcell.io/cpus", "1-x"}};
        },
        "annotation rtcell.io/cpus"},
+      {"nspath", [](json& c) { c["linux"]["namespaces"][2]["path"] = "/etc/hostname"; },
+       "is not a ipc namespace"},
+      {"nsgone", [](json& c) { c["linux"]["namespaces"][3]["path"] = "/proc/0/ns/uts"; }, "cannot be opened"},
   };
   for (const auto& k : cases) {
     SCOPED_TRACE(k.name);
