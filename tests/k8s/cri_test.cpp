@@ -26,6 +26,7 @@
 
 #include "cri_api.grpc.pb.h"
 #include "integration/oci_support.hpp"
+#include "k8s/kubelet_standin.hpp"
 
 namespace rtcell::test {
 namespace {
@@ -107,6 +108,50 @@ Sched sched_of(const std::string& stat) {
   s.priority = std::stoi(f[37]);
   s.policy = std::stoi(f[38]);
   return s;
+}
+
+// What the kubelet gets from rtcell-device-plugin for a container that
+// asks for `rtcell.io/rt-cpu: 1` and is given `cpu`: the plugin runs on
+// this host's /proc and /sys with a node configuration naming that CPU,
+// registers with a Registration stand-in, and answers Allocate.
+struct Allocated {
+  std::map<std::string, std::string> annotations, envs;
+  std::string error;  // "" when Allocate answered
+};
+Allocated allocate_rt_cpu(const std::string& dir, int cpu) {
+  Allocated out;
+  const std::string sock = dir + "/device-plugins";
+  fs::create_directories(sock);
+  const std::string node = dir + "/node.yaml";
+  std::ofstream(node) << "rt_cpus: \"" << cpu
+                      << "\"\nsched: fifo:70\nhealth_interval: 1h\nsocket_dir: " << sock << "\n";
+  kubelet::Kubelet k;
+  auto server = kubelet::serve(k, sock + "/kubelet.sock");
+  kubelet::Child plugin;
+  plugin.pid = kubelet::spawn({RTCELL_DEVICE_PLUGIN_BIN, "--config", node}, dir + "/plugin.log");
+  auto regs = k.wait_for(1);
+  if (regs.empty()) {
+    out.error = "the device plugin did not register: " + slurp(dir + "/plugin.log");
+    return out;
+  }
+  auto stub = v1beta1::DevicePlugin::NewStub(
+      grpc::CreateChannel("unix:" + sock + "/" + regs[0].endpoint(), grpc::InsecureChannelCredentials()));
+  v1beta1::AllocateRequest req;
+  req.add_container_requests()->add_devicesids("cpu" + std::to_string(cpu));
+  v1beta1::AllocateResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(kubelet::deadline());
+  grpc::Status s = stub->Allocate(&ctx, req, &resp);
+  if (!s.ok() || resp.container_responses_size() != 1) {
+    out.error = "Allocate: " + s.error_message();
+    return out;
+  }
+  for (const auto& [key, value] : resp.container_responses(0).annotations()) out.annotations[key] = value;
+  for (const auto& [key, value] : resp.container_responses(0).envs()) out.envs[key] = value;
+  ::kill(plugin.pid, SIGTERM);
+  plugin.wait();
+  server->Shutdown(kubelet::deadline(std::chrono::seconds(5)));
+  return out;
 }
 
 // The pid a CRI verbose status reports ("info" holds containerd's JSON).
@@ -240,7 +285,8 @@ class CriRuntimeHandler : public ::testing::Test {
 
   // CreateContainer + StartContainer; the status of the first that fails.
   grpc::Status start(const std::string& pod, const cri::PodSandboxConfig& sandbox, const std::string& name,
-                     const std::map<std::string, std::string>& annotations, std::string* id) {
+                     const std::map<std::string, std::string>& annotations, std::string* id,
+                     const std::map<std::string, std::string>& envs = {}) {
     cri::CreateContainerRequest req;
     req.set_pod_sandbox_id(pod);
     *req.mutable_sandbox_config() = sandbox;
@@ -251,6 +297,11 @@ class CriRuntimeHandler : public ::testing::Test {
     c->add_args("100000");
     c->set_log_path(name + ".log");
     for (const auto& [k, v] : annotations) (*c->mutable_annotations())[k] = v;
+    for (const auto& [k, v] : envs) {
+      auto* e = c->add_envs();
+      e->set_key(k);
+      e->set_value(v);
+    }
     auto* sc = c->mutable_linux()->mutable_security_context();
     sc->mutable_namespace_options()->set_network(cri::NODE);
     sc->mutable_namespace_options()->set_pid(cri::CONTAINER);
@@ -340,19 +391,27 @@ Result CriRuntimeHandler::import_;
 std::string CriRuntimeHandler::ledger_;
 bool CriRuntimeHandler::deploy_ok_ = false;
 
-// The pod's rtcell.io/sched and the device plugin's rtcell.io/cpus (a
-// container annotation, from Allocate) reach rtcell-runtime through the
-// CRI plugin: the container's process runs SCHED_FIFO 70 on that CPU with
-// no capability, seen from inside (ExecSync) and from the host; the
-// sandbox's pause process, which gets the pod's annotations too, does not.
-TEST_F(CriRuntimeHandler, PodAnnotationsGiveTheContainerFifoAndItsCpus) {
-  const std::string cpu = std::to_string(sysconf(_SC_NPROCESSORS_ONLN) - 1);
+// The whole chain a pod asking for `rtcell.io/rt-cpu: 1` goes through:
+// rtcell-device-plugin's Allocate gives the CPU and the scheduler as
+// annotations (and RTCELL_CPUS), the kubelet puts them into the container's
+// config, containerd's CRI plugin passes them (container_annotations) to
+// rtcell-runtime, and the container's command runs SCHED_FIFO 70 on that
+// CPU with no capability, seen from inside (ExecSync) and from the host.
+// The pod's own rtcell.io/sched reaches the sandbox too (pod_annotations);
+// its pause process stays SCHED_OTHER.
+TEST_F(CriRuntimeHandler, DevicePluginAllocationGivesTheContainerFifoAndItsCpu) {
+  const int last = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
+  const std::string cpu = std::to_string(last);
+  const Allocated a = allocate_rt_cpu(dir_->path, last);
+  ASSERT_EQ(a.error, "");
+  EXPECT_EQ(a.annotations.count("rtcell.io/cpus"), 1U);
+  EXPECT_EQ(a.envs.count("RTCELL_CPUS"), 1U);
   cri::PodSandboxConfig sandbox = sandbox_config("fifo", {{"rtcell.io/sched", "fifo:70"}});
   std::string err;
   const std::string pod = run_pod(sandbox, &err);
   ASSERT_FALSE(pod.empty()) << "RunPodSandbox: " << err << "\n" << daemon_->log();
   std::string id;
-  grpc::Status s = start(pod, sandbox, "loop", {{"rtcell.io/cpus", cpu}}, &id);
+  grpc::Status s = start(pod, sandbox, "loop", a.annotations, &id, a.envs);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   // The container's command is its pid 2 (a pid namespace of its own,
@@ -363,6 +422,7 @@ TEST_F(CriRuntimeHandler, PodAnnotationsGiveTheContainerFifoAndItsCpus) {
   EXPECT_NE(status.find("Name:\tsleep\n"), std::string::npos) << status;
   EXPECT_NE(status.find("Cpus_allowed_list:\t" + cpu + "\n"), std::string::npos) << status;
   EXPECT_NE(status.find("CapEff:\t0000000000000000"), std::string::npos) << status;
+  EXPECT_EQ(exec(id, "cat /proc/2/environ | grep -c RTCELL_CPUS=" + cpu), "1\n") << "Allocate's env";
   const Sched inside = sched_of(exec(id, "cat /proc/2/stat", &code));
   EXPECT_EQ(code, 0);
   EXPECT_EQ(inside.policy, SCHED_FIFO);
