@@ -26,6 +26,26 @@ using nlohmann::json;
 
 namespace {
 
+// A traced row's capture for the report: its directory and each explained
+// spike's one-line verdict (the row's explain.json, as `rtcell latency
+// --trace` wrote it).
+nlohmann::json trace_summary(const std::string& dir) {
+  nlohmann::json t = {{"dir", dir}, {"spikes", nlohmann::json::array()}};
+  const std::optional<std::string> text = sys::try_read_file(dir + "/explain.json");
+  const nlohmann::json e = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+  if (!e.is_object() || !e.contains("spikes") || !e["spikes"].is_array()) {
+    t["note"] =
+        text ? "explain.json does not parse" : "no explain.json (the capture failed: see the row's log)";
+    return t;
+  }
+  for (const auto& s : e["spikes"])
+    if (s.is_object())
+      t["spikes"].push_back(
+          {{"latency_ns", s.value("latency_ns", int64_t{0})}, {"verdict", s.value("verdict", "")}});
+  if (t["spikes"].empty()) t["note"] = "no sample over the threshold: nothing to explain";
+  return t;
+}
+
 // A probe that overruns its duration by this much is stuck: kill it.
 constexpr int64_t kProbeSlackNs = 60'000'000'000;
 constexpr int kLoadStopGraceMs = 5000;
@@ -204,9 +224,11 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
   bool json_on_stdout = false;
   SpawnOptions o;
   o.argv = row_command(spec, json_file, json_on_stdout, container_name);
+  std::string trace_dir;
   if (!opt_.trace_dir.empty()) {
     if (spec.kind == RowKind::Native) {
       const std::string dir = opt_.trace_dir + "/" + spec.id + "-" + std::to_string(p.repeat);
+      trace_dir = dir;
       o.argv.emplace_back("--trace");
       o.argv.push_back(dir);
       log("row " + spec.id + ": traced into " + dir + " (rtcell explain " + dir + ")");
@@ -267,6 +289,7 @@ void Runner::run_one(const Plan& p, int step, int steps, int64_t remaining_after
   if (text && !text->empty()) {
     try {
       report::LatencyRun lr = report::parse_latency_json(*text);
+      if (!trace_dir.empty()) lr.trace = trace_summary(trace_dir);
       const bool partial = forwarded || lr.stopped_by == "signal";
       if (partial) ++partials_[p.row];
       if (lr.total.samples > 0) max_so_far_ns_ = std::max(max_so_far_ns_, lr.total.max_ns);

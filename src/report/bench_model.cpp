@@ -181,6 +181,7 @@ LatencyRun latency_from_json(const json& j) {
   r.total = stats_from_json(field(j, "total", "document"), "total");
   r.stopped_by = j.value("stopped_by", "");
   if (j.contains("breaktrace")) r.breaktrace = j.at("breaktrace");
+  if (j.contains("trace")) r.trace = j.at("trace");
   return r;
 }
 
@@ -209,6 +210,7 @@ json latency_to_json(const LatencyRun& r) {
   j["total"] = stats_to_json(r.total, true);
   j["stopped_by"] = r.stopped_by;
   j["breaktrace"] = r.breaktrace;
+  if (!r.trace.is_null()) j["trace"] = r.trace;
   return j;
 }
 

@@ -49,6 +49,9 @@ struct LatencyRun {
   LatencyStats total;
   std::string stopped_by;     // "duration", "loops", "signal", "breaktrace"
   nlohmann::json breaktrace;  // null or an object
+  // bench --trace: null, or {"dir": the capture, "spikes": [{"latency_ns",
+  // "verdict"}, ...] (its explain.json's, worst first), "note": why none}.
+  nlohmann::json trace;
 };
 
 // Parses a latency JSON document; throws rtcell::Error (Usage) naming what is

@@ -108,6 +108,28 @@ void y_axis_log(std::ostringstream& o, const Frame& f, bool as_percentiles) {
   o << "</g>";
 }
 
+// bench --trace: per traced repeat, where its capture is, a link to its
+// spike timelines (explain.html beside the capture), and each spike's
+// verdict.
+void traced_spikes(std::ostringstream& o, const RowResult& r) {
+  for (size_t i = 0; i < r.repeats.size(); ++i) {
+    const nlohmann::json& t = r.repeats[i].trace;
+    if (!t.is_object() || !t.contains("dir") || !t["dir"].is_string()) continue;
+    const std::string dir = t["dir"].get<std::string>();
+    o << "<p class=\"trace\">Repeat " << i + 1 << " traced into <code>" << xml_escape(dir)
+      << "</code> (<code>rtcell explain " << xml_escape(dir) << "</code>; timelines: <a href=\"file://"
+      << xml_escape(dir) << "/explain.html\">explain.html</a>)";
+    if (t.contains("note") && t["note"].is_string()) o << ": " << xml_escape(t["note"].get<std::string>());
+    o << "</p>";
+    if (!t.contains("spikes") || !t["spikes"].is_array() || t["spikes"].empty()) continue;
+    o << "<ul class=\"spikes\">";
+    for (const auto& s : t["spikes"])
+      if (s.is_object() && s.contains("verdict") && s["verdict"].is_string())
+        o << "<li>" << xml_escape(s["verdict"].get<std::string>()) << "</li>";
+    o << "</ul>";
+  }
+}
+
 std::string svg_open(const std::string& title, const std::string& cls) {
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"" << cls << "\" width=\"" << kW << "\" height=\""
@@ -352,6 +374,7 @@ std::string render_html(const BenchRun& run) {
       o << "<p>" << xml_escape(to_string(r.status) + (r.reason.empty() ? "" : ": " + r.reason)) << "</p>";
     else
       o << render_histogram_svg(r);
+    traced_spikes(o, r);
   }
   o << "<h2>Host</h2><dl>";
   for (const auto& [k, v] : run.host.items())

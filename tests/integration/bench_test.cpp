@@ -290,6 +290,16 @@ TEST_F(BenchTest, TraceKeepsOneCaptureForEachNativeRowAndLeavesNoInstance) {
   auto json = rtcell::sys::try_read_file(dir_ + "/run.json");
   ASSERT_TRUE(json);
   EXPECT_NE(json->find("\"trace_dir\": \"" + trace + "\""), std::string::npos);
+  // The repeat carries its capture and the spikes' verdicts (or why none)
+  // for the report.
+  const nlohmann::json run = nlohmann::json::parse(*json, nullptr, false);
+  ASSERT_TRUE(run.is_object());
+  const nlohmann::json& t = run["rows"][0]["repeats"][0]["trace"];
+  ASSERT_TRUE(t.is_object()) << run["rows"][0]["repeats"][0].dump();
+  EXPECT_EQ(t["dir"], trace + "/native-idle-1") << "repeats count from 1";
+  ASSERT_TRUE(t["spikes"].is_array());
+  EXPECT_TRUE(!t["spikes"].empty() || t.contains("note")) << t.dump();
+  for (const auto& s : t["spikes"]) EXPECT_FALSE(s["verdict"].get<std::string>().empty()) << t.dump();
   // No instance left (tracefs is unmounted again when rtcell mounted it).
   std::error_code ec;
   for (const auto& d : std::filesystem::directory_iterator("/sys/kernel/tracing/instances", ec))

@@ -168,6 +168,28 @@ TEST(ReportHtml, IsWellFormedWithOnePlotPerRowWithData) {
   EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, no JS
 }
 
+// bench --trace: each traced repeat says where its capture is, links its
+// timelines and lists the spikes' verdicts (escaped); the trace object
+// survives the history's JSON and is absent from untraced repeats.
+TEST(ReportHtml, TracedRepeatsLinkTheirCaptureAndListTheVerdicts) {
+  BenchRun run = testdata::bench_run();
+  ASSERT_FALSE(run.rows.empty());
+  ASSERT_FALSE(run.rows[0].repeats.empty());
+  run.rows[0].repeats[0].trace = {
+      {"dir", "/tmp/t/native-idle-0"},
+      {"spikes", {{{"latency_ns", 122000}, {"verdict", "122 us: timer IRQ 120 us late <vCPU stall>"}}}}};
+  std::string html = render_html(run);
+  std::map<std::string, int> el;
+  ASSERT_EQ(xml_check(html, el), "") << html.substr(0, 2000);
+  EXPECT_NE(html.find("rtcell explain /tmp/t/native-idle-0"), std::string::npos);
+  EXPECT_NE(html.find("href=\"file:///tmp/t/native-idle-0/explain.html\""), std::string::npos);
+  EXPECT_NE(html.find("<li>122 us: timer IRQ 120 us late &lt;vCPU stall&gt;</li>"), std::string::npos);
+  EXPECT_EQ(el["ul"], 1);
+  const nlohmann::json j = latency_to_json(run.rows[0].repeats[0]);
+  EXPECT_EQ(latency_from_json(j).trace, run.rows[0].repeats[0].trace);
+  EXPECT_FALSE(latency_to_json(LatencyRun{}).contains("trace"));
+}
+
 TEST(ReportHtml, RendersCheckVerdictsAsATable) {
   BenchRun run = testdata::bench_run();
   run.checks = {{"checks",
