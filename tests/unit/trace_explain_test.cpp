@@ -403,6 +403,47 @@ TEST(TraceExplain, RtGuestSpikeWithTimerlatBesideIt) {
   EXPECT_EQ(s.timerlat.noise[1].duration_ns, 2810799);
 }
 
+// guest-arm64-rt-timerlat.txt: the arm64 PREEMPT_RT guest of `make test`
+// (Debian 6.1.0-56-rt-arm64 under qemu-system-aarch64, TCG, 2 vCPUs),
+// `rtcell latency -t 1 -a 1 -i 1000 -l 400 --trace DIR --trace-threshold 1
+// --trace-keep 1` with timerlat in the instance, trimmed to the 3 ms before
+// the worst spike's deadline and its marker. arm64 has no x86 irq_vectors:
+// the timer interrupt is the arch_timer handler (irq_handler_entry), and the
+// explanation must still add up.
+TEST(TraceExplain, Arm64RtGuestSpikeIsTheArchTimerAndTimerlatsThread) {
+  const ParsedTrace t = parse_trace_text(fixture("guest-arm64-rt-timerlat.txt"));
+  EXPECT_EQ(t.tracer, "timerlat");
+  EXPECT_EQ(t.unparsed_lines, 0);
+  const Explanation e = explain(t);
+  ASSERT_EQ(e.spikes.size(), 1u);
+  const Spike& s = e.spikes[0];
+  ASSERT_EQ(s.status, Status::Explained) << s.reason;
+  EXPECT_EQ(s.marker.latency_ns, 1414512);
+  EXPECT_EQ(s.sum_ns, s.marker.latency_ns);
+  EXPECT_EQ(sum(s), s.marker.latency_ns);
+  ASSERT_EQ(s.parts.size(), 5u);
+  EXPECT_EQ(s.parts[0].kind, PartKind::TimerIrqLatency);
+  EXPECT_EQ(s.parts[0].duration_ns, 18736);
+  EXPECT_EQ(s.parts[1].kind, PartKind::Irq);
+  EXPECT_EQ(s.parts[1].name, "arch_timer");
+  EXPECT_EQ(s.parts[1].count, 7);
+  EXPECT_EQ(s.parts[1].duration_ns, 987248);
+  const Part* tl = find_thread(s, 135);
+  ASSERT_NE(tl, nullptr);
+  EXPECT_EQ(tl->name, "timerlat/1");
+  EXPECT_EQ(tl->role, Role::HigherOrEqual);
+  EXPECT_EQ(tl->duration_ns, 175000);
+  const Part* idle = find_thread(s, 0);
+  ASSERT_NE(idle, nullptr);
+  EXPECT_EQ(idle->role, Role::Idle);
+  EXPECT_EQ(s.running_comm, "swapper/1");
+  EXPECT_EQ(s.idle_state, 1);
+  ASSERT_TRUE(s.timerlat.ran);
+  EXPECT_EQ(s.timerlat.nearest.seq, 124);
+  EXPECT_EQ(s.timerlat.nearest.irq_latency_ns, 189104);
+  EXPECT_EQ(s.timerlat.nearest.thread_latency_ns, 1348336);
+}
+
 // lost-events-rt-guest.txt is guest-amd64-rt-timerlat.txt with one line the
 // kernel prints when the ring lost events ("CPU:%d [LOST %lu EVENTS]",
 // trace_output.c) put inside the spike's window: a real capture read after
