@@ -293,8 +293,10 @@ class CriRuntimeHandler : public ::testing::Test {
     auto* c = req.mutable_config();
     c->mutable_metadata()->set_name(name);
     c->mutable_image()->set_image(kImage);
-    c->add_command("/bin/sleep");
-    c->add_args("100000");
+    // What `kubectl logs` reads comes from the command's stdout.
+    c->add_command("/bin/sh");
+    c->add_args("-c");
+    c->add_args("echo started " + name + "; exec /bin/sleep 100000");
     c->set_log_path(name + ".log");
     for (const auto& [k, v] : annotations) (*c->mutable_annotations())[k] = v;
     for (const auto& [k, v] : envs) {
@@ -456,6 +458,26 @@ TEST_F(CriRuntimeHandler, DevicePluginAllocationGivesTheContainerFifoAndItsCpu) 
   EXPECT_EQ(ns(pid, "uts"), ns(pause, "uts"));
   EXPECT_NE(ns(pid, "pid"), ns(pause, "pid"));
   EXPECT_EQ(ns(pid, "net"), ns(getpid(), "net")) << "a hostNetwork pod is on the node's network";
+
+  // The kubelet stops a container with StopContainer: SIGTERM to it, then
+  // SIGKILL after the grace period. The command itself gets the SIGTERM
+  // (sleep dies of it: 128 + 15), not only rtcell's init.
+  cri::StopContainerRequest stop;
+  stop.set_container_id(id);
+  stop.set_timeout(60);
+  cri::StopContainerResponse stopped;
+  grpc::Status st = runtime_->StopContainer(call().get(), stop, &stopped);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  cri::ContainerStatusRequest sreq;
+  sreq.set_container_id(id);
+  cri::ContainerStatusResponse sresp;
+  ASSERT_TRUE(runtime_->ContainerStatus(call().get(), sreq, &sresp).ok());
+  EXPECT_EQ(sresp.status().state(), cri::CONTAINER_EXITED);
+  EXPECT_EQ(sresp.status().exit_code(), 128 + SIGTERM) << sresp.status().reason();
+  // The container's log, in the CRI's format (TIME stdout F TEXT), where
+  // the kubelet reads it.
+  const std::string log = slurp(dir_->path + "/pods/fifo/loop.log");
+  EXPECT_NE(log.find(" stdout F started loop\n"), std::string::npos) << log;
 }
 
 // A pod whose task set does not fit next to what already runs fails to
