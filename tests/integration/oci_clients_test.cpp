@@ -103,6 +103,15 @@ TEST_F(PodmanRuntime, ExitStatusFifoAndNoCapabilities) {
   EXPECT_NE(r.out.find("CapPrm:\t0000000000000000"), std::string::npos) << r.out;
 }
 
+// Podman's default (bridge) network hands the runtime a network namespace
+// by path (linux.namespaces[].path); the container is born in it and has
+// the interface Podman set up there, not an empty namespace of its own.
+TEST_F(PodmanRuntime, DefaultNetworkNamespaceIsTheOnePodmanMade) {
+  Result r = run_in({}, {"/bin/cat", "/proc/net/dev"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("eth0:"), std::string::npos) << r.out;
+}
+
 TEST_F(PodmanRuntime, RtBudgetWhereRuncFails) {
   if (!path_exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us")) GTEST_SKIP() << "no RT group scheduling here";
   const std::vector<std::string> flags{"--cpu-rt-runtime", "40000", "--annotation",
