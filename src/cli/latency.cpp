@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -61,10 +62,14 @@ struct LatencyFlags {
   uint32_t trace_keep = trace::kDefaultKeep;
   bool trace_keep_given = false;
   bool no_timerlat = false;
+  uint32_t trace_buffer_kb = 0;  // 0: not given (trace::CaptureConfig's default)
+  bool trace_buffer_given = false;
 };
 
 constexpr const char* kDefaultTraceDir = "rtcell-trace";
 constexpr int64_t kDefaultTraceThresholdNs = 100'000;
+constexpr uint32_t kMinTraceBufferKb = 4;
+constexpr uint32_t kMaxTraceBufferKb = 1U << 20;  // 1 GiB per CPU
 
 // The CPUs to trace: those the threads are pinned to, or every CPU this
 // process may use when one of them is not pinned.
@@ -170,6 +175,12 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
   if (!trace && !f.trace_threshold.empty()) usage_error("--trace-threshold needs --trace");
   if (!trace && f.trace_keep_given) usage_error("--trace-keep needs --trace");
   if (!trace && f.no_timerlat) usage_error("--no-timerlat goes with --trace; drop it or add --trace");
+  if (!trace && f.trace_buffer_given) usage_error("--trace-buffer-kb needs --trace");
+  if (f.trace_buffer_given &&
+      (f.trace_buffer_kb < kMinTraceBufferKb || f.trace_buffer_kb > kMaxTraceBufferKb))
+    usage_error("--trace-buffer-kb " + std::to_string(f.trace_buffer_kb) + ": use " +
+                std::to_string(kMinTraceBufferKb) + " to " + std::to_string(kMaxTraceBufferKb) +
+                " (KiB per CPU)");
   if (f.trace_keep > measure::WorstK::kMax)
     usage_error("--trace-keep " + std::to_string(f.trace_keep) + ": use 0 (every spike) to " +
                 std::to_string(measure::WorstK::kMax));
@@ -182,6 +193,18 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
     trace::CaptureConfig tc;
     tc.cpus = traced_cpus(cfg.threads);
     tc.timerlat = !f.no_timerlat;
+    if (f.trace_buffer_given) tc.buffer_kb = f.trace_buffer_kb;
+    // Without -b the run may outlast the ring many times over: a reader
+    // drains it and keeps the windows of the worst K markers. -b stops at the
+    // first spike, whose window the ring still holds.
+    tc.drain = cfg.breaktrace_ns == 0;
+    if (tc.drain) {
+      int64_t slowest = 0;
+      for (const auto& p : cfg.threads) slowest = std::max(slowest, p.interval_ns);
+      tc.window.before_ns = trace::drain_window_ns(slowest);
+      tc.window.keep = f.trace_keep;
+      tc.reader_cpus = rt::get_affinity(0).intersect(facts.online_cpus).minus(tc.cpus);
+    }
     capture = trace::Capture::start(tc);
     for (const auto& name : capture->stale_removed()) warn("removed a stale trace instance " + name);
     for (const auto& path : capture->stale_restored())
@@ -197,6 +220,13 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
     if (!f.quiet)
       note("--trace: recording CPUs " + tc.cpus.to_string() + " in " + capture->instance_dir() +
            "; a sample over " + util::format_time_ns(cfg.trace_threshold_ns) + " is marked");
+    if (!f.quiet && tc.drain)
+      note("--trace: a reader on CPUs " +
+           (tc.reader_cpus.empty() ? std::string("any (none is left unmeasured)")
+                                   : tc.reader_cpus.to_string()) +
+           " drains the ring and keeps " + util::format_time_ns(tc.window.before_ns) +
+           " before each of the " +
+           (f.trace_keep == 0 ? std::string("marked spikes") : std::to_string(f.trace_keep) + " worst"));
   }
 
   measure::LatencyRun run(cfg);
@@ -243,6 +273,9 @@ int run_latency_verb(const LatencyFlags& f, bool priority_given, bool histogram_
   std::fflush(stdout);
   if (capture) {
     const std::string text = capture->stop_and_read();
+    if (!capture->drain_error().empty())
+      warn("--trace: the reader stopped early (" + capture->drain_error() + "); later spikes are not in " +
+           trace_dir + "/trace.txt");
     capture->close();  // no instance left, whatever happens next
     capture.reset();
     sys::write_file_atomic(trace_dir + "/trace.txt", text);
@@ -315,6 +348,12 @@ Run setup(CLI::App& app) {
                  "without -b, mark and explain only the worst K samples (default 5, 0: every one over the "
                  "threshold); rtcell explain --keep K shows the same")
       ->each([f](const std::string&) { f->trace_keep_given = true; });
+  // Advanced, for tests and tight memory: the ring's size per CPU.
+  app.add_option("--trace-buffer-kb", f->trace_buffer_kb,
+                 "with --trace: the ring buffer per traced CPU, KiB (default 8192); without -b a reader "
+                 "drains it, so it only has to hold a few milliseconds of events")
+      ->each([f](const std::string&) { f->trace_buffer_given = true; })
+      ->group("");
   app.add_flag("--no-timerlat", f->no_timerlat,
                "with --trace: do not run the kernel's timerlat tracer beside rtcell (it runs by default "
                "where the kernel has it, and its verdict is shown beside each spike's)");

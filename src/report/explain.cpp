@@ -130,6 +130,7 @@ std::string explain_text(const trace::Explanation& e) {
   if (e.not_kept > 0)
     out += std::to_string(e.not_kept) + " smaller marked spikes not shown (--trace-keep keeps the worst)\n";
   if (e.lost_events > 0) out += "warning: " + std::to_string(e.lost_events) + " events lost in the capture\n";
+  if (e.lost_uncounted) out += "warning: events lost in the capture that the kernel did not count\n";
   return out;
 }
 

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "rtcell/cpuset.hpp"
 #include "sys/fd.hpp"
 #include "sys/tracefs.hpp"
+#include "trace/window_keeper.hpp"
 
 namespace rtcell::trace {
 
@@ -30,6 +32,16 @@ struct CaptureConfig {
   // (CONFIG_TIMERLAT_TRACER; instances since 5.16), for its verdict beside
   // rtcell's. `latency --no-timerlat` turns it off.
   bool timerlat = false;
+  // Drain mode (`latency --trace` without -b): a reader thread consumes the
+  // instance's trace_pipe while the run goes and keeps the windows of the
+  // worst markers (window_keeper.hpp), so an early worst sample is still
+  // explained after the ring has wrapped many times. Off: the ring alone
+  // (breaktrace, which stops at the first spike; `trace record`).
+  bool drain = false;
+  WindowConfig window;
+  // The reader's CPUs (the online CPUs not traced); empty: wherever the
+  // scheduler puts it (a host with no CPU left over).
+  CpuSet reader_cpus;
 };
 
 // What became of the timerlat tracer in a capture.
@@ -47,8 +59,15 @@ const std::vector<std::string>& timerlat_events();
 // event); the x86 irq_vectors exist only on x86. One table: capture and docs use it.
 const std::vector<std::string>& capture_events();
 
+class Drain;
+
 class Capture {
  public:
+  Capture();
+  Capture(Capture&&) noexcept;
+  Capture& operator=(Capture&&) noexcept;
+  ~Capture();
+
   // Mounts tracefs if needed, removes instances of dead rtcell processes,
   // creates instances/<prefix><pid>, sets clock "mono" (CLOCK_MONOTONIC, so
   // trace times compare with the loop's), the cpumask, the buffer size,
@@ -70,21 +89,32 @@ class Capture {
   const std::string& timerlat_reason() const noexcept { return timerlat_reason_; }
 
   // Stops recording, closes the marker and returns the instance's `trace`
-  // text (every CPU, merged by time). The instance stays until close().
+  // text (every CPU, merged by time). In drain mode: stops the reader once
+  // it has read what is left, and returns the `trace` file's header and the
+  // kept windows (WindowKeeper::text()). The instance stays until close().
   std::string stop_and_read();
+  bool draining() const noexcept { return drain_ != nullptr; }
+  // Drain mode, after stop_and_read(): why the reader stopped early ("" when
+  // it did not), and how many lines it read.
+  const std::string& drain_error() const noexcept { return drain_error_; }
+  uint64_t drained_lines() const noexcept { return drained_lines_; }
   // Removes the instance and unmounts tracefs if we mounted it; never throws.
   void close() noexcept;
 
  private:
   void start_timerlat(const CaptureConfig& config);
 
-  // Destroyed in reverse: marker, then instance (rmdir refuses while a file
-  // of it is open; its timerlat stops with it), then the global
-  // osnoise/cpus put back, then the mount.
+  // Destroyed in reverse: the drain reader (joined, its trace_pipe closed),
+  // the marker, then the instance (rmdir refuses while a file of it is open;
+  // its timerlat stops with it), then the global osnoise/cpus put back,
+  // then the mount.
   sys::TracefsMount mount_;
   sys::TracefsSetting osnoise_cpus_;
   sys::TraceInstance instance_;
   sys::Fd marker_;
+  std::unique_ptr<Drain> drain_;
+  std::string drain_error_;
+  uint64_t drained_lines_ = 0;
   std::vector<std::string> enabled_, missing_, stale_, restored_;
   TimerlatState timerlat_ = TimerlatState::Off;
   std::string timerlat_reason_;

@@ -30,8 +30,13 @@ enum class Kind {
   Marker,              // ftrace:print (trace_marker)
   TimerlatSample,      // the timerlat tracer's own entry: "#seq context irq|thread timer_latency N ns"
   OsnoiseNoise,        // osnoise:irq_noise, softirq_noise, thread_noise, nmi_noise
-  Lost,                // "CPU:N [LOST n EVENTS]"
+  Lost,                // "CPU:N [LOST n EVENTS]"; "CPU:N [LOST EVENTS]": count kLostUncounted
 };
+
+// Event::count of a "CPU:N [LOST EVENTS]" line: events were lost, the ring
+// did not say how many. Never summed: explain and inversion count such a
+// line as lost without a number.
+inline constexpr int64_t kLostUncounted = -1;
 
 struct Event {
   Kind kind = Kind::Other;

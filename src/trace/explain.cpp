@@ -213,15 +213,21 @@ void explain_one(const std::vector<Event>& ev, size_t mi, Spike& s) {
   }
   const int cpu = ev[xi].cpu;
   s.timer_now_ns = ev[xi].now_ns;
-  // Lost events on that CPU anywhere from the timer's start to the marker: do not guess.
+  // Lost events on that CPU anywhere from the timer's start to the marker: do
+  // not guess. A "[LOST EVENTS]" line (kLostUncounted) is a loss all the same.
+  bool lost = false;
   for (size_t i = si; i < mi; ++i) {
-    if (ev[i].kind == Kind::Lost && (ev[i].cpu == cpu || ev[i].cpu == ev[si].cpu))
-      s.lost_events += ev[i].count;
+    if (ev[i].kind == Kind::Lost && (ev[i].cpu == cpu || ev[i].cpu == ev[si].cpu)) {
+      lost = true;
+      if (ev[i].count > 0) s.lost_events += ev[i].count;
+    }
   }
-  if (s.lost_events > 0) {
+  if (lost) {
     s.status = Status::LostEvents;
-    s.reason = std::to_string(s.lost_events) + " events lost on CPU " + std::to_string(cpu) +
-               " in the window; a bigger buffer (or fewer events) is needed to explain this spike";
+    s.reason =
+        (s.lost_events > 0 ? std::to_string(s.lost_events) + " events" : std::string("events (uncounted)")) +
+        " lost on CPU " + std::to_string(cpu) +
+        " in the window; a bigger buffer (or fewer events) is needed to explain this spike";
     return;
   }
   // 3. The switch onto the thread; none when the thread was still running
@@ -440,7 +446,8 @@ Explanation explain(const ParsedTrace& trace) {
   out.overwritten = trace.entries_written > trace.entries_in_buffer && trace.entries_in_buffer >= 0;
   bool us_only = true;
   for (const auto& e : trace.events) {
-    if (e.kind == Kind::Lost) out.lost_events += e.count;
+    if (e.kind == Kind::Lost && e.count > 0) out.lost_events += e.count;
+    if (e.kind == Kind::Lost && e.count == kLostUncounted) out.lost_uncounted = true;
     if (e.kind != Kind::Lost && e.ts_ns % 1000 != 0) us_only = false;
   }
   const auto& ev = trace.events;

@@ -135,10 +135,11 @@ struct Spike {
 struct Explanation {
   std::vector<Spike> spikes;
   int64_t markers = 0;
-  int64_t lost_events = 0;   // over the whole capture
-  bool overwritten = false;  // the ring dropped its oldest events
-  int64_t not_kept = 0;      // marked spikes left out by keep_worst()
-  std::string tracer;        // the instance's tracer ("timerlat" when it ran beside rtcell)
+  int64_t lost_events = 0;      // over the whole capture
+  bool lost_uncounted = false;  // a "[LOST EVENTS]" line: some lost, not counted
+  bool overwritten = false;     // the ring dropped its oldest events
+  int64_t not_kept = 0;         // marked spikes left out by keep_worst()
+  std::string tracer;           // the instance's tracer ("timerlat" when it ran beside rtcell)
 };
 
 Explanation explain(const ParsedTrace& trace);

@@ -82,7 +82,7 @@ class Scanner {
   // Events were lost: a wait open now may have lost its boost, its waker or a
   // middle thread's switch, so it is not judged (and says so in the count).
   void lost(const Event& e) {
-    out_.lost_events += e.count;
+    if (e.count > 0) out_.lost_events += e.count;  // kLostUncounted: lost, not counted
     out_.dropped_waits += static_cast<int64_t>(open_.size());
     open_.clear();
     pending_.clear();

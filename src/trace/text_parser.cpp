@@ -169,17 +169,26 @@ void fill(Event& ev, std::string_view body) {
   }
 }
 
-// "CPU:1 [LOST 123 EVENTS]"
+// "CPU:1 [LOST 123 EVENTS]", or "CPU:1 [LOST EVENTS]" when the ring could
+// not count them (kernel/trace/trace.c, print_trace_line: lost_events ==
+// (unsigned long)-1). The second form has count kLostUncounted: lost, not
+// how many.
 bool parse_lost(std::string_view line, Event& ev) {
   line = trim(line);
   if (line.rfind("CPU:", 0) != 0) return false;
   const size_t sp = line.find(' ');
   const size_t lost = line.find("[LOST ");
   if (sp == std::string_view::npos || lost == std::string_view::npos) return false;
+  int64_t cpu = 0;
+  if (!to_i64(line.substr(4, sp - 4), cpu) || cpu < 0 || cpu > INT32_MAX) return false;
   ev.kind = Kind::Lost;
   ev.name = "lost";
-  ev.cpu = to_int(line.substr(4, sp - 4));
+  ev.cpu = static_cast<int>(cpu);
   std::string_view rest = line.substr(lost + 6);
+  if (rest.rfind("EVENTS]", 0) == 0) {
+    ev.count = kLostUncounted;
+    return true;
+  }
   rest = rest.substr(0, rest.find(' '));
   // Bounded so that summing the lost counts of a whole capture cannot overflow.
   if (!to_i64(rest, ev.count) || ev.count < 0 || ev.count > (int64_t{1} << 40)) ev.count = 0;
@@ -210,42 +219,40 @@ bool parse_timerlat(std::string_view rest, Event& ev) {
   return true;
 }
 
-// ctx_at: where the hardirq/softirq character sits in the flags column: 2
-// ("d.h1."), 3 on PREEMPT_RT kernels with lazy preemption, whose header names
-// a need-resched-lazy column before it ("dn.h1..", Debian's 6.1 rt).
-bool parse_event_line(std::string_view line, Event& ev, size_t ctx_at) {
+// The context columns every event line starts with:
+//   <comm>-<pid> [<cpu>] <flags> <sec>.<usec>: <rest>
+struct LineHead {
+  int cpu = 0;
+  std::string_view task;   // "<comm>-<pid>"
+  std::string_view flags;  // "" when the line has no flags column
+  int64_t ts_ns = 0;
+  std::string_view rest;  // after "<stamp>: "
+};
+
+bool parse_head(std::string_view line, LineHead& h) {
   // Find " [NNN] " : the CPU column; the task before it may hold spaces and dashes.
   size_t lb = std::string_view::npos;
   for (size_t pos = line.find(" ["); pos != std::string_view::npos; pos = line.find(" [", pos + 1)) {
     const size_t rb = line.find(']', pos);
     if (rb == std::string_view::npos) break;
     int64_t cpu = 0;
-    if (to_i64(line.substr(pos + 2, rb - pos - 2), cpu)) {
+    if (to_i64(line.substr(pos + 2, rb - pos - 2), cpu) && cpu >= 0 && cpu <= INT32_MAX) {
       lb = pos;
-      ev.cpu = static_cast<int>(cpu);
+      h.cpu = static_cast<int>(cpu);
       break;
     }
   }
   if (lb == std::string_view::npos) return false;
-  const std::string_view task = trim(line.substr(0, lb));
-  const size_t dash = task.rfind('-');
-  if (dash == std::string_view::npos) return false;
-  ev.comm = std::string(task.substr(0, dash));
-  ev.pid = to_int(task.substr(dash + 1));
+  h.task = trim(line.substr(0, lb));
   std::string_view rest = line.substr(line.find(']', lb) + 1);
   rest = trim(rest);
   // Optional flags column ("d.h1."), then "<sec>.<usec>:".
-  size_t colon = rest.find(": ");
+  const size_t colon = rest.find(": ");
   if (colon == std::string_view::npos) return false;
-  std::string_view head = rest.substr(0, colon);
+  const std::string_view head = rest.substr(0, colon);
   const size_t sp = head.rfind(' ');
   const std::string_view stamp = sp == std::string_view::npos ? head : head.substr(sp + 1);
-  // The flags column ("d.h1."): its third character is the IRQ context.
-  if (sp != std::string_view::npos) {
-    const std::string_view flags = trim(head.substr(0, sp));
-    if (flags.size() >= 4 && flags.size() > ctx_at && flags.find(' ') == std::string_view::npos)
-      ev.irq_ctx = flags[ctx_at];
-  }
+  h.flags = sp == std::string_view::npos ? std::string_view() : trim(head.substr(0, sp));
   const size_t dot = stamp.find('.');
   int64_t sec = 0, frac = 0;
   if (dot == std::string_view::npos || !to_i64(stamp.substr(0, dot), sec) ||
@@ -256,8 +263,27 @@ bool parse_event_line(std::string_view line, Event& ev, size_t ctx_at) {
   if (digits == 0 || digits > 9 || sec < 0 || frac < 0 || sec >= kMaxValue / 1'000'000'000) return false;
   int64_t scale = 1;
   for (size_t d = digits; d < 9; ++d) scale *= 10;
-  ev.ts_ns = sec * 1'000'000'000 + frac * scale;
-  rest = rest.substr(colon + 2);
+  h.ts_ns = sec * 1'000'000'000 + frac * scale;
+  h.rest = rest.substr(colon + 2);
+  return true;
+}
+
+// ctx_at: where the hardirq/softirq character sits in the flags column: 2
+// ("d.h1."), 3 on PREEMPT_RT kernels with lazy preemption, whose header names
+// a need-resched-lazy column before it ("dn.h1..", Debian's 6.1 rt).
+bool parse_event_line(std::string_view line, Event& ev, size_t ctx_at) {
+  LineHead h;
+  if (!parse_head(line, h)) return false;
+  const size_t dash = h.task.rfind('-');
+  if (dash == std::string_view::npos) return false;
+  ev.cpu = h.cpu;
+  ev.comm = std::string(h.task.substr(0, dash));
+  ev.pid = to_int(h.task.substr(dash + 1));
+  // The flags column ("d.h1."): its third character is the IRQ context.
+  if (h.flags.size() >= 4 && h.flags.size() > ctx_at && h.flags.find(' ') == std::string_view::npos)
+    ev.irq_ctx = h.flags[ctx_at];
+  ev.ts_ns = h.ts_ns;
+  const std::string_view rest = h.rest;
   if (!rest.empty() && rest.front() == '#') return parse_timerlat(rest, ev);
   const size_t c2 = rest.find(':');
   if (c2 == std::string_view::npos) return false;
@@ -303,6 +329,21 @@ ParsedTrace parse_trace_text(std::string_view text) {
     }
   }
   return out;
+}
+
+bool event_line_time(std::string_view line, int& cpu, int64_t& ts_ns) {
+  LineHead h;
+  if (!parse_head(line, h) || h.task.find('-') == std::string_view::npos) return false;
+  cpu = h.cpu;
+  ts_ns = h.ts_ns;
+  return true;
+}
+
+bool lost_line_cpu(std::string_view line, int& cpu) {
+  Event ev;
+  if (!parse_lost(line, ev)) return false;
+  cpu = ev.cpu;
+  return true;
 }
 
 bool parse_spike_marker(std::string_view text, SpikeMarker& out) {

@@ -19,6 +19,13 @@ namespace rtcell::trace {
 
 ParsedTrace parse_trace_text(std::string_view text);
 
+// The CPU and time of one event line, without parsing its event: what the
+// drain reader (window_keeper.hpp) needs of every line it reads. false for
+// a line that is not an event line (a header, a LOST line, garbage).
+bool event_line_time(std::string_view line, int& cpu, int64_t& ts_ns);
+// true for a "CPU:N [LOST M EVENTS]" or "CPU:N [LOST EVENTS]" line, with N in cpu.
+bool lost_line_cpu(std::string_view line, int& cpu);
+
 // The measuring thread's marker (see measure/latency.cpp):
 //   "rtcell-spike thread=T tid=P cpu=C expected=E wake=W latency=L"
 struct SpikeMarker {

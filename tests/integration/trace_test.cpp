@@ -101,8 +101,9 @@ int last_cpu() {
 // thread that expires while it spins waits for the end of the spin. Ready once its pipe says so.
 struct Spinner {
   pid_t pid = -1;
-  // fifo_prio 0: SCHED_OTHER (nice 0) instead of SCHED_FIFO.
-  explicit Spinner(int cpu, int fifo_prio = 90) {
+  // fifo_prio 0: SCHED_OTHER (nice 0) instead of SCHED_FIFO. bursts > 0:
+  // that many spins of spin_ns, then it exits.
+  explicit Spinner(int cpu, int fifo_prio = 90, int bursts = 0, long spin_ns = 5'000'000L) {
     int p[2];
     if (pipe(p) != 0) return;
     pid = fork();
@@ -120,16 +121,17 @@ struct Spinner {
         _exit(3);
       if (write(p[1], "r", 1) != 1) _exit(4);
       close(p[1]);
-      for (;;) {
+      for (int n = 0; bursts == 0 || n < bursts; ++n) {
         timespec t0{}, t{};
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         do {
           clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-        } while ((t.tv_sec - t0.tv_sec) * 1'000'000'000L + (t.tv_nsec - t0.tv_nsec) < 5'000'000L);
+        } while ((t.tv_sec - t0.tv_sec) * 1'000'000'000L + (t.tv_nsec - t0.tv_nsec) < spin_ns);
         // The duty cycle of the disturbance, not a synchronisation.
         const timespec rest{0, 1'000'000};
         nanosleep(&rest, nullptr);
       }
+      _exit(0);
     }
     close(p[1]);
     char c = 0;
@@ -250,6 +252,68 @@ TEST(TraceCli, WithoutBreaktraceTheWorstSamplesAreKept) {
   Result bad = rtcell::test::run_argv(latency({"-l", "1", "--trace-keep", "3"}));
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--trace-keep needs --trace"), std::string::npos) << bad.err;
+  rtcell::test::run_shell("rm -rf " + dir);
+}
+
+// Without -b the capture drains the ring while the run goes and keeps the
+// windows of the worst spikes: with a 64 KiB ring, which 3 s of events
+// overwrite many times, a spike planted at the start of the run (ten 10 ms
+// spins of a SCHED_FIFO 90 process, begun once rtcell says it measures) is
+// still explained at the end, its spinner named. With the ring alone (no
+// drain) its window, and its marker, are long overwritten.
+TEST(TraceCli, AnEarlySpikeIsExplainedAfterTheRingWrapped) {
+  if (auto r = skip_reason(); !r.empty()) GTEST_SKIP() << r;
+  const TraceState before = snapshot();
+  const std::string dir = make_dir();
+  ASSERT_FALSE(dir.empty());
+  const int cpu = last_cpu();
+  auto child = rtcell::test::spawn(latency({"-t", "1", "-a", std::to_string(cpu), "-p", "80", "-i", "1000",
+                                            "-D", "3s", "--trace", dir, "--trace-buffer-kb", "64"}));
+  ASSERT_GT(child.pid, 0);
+  std::string line;
+  do {
+    line = rtcell::test::read_line(child.err);
+  } while (!line.empty() && line.find("measuring 1 thread") == std::string::npos);
+  ASSERT_NE(line, "") << "rtcell exited before measuring";
+  pid_t spinner = -1;
+  {
+    Spinner spin(cpu, 90, 10, 10'000'000L);
+    ASSERT_GT(spin.pid, 0) << "spinner could not get SCHED_FIFO 90 on CPU " << cpu;
+    spinner = spin.pid;
+    // Reaped when it is done (the ten spins), not killed: it is waited for.
+    rtcell::test::wait_exit(spin.pid);
+    spin.pid = -1;
+  }
+  std::string out, err;
+  rtcell::test::drain(child, out, err);
+  ASSERT_EQ(rtcell::test::wait_exit(child.pid), 0) << err;
+  const std::string text = rtcell::test::slurp(dir + "/trace.txt");
+  // The reader read far more than the ring holds: 64 KiB is at most ~2700
+  // events of one CPU (24 bytes the smallest), and it wrapped at least 3 times.
+  const size_t at = text.find("drained from trace_pipe during the run (");
+  EXPECT_NE(at, std::string::npos) << text.substr(0, 400);
+  if (at != std::string::npos) EXPECT_GT(std::stoll(text.substr(at + 40)), 3 * 2731) << text.substr(at, 120);
+  const json ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
+  ASSERT_GE(ex["spikes"].size(), 1u) << err;
+  int named = 0;
+  for (const auto& s : ex["spikes"]) {
+    EXPECT_EQ(s["reason"].get<std::string>().find("not in the buffer"), std::string::npos) << s.dump(2);
+    if (s["status"] != "explained") continue;
+    for (const auto& p : s["parts"])
+      if (p["kind"] == "thread" && p["pid"] == spinner && p["role"] == "higher_or_equal_priority") ++named;
+  }
+  EXPECT_GE(named, 1) << "the early spinner (pid " << spinner << ") is named in no kept spike:\n"
+                      << ex.dump(2);
+  EXPECT_FALSE(ex["ring_overwritten"].get<bool>());
+  // rtcell explain DIR reads the drained capture as latency did.
+  Result e = rtcell::test::run_argv({rtcell::test::rtcell_bin(), "explain", dir, "--json", "-"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(json::parse(e.out)["spikes"], ex["spikes"]);
+  expect_same_tracing(before);
+  Result bad = rtcell::test::run_argv(latency({"-l", "1", "--trace", dir, "--trace-buffer-kb", "1"}));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--trace-buffer-kb 1: use 4 to 1048576 (KiB per CPU)"), std::string::npos)
+      << bad.err;
   rtcell::test::run_shell("rm -rf " + dir);
 }
 
