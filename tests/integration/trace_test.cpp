@@ -292,7 +292,9 @@ TEST(TraceCli, AnEarlySpikeIsExplainedAfterTheRingWrapped) {
   // events of one CPU (24 bytes the smallest), and it wrapped at least 3 times.
   const size_t at = text.find("drained from trace_pipe during the run (");
   EXPECT_NE(at, std::string::npos) << text.substr(0, 400);
-  if (at != std::string::npos) EXPECT_GT(std::stoll(text.substr(at + 40)), 3 * 2731) << text.substr(at, 120);
+  if (at != std::string::npos) {
+    EXPECT_GT(std::stoll(text.substr(at + 40)), 3 * 2731) << text.substr(at, 120);
+  }
   const json ex = json::parse(rtcell::test::slurp(dir + "/explain.json"));
   ASSERT_GE(ex["spikes"].size(), 1u) << err;
   int named = 0;
