@@ -301,6 +301,41 @@ TEST_F(OciRuntime, ConsoleSocketGetsThePty) {
   EXPECT_EQ(runtime(root(), {"delete", "--force", id}).code, 0);
 }
 
+// A bundle's read-only root that lacks a mount point (containerd's pause
+// root and /etc/resolv.conf) gets it made in the root before the root
+// turns read-only, as runc does; through a hostile image's absolute
+// symlink (/etc -> /ESCAPE) it is made inside the root, never on the host.
+TEST_F(OciRuntime, ReadOnlyBundleRootGetsItsMountPointsInsideIt) {
+  ImageRoot r;
+  const std::string escape = "/rtcell-test-escape-" + std::to_string(getpid());
+  fs::remove_all(r.path + "/etc");
+  fs::create_directory_symlink(escape, r.path + "/etc");
+  json c = base_config({"/bin/cat", "/etc/resolv.conf"});
+  c["root"] = {{"path", r.path}, {"readonly", true}};
+  c["mounts"].push_back({{"destination", "/etc/resolv.conf"},
+                         {"type", "bind"},
+                         {"source", "/proc/sys/kernel/ostype"},
+                         {"options", {"rbind", "ro"}}});
+  Bundle b(c);
+  const std::string id = unique_name("oromp");
+  Result run = runtime(root(), {"run", "--bundle", b.path, id});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "Linux\n");
+  EXPECT_FALSE(fs::exists(escape)) << "a mount point was made on the host";
+  EXPECT_TRUE(fs::exists(r.path + escape + "/resolv.conf"));
+  EXPECT_TRUE(leftover_cgroups(id).empty());
+  // rtcell's own read-only root (the host's /) is never written: a missing
+  // mount point there is refused in one line.
+  json h = base_config({"/bin/true"});
+  h["mounts"].push_back({{"destination", escape + "/x"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  Bundle hb(h);
+  Result refused = runtime(root(), {"run", "--bundle", hb.path, unique_name("oromp")});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_TRUE(only_line(refused.err)) << refused.err;
+  EXPECT_NE(refused.err.find("create it first"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(escape));
+}
+
 // linux.namespaces[].path: a pod's containers enter their sandbox's ipc
 // and uts namespaces (containerd's CRI), Podman's a netns file. The second
 // container is born in the first one's namespaces and keeps its hostname.
