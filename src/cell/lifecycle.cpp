@@ -360,12 +360,14 @@ class EnteredForClone {
     try {
       for (const auto& ns : s.namespaces) {
         if (ns.path.empty()) continue;
-        const Kind k = kind(ns.type);
+        // prepare() lets only network, ipc, uts and pid through.
+        const int flag = clone_flag(ns.type);
         sys::Fd target = sys::Fd::open(ns.path, O_RDONLY | O_CLOEXEC);
-        sys::Fd mine = sys::Fd::open(std::string("/proc/self/ns/") + k.self, O_RDONLY | O_CLOEXEC);
-        if (::setns(target.get(), k.flag) != 0)
+        sys::Fd mine =
+            sys::Fd::open(std::string("/proc/self/ns/") + proc_ns_name(ns.type), O_RDONLY | O_CLOEXEC);
+        if (::setns(target.get(), flag) != 0)
           sys_error(std::string("cannot enter the ") + to_string(ns.type) + " namespace " + ns.path, errno);
-        saved_.push_back({std::move(mine), k.flag});
+        saved_.push_back({std::move(mine), flag});
       }
     } catch (...) {
       restore();
@@ -379,22 +381,6 @@ class EnteredForClone {
   void stay() noexcept { saved_.clear(); }
 
  private:
-  struct Kind {
-    int flag;
-    const char* self;  // the creator's own, under /proc/self/ns
-  };
-  static Kind kind(NamespaceType t) {
-    switch (t) {
-      case NamespaceType::Network:
-        return {CLONE_NEWNET, "net"};
-      case NamespaceType::Ipc:
-        return {CLONE_NEWIPC, "ipc"};
-      case NamespaceType::Uts:
-        return {CLONE_NEWUTS, "uts"};
-      default:
-        return {CLONE_NEWPID, "pid"};  // prepare() lets only these four through
-    }
-  }
   void restore() noexcept {
     for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) ::setns(it->fd.get(), it->flag);
     saved_.clear();

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/nsfs.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -209,36 +208,20 @@ void check_mounts(const Spec& s) {
 void check_entered_namespaces(const Spec& s) {
   for (const auto& ns : s.namespaces) {
     if (ns.path.empty()) continue;
-    int flag = 0;
-    switch (ns.type) {
-      case NamespaceType::Network:
-        flag = CLONE_NEWNET;
-        break;
-      case NamespaceType::Ipc:
-        flag = CLONE_NEWIPC;
-        break;
-      case NamespaceType::Uts:
-        flag = CLONE_NEWUTS;
-        break;
-      case NamespaceType::Pid:
-        flag = CLONE_NEWPID;
-        break;
-      default:
-        unsupported_error(std::string("namespaces: entering an existing ") + to_string(ns.type) +
-                          " namespace (path " + ns.path +
-                          ") is not supported yet; only network, ipc, uts and pid");
-    }
+    if (ns.type != NamespaceType::Network && ns.type != NamespaceType::Ipc && ns.type != NamespaceType::Uts &&
+        ns.type != NamespaceType::Pid)
+      unsupported_error(std::string("namespaces: entering an existing ") + to_string(ns.type) +
+                        " namespace (path " + ns.path +
+                        ") is not supported yet; only network, ipc, uts and pid");
+    const std::string example = std::string("/proc/PID/ns/") + proc_ns_name(ns.type);
     sys::Fd fd = sys::Fd::try_open(ns.path, O_RDONLY | O_CLOEXEC);
     if (!fd)
       usage_error(std::string("namespaces: the ") + to_string(ns.type) + " namespace " + ns.path +
-                  " cannot be opened (" + std::strerror(errno) +
-                  "): give the path of a live one, e.g. /proc/PID/ns/" +
-                  (flag == CLONE_NEWNET ? "net" : to_string(ns.type)));
-    const int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
-    if (type != flag)
+                  " cannot be opened (" + std::strerror(errno) + "): give the path of a live one, e.g. " +
+                  example);
+    if (::ioctl(fd.get(), NS_GET_NSTYPE) != clone_flag(ns.type))
       usage_error(std::string("namespaces: ") + ns.path + " is not a " + to_string(ns.type) +
-                  " namespace: give /proc/PID/ns/" + (flag == CLONE_NEWNET ? "net" : to_string(ns.type)) +
-                  " or a file bound to one");
+                  " namespace: give " + example + " or a file bound to one");
   }
 }
 

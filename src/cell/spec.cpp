@@ -1,6 +1,7 @@
 #include "cell/spec.hpp"
 
 #include <linux/capability.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -37,6 +38,37 @@ const char* to_string(NamespaceType t) {
       return "user";
   }
   return "?";
+}
+
+int clone_flag(NamespaceType t) {
+  switch (t) {
+    case NamespaceType::Pid:
+      return CLONE_NEWPID;
+    case NamespaceType::Mount:
+      return CLONE_NEWNS;
+    case NamespaceType::Ipc:
+      return CLONE_NEWIPC;
+    case NamespaceType::Uts:
+      return CLONE_NEWUTS;
+    case NamespaceType::Network:
+      return CLONE_NEWNET;
+    case NamespaceType::Cgroup:
+      return CLONE_NEWCGROUP;
+    case NamespaceType::User:
+      return CLONE_NEWUSER;
+  }
+  return 0;
+}
+
+const char* proc_ns_name(NamespaceType t) {
+  switch (t) {
+    case NamespaceType::Mount:
+      return "mnt";
+    case NamespaceType::Network:
+      return "net";
+    default:
+      return to_string(t);  // pid, ipc, uts, cgroup, user
+  }
 }
 
 bool Mount::is_bind() const {

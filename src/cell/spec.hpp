@@ -32,6 +32,9 @@ namespace rtcell::cell {
 // `path` joined with setns(2).
 enum class NamespaceType { Pid, Mount, Ipc, Uts, Network, Cgroup, User };
 const char* to_string(NamespaceType t);
+// Its clone(2)/setns(2) flag (CLONE_NEW*) and its file under /proc/PID/ns.
+int clone_flag(NamespaceType t);
+const char* proc_ns_name(NamespaceType t);
 struct Namespace {
   NamespaceType type = NamespaceType::Pid;
   std::string path;
